@@ -1,0 +1,1 @@
+"""ai-serving Pulumi program: per-team private Azure environments for serving AI models."""

@@ -1,0 +1,38 @@
+"""Data catalogues (YAML) the config model and components read: models, GPU sizes, filters."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_DIR = Path(__file__).parent
+
+
+@cache
+def load(name: str) -> dict[str, Any]:
+    """Return the parsed catalogue ``<name>.yaml`` (cached: catalogues never change at run time)."""
+    with open(_DIR / f"{name}.yaml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def openai_models() -> dict[str, dict[str, list[str]]]:
+    """Azure OpenAI model name -> {"versions": [...], "skus": [...]}."""
+    return load("openai_models")["models"]
+
+
+def gpu_skus() -> dict[str, dict[str, Any]]:
+    """GPU VM size -> {vcpus, gpu, gpus, gpu_memory_gb, family, zones, spot}."""
+    return load("gpu_skus")["skus"]
+
+
+def open_models() -> dict[str, dict[str, Any]]:
+    """Open model id -> {parameters_b, bytes_per_parameter, default_context}."""
+    return load("open_models")["models"]
+
+
+def content_filter_profiles() -> dict[str, dict[str, Any]]:
+    """Content-filter profile name -> RaiPolicy settings."""
+    return load("content_filters")["profiles"]

@@ -1,0 +1,86 @@
+"""The arguments every component shares, under the same names everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+
+from ..config.profiles import EnvironmentProfile
+from ..naming import Naming
+
+PrincipalType = Literal["ServicePrincipal", "Group", "User"]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where and how a component declares its resources."""
+
+    resource_group_name: pulumi.Input[str]
+    location: str
+    tags: Mapping[str, str]
+    naming: Naming
+    profile: EnvironmentProfile
+    subscription_id: pulumi.Input[str]
+    tenant_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class RoleAssignmentSpec:
+    """Grant a built-in role (by NAME, see roles.BUILTIN_ROLES) to a principal on the component's resource.
+
+    ``key`` is a stable label for the principal (e.g. ``gpu-pool`` or a group object id); with the
+    role and scope it makes the assignment's deterministic GUID name, which must be known even
+    when ``principal_id`` is not (a managed identity not yet created).
+    """
+
+    role: str
+    principal_id: pulumi.Input[str]
+    principal_type: PrincipalType
+    key: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class DiagnosticSettings:
+    """Send a resource's logs and metrics to a Log Analytics workspace."""
+
+    workspace_id: pulumi.Input[str]
+    log_category_groups: Sequence[str] = ("allLogs",)
+    log_categories: Sequence[str] = ()
+    metrics: bool = True
+
+
+@dataclass(frozen=True)
+class PrivateEndpointSpec:
+    """Where a component's private endpoint goes and which DNS zones resolve it.
+
+    ``dns_zone_ids`` maps a zone key (``openai``, ``cognitiveservices``, ``aiservices``,
+    ``keyvault``, ``blob``) to the private DNS zone id; the component picks the keys it needs.
+    """
+
+    subnet_id: pulumi.Input[str]
+    dns_zone_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Foundation:
+    """What the stack's shared foundation (network, monitoring, vault) hands to service components.
+
+    Service components (OpenAI, GPU pool) depend only on these fields, never on the foundation's
+    components themselves: this is the contract between the two layers.
+    """
+
+    placement: Placement
+    private_endpoints: PrivateEndpointSpec
+    """The private-endpoint subnet and the DNS zone ids (created by the stack or central)."""
+    gpu_subnet_id: pulumi.Input[str]
+    gpu_subnet_cidr: str
+    vnet_cidr: str
+    key_vault_id: pulumi.Input[str]
+    key_vault_name: pulumi.Input[str]
+    key_vault_uri: pulumi.Input[str]
+    diagnostic_settings: DiagnosticSettings
+    """Where every component sends its logs and metrics (the stack's workspace)."""

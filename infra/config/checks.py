@@ -1,0 +1,132 @@
+"""Rules that relate several keys of a stack config (run after the shape is valid).
+
+Each check returns ``(key path, message)`` pairs; the loader turns them into one error report.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from .. import catalogues
+from .addressing import LARGEST_ALLOWED_PREFIX, gpu_addresses_needed, layout, usable_addresses
+from .model import StackConfig
+from .regions import REGION_SHORT_CODES
+
+Path = tuple[str | int, ...]
+Issue = tuple[Path, str]
+
+GPU_MEMORY_UTILIZATION = 0.9
+"""vLLM's default share of GPU memory it may use."""
+KV_CACHE_HEADROOM = 1.2
+"""Weights x 1.2 leaves room for activations and a minimal KV cache."""
+
+
+def model_memory_needed_gb(parameters_b: float, bytes_per_parameter: float) -> float:
+    """GPU memory (GB) a model needs to load and serve at least a short context."""
+    return parameters_b * bytes_per_parameter * KV_CACHE_HEADROOM
+
+
+def check(cfg: StackConfig, stack_name: str | None) -> list[Issue]:
+    """Every cross-key problem in ``cfg``; empty when the config is sound."""
+    return [
+        *_stack_identity(cfg, stack_name),
+        *_location(cfg),
+        *_network(cfg),
+        *_openai(cfg),
+        *_gpu_pool(cfg),
+    ]
+
+
+def _stack_identity(cfg: StackConfig, stack_name: str | None) -> Iterator[Issue]:
+    if cfg.openai is None and cfg.gpu_pool is None:
+        yield (("ai-serving:openai",), "a stack declares at least one of `openai` and `gpuPool`; found neither")
+    if stack_name is not None and stack_name != cfg.stack_name:
+        yield (
+            ("ai-serving:team",),
+            f"the stack is named {stack_name!r} but team/environment say {cfg.stack_name!r}; "
+            "rename the file to Pulumi.<team>-<environment>.yaml or fix the keys",
+        )
+
+
+def _location(cfg: StackConfig) -> Iterator[Issue]:
+    if cfg.location not in REGION_SHORT_CODES:
+        yield (
+            ("azure-native:location",),
+            f"expected an Azure region name (e.g. swedencentral, westeurope, eastus2), found {cfg.location!r}",
+        )
+
+
+def _network(cfg: StackConfig) -> Iterator[Issue]:
+    space = cfg.network.address_space
+    path: Path = ("ai-serving:network", "addressSpace")
+    if space.prefixlen > LARGEST_ALLOWED_PREFIX:
+        yield (path, f"address space {space} is too small: expected /{LARGEST_ALLOWED_PREFIX} or larger "
+                     "(gpu, private-endpoint and gateway subnets are carved from it)")
+        return
+    if cfg.gpu_pool is not None:
+        gpu = layout(space).gpu
+        needed = gpu_addresses_needed(cfg.gpu_pool.max_instances, cfg.profile.rolling_max_batch_percent)
+        if usable_addresses(gpu) < needed:
+            want = 32 - math.ceil(math.log2(needed + 5)) - 1
+            yield (path, f"address space {space} is too small for gpuPool.maxInstances="
+                         f"{cfg.gpu_pool.max_instances}: the gpu subnet {gpu} has {usable_addresses(gpu)} "
+                         f"usable addresses, {needed} are needed (instances + rolling-upgrade surge + "
+                         f"load balancer); use a /{want} or larger")
+
+
+def _openai(cfg: StackConfig) -> Iterator[Issue]:
+    if cfg.openai is None:
+        return
+    models = catalogues.openai_models()
+    profiles = catalogues.content_filter_profiles()
+    seen: dict[str, int] = {}
+    for i, dep in enumerate(cfg.openai.deployments):
+        base: Path = ("ai-serving:openai", "deployments", i)
+        if dep.name in seen:
+            yield (base + ("name",), f"duplicate deployment name {dep.name!r} (also deployments[{seen[dep.name]}])")
+        seen.setdefault(dep.name, i)
+        if dep.content_filter not in profiles:
+            yield (base + ("contentFilter",), f"unknown content-filter profile {dep.content_filter!r}; "
+                                              f"expected one of: {', '.join(sorted(profiles))}")
+        entry = models.get(dep.model)
+        if entry is None:
+            yield (base + ("model",), f"unknown model {dep.model!r}; expected one of: {', '.join(sorted(models))} "
+                                      "(add new models to infra/catalogues/openai_models.yaml)")
+            continue
+        if dep.version not in entry["versions"]:
+            yield (base + ("version",), f"unknown version {dep.version!r} of {dep.model}; "
+                                        f"expected one of: {', '.join(entry['versions'])}")
+        if dep.sku not in entry["skus"]:
+            yield (base + ("sku",), f"{dep.model} is not offered as deployment type {dep.sku!r}; "
+                                    f"expected one of: {', '.join(entry['skus'])}")
+
+
+def _gpu_pool(cfg: StackConfig) -> Iterator[Issue]:
+    pool = cfg.gpu_pool
+    if pool is None:
+        return
+    base: Path = ("ai-serving:gpuPool",)
+    skus = catalogues.gpu_skus()
+    sku = skus.get(pool.vm_sku)
+    if sku is None:
+        yield (base + ("vmSku",), f"unknown GPU VM size {pool.vm_sku!r}; expected one of: {', '.join(skus)} "
+                                  "(add sizes to infra/catalogues/gpu_skus.yaml)")
+    if pool.min_instances > pool.max_instances:
+        yield (base + ("minInstances",), f"minInstances ({pool.min_instances}) must not exceed "
+                                         f"maxInstances ({pool.max_instances})")
+    if pool.spot and not cfg.profile.spot_allowed:
+        yield (base + ("spot",), f"spot instances are not allowed in {cfg.environment} "
+                                 "(evictions would take the serving endpoint down); set spot: false")
+    if pool.spot and sku is not None and not sku["spot"]:
+        yield (base + ("spot",), f"{pool.vm_sku} is not offered as Spot; set spot: false")
+    known = catalogues.open_models().get(pool.model)
+    if sku is not None and known is not None:
+        need = model_memory_needed_gb(known["parameters_b"], known["bytes_per_parameter"])
+        have = sku["gpu_memory_gb"] * GPU_MEMORY_UTILIZATION
+        if need > have:
+            yield (base + ("model",), f"{pool.model} needs about {need:.0f} GB of GPU memory "
+                                      f"({known['parameters_b']}B parameters x {known['bytes_per_parameter']} bytes "
+                                      f"x {KV_CACHE_HEADROOM} headroom) but {pool.vm_sku} has "
+                                      f"{sku['gpus']} x {sku['gpu']} = {sku['gpu_memory_gb']} GB "
+                                      f"({have:.0f} GB usable); choose a larger vmSku")

@@ -1,0 +1,34 @@
+"""Config errors that name the file, the key path and the line, and say what to fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem at one key path (e.g. ``ai-serving:gpuPool.maxInstances``)."""
+
+    path: str
+    message: str
+    line: int | None = None
+
+
+@dataclass
+class ConfigError(Exception):
+    """A stack config that cannot be used. ``str()`` is the report a person reads."""
+
+    source: Path | str | None
+    issues: list[ConfigIssue] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = str(self.source) if self.source is not None else "<stack config>"
+        lines = [f"invalid stack config: {where} ({len(self.issues)} problem{'s' if len(self.issues) != 1 else ''})"]
+        for issue in self.issues:
+            at = f"{where}:{issue.line}" if issue.line else where
+            lines.append(f"  {at}: {issue.path}: {issue.message}")
+        return "\n".join(lines)

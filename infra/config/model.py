@@ -1,0 +1,215 @@
+"""The typed stack configuration: one model that every component receives.
+
+Shape, types and ranges are checked by pydantic as the YAML is read; rules that relate several
+keys (catalogue look-ups, model fit, address-space size, environment policy) are checked in
+``checks.py``. Both report key paths, so an error names exactly what to fix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from .profiles import PROFILES, Environment, EnvironmentProfile
+
+EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+ARM_ID_RE = re.compile(r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/[^/]+/[^/]+/[^/]+")
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+SSH_KEY_RE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( \S.*)?$")
+
+
+def _email(value: str) -> str:
+    if not EMAIL_RE.match(value):
+        raise ValueError(f"expected an email address like name@example.com, found {value!r}")
+    return value
+
+
+def _arm_id(value: str) -> str:
+    if not ARM_ID_RE.match(value):
+        raise ValueError(
+            "expected an Azure resource id like /subscriptions/<uuid>/resourceGroups/<rg>/providers/"
+            f"<namespace>/<type>/<name>, found {value!r}"
+        )
+    return value
+
+
+def _private_ipv4_network(value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+    from .addressing import RFC1918
+
+    if not any(value.subnet_of(block) for block in RFC1918):
+        raise ValueError(f"expected a private (RFC 1918) range inside 10/8, 172.16/12 or 192.168/16, found {value}")
+    return value
+
+
+def _strict_network(value: object) -> object:
+    # A CIDR with host bits set ("10.0.0.1/24") is almost always a typo: reject rather than mask.
+    if isinstance(value, str):
+        try:
+            return ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"expected an IPv4 CIDR like 10.42.0.0/22, found {value!r} ({exc})") from None
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
+ArmId = Annotated[str, AfterValidator(_arm_id)]
+Uuid = Annotated[str, StringConstraints(pattern=UUID_RE.pattern)]
+TeamSlug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,11}$")]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,23}$")]
+IPv4Cidr = Annotated[
+    ipaddress.IPv4Network,
+    Field(strict=False),
+    BeforeValidator(_strict_network),
+    AfterValidator(_private_ipv4_network),
+]
+TagKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$")]
+TagValue = Annotated[str, StringConstraints(max_length=256)]
+
+
+class _Model(BaseModel):
+    """Strict, closed, camelCase-keyed base: a typo anywhere is an error, never silently ignored."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+    )
+
+
+DnsZoneKey = Literal["openai", "cognitiveservices", "aiservices", "keyvault", "blob"]
+
+
+class NetworkConfig(_Model):
+    """The stack's virtual network."""
+
+    address_space: IPv4Cidr
+    """One private IPv4 CIDR, /24 or larger; subnets are carved from it (see addressing.py)."""
+    hub_vnet_id: ArmId | None = None
+    """Optional hub VNet to peer with. Default: no peering."""
+    private_dns_zone_ids: dict[DnsZoneKey, ArmId] = Field(default_factory=dict)
+    """Central private DNS zones to use. Default: the stack creates and links its own zones."""
+
+
+DeploymentSku = Literal[
+    "Standard",
+    "GlobalStandard",
+    "DataZoneStandard",
+    "ProvisionedManaged",
+    "GlobalProvisionedManaged",
+    "DataZoneProvisionedManaged",
+    "GlobalBatch",
+    "DataZoneBatch",
+    "Developer",
+]
+
+
+class DeploymentConfig(_Model):
+    """One Azure OpenAI model deployment."""
+
+    name: Slug
+    model: str
+    version: str
+    sku: DeploymentSku
+    capacity: Annotated[int, Field(gt=0, le=100_000)]
+    """Thousands of tokens per minute (standard types) or PTUs (provisioned types)."""
+    content_filter: str = "default"
+    """A profile from infra/catalogues/content_filters.yaml. Default: `default`."""
+
+
+class Consumer(_Model):
+    """A principal that may call the OpenAI account (Cognitive Services OpenAI User)."""
+
+    principal_id: Uuid
+    principal_type: Literal["Group", "ServicePrincipal"]
+    description: str | None = None
+
+
+class OpenAIConfig(_Model):
+    """Azure OpenAI / AI Services account and its deployments."""
+
+    kind: Literal["OpenAI", "AIServices"] = "OpenAI"
+    deployments: Annotated[list[DeploymentConfig], Field(min_length=1)]
+    consumers: list[Consumer] = Field(default_factory=list)
+    allowed_fqdns: list[str] = Field(default_factory=list)
+    """Extra outbound FQDNs the account may reach. Default: none beyond the team vault."""
+    customer_managed_key: bool | None = None
+    """Encrypt with a key from the team vault. Default: the environment profile (prod: on)."""
+
+
+class GpuPoolConfig(_Model):
+    """A self-hosted GPU inference pool (vLLM, OpenAI-compatible API)."""
+
+    vm_sku: str
+    min_instances: Annotated[int, Field(ge=0, le=100)] = 1
+    max_instances: Annotated[int, Field(ge=1, le=100)] = 2
+    spot: bool = False
+    model: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    serving_image: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?$")] = "vllm/vllm-openai:v0.6.3"
+    port: Annotated[int, Field(ge=1024, le=65535)] = 8000
+    """Serving port; unprivileged so the container never needs root networking."""
+    ssh_public_key: Annotated[str, StringConstraints(pattern=SSH_KEY_RE.pattern)] | None = None
+    """Admin SSH key. Default: none, and then there is no SSH access at all."""
+    registry_id: ArmId | None = None
+    """Azure Container Registry the image comes from; the pool identity gets AcrPull on it."""
+
+
+class BudgetConfig(_Model):
+    """Monthly cost budget on the team's resource group."""
+
+    monthly_amount: Annotated[float, Field(gt=0, strict=False)]
+    contact_emails: Annotated[list[Email], Field(min_length=1)]
+
+
+class Suppression(_Model):
+    """A waiver of one policy finding, with a reason and an expiry date."""
+
+    rule: Annotated[str, StringConstraints(pattern=r"^[A-Z]+[0-9]*-[0-9]{2}$")]
+    resource: Annotated[str, StringConstraints(min_length=1)]
+    """A resource name, or a glob pattern (fnmatch) over resource names."""
+    reason: Annotated[str, StringConstraints(min_length=10)]
+    expires: Annotated[date, Field(strict=False)]
+
+
+class StackConfig(_Model):
+    """Everything one team stack declares. Components receive this, never raw config."""
+
+    location: str
+    team: TeamSlug
+    environment: Environment
+    cost_center: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    owners: Annotated[list[Email], Field(min_length=1)]
+    network: NetworkConfig
+    openai: OpenAIConfig | None = None
+    gpu_pool: GpuPoolConfig | None = None
+    tags: dict[TagKey, TagValue] = Field(default_factory=dict)
+    budget: BudgetConfig | None = None
+    suppressions: list[Suppression] = Field(default_factory=list)
+    model_hub_token: SecretStr | None = None
+    """A model-hub (e.g. Hugging Face) token, set with `pulumi config set --secret`. It is stored in
+    the team vault and fetched there by the GPU pool at boot; it never enters custom data or logs."""
+
+    @property
+    def stack_name(self) -> str:
+        """The Pulumi stack name this config belongs to: ``<team>-<environment>``."""
+        return f"{self.team}-{self.environment}"
+
+    @property
+    def profile(self) -> EnvironmentProfile:
+        """The environment profile holding every environment-dependent default."""
+        return PROFILES[self.environment]
+
+    @property
+    def customer_managed_key(self) -> bool:
+        """Whether the OpenAI account is encrypted with a team-vault key."""
+        if self.openai is None:
+            return False
+        if self.openai.customer_managed_key is not None:
+            return self.openai.customer_managed_key
+        return self.profile.customer_managed_key
