@@ -1,0 +1,266 @@
+"""Run a Pulumi Python program in-process under mocks and capture what the engine would see.
+
+Follows the engine closely (see ../shared/reference/pulumi-engine-notes.md): config is handed
+over as strings, URNs are formed the engine's way (the root stack's type is not part of a child's
+type chain), default providers are synthesised as ``pulumi:providers:<pkg>::default_<version>``,
+and every registration keeps its parent, dependencies, protect flag, provider and wire inputs.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+import runpy
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.proto import engine_pb2, resource_pb2
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from .mocks import AzureMocks
+from .project import Project, StackConfigMap
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SECRET_VALUE_SIG = "1b47061264138c4ac30d75fd1eb44270"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+STACK_FILE_ENV = "AI_SERVING_STACK_FILE"
+
+
+@dataclass
+class Registration:
+    """One resource registration, as the engine records it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    protect: bool
+    provider: str
+    inputs: dict[str, Any]
+    """Wire form: camelCase keys, numbers as floats, secrets wrapped in the secret signature object."""
+    properties: struct_pb2.Struct = field(repr=False, default_factory=struct_pb2.Struct)
+    """The raw wire object, forwarded as is to the policy analyzer."""
+    options: dict[str, Any] = field(default_factory=dict)
+    read: bool = False
+    """A read (``get``) rather than a registration: analysed only at stack level."""
+
+    @property
+    def package(self) -> str:
+        return self.type.split(":")[0]
+
+
+@dataclass
+class ProgramRun:
+    """What one program run under mocks declared."""
+
+    project: str
+    stack: str
+    resources: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    exit_code: int = 0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def by_type(self, token: str) -> list[Registration]:
+        """Registrations of one type token, in registration order."""
+        return [r for r in self.resources if r.type == token]
+
+    def one(self, token: str, name: str | None = None) -> Registration:
+        """The single registration of ``token`` (and ``name``); AssertionError if not exactly one."""
+        found = [r for r in self.by_type(token) if name is None or r.name == name]
+        assert len(found) == 1, f"expected one {token} {name or ''}, found {[r.name for r in found]}"
+        return found[0]
+
+    def get(self, urn: str) -> Registration:
+        """The registration with ``urn`` (KeyError if absent)."""
+        for r in self.resources:
+            if r.urn == urn:
+                return r
+        raise KeyError(urn)
+
+    def children_of(self, urn: str) -> list[Registration]:
+        """Direct children of ``urn``."""
+        return [r for r in self.resources if r.parent == urn]
+
+    def descendants_of(self, urn: str) -> Iterator[Registration]:
+        """All resources below ``urn`` in the parent tree."""
+        for child in self.children_of(urn):
+            yield child
+            yield from self.descendants_of(child.urn)
+
+
+class _CapturingEngine:
+    """Receives the program's log messages (errors become the run's errors)."""
+
+    def __init__(self, run: ProgramRun) -> None:
+        self.run = run
+
+    def Log(self, request: Any) -> None:  # noqa: N802 - gRPC method name
+        if request.severity == engine_pb2.ERROR:
+            self.run.errors.append(request.message)
+        elif request.severity == engine_pb2.WARNING:
+            self.run.warnings.append(request.message)
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that records every registration the way the engine sees it."""
+
+    def __init__(self, run: ProgramRun, stack: str, project: str, provider_config: dict[str, str]) -> None:
+        super().__init__(AzureMocks())
+        self.run = run
+        self.stack = stack
+        self.project = project
+        self.provider_config = provider_config
+        self.default_providers: dict[str, str] = {}
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        qualified = type_
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != ROOT_STACK_TYPE:
+                qualified = f"{parent_type}${type_}"
+        return f"urn:pulumi:{self.stack}::{self.project}::{qualified}::{name}"
+
+    def _default_provider(self, package: str, version: str) -> str:
+        """Synthesise ``pulumi:providers:<package>::default_<version>`` once, as the engine does."""
+        if package in self.default_providers:
+            return self.default_providers[package]
+        if not version:
+            try:
+                version = importlib.metadata.version(f"pulumi_{package.replace('-', '_')}")
+            except importlib.metadata.PackageNotFoundError:
+                version = ""
+        name = f"default_{version.replace('.', '_')}" if version else "default"
+        token = f"pulumi:providers:{package}"
+        urn = self.make_urn("", token, name)
+        inputs = {k.split(":", 1)[1]: v for k, v in self.provider_config.items() if k.startswith(f"{package}:")}
+        if version:
+            inputs["version"] = version
+        props = struct_pb2.Struct()
+        props.update(inputs)
+        pid = str(uuid.uuid5(uuid.NAMESPACE_URL, urn))
+        ref = f"{urn}::{pid}"
+        self.run.resources.append(
+            Registration(urn=urn, type=token, name=name, custom=True, parent=None, dependencies=[],
+                         property_dependencies={}, protect=False, provider="", inputs=inputs, properties=props)
+        )
+        self.default_providers[package] = ref
+        return ref
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802
+        urn = self.make_urn(request.parent, request.type, request.name)
+        provider = request.provider
+        if request.custom and not provider and not request.type.startswith("pulumi:providers:"):
+            provider = self._default_provider(request.type.split(":")[0], request.version)
+        props = struct_pb2.Struct()
+        props.CopyFrom(request.object)
+        self.run.resources.append(
+            Registration(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=request.parent or None,
+                dependencies=list(request.dependencies),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                protect=bool(request.protect),
+                provider=provider,
+                inputs=json_format.MessageToDict(request.object),
+                properties=props,
+                options={
+                    "ignoreChanges": list(request.ignoreChanges),
+                    "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                    "additionalSecretOutputs": list(request.additionalSecretOutputs),
+                    "aliases": [a.urn for a in request.aliases if a.urn] + list(request.aliasURNs),
+                    "retainOnDelete": bool(request.retainOnDelete),
+                    "deletedWith": request.deletedWith,
+                },
+            )
+        )
+        return super().RegisterResource(request)
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802
+        response = super().ReadResource(request)
+        self.run.resources.append(
+            Registration(urn=response.urn, type=request.type, name=request.name, custom=True,
+                         parent=request.parent or None, dependencies=list(request.dependencies),
+                         property_dependencies={}, protect=False, provider=request.provider,
+                         inputs=json_format.MessageToDict(request.properties), read=True)
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+        if request.urn.split("::")[2] == ROOT_STACK_TYPE:
+            self.run.outputs = json_format.MessageToDict(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+def run_program(project: Project, stack: str, config: StackConfigMap, *, preview: bool = True) -> ProgramRun:
+    """Run ``project``'s program for ``stack`` with ``config`` under mocks; never raises for program errors.
+
+    A program that exits (``SystemExit``) or raises is reported through ``exit_code`` and ``errors``.
+    """
+    run = ProgramRun(project=project.name, stack=stack)
+    monitor = _RecordingMonitor(run, stack, project.name, config.values)
+    pulumi_settings.ROOT.set(None)
+    set_all_config(dict(config.values), list(config.secret_keys))
+    settings = pulumi_mocks.MockSettings(
+        monitor=monitor,
+        monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+        engine=_CapturingEngine(run),
+        project=project.name,
+        stack=stack,
+        dry_run=preview,
+        organization="organization",
+        root_directory=str(project.root),
+        callbacks=None,
+    )
+    pulumi_settings.configure(settings)
+    previous_env = os.environ.get(STACK_FILE_ENV)
+    os.environ[STACK_FILE_ENV] = str(config.source)
+    program = str(project.program)
+    try:
+        _sync_await(run_in_stack(lambda: runpy.run_path(program, run_name="__main__")))
+    except SystemExit as exc:
+        run.exit_code = exc.code if isinstance(exc.code, int) else 1
+    except Exception as exc:  # noqa: BLE001 - a program bug is reported, not raised
+        logging.getLogger(__name__).debug("program failed", exc_info=True)
+        run.exit_code = 1
+        run.errors.append(f"program failed: {type(exc).__name__}: {exc}")
+    finally:
+        pulumi_settings.ROOT.set(None)
+        if previous_env is None:
+            os.environ.pop(STACK_FILE_ENV, None)
+        else:
+            os.environ[STACK_FILE_ENV] = previous_env
+        sys.stdout.flush()
+    return run
+
+
+def is_secret(value: Any) -> bool:
+    """Whether a wire value is a secret-wrapped value."""
+    return isinstance(value, dict) and value.get(SECRET_SIG) == SECRET_VALUE_SIG
+
+
+def mask_secrets(value: Any) -> Any:
+    """Replace every secret-wrapped wire value with ``"[secret]"`` (for files and terminal output)."""
+    if is_secret(value):
+        return "[secret]"
+    if isinstance(value, dict):
+        return {k: mask_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_secrets(v) for v in value]
+    return value

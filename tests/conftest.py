@@ -1,0 +1,36 @@
+"""Shared fixtures: plan a stack config through the real program under mocks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ai_serving.project import Project, load_project, read_stack_config
+from ai_serving.runner import ProgramRun, run_program
+
+from .stackdata import stack_name
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def project() -> Project:
+    """The ai-serving project at the repository root."""
+    return load_project(ROOT)
+
+
+@pytest.fixture
+def plan_stack(project: Project, tmp_path: Path) -> Callable[..., ProgramRun]:
+    """Plan a ``config:`` mapping: written to a stack file, read like the engine, run under mocks."""
+
+    def plan(config: dict[str, Any], stack: str | None = None) -> ProgramRun:
+        stack = stack or stack_name(config)
+        path = tmp_path / f"Pulumi.{stack}.yaml"
+        path.write_text(yaml.safe_dump({"config": config}, sort_keys=False), encoding="utf-8")
+        return run_program(project, stack, read_stack_config(project, stack, path))
+
+    return plan

@@ -1,0 +1,41 @@
+"""Valid stack configs (a stack file's ``config:`` mapping) for tests to copy and mutate."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC2rV3gJqX0s6m8m6Y5n0ZkP1Qq8xN3d4b5c6d7e8f9g test"
+
+
+def base_config(environment: str = "dev", *, openai: bool = True, gpu: bool = True, team: str = "team-t") -> dict[str, Any]:
+    """A valid config for ``<team>-<environment>`` with the sections asked for."""
+    cfg: dict[str, Any] = {
+        "azure-native:location": "swedencentral",
+        "ai-serving:team": team,
+        "ai-serving:environment": environment,
+        "ai-serving:costCenter": "CC-0001",
+        "ai-serving:owners": ["owner@example.com"],
+        "ai-serving:network": {"addressSpace": "10.50.0.0/22"},
+    }
+    if openai:
+        cfg["ai-serving:openai"] = {
+            "kind": "OpenAI",
+            "deployments": [
+                {"name": "chat", "model": "gpt-4o", "version": "2024-11-20", "sku": "GlobalStandard",
+                 "capacity": 30, "contentFilter": "strict"},
+            ],
+        }
+    if gpu:
+        cfg["ai-serving:gpuPool"] = {
+            "vmSku": "Standard_NC24ads_A100_v4",
+            "minInstances": 1,
+            "maxInstances": 3,
+            "model": "meta-llama/Llama-3.1-8B-Instruct",
+        }
+    return copy.deepcopy(cfg)
+
+
+def stack_name(cfg: dict[str, Any]) -> str:
+    """``<team>-<environment>`` of a config mapping."""
+    return f"{cfg['ai-serving:team']}-{cfg['ai-serving:environment']}"
