@@ -1,0 +1,290 @@
+"""Drive a CrossGuard policy pack over its gRPC analyzer protocol, as ``pulumi preview`` does.
+
+The pack runs as its own process (``python -u -m pulumi.policy <engine> <pack-dir>``, working
+directory = the pack), prints its port, and answers GetAnalyzerInfo, Configure, ConfigureStack,
+Analyze (per registration) and AnalyzeStack (once, with every resource). One process can serve
+many stacks: each stack is configured afresh before it is analysed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from concurrent import futures
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import jsonschema
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
+
+from .project import UsageError
+from .runner import ProgramRun, Registration
+
+LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
+          analyzer_pb2.DISABLED: "disabled", analyzer_pb2.REMEDIATE: "remediate"}
+LEVEL_VALUES = {v: k for k, v in LEVELS.items()}
+START_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class PolicyMeta:
+    """What GetAnalyzerInfo says about one policy."""
+
+    name: str
+    description: str
+    level: str
+    severity: int
+    config_schema: dict[str, Any]
+    required: list[str]
+    tags: tuple[str, ...]
+    remediation: str
+    url: str
+    stack_policy: bool
+
+
+@dataclass
+class Diagnostic:
+    """One violation reported by the pack."""
+
+    policy: str
+    level: str
+    urn: str
+    message: str
+    description: str
+
+
+@dataclass
+class Analysis:
+    """Everything the pack said about one stack."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    not_applicable: dict[str, set[str]] = field(default_factory=dict)
+    """urn -> names of policies that declared themselves not applicable to it."""
+    analyzed: list[str] = field(default_factory=list)
+    """URNs sent to Analyze, in order."""
+
+
+class _EngineServicer(engine_pb2_grpc.EngineServicer):
+    """The engine endpoint the pack may log to."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def Log(self, request: Any, context: Any) -> empty_pb2.Empty:  # noqa: N802
+        self.messages.append(request.message)
+        return empty_pb2.Empty()
+
+
+class PolicyPackProcess:
+    """A running policy pack, and the engine side of the analyzer protocol."""
+
+    def __init__(self, pack_dir: Path, *, project: str, stack: str, config: Mapping[str, str],
+                 dry_run: bool = True) -> None:
+        self.pack_dir = pack_dir.resolve()
+        if not (self.pack_dir / "PulumiPolicy.yaml").is_file():
+            raise UsageError(f"{self.pack_dir}: not a policy pack (no PulumiPolicy.yaml)")
+        self._engine = _EngineServicer()
+        self._engine_server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        engine_pb2_grpc.add_EngineServicer_to_server(self._engine, self._engine_server)
+        engine_port = self._engine_server.add_insecure_port("127.0.0.1:0")
+        self._engine_server.start()
+        env = dict(os.environ)
+        env.update(
+            PULUMI_PROJECT=project,
+            PULUMI_STACK=stack,
+            PULUMI_ORGANIZATION="organization",
+            PULUMI_DRY_RUN="true" if dry_run else "false",
+            PULUMI_CONFIG=json.dumps(dict(config)),
+        )
+        # Like the engine: the pack's own directory is the working directory and on sys.path.
+        self._proc = subprocess.Popen(
+            [sys.executable, "-u", "-m", "pulumi.policy", f"127.0.0.1:{engine_port}", str(self.pack_dir)],
+            cwd=self.pack_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        port_line = self._proc.stdout.readline().decode().strip() if self._proc.stdout else ""
+        if not port_line.isdigit():
+            err = self._proc.stderr.read().decode() if self._proc.stderr else ""
+            self.close()
+            raise RuntimeError(f"policy pack {self.pack_dir} did not start: {port_line}\n{err.strip()}")
+        self._channel = grpc.insecure_channel(f"127.0.0.1:{port_line}")
+        grpc.channel_ready_future(self._channel).result(timeout=START_TIMEOUT_S)
+        self.stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+        self.info = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
+        self.policies = {p.name: _meta(p) for p in self.info.policies}
+
+    @property
+    def name(self) -> str:
+        """The pack's name (from PolicyPack(name=...))."""
+        return self.info.name
+
+    @property
+    def version(self) -> str:
+        """The pack's version: PulumiPolicy.yaml's, as the CLI reports it, else the pack's own."""
+        try:
+            import yaml
+
+            doc = yaml.safe_load((self.pack_dir / "PulumiPolicy.yaml").read_text(encoding="utf-8")) or {}
+            return str(doc.get("version") or self.info.version)
+        except (OSError, ValueError):
+            return self.info.version
+
+    def configure(self, user_config: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+        """Reconcile config (schema defaults, initial config, user file) and send Configure.
+
+        Returns the effective ``{policy: {"enforcementLevel": ..., **properties}}``; a value that
+        breaks a policy's JSON schema is a ``UsageError``, as it is for the CLI.
+        """
+        user = dict(user_config or {})
+        all_level = user.pop("all", None)
+        effective: dict[str, dict[str, Any]] = {}
+        for name, meta in self.policies.items():
+            props = {k: v["default"] for k, v in meta.config_schema.items() if isinstance(v, dict) and "default" in v}
+            level = meta.level
+            initial = self.info.initialConfig.get(name) if name in self.info.initialConfig else None
+            if initial is not None:
+                props.update(_struct_to_dict(initial.properties))
+                if initial.enforcementLevel in LEVELS and initial.enforcementLevel != analyzer_pb2.ADVISORY:
+                    level = LEVELS[initial.enforcementLevel]
+            if isinstance(all_level, str):
+                level = all_level
+            mine = user.get(name)
+            if isinstance(mine, str):
+                level = mine
+            elif isinstance(mine, dict):
+                mine = dict(mine)
+                level = mine.pop("enforcementLevel", level)
+                props.update(mine)
+            if level not in LEVEL_VALUES:
+                raise UsageError(f"policy config: {name}: unknown enforcement level {level!r}")
+            schema = {"type": "object", "properties": meta.config_schema, "required": meta.required}
+            try:
+                jsonschema.validate(props, schema)
+            except jsonschema.ValidationError as exc:
+                where = ".".join(str(p) for p in exc.absolute_path) or "(root)"
+                raise UsageError(f"policy config: {name}.{where}: {exc.message}") from None
+            effective[name] = {"enforcementLevel": level, **props}
+        unknown = sorted(set(user) - set(self.policies))
+        if unknown:
+            raise UsageError(f"policy config names unknown policies: {', '.join(unknown)}")
+        request = analyzer_pb2.ConfigureAnalyzerRequest()
+        for name, values in effective.items():
+            pc = analyzer_pb2.PolicyConfig(enforcementLevel=LEVEL_VALUES[values["enforcementLevel"]])
+            pc.properties.update({k: v for k, v in values.items() if k != "enforcementLevel"})
+            request.policyConfig[name].CopyFrom(pc)
+        self.stub.Configure(request)
+        return effective
+
+    def configure_stack(self, run: ProgramRun, config: Mapping[str, str], secret_keys: list[str],
+                        *, dry_run: bool = True) -> None:
+        """Send ConfigureStack: the stack's identity, config and tags."""
+        request = analyzer_pb2.AnalyzerStackConfigureRequest(
+            stack=run.stack, project=run.project, organization="organization", dry_run=dry_run,
+            config_secret_keys=list(secret_keys),
+        )
+        for k, v in config.items():
+            request.config[k] = v
+        for k, v in {"pulumi:project": run.project, "pulumi:runtime": "python"}.items():
+            request.tags[k] = v
+        self.stub.ConfigureStack(request)
+
+    def analyze(self, run: ProgramRun) -> Analysis:
+        """Analyze every registration in order (reads excluded), then AnalyzeStack with all of them."""
+        out = Analysis()
+        by_urn = {r.urn: r for r in run.resources}
+        for reg in run.resources:
+            if reg.read:
+                continue
+            response = self.stub.Analyze(analyzer_pb2.AnalyzeRequest(
+                type=reg.type, properties=reg.properties, urn=reg.urn, name=reg.name,
+                options=_options(reg), provider=_provider(reg, by_urn),
+            ))
+            out.analyzed.append(reg.urn)
+            self._collect(response, reg.urn, out)
+        stack_request = analyzer_pb2.AnalyzeStackRequest()
+        for reg in run.resources:
+            resource = analyzer_pb2.AnalyzerResource(
+                type=reg.type, properties=reg.properties, urn=reg.urn, name=reg.name,
+                options=_options(reg), provider=_provider(reg, by_urn), parent=reg.parent or "",
+                dependencies=reg.dependencies,
+            )
+            for prop, urns in reg.property_dependencies.items():
+                resource.propertyDependencies[prop].urns.extend(urns)
+            stack_request.resources.append(resource)
+        self._collect(self.stub.AnalyzeStack(stack_request), "", out)
+        return out
+
+    def _collect(self, response: Any, urn: str, out: Analysis) -> None:
+        for d in response.diagnostics:
+            out.diagnostics.append(Diagnostic(
+                policy=d.policyName, level=LEVELS.get(d.enforcementLevel, "advisory"), urn=d.urn or urn,
+                message=d.message, description=d.description,
+            ))
+        for na in response.not_applicable:
+            out.not_applicable.setdefault(urn, set()).add(na.policy_name)
+
+    def close(self) -> None:
+        """Stop the pack process and the engine endpoint."""
+        if getattr(self, "_channel", None) is not None:
+            self._channel.close()
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+        for stream in (self._proc.stdout, self._proc.stderr):
+            if stream:
+                stream.close()
+        self._engine_server.stop(0)
+
+    def __enter__(self) -> PolicyPackProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _meta(p: Any) -> PolicyMeta:
+    schema = _struct_to_dict(p.configSchema.properties)
+    return PolicyMeta(
+        name=p.name, description=p.description, level=LEVELS.get(p.enforcementLevel, "advisory"),
+        severity=p.severity, config_schema=schema, required=list(p.configSchema.required), tags=tuple(p.tags),
+        remediation=p.remediation_steps, url=p.url,
+        stack_policy=p.policy_type == analyzer_pb2.PolicyType.POLICY_TYPE_STACK,
+    )
+
+
+def _struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+    from google.protobuf import json_format
+
+    return json_format.MessageToDict(struct)
+
+
+def _options(reg: Registration) -> analyzer_pb2.AnalyzerResourceOptions:
+    return analyzer_pb2.AnalyzerResourceOptions(
+        protect=reg.protect,
+        ignoreChanges=reg.options.get("ignoreChanges", []),
+        deleteBeforeReplace=reg.options.get("deleteBeforeReplace", False),
+        additionalSecretOutputs=reg.options.get("additionalSecretOutputs", []),
+        aliases=reg.options.get("aliases", []),
+        parent=reg.parent or "",
+    )
+
+
+def _provider(reg: Registration, by_urn: Mapping[str, Registration]) -> analyzer_pb2.AnalyzerProviderResource | None:
+    if not reg.provider:
+        return None
+    urn = reg.provider.rsplit("::", 1)[0]
+    prov = by_urn.get(urn)
+    if prov is None:
+        return None
+    return analyzer_pb2.AnalyzerProviderResource(type=prov.type, properties=prov.properties, urn=prov.urn,
+                                                 name=prov.name)
+
+

@@ -1,0 +1,42 @@
+"""plan.json: the machine-readable record of one stack's plan (secrets masked)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .runner import ProgramRun, mask_secrets
+
+
+def plan_document(run: ProgramRun, policy: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The plan.json document for ``run`` (and the policy verdict when the pack ran)."""
+    doc: dict[str, Any] = {
+        "project": run.project,
+        "stack": run.stack,
+        "resources": [
+            {
+                "urn": r.urn,
+                "type": r.type,
+                "name": r.name,
+                "custom": r.custom,
+                "parent": r.parent,
+                "dependencies": r.dependencies,
+                "protect": r.protect,
+                "inputs": mask_secrets(r.inputs),
+            }
+            for r in run.resources
+        ],
+        "outputs": mask_secrets(run.outputs),
+    }
+    if policy is not None:
+        doc["policy"] = policy
+    return doc
+
+
+def write_plan(out_dir: Path, doc: dict[str, Any]) -> Path:
+    """Write ``doc`` to ``out_dir/plan.json`` (creating the directory) and return the path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "plan.json"
+    path.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return path

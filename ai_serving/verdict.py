@@ -1,0 +1,153 @@
+"""Turn the pack's diagnostics and the stack's waivers into one verdict (and compliance rows)."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from infra.config.errors import ConfigError, ConfigIssue
+from infra.config.model import Suppression
+
+from .analyzer import Analysis, Diagnostic, PolicyMeta
+
+NON_WAIVABLE_TAG = "non-waivable"
+WAIVER_EXPIRED = "waiver-expired"
+WAIVER_NOT_ALLOWED = "waiver-not-allowed"
+_RULE_ID = re.compile(r"^([a-z]+)-(\d{2})")
+
+
+def rule_id(policy: str, meta: PolicyMeta | None = None) -> str:
+    """The catalogue id of a policy (``cs-01-...`` -> ``CS-01``), else the policy name."""
+    m = _RULE_ID.match(policy)
+    return f"{m.group(1).upper()}-{m.group(2)}" if m else policy
+
+
+def resource_name(urn: str) -> str:
+    """The resource name part of a URN (what a waiver's ``resource`` pattern matches)."""
+    return urn.rsplit("::", 1)[-1] if urn else ""
+
+
+def read_suppressions(config: Mapping[str, str], project: str, source: Any = None) -> list[Suppression]:
+    """The stack's ``<project>:suppressions`` (config error when malformed)."""
+    raw = config.get(f"{project}:suppressions")
+    if raw is None:
+        return []
+    try:
+        return TypeAdapter(list[Suppression]).validate_python(json.loads(raw))
+    except (ValueError, ValidationError) as exc:
+        raise ConfigError(source, [ConfigIssue(f"{project}:suppressions", str(exc).splitlines()[0])]) from None
+
+
+@dataclass
+class Verdict:
+    """The policy outcome for one stack."""
+
+    pack: str
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    suppressed: list[dict[str, Any]] = field(default_factory=list)
+    compliance: list[dict[str, Any]] = field(default_factory=list)
+    unused_waivers: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def mandatory(self) -> list[dict[str, Any]]:
+        return [v for v in self.violations if v["level"] == "mandatory"]
+
+    @property
+    def advisory(self) -> list[dict[str, Any]]:
+        return [v for v in self.violations if v["level"] != "mandatory"]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``policy`` section of plan.json."""
+        return {
+            "pack": self.pack,
+            "violations": [{k: v[k] for k in ("policy", "level", "urn", "message")} for v in self.violations],
+            "suppressed": [{k: v[k] for k in ("policy", "urn", "reason", "expires")} for v in self.suppressed],
+        }
+
+
+def decide(pack: str, policies: Mapping[str, PolicyMeta], analysis: Analysis, suppressions: list[Suppression],
+           *, today: date) -> Verdict:
+    """Apply waivers to the pack's diagnostics; expired or forbidden waivers are violations themselves."""
+    verdict = Verdict(pack=pack)
+    used: set[int] = set()
+    for i, s in enumerate(suppressions):
+        meta = next((m for n, m in policies.items() if rule_id(n) == s.rule), None)
+        if meta is not None and NON_WAIVABLE_TAG in meta.tags:
+            used.add(i)
+            verdict.violations.append(_synthetic(WAIVER_NOT_ALLOWED, f"{s.rule} cannot be waived (waiver for "
+                                                 f"{s.resource!r}); fix the resource instead"))
+        elif s.expires < today:
+            used.add(i)
+            verdict.violations.append(_synthetic(WAIVER_EXPIRED, f"the waiver of {s.rule} for {s.resource!r} expired "
+                                                 f"on {s.expires.isoformat()}; renew it with a new reason or fix "
+                                                 "the finding"))
+    for d in analysis.diagnostics:
+        waiver = _matching_waiver(d, suppressions, policies, today)
+        entry = _entry(d)
+        if waiver is not None:
+            used.add(suppressions.index(waiver))
+            verdict.suppressed.append({**entry, "reason": waiver.reason, "expires": waiver.expires.isoformat()})
+        else:
+            verdict.violations.append(entry)
+    verdict.unused_waivers = [
+        {"rule": s.rule, "resource": s.resource} for i, s in enumerate(suppressions) if i not in used
+    ]
+    verdict.compliance = _compliance(policies, analysis, verdict)
+    return verdict
+
+
+def _entry(d: Diagnostic) -> dict[str, Any]:
+    return {"policy": d.policy, "rule": rule_id(d.policy), "level": d.level, "urn": d.urn, "message": d.message}
+
+
+def _synthetic(policy: str, message: str) -> dict[str, Any]:
+    return {"policy": policy, "rule": policy, "level": "mandatory", "urn": "", "message": message}
+
+
+def _matching_waiver(d: Diagnostic, suppressions: list[Suppression], policies: Mapping[str, PolicyMeta],
+                     today: date) -> Suppression | None:
+    meta = policies.get(d.policy)
+    if meta is not None and NON_WAIVABLE_TAG in meta.tags:
+        return None
+    name = resource_name(d.urn)
+    for s in suppressions:
+        if s.rule == rule_id(d.policy) and s.expires >= today and fnmatch.fnmatchcase(name, s.resource):
+            return s
+    return None
+
+
+def _compliance(policies: Mapping[str, PolicyMeta], analysis: Analysis, verdict: Verdict) -> list[dict[str, Any]]:
+    """cdk-nag style rows: one per (rule, resource) the pack judged."""
+    rows: list[dict[str, Any]] = []
+    flagged = {(v["policy"], v["urn"]) for v in verdict.violations}
+    waived = {(s["policy"], s["urn"]): s for s in verdict.suppressed}
+    for urn in analysis.analyzed:
+        skipped = analysis.not_applicable.get(urn, set())
+        for name, meta in policies.items():
+            if meta.stack_policy or name in skipped or meta.level == "disabled":
+                continue
+            rows.append(_row(name, meta, urn, flagged, waived))
+    for key in sorted(flagged | set(waived)):
+        name, urn = key
+        meta = policies.get(name)
+        if meta is not None and meta.stack_policy:
+            rows.append(_row(name, meta, urn, flagged, waived))
+    return rows
+
+
+def _row(name: str, meta: PolicyMeta, urn: str, flagged: set, waived: dict) -> dict[str, Any]:
+    if (name, urn) in waived:
+        compliance, reason = "Suppressed", waived[(name, urn)]["reason"]
+    elif (name, urn) in flagged:
+        compliance, reason = "Non-Compliant", ""
+    else:
+        compliance, reason = "Compliant", ""
+    return {"Rule ID": rule_id(name), "Resource ID": urn, "Compliance": compliance, "Exception Reason": reason,
+            "Rule Level": meta.level, "Rule Info": meta.description}
