@@ -1,0 +1,225 @@
+"""``plan --all``: plan every stack concurrently, then run the cross-team checks and write the summary.
+
+Each worker process pays the expensive start-up once (importing the program and the Azure SDK
+modules it uses, starting one policy-pack process) and then plans many stacks with them.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from infra.config import raw_from_config_map, validate
+from infra.config.errors import ConfigError
+
+from .analyzer import PolicyPackProcess
+from .crossteam import check_all, global_names_of, load_quotas
+from .pipeline import EXIT_OK, EXIT_POLICY, EXIT_USAGE, plan_stack
+from .project import Project, read_stack_config
+from .verdict import rule_id
+
+SUMMARY_FILE = "summary.json"
+
+
+@dataclass
+class _Worker:
+    project: Project
+    pack: PolicyPackProcess | None
+    policy_config: dict | None
+    out: Path | None
+    today: date
+
+
+_worker: _Worker | None = None
+
+
+def _init_worker(project: Project, pack_dir: Path | None, policy_config: dict | None, out: Path | None,
+                 today: date) -> None:
+    """Per-worker start-up, paid once: warm imports and one policy-pack process."""
+    global _worker
+    import runpy  # noqa: F401 - the program itself is imported on first use and stays cached
+
+    pack = PolicyPackProcess(pack_dir, project=project.name, stack="all", config={}) if pack_dir else None
+    _worker = _Worker(project, pack, policy_config, out, today)
+
+
+def _plan_in_worker(stack: str) -> dict[str, Any]:
+    assert _worker is not None, "worker not initialised"
+    w = _worker
+    result = plan_stack(w.project, stack, pack=w.pack, policy_config=w.policy_config,
+                        out_dir=(w.out / stack) if w.out else None, today=w.today)
+    outcome: dict[str, Any] = {**result.summary(), "exit_code": result.exit_code, "errors": result.errors}
+    outcome["verdict"] = result.verdict.to_json() if result.verdict else None
+    outcome["unused_waivers"] = result.verdict.unused_waivers if result.verdict else []
+    outcome["global_names"] = global_names_of([{"type": r.type, "name": r.name, "inputs": r.inputs}
+                                               for r in result.run.resources]) if result.run else []
+    return outcome
+
+
+def _close_worker() -> None:
+    if _worker is not None and _worker.pack is not None:
+        _worker.pack.close()
+
+
+def default_workers() -> int:
+    """One worker per core the process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_stacks(project: Project, stacks: list[str], *, pack_dir: Path | None, policy_config: dict | None,
+               out: Path | None, workers: int, today: date) -> Iterator[dict[str, Any]]:
+    """Plan ``stacks`` on ``workers`` processes (in this process when 1), yielding outcomes as they finish."""
+    args = (project, pack_dir, policy_config, out, today)
+    if workers <= 1 or len(stacks) <= 1:
+        _init_worker(*args)
+        try:
+            for stack in stacks:
+                yield _plan_in_worker(stack)
+        finally:
+            _close_worker()
+        return
+    # spawn, not fork: the parent has gRPC loaded, and gRPC state does not survive a fork.
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=args) as pool:
+        futures = {pool.submit(_plan_in_worker, s): s for s in stacks}
+        for fut in as_completed(futures):
+            try:
+                yield fut.result()
+            except Exception as exc:  # noqa: BLE001 - one stack's crash is that stack's error
+                yield {"stack": futures[fut], "resources": 0, "mandatory": 0, "advisory": 0, "waivers": 0,
+                       "status": "error", "exit_code": 1, "errors": [f"worker failed: {exc}"], "verdict": None,
+                       "unused_waivers": [], "global_names": []}
+
+
+def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | None, out: Path | None,
+             workers: int | None, console: Console, err: Console, today: date | None = None) -> int:
+    """Plan every stack, check across teams, print the summary, write summary.json; return the worst exit code."""
+    today = today or date.today()
+    stacks = project.stacks()
+    if not stacks:
+        err.print(f"no stack files (Pulumi.*.yaml) in {project.stack_config_dir}", markup=False)
+        return EXIT_USAGE
+    workers = min(workers or default_workers(), len(stacks))
+    out = out.resolve() if out else None
+    started = time.perf_counter()
+    outcomes: dict[str, dict[str, Any]] = {}
+    pack_meta = _pack_meta(pack_dir)
+    with _progress(console, len(stacks)) as advance:
+        for outcome in run_stacks(project, stacks, pack_dir=pack_dir, policy_config=policy_config, out=out,
+                                  workers=workers, today=today):
+            outcomes[outcome["stack"]] = outcome
+            advance(outcome)
+    ordered = [outcomes[s] for s in stacks]
+    findings = check_all(_valid_configs(project, stacks), load_quotas(project.stack_config_dir),
+                         {o["stack"]: [tuple(n) for n in o["global_names"]] for o in ordered})
+    for o in ordered:
+        for message in o["errors"]:
+            err.print(f"[{o['stack']}] {message}", markup=False)
+    console.print(_summary_table(ordered))
+    for f in findings:
+        style = "red" if f.level == "mandatory" else "yellow"
+        console.print(f"[{style}]cross-team {f.check} ({f.level})[/] {', '.join(f.stacks)}: {f.message}")
+    worst = max([o["exit_code"] for o in ordered] + [EXIT_OK])
+    if any(f.level == "mandatory" for f in findings):
+        worst = max(worst, EXIT_POLICY)
+    elapsed = time.perf_counter() - started
+    console.print(f"planned {len(stacks)} stacks with {workers} worker(s) in {elapsed:.1f}s; exit code {worst}",
+                  markup=False)
+    if out is not None:
+        summary = {
+            "generated": today.isoformat(),
+            "pack": pack_meta,
+            "stacks": [{k: o[k] for k in ("stack", "resources", "mandatory", "advisory", "waivers", "status", "errors")}
+                       for o in ordered],
+            "crossTeam": [f.to_json() for f in findings],
+        }
+        out.mkdir(parents=True, exist_ok=True)
+        (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        console.print(f"wrote {out / SUMMARY_FILE}", markup=False)
+        _write_report(out, console)
+    return worst
+
+
+def _write_report(out: Path, console: Console) -> None:
+    try:
+        from .report import write_report
+    except ImportError:  # the report module is optional for planning
+        return
+    console.print(f"wrote {write_report(out)}", markup=False)
+
+
+def _pack_meta(pack_dir: Path | None) -> dict[str, Any] | None:
+    if pack_dir is None:
+        return None
+    with PolicyPackProcess(pack_dir, project="ai-serving", stack="all", config={}) as pack:
+        return {
+            "name": pack.name,
+            "version": pack.version,
+            "policies": {n: {"rule": rule_id(n), "description": m.description, "level": m.level,
+                             "remediation": m.remediation, "url": m.url} for n, m in pack.policies.items()},
+        }
+
+
+def _valid_configs(project: Project, stacks: list[str]) -> dict[str, Any]:
+    configs = {}
+    for stack in stacks:
+        try:
+            cfg = read_stack_config(project, stack)
+            configs[stack] = validate(raw_from_config_map(cfg.values), stack_name=stack, source=cfg.source)
+        except ConfigError:
+            continue  # already reported as that stack's error
+    return configs
+
+
+def _summary_table(outcomes: list[dict[str, Any]]) -> Table:
+    table = Table(title="ai-serving plan --all")
+    for col, justify in (("stack", "left"), ("resources", "right"), ("mandatory", "right"),
+                         ("advisory", "right"), ("waivers", "right"), ("status", "left")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for o in outcomes:
+        style = {"ok": "green", "policy-failed": "red", "invalid-config": "red"}.get(o["status"], "red")
+        table.add_row(o["stack"], str(o["resources"]), str(o["mandatory"]), str(o["advisory"]),
+                      str(o["waivers"]), f"[{style}]{o['status']}[/]")
+    return table
+
+
+class _progress:
+    """A progress bar on a terminal; one plain line per stack in CI logs."""
+
+    def __init__(self, console: Console, total: int) -> None:
+        self.console, self.total, self.done = console, total, 0
+        self.bar: Progress | None = None
+
+    def __enter__(self):
+        if self.console.is_terminal:
+            self.bar = Progress(TextColumn("planning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                TextColumn("{task.description}"), console=self.console, transient=True)
+            self.bar.__enter__()
+            self.task = self.bar.add_task("", total=self.total)
+        return self.advance
+
+    def advance(self, outcome: dict[str, Any]) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, description=outcome["stack"])
+        else:
+            self.console.print(f"[{self.done}/{self.total}] {outcome['stack']}: {outcome['status']}", markup=False)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
