@@ -1,0 +1,177 @@
+"""Stack config: every example is valid; every kind of bad input is one clear error (exit 2)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from infra.config import ConfigError, validate
+
+from .cli_helpers import ROOT, cli, write_stack
+from .stackdata import base_config
+
+
+def raw(cfg: dict) -> dict:
+    """A config mapping as the model sees it (namespace stripped, location renamed)."""
+    out = {}
+    for key, value in cfg.items():
+        out["location" if key == "azure-native:location" else key.split(":", 1)[1]] = value
+    return out
+
+
+@pytest.mark.parametrize("stack", ["team-a-dev", "team-a-prod", "team-b-dev"])
+def test_every_example_stack_validates(stack, capsys):
+    assert cli("validate", stack) == 0
+    assert f"ok       {stack}" in capsys.readouterr().out
+
+
+def test_validate_checks_all_stacks_when_none_named(capsys):
+    assert cli("validate") == 0
+    out = capsys.readouterr().out
+    for stack in ("team-a-dev", "team-a-prod", "team-b-dev"):
+        assert stack in out
+
+
+def test_defaults_come_from_the_environment_profile():
+    dev = validate(raw(base_config("dev")), stack_name="team-t-dev")
+    prod = validate(raw(base_config("prod")), stack_name="team-t-prod")
+    assert dev.profile.spot_allowed and not prod.profile.spot_allowed
+    assert prod.profile.version_upgrade_option == "NoAutoUpgrade"
+    assert prod.profile.zone_redundant and prod.profile.protect_stateful
+    assert prod.customer_managed_key and not dev.customer_managed_key
+    assert dev.gpu_pool.port == 8000 and dev.openai.deployments[0].content_filter == "strict"
+
+
+def _mutate(path: tuple, value, base=None) -> dict:
+    cfg = copy.deepcopy(base or base_config("dev"))
+    node = cfg
+    for key in path[:-1]:
+        node = node[key]
+    if value is _DELETE:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return cfg
+
+
+_DELETE = object()
+
+# (mutation path, new value, key path expected in the message, words expected in the message)
+INVALID = [
+    (("ai-serving:network", "adressSpace"), "10.0.0.0/22", "ai-serving:network.adressSpace", "did you mean 'addressSpace'"),
+    (("ai-serving:gpuPool", "maxInstance"), 3, "ai-serving:gpuPool.maxInstance", "unknown key"),
+    (("ai-serving:teem",), "x", "ai-serving:teem", "unknown key"),
+    (("ai-serving:gpuPool", "maxInstances"), "three", "ai-serving:gpuPool.maxInstances", "integer"),
+    (("ai-serving:gpuPool", "maxInstances"), 0, "ai-serving:gpuPool.maxInstances", "greater than or equal to 1"),
+    (("ai-serving:gpuPool", "maxInstances"), 101, "ai-serving:gpuPool.maxInstances", "less than or equal to 100"),
+    (("ai-serving:network", "addressSpace"), "10.0.0.300/22", "ai-serving:network.addressSpace", "IPv4 CIDR"),
+    (("ai-serving:network", "addressSpace"), "10.0.0.1/22", "ai-serving:network.addressSpace", "host bits"),
+    (("ai-serving:network", "addressSpace"), "8.8.8.0/22", "ai-serving:network.addressSpace", "private"),
+    (("ai-serving:network", "addressSpace"), "10.0.0.0/26", "ai-serving:network.addressSpace", "too small"),
+    (("ai-serving:team",), "Team_A", "ai-serving:team", "lowercase slug"),
+    (("ai-serving:team",), "a-team-name-too-long", "ai-serving:team", "at most 12"),
+    (("ai-serving:environment",), "staging", "ai-serving:environment", "'dev', 'test' or 'prod'"),
+    (("azure-native:location",), "mars-central", "azure-native:location", "Azure region"),
+    (("ai-serving:openai", "deployments", 0, "sku"), "Premium", "ai-serving:openai.deployments[0].sku", "GlobalStandard"),
+    (("ai-serving:openai", "deployments", 0, "model"), "gpt-9", "ai-serving:openai.deployments[0].model", "unknown model"),
+    (("ai-serving:openai", "deployments", 0, "version"), "1999-01-01", "ai-serving:openai.deployments[0].version", "unknown version"),
+    (("ai-serving:openai", "deployments", 0, "contentFilter"), "lax", "ai-serving:openai.deployments[0].contentFilter", "default, strict"),
+    (("ai-serving:openai", "deployments", 0, "capacity"), 0, "ai-serving:openai.deployments[0].capacity", "greater than 0"),
+    (("ai-serving:gpuPool", "vmSku"), "Standard_D4s_v5", "ai-serving:gpuPool.vmSku", "unknown GPU VM size"),
+    (("ai-serving:gpuPool", "minInstances"), 5, "ai-serving:gpuPool.minInstances", "must not exceed"),
+    (("ai-serving:gpuPool", "port"), 80, "ai-serving:gpuPool.port", "1024"),
+    (("ai-serving:gpuPool", "port"), 70000, "ai-serving:gpuPool.port", "65535"),
+    (("ai-serving:owners",), ["not-an-email"], "ai-serving:owners[0]", "email"),
+    (("ai-serving:owners",), [], "ai-serving:owners", "at least 1"),
+    (("ai-serving:costCenter",), _DELETE, "ai-serving:costCenter", "required"),
+    (("ai-serving:budget",), {"monthlyAmount": 10, "contactEmails": ["x"]}, "ai-serving:budget.contactEmails[0]", "email"),
+    (("ai-serving:suppressions",), [{"rule": "CS-05", "resource": "x", "expires": "2030-01-01"}],
+     "ai-serving:suppressions[0].reason", "required"),
+    (("ai-serving:suppressions",), [{"rule": "CS-05", "resource": "x", "reason": "too short"}],
+     "ai-serving:suppressions[0]", "required"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "key", "words"), INVALID, ids=[i[2] + ":" + str(i[1])[:20] for i in INVALID])
+def test_invalid_config_names_the_key_and_the_problem(tmp_path, capsys, path, value, key, words):
+    write_stack(tmp_path, "team-t-dev", _mutate(path, value))
+    assert cli("validate", "team-t-dev", "--stack-dir", tmp_path) == 2
+    err = capsys.readouterr().err
+    assert key in err, err
+    assert words in err, err
+    assert "Traceback" not in err
+
+
+def test_duplicate_deployment_names():
+    cfg = base_config("dev")
+    cfg["ai-serving:openai"]["deployments"].append(dict(cfg["ai-serving:openai"]["deployments"][0]))
+    with pytest.raises(ConfigError) as err:
+        validate(raw(cfg), stack_name="team-t-dev")
+    assert "ai-serving:openai.deployments[1].name: duplicate deployment name 'chat'" in str(err.value)
+
+
+def test_spot_is_refused_in_prod():
+    cfg = base_config("prod")
+    cfg["ai-serving:gpuPool"]["spot"] = True
+    with pytest.raises(ConfigError, match=r"ai-serving:gpuPool\.spot: spot instances are not allowed in prod"):
+        validate(raw(cfg), stack_name="team-t-prod")
+
+
+def test_a_stack_needs_openai_or_gpu_pool():
+    with pytest.raises(ConfigError, match="at least one of `openai` and `gpuPool`"):
+        validate(raw(base_config("dev", openai=False, gpu=False)), stack_name="team-t-dev")
+
+
+def test_model_that_does_not_fit_the_gpu_says_what_is_needed():
+    cfg = base_config("dev")
+    cfg["ai-serving:gpuPool"].update(vmSku="Standard_NC4as_T4_v3", model="meta-llama/Llama-3.1-70B-Instruct")
+    with pytest.raises(ConfigError) as err:
+        validate(raw(cfg), stack_name="team-t-dev")
+    text = str(err.value)
+    assert "ai-serving:gpuPool.model" in text and "GB" in text and "16 GB" in text
+
+
+def test_file_name_must_match_team_and_environment(tmp_path, capsys):
+    write_stack(tmp_path, "team-x-dev", base_config("dev"))
+    assert cli("validate", "team-x-dev", "--stack-dir", tmp_path) == 2
+    assert "the stack is named 'team-x-dev' but team/environment say 'team-t-dev'" in capsys.readouterr().err
+
+
+def test_errors_cite_file_and_line(tmp_path, capsys):
+    text = (ROOT / "stacks" / "Pulumi.team-b-dev.yaml").read_text().replace("maxInstances: 2", "maxInstances: 0")
+    path = write_stack(tmp_path, "team-b-dev", text=text)
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "maxInstances" in ln)
+    assert cli("validate", "team-b-dev", "--stack-dir", tmp_path) == 2
+    assert f"{path}:{line}: ai-serving:gpuPool.maxInstances" in capsys.readouterr().err
+
+
+def test_yaml_syntax_error_is_reported_with_line(tmp_path, capsys):
+    path = write_stack(tmp_path, "team-t-dev", text="config:\n  ai-serving:team: team-t\n  bad: [unclosed\n")
+    assert cli("validate", "team-t-dev", "--stack-dir", tmp_path) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "YAML syntax error" in err and "Traceback" not in err
+
+
+def test_empty_file_is_reported(tmp_path, capsys):
+    write_stack(tmp_path, "team-t-dev", text="")
+    assert cli("validate", "team-t-dev", "--stack-dir", tmp_path) == 2
+    assert "the file is empty" in capsys.readouterr().err
+
+
+def test_invalid_stack_declares_nothing(tmp_path, capsys):
+    cfg = _mutate(("ai-serving:gpuPool", "vmSku"), "Standard_D4s_v5")
+    write_stack(tmp_path, "team-t-dev", cfg)
+    out_dir = tmp_path / "out"
+    assert cli("plan", "team-t-dev", "--stack-dir", tmp_path, "--no-policy", "--out", out_dir) == 2
+    captured = capsys.readouterr()
+    assert "ai-serving:gpuPool.vmSku" in captured.err
+    assert not (out_dir / "plan.json").exists()
+
+
+def test_program_refuses_bad_config_before_declaring_anything(plan_stack):
+    cfg = _mutate(("ai-serving:gpuPool", "vmSku"), "Standard_D4s_v5")
+    run = plan_stack(cfg)
+    assert run.exit_code == 2
+    assert any("ai-serving:gpuPool.vmSku" in e for e in run.errors)
+    assert [r.type for r in run.resources] == ["pulumi:pulumi:Stack"]

@@ -1,0 +1,93 @@
+"""The offline runner behaves like the engine: URNs, parents, dependencies, providers, secrets."""
+
+from __future__ import annotations
+
+import json
+
+from .cli_helpers import cli, write_stack
+from .stackdata import base_config
+
+SECRET = "hf_offline_test_token_do_not_print_7Qz"
+
+
+def test_every_example_stack_plans(project):
+    from ai_serving.project import read_stack_config
+    from ai_serving.runner import run_program
+
+    for stack in project.stacks():
+        run = run_program(project, stack, read_stack_config(project, stack))
+        assert run.exit_code == 0, (stack, run.errors)
+        assert len(run.by_type("azure-native:resources:ResourceGroup")) == 1
+
+
+def test_urns_follow_the_engine_format(plan_stack):
+    run = plan_stack(base_config("dev"))
+    stack = run.one("pulumi:pulumi:Stack")
+    assert stack.urn == "urn:pulumi:team-t-dev::ai-serving::pulumi:pulumi:Stack::ai-serving-team-t-dev"
+    env = run.one("ai-serving:environment:ServingEnvironment")
+    assert env.parent == stack.urn
+    # The root stack's type is not part of a child's type chain; deeper children carry the full chain.
+    assert env.urn == "urn:pulumi:team-t-dev::ai-serving::ai-serving:environment:ServingEnvironment::team-t-dev"
+    for r in run.resources:
+        if r.parent and r.parent != stack.urn:
+            parent = run.get(r.parent)
+            parent_chain = parent.urn.split("::")[2]
+            assert r.urn.split("::")[2] == f"{parent_chain}${r.type}", r.urn
+
+
+def test_default_provider_is_synthesised_once_and_referenced(plan_stack):
+    run = plan_stack(base_config("dev"))
+    providers = run.by_type("pulumi:providers:azure-native")
+    assert len(providers) == 1
+    prov = providers[0]
+    assert prov.name.startswith("default_3_")
+    assert prov.inputs["location"] == "swedencentral"
+    custom = [r for r in run.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+    assert custom and all(r.provider.startswith(prov.urn + "::") for r in custom)
+    # The provider registers before the first resource that uses it, as the engine orders it.
+    index = {r.urn: i for i, r in enumerate(run.resources)}
+    assert index[prov.urn] < min(index[r.urn] for r in custom)
+
+
+def test_dependencies_are_captured(plan_stack):
+    run = plan_stack(base_config("dev"))
+    rg = run.one("azure-native:resources:ResourceGroup")
+    dependents = [r for r in run.resources if rg.urn in r.dependencies]
+    assert dependents, "resources placed in the resource group depend on it"
+
+
+def test_secure_config_never_appears_in_plan_output(tmp_path, capsys):
+    cfg = base_config("dev")
+    stack_file = write_stack(tmp_path, "team-t-dev", cfg)
+    # A `secure:` value as the CLI writes it; offline it becomes a secret placeholder.
+    stack_file.write_text(stack_file.read_text() + "  ai-serving:modelHubToken:\n    secure: v1:" + SECRET + "\n")
+    out_dir = tmp_path / "out"
+    assert cli("plan", "team-t-dev", "--stack-dir", tmp_path, "--no-policy", "--out", out_dir) == 0
+    captured = capsys.readouterr()
+    plan_text = (out_dir / "plan.json").read_text()
+    for text in (captured.out, captured.err, plan_text):
+        assert SECRET not in text
+        assert "offline-secret-placeholder" not in text
+    json.loads(plan_text)
+
+
+def test_plan_json_has_the_documented_shape(tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    assert cli("plan", "team-a-dev", "--no-policy", "--out", out_dir) == 0
+    doc = json.loads((out_dir / "plan.json").read_text())
+    assert doc["project"] == "ai-serving" and doc["stack"] == "team-a-dev"
+    assert set(doc["resources"][0]) == {"urn", "type", "name", "custom", "parent", "dependencies", "protect", "inputs"}
+    assert doc["outputs"]["resourceGroupName"] == "rg-team-a-dev-sdc"
+
+
+def test_unknown_stack_is_a_usage_error(capsys):
+    assert cli("plan", "no-such-stack", "--no-policy") == 2
+    assert "no stack 'no-such-stack'" in capsys.readouterr().err
+
+
+def test_runs_do_not_leak_into_each_other(plan_stack):
+    first = plan_stack(base_config("dev", gpu=False))
+    second = plan_stack(base_config("dev", gpu=False))
+    # Registration order is not deterministic (the engine notes say so): compare as sets.
+    assert sorted(r.urn for r in first.resources) == sorted(r.urn for r in second.resources)
+    assert len(first.resources) == len(second.resources)
