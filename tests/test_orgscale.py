@@ -1,0 +1,81 @@
+"""plan --all: parallel equals sequential, one broken stack does not stop the others, quotas fail it."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from rich.console import Console
+
+from ai_serving.orgscale import plan_all
+from ai_serving.project import load_project
+
+from .cli_helpers import ROOT, cli, write_stack
+from .stackdata import base_config
+
+
+def _stacks(tmp_path, n: int):
+    stack_dir = tmp_path / "stacks"
+    for i in range(n):
+        cfg = base_config("dev", team=f"team{i}", gpu=i % 2 == 0)
+        cfg["ai-serving:network"] = {"addressSpace": f"10.{60 + i}.0.0/22"}
+        write_stack(stack_dir, f"team{i}-dev", cfg)
+    return stack_dir
+
+
+def _plan(stack_dir, out, workers):
+    project = load_project(ROOT, stack_dir)
+    console = Console(file=open(out.with_suffix(".log"), "w"), soft_wrap=True)  # noqa: SIM115
+    code = plan_all(project, pack_dir=None, policy_config=None, out=out, workers=workers, console=console,
+                    err=console, today=date(2026, 11, 28))
+    return code, json.loads((out / "summary.json").read_text())
+
+
+def _plan_docs(out):
+    docs = {}
+    for path in sorted(out.glob("*/plan.json")):
+        doc = json.loads(path.read_text())
+        doc["resources"] = sorted(doc["resources"], key=lambda r: r["urn"])
+        for r in doc["resources"]:
+            r["dependencies"] = sorted(r["dependencies"])
+        docs[path.parent.name] = doc
+    return docs
+
+
+def test_parallel_plan_equals_sequential_plan(tmp_path):
+    stack_dir = _stacks(tmp_path, 4)
+    code_seq, seq = _plan(stack_dir, tmp_path / "seq", workers=1)
+    code_par, par = _plan(stack_dir, tmp_path / "par", workers=2)
+    assert code_seq == code_par == 0
+    assert seq["stacks"] == par["stacks"]
+    assert _plan_docs(tmp_path / "seq") == _plan_docs(tmp_path / "par")
+    assert len(_plan_docs(tmp_path / "par")) == 4
+
+
+def test_one_broken_stack_does_not_stop_the_others(tmp_path):
+    stack_dir = _stacks(tmp_path, 3)
+    write_stack(stack_dir, "broken-dev", text="config:\n  ai-serving:team: [unclosed\n")
+    code, summary = _plan(stack_dir, tmp_path / "out", workers=2)
+    assert code == 2
+    status = {s["stack"]: s["status"] for s in summary["stacks"]}
+    assert status == {"broken-dev": "invalid-config", "team0-dev": "ok", "team1-dev": "ok", "team2-dev": "ok"}
+    broken = next(s for s in summary["stacks"] if s["stack"] == "broken-dev")
+    assert "YAML syntax error" in broken["errors"][0]
+
+
+def test_over_quota_stacks_fail_the_run(tmp_path):
+    stack_dir = _stacks(tmp_path, 2)
+    (stack_dir / "quotas.yaml").write_text(
+        "openai:\n  swedencentral:\n    gpt-4o:\n      GlobalStandard: 40\n", encoding="utf-8")
+    code, summary = _plan(stack_dir, tmp_path / "out", workers=1)
+    assert code == 1
+    quota = [f for f in summary["crossTeam"] if f["check"] == "openai-quota"]
+    assert quota and quota[0]["level"] == "mandatory" and quota[0]["stacks"] == ["team0-dev", "team1-dev"]
+
+
+def test_cli_plan_all_on_the_examples(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli("plan", "--all", "--no-policy", "--out", out, "--workers", "1") == 0
+    text = capsys.readouterr().out
+    for stack in ("team-a-dev", "team-a-prod", "team-b-dev"):
+        assert stack in text and (out / stack / "plan.json").is_file()
