@@ -1,0 +1,558 @@
+"""CI workflows: valid GitHub workflow syntax, OIDC-only Azure access, one serialised deploy per stack,
+prod behind approval, the policy pack on every preview and update, and the PR report always published.
+
+The schema check uses check-jsonschema's bundled copy of the GitHub workflow schema, with sockets
+disabled in the checking process, so it proves the check needs no network.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+GITHUB = ROOT / ".github"
+WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
+ACTIONS = sorted((GITHUB / "actions").glob("*/action.yml"))
+CHANGED_STACKS = GITHUB / "actions" / "changed-stacks" / "changed_stacks.py"
+
+
+def _load(path: Path) -> dict[str, Any]:
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if True in doc:  # YAML 1.1 reads the key `on` as a boolean
+        doc["on"] = doc.pop(True)
+    return doc
+
+
+PR = _load(GITHUB / "workflows" / "pull-request.yml")
+DEPLOY = _load(GITHUB / "workflows" / "deploy.yml")
+
+
+def _steps(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(job id, step) for every step of a workflow or composite action."""
+    if "jobs" in doc:
+        return [(job_id, step) for job_id, job in doc["jobs"].items() for step in job.get("steps", [])]
+    return [("", step) for step in doc["runs"].get("steps", [])]
+
+
+def _uses(step: dict[str, Any], action: str) -> bool:
+    return step.get("uses", "").split("@")[0] == action
+
+
+def _step(job: dict[str, Any], action: str) -> dict[str, Any]:
+    (step,) = [s for s in job["steps"] if _uses(s, action)]
+    return step
+
+
+def _all_docs() -> list[tuple[Path, dict[str, Any]]]:
+    return [(p, _load(p)) for p in WORKFLOWS + ACTIONS]
+
+
+def _changed_stacks_module():
+    spec = importlib.util.spec_from_file_location("changed_stacks", CHANGED_STACKS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- syntax ----------------------------------------------------------------------------------------
+
+_OFFLINE_CHECK = """
+import socket, sys
+def _no_network(*args, **kwargs):
+    raise OSError("network access attempted during an offline schema check")
+socket.socket.connect = _no_network
+socket.create_connection = _no_network
+socket.getaddrinfo = _no_network
+from check_jsonschema import main
+sys.argv = ["check-jsonschema", *sys.argv[1:]]
+main()
+"""
+
+
+def _check_schema(schema: str, *files: Path) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-c", _OFFLINE_CHECK, "--builtin-schema", schema, *map(str, files)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+
+
+def test_workflows_exist():
+    assert {p.name for p in WORKFLOWS} >= {"pull-request.yml", "deploy.yml"}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_matches_the_github_workflow_schema_offline(path: Path):
+    result = _check_schema("vendor.github-workflows", path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", ACTIONS, ids=lambda p: p.parent.name)
+def test_composite_action_matches_the_github_action_schema_offline(path: Path):
+    result = _check_schema("vendor.github-actions", path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_schema_check_rejects_a_misspelt_workflow_key(tmp_path: Path):
+    text = (GITHUB / "workflows" / "deploy.yml").read_text(encoding="utf-8")
+    broken = text.replace("runs-on:", "run-on:", 1)
+    path = tmp_path / "broken.yml"
+    path.write_text(broken, encoding="utf-8")
+    result = _check_schema("vendor.github-workflows", path)
+    assert result.returncode == 1
+    assert "run-on" in result.stdout
+
+
+# --- credentials and permissions -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("needle", ["client-secret", "AZURE_CLIENT_SECRET", "ARM_CLIENT_SECRET", "creds:",
+                                    "secrets.", "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE"])
+def test_no_long_lived_credentials_anywhere(needle: str):
+    for path in WORKFLOWS + ACTIONS:
+        assert needle not in path.read_text(encoding="utf-8"), f"{path.name} mentions {needle}"
+
+
+@pytest.mark.parametrize("doc", [PR, DEPLOY], ids=["pull-request", "deploy"])
+def test_workflow_default_token_is_read_only_and_jobs_declare_their_own(doc: dict[str, Any]):
+    assert doc["permissions"] == {"contents": "read"}
+    for job_id, job in doc["jobs"].items():
+        assert "permissions" in job, f"job {job_id} inherits instead of declaring permissions"
+        assert "write-all" not in str(job["permissions"])
+
+
+@pytest.mark.parametrize("doc", [PR, DEPLOY], ids=["pull-request", "deploy"])
+def test_only_jobs_that_log_in_to_azure_get_an_oidc_token(doc: dict[str, Any]):
+    logged_in = {job_id for job_id, step in _steps(doc) if _uses(step, "azure/login")}
+    assert logged_in, "no Azure job"
+    for job_id, job in doc["jobs"].items():
+        has_token = job["permissions"].get("id-token") == "write"
+        assert has_token == (job_id in logged_in), job_id
+
+
+@pytest.mark.parametrize("doc", [PR, DEPLOY], ids=["pull-request", "deploy"])
+def test_azure_login_is_oidc_federation_from_variables(doc: dict[str, Any]):
+    for job_id, step in _steps(doc):
+        if not _uses(step, "azure/login"):
+            continue
+        assert step["with"] == {"client-id": "${{ vars.AZURE_CLIENT_ID }}",
+                                "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
+                                "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}"}, job_id
+        env = doc["jobs"][job_id]["env"]
+        assert env["ARM_USE_OIDC"] == "true"
+        assert env["ARM_CLIENT_ID"] == "${{ vars.AZURE_CLIENT_ID }}"
+        assert env["ARM_TENANT_ID"] == "${{ vars.AZURE_TENANT_ID }}"
+        assert env["ARM_SUBSCRIPTION_ID"] == "${{ vars.AZURE_SUBSCRIPTION_ID }}"
+
+
+@pytest.mark.parametrize(("doc", "job_id"), [(PR, "preview"), (DEPLOY, "deploy")], ids=["preview", "deploy"])
+def test_azure_jobs_run_only_where_azure_is_configured(doc: dict[str, Any], job_id: str):
+    assert "vars.AZURE_CLIENT_ID != ''" in doc["jobs"][job_id]["if"]
+
+
+def test_preview_skips_forks_which_get_no_oidc_token():
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in PR["jobs"]["preview"]["if"]
+
+
+def test_no_expression_is_spliced_into_a_shell_script():
+    """Values reach scripts through `env:`; `${{ }}` inside `run:` would allow script injection."""
+    for path, doc in _all_docs():
+        for job_id, step in _steps(doc):
+            assert "${{" not in step.get("run", ""), f"{path.name} {job_id}: {step.get('name', step['run'])}"
+
+
+# --- pulumi: backend, secrets, policy pack -------------------------------------------------------------
+
+@pytest.mark.parametrize(("doc", "job_id", "command"), [(PR, "preview", "preview"), (DEPLOY, "deploy", "up")],
+                         ids=["preview", "up"])
+def test_pulumi_runs_each_changed_stack_with_the_policy_pack(doc: dict[str, Any], job_id: str, command: str):
+    job = doc["jobs"][job_id]
+    pulumi = _step(job, "pulumi/actions")["with"]
+    assert pulumi["command"] == command
+    assert pulumi["stack-name"] == "${{ matrix.stack }}"
+    assert pulumi["policyPacks"] == "policies"
+    assert pulumi["policyPackConfigs"] == "policies/policy-config.json"
+    assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.changes.outputs.stacks) }}"
+
+
+def test_policy_pack_paths_given_to_pulumi_exist():
+    if not (ROOT / "policies" / "PulumiPolicy.yaml").is_file():
+        pytest.skip("the policy pack is not in the tree yet")
+    assert (ROOT / "policies" / "policy-config.json").is_file()
+
+
+@pytest.mark.parametrize(("doc", "job_id"), [(PR, "preview"), (DEPLOY, "deploy")], ids=["preview", "deploy"])
+def test_state_in_azure_blob_and_secrets_in_key_vault(doc: dict[str, Any], job_id: str):
+    job = doc["jobs"][job_id]
+    pulumi = _step(job, "pulumi/actions")["with"]
+    assert pulumi["cloud-url"] == "azblob://${{ vars.PULUMI_STATE_CONTAINER }}"
+    assert job["env"]["AZURE_STORAGE_ACCOUNT"] == "${{ vars.PULUMI_STATE_STORAGE_ACCOUNT }}"
+    var = r"\$\{\{ vars\.\w+ \}\}"
+    assert re.fullmatch(rf"azurekeyvault://{var}\.vault\.azure\.net/keys/{var}", pulumi["secrets-provider"])
+
+
+def test_pr_preview_comments_per_stack():
+    pulumi = _step(PR["jobs"]["preview"], "pulumi/actions")["with"]
+    assert pulumi["comment-on-pr"] is True
+    assert pulumi.get("edit-pr-comment", True) is True
+    assert PR["jobs"]["preview"]["permissions"]["pull-requests"] == "write"
+
+
+@pytest.mark.parametrize("doc", [PR, DEPLOY], ids=["pull-request", "deploy"])
+def test_pulumi_cli_is_the_release_of_the_pinned_sdk(doc: dict[str, Any]):
+    lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
+    (sdk,) = re.findall(r"^pulumi==(\S+)$", lock, flags=re.M)
+    assert doc["env"]["PULUMI_VERSION"] == sdk
+    for _, step in _steps(doc):
+        if _uses(step, "pulumi/actions"):
+            assert step["with"]["pulumi-version"] == "${{ env.PULUMI_VERSION }}"
+
+
+# --- deploy: one serialised job per stack, prod gated ------------------------------------------------------
+
+def test_deploy_runs_on_main_and_by_hand_only():
+    assert DEPLOY["on"]["push"]["branches"] == ["main"]
+    assert "stacks" in DEPLOY["on"]["workflow_dispatch"]["inputs"]
+    assert "pull_request" not in DEPLOY["on"]
+
+
+def test_deploy_is_one_job_per_stack_and_a_failure_does_not_stop_the_others():
+    strategy = DEPLOY["jobs"]["deploy"]["strategy"]
+    assert strategy["fail-fast"] is False
+    assert 1 < strategy["max-parallel"] <= 256
+
+
+def test_two_runs_never_update_the_same_stack_at_once():
+    deploy = DEPLOY["jobs"]["deploy"]
+    assert deploy["concurrency"] == {"group": "deploy-${{ matrix.stack }}", "cancel-in-progress": False}
+    assert "concurrency" not in DEPLOY, "a workflow-wide group would serialise unrelated stacks"
+
+
+_ENV_EXPR = re.compile(r"\$\{\{ endsWith\(matrix\.stack, '([^']+)'\) && '([^']+)' \|\| '([^']+)' \}\}")
+
+
+def _environment_of(stack: str) -> str:
+    m = _ENV_EXPR.fullmatch(DEPLOY["jobs"]["deploy"]["environment"]["name"])
+    assert m, "environment is not the per-stack endsWith(...) expression"
+    suffix, when_true, otherwise = m.groups()
+    return when_true if stack.endswith(suffix) else otherwise
+
+
+def test_prod_stacks_deploy_through_the_approval_environment():
+    stacks = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
+    assert stacks
+    for stack in stacks:
+        text = (ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")
+        config = yaml.safe_load(text)["config"]
+        expected = "production" if config["ai-serving:environment"] == "prod" else "development"
+        assert _environment_of(stack) == expected, stack
+    assert _environment_of("team-z-prod") == "production"
+    assert _environment_of("team-z-production-dev") == "development"
+
+
+def test_deploy_trigger_paths_cover_everything_that_changes_a_stack():
+    paths = DEPLOY["on"]["push"]["paths"]
+    assert "stacks/Pulumi.*.yaml" in paths
+    for shared in _changed_stacks_module().SHARED_PATHS:
+        assert (f"{shared}**" if shared.endswith("/") else shared) in paths, shared
+
+
+@pytest.mark.parametrize(("doc", "job_id", "base"), [
+    (PR, "preview", "${{ github.event.pull_request.base.sha }}"),
+    (DEPLOY, "deploy", "${{ github.event.before }}"),
+], ids=["preview", "deploy"])
+def test_matrix_comes_from_the_changed_stacks_of_the_change(doc: dict[str, Any], job_id: str, base: str):
+    changes = doc["jobs"]["changes"]
+    assert doc["jobs"][job_id]["needs"] in ("changes", ["changes"])
+    assert "needs.changes.outputs.stacks != '[]'" in doc["jobs"][job_id]["if"], "an empty matrix is an error"
+    wiring = re.fullmatch(r"\$\{\{ steps\.(\w+)\.outputs\.stacks \}\}", changes["outputs"]["stacks"])
+    step_id = wiring.group(1)
+    (step,) = [s for s in changes["steps"] if s.get("id") == step_id]
+    assert step["uses"] == "./.github/actions/changed-stacks"
+    assert step["with"]["base"] == base
+    assert _step(changes, "actions/checkout")["with"]["fetch-depth"] == 0
+
+
+# --- pull request: lint, test, plan report -------------------------------------------------------------
+
+def _run_blocks() -> list[str]:
+    return [step["run"] for _, doc in _all_docs() for _, step in _steps(doc) if "run" in step]
+
+
+def test_pull_requests_lint_test_and_plan():
+    assert "pull_request" in PR["on"]
+    commands = {job_id: [s.get("run", "").strip() for s in job["steps"]]
+                for job_id, job in PR["jobs"].items()}
+    assert "make lint" in commands["lint"]
+    assert "make test" in commands["test"]
+    for job_id in ("lint", "test", "plan", "preview"):
+        assert any(s.get("uses") == "./.github/actions/setup" for s in PR["jobs"][job_id]["steps"]), job_id
+
+
+def test_setup_uses_python_311_and_make_setup():
+    setup = _load(GITHUB / "actions" / "setup" / "action.yml")
+    python = _step({"steps": setup["runs"]["steps"]}, "actions/setup-python")["with"]
+    assert python["python-version"] == "3.11"
+    assert any(s.get("run", "").strip() == "make setup" for s in setup["runs"]["steps"])
+
+
+def test_every_make_target_the_workflows_call_exists():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([A-Za-z][\w.-]*):", makefile, flags=re.M))
+    called = {t for run in _run_blocks() for t in re.findall(r"(?:^|\s)make ([\w.-]+)", run)}
+    assert called >= {"setup", "lint", "test"}
+    assert called <= targets, called - targets
+
+
+def test_every_ai_serving_command_the_workflows_call_parses():
+    from ai_serving.cli import _parser
+
+    calls = [line.strip() for run in _run_blocks() for line in run.splitlines()
+             if line.strip().startswith("ai-serving ")]
+    assert calls
+    for call in calls:
+        _parser().parse_args(shlex.split(call)[1:])  # SystemExit(2) on an unknown command or flag
+
+
+def _plan_job() -> dict[str, Any]:
+    return PR["jobs"]["plan"]
+
+
+def _plan_step() -> dict[str, Any]:
+    (step,) = [s for s in _plan_job()["steps"] if s.get("id") == "plan"]
+    return step
+
+
+def test_plan_all_writes_into_the_directory_that_is_published():
+    argv = shlex.split(next(line for line in _plan_step()["run"].splitlines() if "ai-serving" in line))
+    out = Path(argv[argv.index("--out") + 1])
+    assert argv[:3] == ["ai-serving", "plan", "--all"]
+    upload = _step(_plan_job(), "actions/upload-artifact")
+    assert Path(upload["with"]["path"]) == out
+    comment = _step(_plan_job(), "actions/github-script")
+    assert Path(comment["env"]["REPORT_PATH"]) == out / "report.md"
+
+
+def test_the_report_is_one_sticky_comment():
+    job = _plan_job()
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    script = _step(job, "actions/github-script")["with"]["script"]
+    marker = re.search(r"<!-- [\w:.-]+ -->", script).group(0)
+    assert "listComments" in script and "updateComment" in script and "createComment" in script
+    assert script.index("updateComment") < script.index("createComment"), "update first, create only if none"
+    assert marker in script
+
+
+def _write_fake_cli(bin_dir: Path, exit_code: int) -> None:
+    bin_dir.mkdir()
+    fake = bin_dir / "ai-serving"
+    fake.write_text(f"#!/bin/sh\nmkdir -p out && echo '# report' > out/report.md\nexit {exit_code}\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+
+
+def _run_like_github(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """GitHub runs `shell: bash` steps as `bash --noprofile --norc -eo pipefail`."""
+    assert PR["defaults"]["run"]["shell"] == "bash"
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=cwd,
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("exit_code", [0, 1, 2])
+def test_a_failing_plan_still_publishes_the_report_then_fails_the_job(tmp_path: Path, exit_code: int):
+    _write_fake_cli(tmp_path / "bin", exit_code)
+    outputs = tmp_path / "github_output"
+    env = {"PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}", "GITHUB_OUTPUT": str(outputs)}
+
+    plan = _run_like_github(_plan_step()["run"], tmp_path, env)
+    assert plan.returncode == 0, "the plan step must record the exit code, not fail before publishing"
+    assert f"exit-code={exit_code}" in outputs.read_text().splitlines()
+
+    steps = _plan_job()["steps"]
+    publish = [i for i, s in enumerate(steps)
+               if _uses(s, "actions/github-script") or _uses(s, "actions/upload-artifact")]
+    (fail_index,) = [i for i, s in enumerate(steps) if "steps.plan.outputs.exit-code" in str(s.get("if", ""))]
+    assert max(publish) < fail_index == len(steps) - 1, "publish first, fail last"
+    assert steps[fail_index]["if"] == "steps.plan.outputs.exit-code != '0'"
+    fail = _run_like_github(steps[fail_index]["run"], tmp_path, {"PLAN_EXIT_CODE": str(exit_code)})
+    assert fail.returncode == exit_code  # only reached when the code is not 0
+
+
+_GITHUB_SCRIPT_HARNESS = """
+const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
+const calls = [];
+const github = {
+  paginate: async (method, args) => {
+    calls.push(['list', args.issue_number]);
+    return JSON.parse(process.env.EXISTING);
+  },
+  rest: { issues: {
+    listComments: 'listComments',
+    updateComment: async (a) => { calls.push(['update', a.comment_id, a.body]); },
+    createComment: async (a) => { calls.push(['create', a.issue_number, a.body]); },
+  } },
+};
+const context = { serverUrl: 'https://github.com', repo: { owner: 'o', repo: 'r' }, runId: 7,
+                  issue: { number: 5 }, payload: { pull_request: { head: { sha: 'abcdef1234567' } } } };
+new AsyncFunction('require', 'github', 'context', process.env.SCRIPT)(require, github, context)
+  .then(() => console.log(JSON.stringify(calls)), (e) => { console.error(e); process.exit(3); });
+"""
+
+
+def _post_comment(tmp_path: Path, *, report: str | None, existing: list[dict[str, Any]],
+                  exit_code: str) -> list:
+    """Run the PR workflow's github-script under node with a fake GitHub API; return the API calls."""
+    step = _step(_plan_job(), "actions/github-script")
+    report_path = tmp_path / step["env"]["REPORT_PATH"]
+    if report is not None:
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        report_path.write_text(report, encoding="utf-8")
+    env = {**os.environ, "SCRIPT": step["with"]["script"], "EXISTING": json.dumps(existing),
+           "REPORT_PATH": step["env"]["REPORT_PATH"], "PLAN_EXIT_CODE": exit_code}
+    result = subprocess.run(["node", "-e", _GITHUB_SCRIPT_HARNESS], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+MARKER = "<!-- ai-serving:plan-report -->"
+
+
+@needs_node
+def test_first_report_creates_the_comment(tmp_path: Path):
+    calls = _post_comment(tmp_path, report="## team-a-dev\n1 mandatory finding", existing=[], exit_code="1")
+    assert [c[0] for c in calls] == ["list", "create"]
+    _, issue, body = calls[1]
+    assert issue == 5
+    assert body.startswith(MARKER)
+    assert "policy or cross-team violations" in body and "## team-a-dev\n1 mandatory finding" in body
+    assert "abcdef1" in body and "https://github.com/o/r/actions/runs/7" in body
+
+
+@needs_node
+def test_later_reports_edit_the_bot_comment_and_leave_people_alone(tmp_path: Path):
+    existing = [{"id": 11, "user": {"type": "User"}, "body": f"quoting {MARKER}"},
+                {"id": 12, "user": {"type": "Bot"}, "body": "another bot"},
+                {"id": 13, "user": {"type": "Bot"}, "body": f"{MARKER}\nold report"}]
+    calls = _post_comment(tmp_path, report="# all good", existing=existing, exit_code="0")
+    assert [c[:2] for c in calls] == [["list", 5], ["update", 13]]
+    assert "every stack passes" in calls[1][2] and "# all good" in calls[1][2]
+
+
+@needs_node
+def test_an_oversized_report_is_cut_at_a_stack_and_points_at_the_artifact(tmp_path: Path):
+    report = "".join(f"\n## team-{i:03d}-dev\n" + "x" * 1000 for i in range(200))
+    (_, (_, _, body)) = _post_comment(tmp_path, report=report, existing=[], exit_code="0")
+    assert len(body) < 65536
+    assert "ai-serving-plan` artifact" in body
+    assert re.search(r"## team-\d{3}-dev\nx{1000}\n\n_Truncated", body), "cut at a stack boundary"
+
+
+@needs_node
+def test_a_missing_report_still_gets_a_comment(tmp_path: Path):
+    (_, (_, _, body)) = _post_comment(tmp_path, report=None, existing=[], exit_code="2")
+    assert "planning failed (exit 2)" in body and "No report was written" in body
+
+
+# --- changed stacks --------------------------------------------------------------------------------------
+
+EXISTING = ["team-a-dev", "team-a-prod", "team-b-dev"]
+
+
+@pytest.mark.parametrize(("paths", "expected"), [
+    (["stacks/Pulumi.team-a-dev.yaml"], ["team-a-dev"]),
+    (["stacks/Pulumi.team-b-dev.yaml", "stacks/Pulumi.team-a-prod.yaml", "README.md"],
+     ["team-a-prod", "team-b-dev"]),
+    (["infra/components/network.py"], EXISTING),
+    (["policies/rules/network.py", "stacks/Pulumi.team-a-dev.yaml"], EXISTING),
+    (["requirements.lock"], EXISTING),
+    (["Pulumi.yaml"], EXISTING),
+    (["stacks/quotas.yaml", "README.md", ".github/workflows/deploy.yml"], []),
+    (["stacks/Pulumi.team-gone-dev.yaml"], []),  # deleted: nothing left to deploy
+    (["docs/stacks/Pulumi.team-a-dev.yaml", "infrastructure/x.py"], []),
+])
+def test_affected_stacks(paths: list[str], expected: list[str]):
+    assert _changed_stacks_module().affected_stacks(paths, EXISTING) == expected
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=repo,
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A git repository with three stacks and an infra module, one commit."""
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "infra").mkdir()
+    for stack in EXISTING:
+        (tmp_path / "stacks" / f"Pulumi.{stack}.yaml").write_text("config: {}\n")
+    (tmp_path / "stacks" / "quotas.yaml").write_text("{}\n")
+    (tmp_path / "infra" / "program.py").write_text("")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "base")
+    return tmp_path
+
+
+def _changed(repo: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+    out = repo / "github_output"
+    out.unlink(missing_ok=True)
+    result = subprocess.run([sys.executable, str(CHANGED_STACKS), *args], cwd=repo, capture_output=True,
+                            text=True, env={**os.environ, "GITHUB_OUTPUT": str(out)}, timeout=60)
+    values = dict(line.split("=", 1) for line in out.read_text().splitlines()) if out.exists() else {}
+    return result.returncode, {k: json.loads(v) for k, v in values.items()}, result.stderr
+
+
+def test_changed_stacks_from_git_history(repo: Path):
+    base = _git(repo, "rev-parse", "HEAD")
+    (repo / "stacks" / "Pulumi.team-b-dev.yaml").write_text("config: {changed: true}\n")
+    (repo / "stacks" / "Pulumi.team-a-prod.yaml").unlink()
+    (repo / "stacks" / "Pulumi.team-c-dev.yaml").write_text("config: {}\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "team-b change, team-a-prod removed, team-c added")
+
+    code, outputs, _ = _changed(repo, "--base", base, "--head", "HEAD")
+    assert code == 0
+    assert outputs == {"stacks": ["team-b-dev", "team-c-dev"], "count": 2}
+
+    (repo / "infra" / "program.py").write_text("# changed\n")
+    _git(repo, "commit", "-q", "-am", "program change")
+    code, outputs, _ = _changed(repo, "--base", base, "--head", "HEAD")
+    assert outputs["stacks"] == ["team-a-dev", "team-b-dev", "team-c-dev"]
+
+
+@pytest.mark.parametrize("base", ["", "0000000000000000000000000000000000000000", "deadbeef" * 5])
+def test_unknown_base_means_every_stack(repo: Path, base: str):
+    code, outputs, _ = _changed(repo, "--base", base, "--head", "HEAD")
+    assert code == 0
+    assert outputs["stacks"] == EXISTING
+
+
+def test_explicit_stacks_are_checked(repo: Path):
+    assert _changed(repo, "--stacks", "team-b-dev, team-a-dev")[1]["stacks"] == ["team-a-dev", "team-b-dev"]
+    assert _changed(repo, "--stacks", "all")[1]["stacks"] == EXISTING
+    code, outputs, stderr = _changed(repo, "--stacks", "team-a-dev team-x-dev")
+    assert code != 0 and outputs == {}
+    assert "unknown stack(s): team-x-dev" in stderr
+
+
+# --- hygiene -----------------------------------------------------------------------------------------------
+
+def test_third_party_actions_are_pinned_to_a_release():
+    for path, doc in _all_docs():
+        for job_id, step in _steps(doc):
+            uses = step.get("uses")
+            if not uses or uses.startswith("./"):
+                continue
+            _, _, ref = uses.partition("@")
+            assert re.fullmatch(r"v\d+(\.\d+){0,2}|[0-9a-f]{40}", ref), f"{path.name} {job_id}: {uses}"
