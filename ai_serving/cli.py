@@ -42,6 +42,25 @@ def _parser() -> argparse.ArgumentParser:
 
     pol = sub.add_parser("policies", help="list the policy pack's rules")
     pol.add_argument("--policy-pack", type=Path, default=Path("policies"))
+
+    rep = sub.add_parser("report", help="write the pull-request report (Markdown, Mermaid diagrams)")
+    rep.add_argument("--out", type=Path, required=True, help="plan output dir (of `plan --all --out`)")
+    rep.add_argument("--base", type=Path, help="the base branch's plan output dir: adds what the PR changes")
+
+    dif = sub.add_parser("diff", help="resources added, removed and changed between two plan output dirs")
+    dif.add_argument("base", type=Path)
+    dif.add_argument("head", type=Path)
+    dif.add_argument("--json", action="store_true", help="machine-readable output")
+
+    new = sub.add_parser("new-team", help="scaffold a valid stack file with a free address range")
+    new.add_argument("name", help="team slug, e.g. team-c")
+    new.add_argument("--env", required=True, help="dev, test or prod")
+    new.add_argument("--openai", action="store_true", help="add a gpt-4o-mini deployment (default w/o --gpu)")
+    new.add_argument("--gpu", metavar="SKU", help="add a GPU pool of this VM size (catalogues/gpu_skus.yaml)")
+    new.add_argument("--location", help="Azure region (default: swedencentral)")
+    new.add_argument("--owner", action="append", help="owner email (repeatable; default: a placeholder)")
+    new.add_argument("--cost-center", help="cost center (default: a placeholder)")
+    common(new)
     return p
 
 
@@ -57,6 +76,18 @@ def main(argv: list[str] | None = None) -> int:
             return _plan(args, console, err)
         if args.command == "policies":
             return _policies(args, console)
+        if args.command == "report":
+            from .report import run as run_report
+
+            return run_report(args.out.resolve(), args.base.resolve() if args.base else None, console)
+        if args.command == "diff":
+            from .diff import run as run_diff
+
+            return run_diff(args.base, args.head, as_json=args.json, console=console)
+        if args.command == "new-team":
+            from .scaffold import run as run_new_team
+
+            return run_new_team(_project(args), args, console, err)
     except UsageError as exc:
         err.print(f"[red]error:[/] {exc}", markup=True)
         return EXIT_USAGE

@@ -1,0 +1,250 @@
+"""``ai-serving diff``: what changes between two plan output directories (e.g. main vs a PR).
+
+Each directory holds ``<stack>/plan.json`` per stack (as ``plan --all --out`` writes them), or a
+single ``plan.json`` (as ``plan STACK --out`` writes it). Resources are matched by URN; a changed
+resource lists the input paths that differ (``properties.publicNetworkAccess``,
+``privateLinkServiceConnections[0].groupIds[0]``) with old and new values. Values come from
+plan.json, where secrets are already ``"[secret]"``; they are masked once more here in case a file
+was written by something else, and long values are shortened for the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .project import UsageError
+
+ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "(absent)"})()
+"""Marks a path that exists on one side only."""
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+"""Pulumi's secret signature key (see runner.SECRET_SIG): a value carrying it is shown as [secret]."""
+
+
+def load_plans(directory: Path) -> dict[str, dict[str, Any]]:
+    """Stack name -> plan document for every ``plan.json`` in ``directory`` (or one level below)."""
+    if not directory.is_dir():
+        raise UsageError(f"{directory}: not a directory of plan outputs")
+    plans: dict[str, dict[str, Any]] = {}
+    paths = [directory / "plan.json"] + sorted(directory.glob("*/plan.json"))
+    for path in paths:
+        if not path.is_file():
+            continue
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise UsageError(f"{path}: not valid JSON: {exc}") from None
+        # <dir>/<stack>/plan.json is named by its directory; a lone <dir>/plan.json by its content.
+        stack = (doc.get("stack") or path.parent.name) if path.parent == directory else path.parent.name
+        plans[stack] = doc
+    return plans
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Leaf paths of a wire value: ``{"a": {"b": [1]}}`` -> ``{"a.b[0]": 1}`` (empty containers kept)."""
+    value = _mask(value)
+    out: dict[str, Any] = {}
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(value, list) and value:
+        for i, item in enumerate(value):
+            out.update(flatten(item, f"{prefix}[{i}]"))
+    else:
+        out[prefix] = _normal(value)
+    return out
+
+
+def _mask(value: Any) -> Any:
+    return "[secret]" if isinstance(value, dict) and SECRET_SIG in value else value
+
+
+def _normal(value: Any) -> Any:
+    # Wire numbers are floats: 100.0 and 100 are the same input.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+@dataclass
+class InputChange:
+    """One input path whose value differs."""
+
+    path: str
+    old: Any = ABSENT
+    new: Any = ABSENT
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path}
+        if self.old is not ABSENT:
+            out["old"] = self.old
+        if self.new is not ABSENT:
+            out["new"] = self.new
+        return out
+
+
+@dataclass
+class ResourceChange:
+    """A resource present on both sides whose inputs (or protect flag) differ."""
+
+    urn: str
+    type: str
+    name: str
+    inputs: list[InputChange] = field(default_factory=list)
+    protect: tuple[bool, bool] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"urn": self.urn, "type": self.type, "name": self.name,
+                               "inputs": [c.to_json() for c in self.inputs]}
+        if self.protect is not None:
+            out["protect"] = {"old": self.protect[0], "new": self.protect[1]}
+        return out
+
+
+@dataclass
+class StackDiff:
+    """How one stack's plan differs between base and head."""
+
+    stack: str
+    status: str
+    """``added``, ``removed``, ``changed`` or ``unchanged``."""
+    added: list[dict[str, str]] = field(default_factory=list)
+    removed: list[dict[str, str]] = field(default_factory=list)
+    changed: list[ResourceChange] = field(default_factory=list)
+    findings_added: list[dict[str, Any]] = field(default_factory=list)
+    findings_resolved: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stack": self.stack, "status": self.status, "added": self.added, "removed": self.removed,
+                "changed": [c.to_json() for c in self.changed], "findingsAdded": self.findings_added,
+                "findingsResolved": self.findings_resolved}
+
+
+@dataclass
+class PlanDiff:
+    """Every stack's difference; unchanged stacks are kept (status ``unchanged``) for completeness."""
+
+    base: str
+    head: str
+    stacks: list[StackDiff]
+
+    @property
+    def stacks_added(self) -> list[str]:
+        return [s.stack for s in self.stacks if s.status == "added"]
+
+    @property
+    def stacks_removed(self) -> list[str]:
+        return [s.stack for s in self.stacks if s.status == "removed"]
+
+    @property
+    def touched(self) -> list[StackDiff]:
+        """Stacks that are not unchanged."""
+        return [s for s in self.stacks if s.status != "unchanged"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"base": self.base, "head": self.head, "stacksAdded": self.stacks_added,
+                "stacksRemoved": self.stacks_removed, "stacks": [s.to_json() for s in self.stacks]}
+
+
+def _ref(res: dict[str, Any]) -> dict[str, str]:
+    return {"urn": res["urn"], "type": res["type"], "name": res["name"]}
+
+
+def _findings(doc: dict[str, Any] | None) -> dict[tuple[str, str], dict[str, Any]]:
+    policy = (doc or {}).get("policy") or {}
+    return {(v.get("policy", ""), v.get("urn", "")): v for v in policy.get("violations") or []}
+
+
+def diff_resource(old: dict[str, Any], new: dict[str, Any]) -> ResourceChange | None:
+    """The input paths (and protect flag) that differ between two versions of one resource."""
+    a, b = flatten(old.get("inputs") or {}), flatten(new.get("inputs") or {})
+    changes = [InputChange(path, a.get(path, ABSENT), b.get(path, ABSENT))
+               for path in sorted(a.keys() | b.keys()) if a.get(path, ABSENT) != b.get(path, ABSENT)]
+    protect = (bool(old.get("protect")), bool(new.get("protect")))
+    if not changes and protect[0] == protect[1]:
+        return None
+    return ResourceChange(new["urn"], new["type"], new["name"], changes,
+                          protect if protect[0] != protect[1] else None)
+
+
+def diff_stack(stack: str, base: dict[str, Any] | None, head: dict[str, Any] | None) -> StackDiff:
+    """Compare one stack's two plan documents (either may be missing)."""
+    old = {r["urn"]: r for r in (base or {}).get("resources", [])}
+    new = {r["urn"]: r for r in (head or {}).get("resources", [])}
+    status = "added" if base is None else "removed" if head is None else "unchanged"
+    result = StackDiff(stack, status)
+    result.added = [_ref(r) for urn, r in new.items() if urn not in old]
+    result.removed = [_ref(r) for urn, r in old.items() if urn not in new]
+    if base is not None and head is not None:
+        for urn, r in new.items():
+            if urn in old:
+                change = diff_resource(old[urn], r)
+                if change is not None:
+                    result.changed.append(change)
+    fa, fb = _findings(base), _findings(head)
+    result.findings_added = [fb[k] for k in fb if k not in fa]
+    result.findings_resolved = [fa[k] for k in fa if k not in fb]
+    if status == "unchanged" and (result.added or result.removed or result.changed
+                                  or result.findings_added or result.findings_resolved):
+        result.status = "changed"
+    return result
+
+
+def diff_dirs(base_dir: Path, head_dir: Path) -> PlanDiff:
+    """Compare every stack found in ``base_dir`` and ``head_dir``."""
+    base, head = load_plans(base_dir), load_plans(head_dir)
+    stacks = [diff_stack(s, base.get(s), head.get(s)) for s in sorted(base.keys() | head.keys())]
+    return PlanDiff(str(base_dir), str(head_dir), stacks)
+
+
+def short(value: Any, limit: int = 100) -> str:
+    """A value as JSON text, cut to ``limit`` characters (for terminals and PR comments)."""
+    text = "(absent)" if value is ABSENT else json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def print_diff(diff: PlanDiff, console: Any) -> None:
+    """A readable summary of ``diff`` on a rich console."""
+    from rich.markup import escape
+
+    touched = diff.touched
+    if not touched:
+        console.print(f"no changes: {len(diff.stacks)} stack(s) plan the same", markup=False)
+        return
+    for s in touched:
+        counts = f"+{len(s.added)} -{len(s.removed)} ~{len(s.changed)}"
+        console.print(f"[bold]{escape(s.stack)}[/] ({s.status}): {counts}")
+        if s.status in ("added", "removed"):
+            console.print(f"  {len(s.added) or len(s.removed)} resource(s) {s.status}", markup=False)
+            continue
+        for r in s.added:
+            console.print(f"  [green]+ {escape(r['type'])}[/] {escape(r['name'])}")
+        for r in s.removed:
+            console.print(f"  [red]- {escape(r['type'])}[/] {escape(r['name'])}")
+        for c in s.changed:
+            console.print(f"  [yellow]~ {escape(c.type)}[/] {escape(c.name)}")
+            if c.protect is not None:
+                console.print(f"      protect: {c.protect[0]} -> {c.protect[1]}", markup=False)
+            for ch in c.inputs:
+                console.print(f"      {ch.path}: {short(ch.old)} -> {short(ch.new)}", markup=False)
+        for f in s.findings_added:
+            console.print(f"  [red]new finding[/] {escape(_finding(f))}")
+        for f in s.findings_resolved:
+            console.print(f"  [green]resolved[/] {escape(_finding(f))}")
+    unchanged = len(diff.stacks) - len(touched)
+    console.print(f"{len(touched)} stack(s) changed ({len(diff.stacks_added)} added, "
+                  f"{len(diff.stacks_removed)} removed), {unchanged} unchanged", markup=False)
+
+
+def _finding(f: dict[str, Any]) -> str:
+    return f"{f.get('policy', '')} {f.get('urn', '') or '(stack)'}"
+
+
+def run(base_dir: Path, head_dir: Path, *, as_json: bool, console: Any) -> int:
+    """``ai-serving diff``: print the difference; always exit 0 (a difference is not an error)."""
+    diff = diff_dirs(base_dir, head_dir)
+    if as_json:
+        print(json.dumps(diff.to_json(), indent=2, default=str))
+    else:
+        print_diff(diff, console)
+    return 0

@@ -1,0 +1,208 @@
+"""``ai-serving new-team``: scaffold a valid stack file with a free address range.
+
+The address space comes from ``ADDRESS_POOL`` (10.64.0.0/10: 4,096 /22 blocks, kept apart from the
+hand-picked 10.0.0.0/10 ranges of the example stacks and hub networks): the first /22 that overlaps
+no ``network.addressSpace`` of any stack file in the stack directory, or the first free /24 when
+no /22 is left. The directory is locked while it is scanned and the file written, so concurrent
+runs never pick the same range, and an existing file is never overwritten.
+
+The written file is then validated exactly as ``ai-serving validate`` would; an invalid result is
+deleted again and reported (exit 2).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import ipaddress
+import os
+import re
+import typing
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.config.addressing import LARGEST_ALLOWED_PREFIX
+
+from .project import Project, UsageError
+
+ADDRESS_POOL = ipaddress.IPv4Network("10.64.0.0/10")
+"""Where scaffolded stacks get their address space from (see the module docstring)."""
+PREFERRED_PREFIX = 22
+"""A /22: gpu /23 (507 usable addresses), private endpoints /24, gateway /24."""
+FALLBACK_PREFIX = LARGEST_ALLOWED_PREFIX
+"""The smallest address space a stack may have."""
+DEFAULT_LOCATION = "swedencentral"
+OPENAI_DEPLOYMENT = {"name": "chat-mini", "model": "gpt-4o-mini", "version": "2024-07-18",
+                     "sku": "GlobalStandard", "capacity": 10, "contentFilter": "default"}
+"""The one deployment ``--openai`` adds: small, cheap, offered as GlobalStandard everywhere (10K TPM)."""
+PLACEHOLDER_COST_CENTER = "CC-TODO"
+_ADDRESS_RE = re.compile(r"addressSpace\s*:\s*[\"']?([0-9]{1,3}(?:\.[0-9]{1,3}){3}/[0-9]{1,2})")
+
+
+def used_ranges(stack_dir: Path) -> list[ipaddress.IPv4Network]:
+    """Every ``addressSpace`` in the stack files of ``stack_dir``.
+
+    Read with a pattern, not a YAML parser: fast for hundreds of files, and a file that does not
+    parse (someone's work in progress) still reserves its range.
+    """
+    ranges = []
+    for path in stack_dir.glob("Pulumi.*.yaml"):
+        for match in _ADDRESS_RE.finditer(path.read_text(encoding="utf-8", errors="replace")):
+            try:
+                ranges.append(ipaddress.IPv4Network(match.group(1), strict=False))
+            except ValueError:
+                continue
+    return ranges
+
+
+def free_range(used: Iterable[ipaddress.IPv4Network], pool: ipaddress.IPv4Network = ADDRESS_POOL,
+               prefixes: tuple[int, ...] = (PREFERRED_PREFIX, FALLBACK_PREFIX)) -> ipaddress.IPv4Network:
+    """The first block of the first prefix length in ``prefixes`` inside ``pool`` that overlaps nothing."""
+    spans = [(int(n.network_address), int(n.broadcast_address)) for n in used]
+    start, end = int(pool.network_address), int(pool.broadcast_address)
+    for prefix in prefixes:
+        size = 1 << (32 - prefix)
+        candidate = start
+        while candidate + size - 1 <= end:
+            last = candidate + size - 1
+            overlapping = [s_end for s_start, s_end in spans if s_start <= last and s_end >= candidate]
+            if not overlapping:
+                return ipaddress.IPv4Network((candidate, prefix))
+            # Jump to the first aligned block after everything that overlaps this one.
+            candidate = (max(overlapping) // size + 1) * size
+    raise UsageError(f"no free /{prefixes[-1]} left in {pool}; extend ADDRESS_POOL in ai_serving/scaffold.py")
+
+
+def pick_model(vm_sku: str) -> str:
+    """The largest open model in the catalogue that fits ``vm_sku``'s GPU memory (by config checks)."""
+    from infra import catalogues
+    from infra.config import checks
+
+    skus = catalogues.gpu_skus()
+    if vm_sku not in skus:
+        raise UsageError(f"unknown GPU VM size {vm_sku!r}; expected one of: {', '.join(skus)} "
+                         "(sizes live in infra/catalogues/gpu_skus.yaml)")
+    usable = skus[vm_sku]["gpu_memory_gb"] * checks.GPU_MEMORY_UTILIZATION
+    fitting = [(checks.model_memory_needed_gb(m["parameters_b"], m["bytes_per_parameter"]), name)
+               for name, m in catalogues.open_models().items()
+               if checks.model_memory_needed_gb(m["parameters_b"], m["bytes_per_parameter"]) <= usable]
+    if not fitting:
+        raise UsageError(f"no model in infra/catalogues/open_models.yaml fits {vm_sku} "
+                         f"({skus[vm_sku]['gpu_memory_gb']} GB); choose a larger --gpu size")
+    return max(fitting)[1]
+
+
+def stack_config(name: str, env: str, *, location: str, address_space: ipaddress.IPv4Network,
+                 openai: bool, gpu: str | None, owners: list[str], cost_center: str) -> dict[str, Any]:
+    """The ``config:`` mapping of a new stack (keys of infra/config/model.py only)."""
+    config: dict[str, Any] = {
+        "azure-native:location": location,
+        "ai-serving:team": name,
+        "ai-serving:environment": env,
+        "ai-serving:costCenter": cost_center,
+        "ai-serving:owners": owners,
+        "ai-serving:network": {"addressSpace": str(address_space)},
+    }
+    if openai or gpu is None:
+        config["ai-serving:openai"] = {"kind": "OpenAI", "deployments": [dict(OPENAI_DEPLOYMENT)]}
+    if gpu is not None:
+        config["ai-serving:gpuPool"] = {"vmSku": gpu, "minInstances": 1, "maxInstances": 2,
+                                        "model": pick_model(gpu)}
+    return config
+
+
+def render(config: dict[str, Any], *, placeholders: bool) -> str:
+    """The stack file's text: a header comment and the config."""
+    team, env = config["ai-serving:team"], config["ai-serving:environment"]
+    lines = [f"# {team}, {env}: scaffolded by `ai-serving new-team` on {date.today().isoformat()}.",
+             "# Address space taken from the new-team pool (ai_serving/scaffold.py): reuse it nowhere else."]
+    if placeholders:
+        lines.append(f"# TODO: set the real ai-serving:owners and ai-serving:costCenter (placeholders: "
+                     f"{PLACEHOLDER_COST_CENTER}, {team}-owners@example.com).")
+    body = yaml.safe_dump({"config": config}, sort_keys=False, default_flow_style=False, width=120)
+    return "\n".join(lines) + "\n" + body
+
+
+def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | None, location: str,
+             owners: list[str] | None = None, cost_center: str | None = None) -> tuple[Path, dict[str, Any]]:
+    """Write and validate ``Pulumi.<name>-<env>.yaml``; returns its path and config.
+
+    Raises ``UsageError`` for a bad name, environment or GPU size, or an existing file, and
+    ``ConfigError`` (after deleting the file) when the result does not validate.
+    """
+    from pydantic import TypeAdapter, ValidationError
+
+    from infra.config.model import Environment, TeamSlug
+
+    try:
+        TypeAdapter(TeamSlug).validate_python(name)
+    except ValidationError:
+        raise UsageError(f"team name {name!r}: expected a lowercase slug (a letter, then letters, digits "
+                         "or '-', at most 12 characters)") from None
+    envs = typing.get_args(Environment)
+    if env not in envs:
+        raise UsageError(f"environment {env!r}: expected one of {', '.join(envs)}")
+    stack = f"{name}-{env}"
+    stack_dir = project.stack_config_dir
+    if not stack_dir.is_dir():
+        raise UsageError(f"{stack_dir}: no such stack directory")
+    path = project.stack_file(stack)
+    fd = os.open(stack_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # scan + write as one step for concurrent scaffolds
+        if path.exists():
+            raise UsageError(f"{path} already exists; not overwriting it")
+        config = stack_config(name, env, location=location, address_space=free_range(used_ranges(stack_dir)),
+                              openai=openai, gpu=gpu, owners=owners or [f"{name}-owners@example.com"],
+                              cost_center=cost_center or PLACEHOLDER_COST_CENTER)
+        with open(path, "x", encoding="utf-8") as fh:
+            fh.write(render(config, placeholders=not (owners and cost_center)))
+    finally:
+        os.close(fd)
+    _validate(project, stack, path)
+    return path, config
+
+
+def _validate(project: Project, stack: str, path: Path) -> None:
+    from infra.config import ConfigError, raw_from_config_map, validate
+
+    from .project import read_stack_config
+
+    try:
+        cfg = read_stack_config(project, stack, path)
+        validate(raw_from_config_map(cfg.values), stack_name=stack, source=path)
+    except ConfigError:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def run(project: Project, args: Any, console: Any, err: Any = None) -> int:
+    """``ai-serving new-team``: scaffold, validate, say what was written."""
+    from infra.config import ConfigError
+
+    try:
+        path, config = new_team(project, args.name, args.env, openai=args.openai, gpu=args.gpu,
+                                location=args.location or DEFAULT_LOCATION, owners=args.owner,
+                                cost_center=args.cost_center)
+    except ConfigError as exc:
+        err = err or console
+        err.print(str(exc), markup=False)
+        err.print("the scaffolded file did not validate and was removed", markup=False)
+        return 2
+    what = []
+    if "ai-serving:openai" in config:
+        d = config["ai-serving:openai"]["deployments"][0]
+        what.append(f"openai {d['name']} ({d['model']} {d['sku']} x {d['capacity']})")
+    if "ai-serving:gpuPool" in config:
+        g = config["ai-serving:gpuPool"]
+        what.append(f"gpuPool {g['vmSku']} serving {g['model']}")
+    try:
+        shown = path.relative_to(Path.cwd())
+    except ValueError:
+        shown = path
+    console.print(f"wrote {shown}: {config['ai-serving:network']['addressSpace']}, {', '.join(what)}; "
+                  "valid", markup=False)
+    return 0

@@ -1,0 +1,149 @@
+"""``ai-serving diff``: resources added, removed and changed between two plan output directories."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from ai_serving.diff import ABSENT, diff_dirs, flatten
+
+from .cli_helpers import cli
+
+URN = "urn:pulumi:team-a-dev::ai-serving::"
+VAULT = URN + "ai-serving:keyvault:TeamKeyVault$azure-native:keyvault:Vault::kv-a"
+SECRET = URN + "ai-serving:keyvault:TeamKeyVault$azure-native:keyvault:Secret::token"
+LOCK = URN + "azure-native:authorization:ManagementLockByScope::lock-kv-a"
+DEPLOY = URN + "azure-native:cognitiveservices:Deployment::chat"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+def _res(urn: str, inputs: dict[str, Any], protect: bool = False) -> dict[str, Any]:
+    token, name = urn.split("::")[2].rsplit("$", 1)[-1], urn.rsplit("::", 1)[-1]
+    return {"urn": urn, "type": token, "name": name, "custom": True, "parent": None, "dependencies": [],
+            "protect": protect, "inputs": inputs}
+
+
+BASE_PLAN: dict[str, Any] = {
+    "project": "ai-serving", "stack": "team-a-dev", "outputs": {},
+    "resources": [
+        _res(VAULT, {"properties": {"publicNetworkAccess": "Disabled", "enablePurgeProtection": True,
+                                    "networkAcls": {"ipRules": [{"value": "10.0.0.1"}]}},
+                     "tags": {"team": "team-a"}}),
+        _res(SECRET, {"properties": {"value": "[secret]"}}),
+        _res(DEPLOY, {"sku": {"name": "GlobalStandard", "capacity": 30.0}}),
+    ],
+    "policy": {"pack": "p", "suppressed": [], "violations": [
+        {"policy": "kv-05-secret-expiry", "level": "advisory", "urn": SECRET, "message": "no expiry"}]},
+}
+
+
+def _write(directory: Path, plans: dict[str, dict[str, Any]]) -> Path:
+    for stack, plan in plans.items():
+        (directory / stack).mkdir(parents=True)
+        (directory / stack / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+    return directory
+
+
+def _head_plan() -> dict[str, Any]:
+    head = copy.deepcopy(BASE_PLAN)
+    vault, secret, deployment = head["resources"]
+    vault["inputs"]["properties"]["publicNetworkAccess"] = "Enabled"
+    vault["inputs"]["properties"]["networkAcls"]["ipRules"].append({"value": "0.0.0.0/0"})
+    del vault["inputs"]["tags"]
+    vault["protect"] = True
+    wrapped = {SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270", "value": "hunter2"}
+    secret["inputs"]["properties"]["value"] = wrapped
+    deployment["inputs"]["sku"]["capacity"] = 30  # same number, int on one side and float on the other
+    head["resources"].append(_res(LOCK, {"level": "CanNotDelete"}))
+    head["policy"]["violations"] = [
+        {"policy": "cs-01-public", "level": "mandatory", "urn": VAULT, "message": "public"}]
+    return head
+
+
+def test_flatten_names_leaves_by_dotted_and_indexed_paths():
+    value = {"a": {"b": [1.0, {"c": "x"}], "e": {}}, "f": []}
+    assert flatten(value) == {"a.b[0]": 1, "a.b[1].c": "x", "a.e": {}, "f": []}
+
+
+def test_diff_finds_changed_added_and_removed_inputs_of_a_resource(tmp_path):
+    base = _write(tmp_path / "base", {"team-a-dev": BASE_PLAN})
+    head = _write(tmp_path / "head", {"team-a-dev": _head_plan()})
+
+    (stack,) = diff_dirs(base, head).stacks
+
+    assert stack.status == "changed"
+    assert [r["urn"] for r in stack.added] == [LOCK] and stack.removed == []
+    (vault,) = stack.changed  # the deployment (30.0 vs 30) and the secret ([secret] both sides) are unchanged
+    assert vault.urn == VAULT and vault.protect == (False, True)
+    changes = {c.path: (c.old, c.new) for c in vault.inputs}
+    assert changes == {
+        "properties.publicNetworkAccess": ("Disabled", "Enabled"),
+        "properties.networkAcls.ipRules[1].value": (ABSENT, "0.0.0.0/0"),
+        "tags.team": ("team-a", ABSENT),
+    }
+    assert [f["policy"] for f in stack.findings_added] == ["cs-01-public"]
+    assert [f["policy"] for f in stack.findings_resolved] == ["kv-05-secret-expiry"]
+
+
+def test_diff_reports_added_removed_and_unchanged_stacks(tmp_path):
+    other = {**copy.deepcopy(BASE_PLAN), "stack": "team-b-dev"}
+    base = _write(tmp_path / "base", {"team-a-dev": BASE_PLAN, "team-b-dev": other})
+    added = {**other, "stack": "team-c-dev"}
+    head = _write(tmp_path / "head", {"team-a-dev": BASE_PLAN, "team-c-dev": added})
+
+    diff = diff_dirs(base, head)
+
+    assert diff.stacks_added == ["team-c-dev"] and diff.stacks_removed == ["team-b-dev"]
+    assert {s.stack: s.status for s in diff.stacks} == {"team-a-dev": "unchanged", "team-b-dev": "removed",
+                                                         "team-c-dev": "added"}
+    assert len(next(s for s in diff.stacks if s.stack == "team-c-dev").added) == 3
+
+
+def test_cli_diff_json_lists_paths_with_old_and_new_values_and_never_a_secret(tmp_path, capsys):
+    base = _write(tmp_path / "base", {"team-a-dev": BASE_PLAN})
+    head = _write(tmp_path / "head", {"team-a-dev": _head_plan()})
+
+    assert cli("diff", base, head, "--json") == 0
+
+    out = capsys.readouterr().out
+    doc = json.loads(out)
+    (stack,) = doc["stacks"]
+    (vault,) = stack["changed"]
+    assert {"path": "properties.publicNetworkAccess", "old": "Disabled", "new": "Enabled"} in vault["inputs"]
+    assert {"path": "tags.team", "old": "team-a"} in vault["inputs"]
+    assert vault["protect"] == {"old": False, "new": True}
+    assert "hunter2" not in out
+
+
+def test_cli_diff_prints_a_readable_summary(tmp_path, capsys):
+    base = _write(tmp_path / "base", {"team-a-dev": BASE_PLAN})
+    head = _write(tmp_path / "head", {"team-a-dev": _head_plan()})
+
+    assert cli("diff", base, head) == 0
+
+    out = capsys.readouterr().out
+    assert 'properties.publicNetworkAccess: "Disabled" -> "Enabled"' in out
+    assert "+ azure-native:authorization:ManagementLockByScope lock-kv-a" in out
+    assert "protect: False -> True" in out
+    assert "hunter2" not in out
+
+
+def test_cli_diff_of_identical_dirs_says_so_and_a_missing_dir_is_a_usage_error(tmp_path, capsys):
+    base = _write(tmp_path / "base", {"team-a-dev": BASE_PLAN})
+    head = _write(tmp_path / "head", {"team-a-dev": BASE_PLAN})
+
+    assert cli("diff", base, head) == 0
+    assert "no changes" in capsys.readouterr().out
+    assert cli("diff", base, tmp_path / "missing") == 2
+
+
+def test_a_single_stack_plan_dir_is_read_too(tmp_path):
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "plan.json").write_text(json.dumps(BASE_PLAN))
+    head = _write(tmp_path / "head", {"team-a-dev": _head_plan()})
+
+    (stack,) = diff_dirs(tmp_path / "base", head).stacks
+
+    assert stack.stack == "team-a-dev" and stack.status == "changed"

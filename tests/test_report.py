@@ -1,0 +1,386 @@
+"""The pull-request report and its Mermaid architecture diagrams."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ai_serving.diagram import architecture
+from ai_serving.planfile import plan_document
+from ai_serving.project import read_stack_config
+from ai_serving.report import GITHUB_COMMENT_LIMIT, render, write_report
+from ai_serving.runner import run_program
+
+from .cli_helpers import cli, write_stack
+from .stackdata import base_config
+
+SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-x/providers"
+
+
+# --- a strict reader for the Mermaid subset the diagrams use ---------------------------------------
+
+ID = r"[A-Za-z][A-Za-z0-9_]*"
+LABEL = r'"(?P<label>(?:[^"\[\]{}()|<>]|<br/>)*)"'
+BOX, DB, HEX = (LABEL.replace("label", name) for name in ("box", "db", "hex"))
+NODE = re.compile(rf"^(?P<id>{ID})(?:\[{BOX}\]|\[\({DB}\)\]|\{{\{{{HEX}\}}\}})$")
+SUBGRAPH = re.compile(rf"^subgraph (?P<id>{ID})\[{LABEL}\]$")
+EDGE = re.compile(rf"^(?P<a>{ID}) (?P<arrow>-->|-\.->)(?:\|(?P<text>[^|\"\[\]]*)\|)? (?P<b>{ID})$")
+
+
+@dataclass
+class Mermaid:
+    """A parsed flowchart: nodes and subgraphs with their enclosing subgraph, and edges."""
+
+    nodes: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    subgraphs: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    edges: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def label(self, nid: str) -> str:
+        return (self.nodes.get(nid) or self.subgraphs[nid])[0]
+
+    def find(self, text: str) -> str:
+        """The one node or subgraph whose label contains ``text``."""
+        hits = [i for i, (label, _) in {**self.nodes, **self.subgraphs}.items() if text in label]
+        assert len(hits) == 1, (text, hits)
+        return hits[0]
+
+    def inside(self, nid: str) -> list[str]:
+        """Enclosing subgraphs of ``nid``, innermost first."""
+        chain, parent = [], (self.nodes.get(nid) or self.subgraphs[nid])[1]
+        while parent is not None:
+            chain.append(parent)
+            parent = self.subgraphs[parent][1]
+        return chain
+
+    def has_edge(self, a: str, b: str, text: str | None = None) -> bool:
+        return any(x == a and y == b and (text is None or text in t) for x, t, y in self.edges)
+
+
+def parse_mermaid(text: str) -> Mermaid:
+    """Parse ``text``, failing on anything outside the subset (bad ids, stray quotes or brackets)."""
+    lines = [line.strip() for line in text.strip().splitlines()]
+    assert lines[0] == "flowchart TB"
+    m = Mermaid()
+    stack: list[str] = []
+    for line in lines[1:]:
+        if line == "end":
+            assert stack, "unbalanced `end`"
+            stack.pop()
+        elif line.startswith("direction "):
+            assert line in ("direction TB", "direction LR")
+        elif line.startswith("classDef ") or line.startswith("class "):
+            assert re.match(rf"^(classDef {ID} [a-z-]+: [0-9 ]+|class {ID}(,{ID})* {ID})$", line), line
+        elif (sg := SUBGRAPH.match(line)) is not None:
+            assert sg["id"] not in m.nodes and sg["id"] not in m.subgraphs, f"duplicate id {sg['id']}"
+            m.subgraphs[sg["id"]] = (sg["label"], stack[-1] if stack else None)
+            stack.append(sg["id"])
+        elif (node := NODE.match(line)) is not None:
+            assert node["id"] not in m.nodes and node["id"] not in m.subgraphs, f"duplicate id {node['id']}"
+            label = node["box"] or node["db"] or node["hex"]
+            m.nodes[node["id"]] = (label, stack[-1] if stack else None)
+        elif (edge := EDGE.match(line)) is not None:
+            m.edges.append((edge["a"], edge["text"] or "", edge["b"]))
+        else:
+            raise AssertionError(f"not valid in the diagram subset: {line!r}")
+    assert not stack, f"subgraphs left open: {stack}"
+    known = m.nodes.keys() | m.subgraphs.keys()
+    for a, _, b in m.edges:
+        assert a in known and b in known, f"edge between undeclared ids: {a} -> {b}"
+    assert "end" not in known
+    return m
+
+
+def mermaid_blocks(markdown: str) -> list[str]:
+    return re.findall(r"```mermaid\n(.*?)```", markdown, flags=re.S)
+
+
+# --- plans of the real program ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def plans(project, tmp_path_factory) -> dict[str, dict[str, Any]]:
+    """plan.json documents for a prod stack with everything and a dev GPU-only stack."""
+    stack_dir = tmp_path_factory.mktemp("stacks")
+    configs = {"team-r-prod": base_config("prod", team="team-r"),
+               "team-s-dev": base_config("dev", team="team-s", openai=False)}
+    configs["team-r-prod"]["ai-serving:openai"]["deployments"].append({
+        "name": "embed", "model": "text-embedding-3-small", "version": "1", "sku": "Standard",
+        "capacity": 20})
+    configs["team-s-dev"]["ai-serving:network"] = {"addressSpace": "10.51.0.0/24"}
+    docs = {}
+    for stack, config in configs.items():
+        path = write_stack(stack_dir, stack, config)
+        run = run_program(project, stack, read_stack_config(project, stack, path))
+        assert run.exit_code == 0, run.errors
+        docs[stack] = plan_document(run)
+    return docs
+
+
+def test_diagram_nests_network_subnets_and_their_resources(plans):
+    m = parse_mermaid(architecture(plans["team-r-prod"]))
+
+    vnet = m.find("vnet-team-r-prod")
+    gpu, pe_subnet = m.find("snet-team-r-prod-sdc-gpu"), m.find("snet-team-r-prod-sdc-private-endpoints")
+    assert m.inside(gpu) == [vnet] and m.inside(pe_subnet) == [vnet]
+    assert "10.50.0.0/22" in m.label(vnet) and "10.50.0.0/23" in m.label(gpu)
+    scale_set, balancer = m.find("GPU scale set"), m.find("Internal load balancer")
+    assert m.inside(scale_set)[0] == gpu and m.inside(balancer)[0] == gpu
+    assert "Standard_NC24ads_A100_v4" in m.label(scale_set) and "autoscale 1-3" in m.label(scale_set)
+    assert m.has_edge(balancer, scale_set, "port")
+    endpoints = [n for n, (label, _) in m.nodes.items() if label.startswith("Private endpoint")]
+    assert len(endpoints) == 2 and all(m.inside(n)[0] == pe_subnet for n in endpoints)
+
+
+def test_diagram_links_endpoints_dns_and_diagnostics_to_their_targets(plans):
+    m = parse_mermaid(architecture(plans["team-r-prod"]))
+
+    vault, account, workspace = m.find("Key Vault"), m.find("Azure OpenAI account"), m.find("Log Analytics")
+    pe_vault, pe_account = m.find("pep-kv-"), m.find("pep-oai-")
+    assert m.has_edge(pe_vault, vault, "private link vault")
+    assert m.has_edge(pe_account, account, "private link account")
+    assert m.has_edge(pe_vault, m.find("privatelink.vaultcore.azure.net"), "dns")
+    assert m.has_edge(pe_account, m.find("privatelink.openai.azure.com"), "dns")
+    for source in (vault, account):
+        assert m.has_edge(source, workspace, "diagnostics")
+    # NSG diagnostics are drawn from the subnet the NSG protects.
+    assert m.has_edge(m.find("snet-team-r-prod-sdc-gpu"), workspace, "diagnostics")
+    assert m.has_edge(m.find("Private DNS zones"), m.find("vnet-team-r-prod"), "linked")
+    assert m.has_edge(m.find("snet-team-r-prod-sdc-gpu"), m.find("NAT gateway"), "egress")
+
+
+def test_diagram_shows_the_openai_deployments_in_chain_order(plans):
+    m = parse_mermaid(architecture(plans["team-r-prod"]))
+
+    account = m.find("Azure OpenAI account")
+    chat, embed = m.find("1. chat"), m.find("2. embed")
+    group = m.inside(account)[0]
+    assert m.inside(chat)[0] == group and m.inside(embed)[0] == group
+    assert "gpt-4o 2024-11-20" in m.label(chat) and "GlobalStandard x 30" in m.label(chat)
+    assert m.has_edge(account, chat) and m.has_edge(chat, embed, "then")
+
+
+def test_diagram_of_a_gpu_only_stack_has_no_openai_and_marks_empty_subnets(plans):
+    m = parse_mermaid(architecture(plans["team-s-dev"]))
+
+    assert not [n for n, (label, _) in m.nodes.items() if "OpenAI" in label]
+    gateway = m.find("snet-team-s-dev-sdc-gateway")
+    assert [label for label, parent in m.nodes.values() if parent == gateway] == ["empty"]
+    assert "autoscale 1-3" in m.label(m.find("GPU scale set"))
+
+
+def _res(token: str, name: str, inputs: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"urn": f"urn:pulumi:s::p::{token}::{name}", "type": token, "name": name, "custom": True,
+            "parent": None, "dependencies": [], "protect": False, "inputs": inputs, **extra}
+
+
+def test_diagram_sanitizes_hostile_names_and_draws_external_targets():
+    hostile = 'x"] --> end; click x call("evil") [|<b>'
+    net = f"{SUB}/Microsoft.Network"
+    plan = {"resources": [
+        _res("azure-native:network:VirtualNetwork", "vnet", {
+            "virtualNetworkName": hostile, "addressSpace": {"addressPrefixes": ["10.1.0.0/24"]}}),
+        _res("azure-native:network:Subnet", "snet", {
+            "subnetName": "snet-pe", "virtualNetworkName": hostile, "addressPrefix": "10.1.0.0/26"}),
+        _res("azure-native:network:PrivateEndpoint", "pe", {
+            "privateEndpointName": "pe-blob", "subnet": {"id": f"{net}/virtualNetworks/v/subnets/snet-pe"},
+            "privateLinkServiceConnections": [{
+                "privateLinkServiceId": f"{SUB}/Microsoft.Storage/storageAccounts/shared",
+                "groupIds": ["blob"]}]}),
+        _res("azure-native:network:PrivateDnsZoneGroup", "pe-dns", {
+            "privateEndpointName": "pe-blob",
+            "privateDnsZoneConfigs": [
+                {"privateDnsZoneId": f"{net}/privateDnsZones/privatelink.blob.core.windows.net"}]}),
+        _res("azure-native:privatedns:PrivateZone", "own-zone", {  # same name, the stack's own group
+            "privateZoneName": "privatelink.blob.core.windows.net", "resourceGroupName": "rg-team"}),
+        _res("azure-native:network:VirtualNetworkPeering", "peer", {
+            "virtualNetworkName": hostile, "remoteVirtualNetwork": {"id": f"{net}/virtualNetworks/hub"}}),
+    ]}
+    text = architecture(plan)
+    m = parse_mermaid(text)
+
+    assert '"]' not in m.label(m.find("Virtual network")) and "click" in m.label(m.find("Virtual network"))
+    pe = m.find("pe-blob")
+    assert m.inside(pe)[0] == m.find("snet-pe")  # a nested real-Azure subnet id resolves too
+    assert m.has_edge(pe, m.find("shared"), "private link blob")
+    central = m.find("Central DNS zone")
+    assert "privatelink.blob.core.windows.net" in m.label(central) and m.has_edge(pe, central, "dns")
+    assert m.has_edge(m.find("Virtual network"), m.find("Hub network"), "peering")
+    assert re.search(r"^  class ext\d+,ext\d+,ext\d+ external$", text, flags=re.M)
+
+
+# --- the report ----------------------------------------------------------------------------------------
+
+PACK = {"name": "ai-serving-guardrails", "version": "0.1.0", "policies": {
+    "kv-01-purge-protection": {"rule": "KV-01", "description": "purge protection", "level": "mandatory",
+                               "remediation": "Set `properties.enablePurgeProtection: true`.",
+                               "url": "https://example.com/kv-01"},
+    "kv-05-secret-expiry": {"rule": "KV-05", "description": "expiry", "level": "advisory",
+                            "remediation": "Set `properties.attributes.expires`.", "url": "https://example.com/kv-05"},
+    "net-02-no-internet-inbound": {"rule": "NET-02", "description": "no inbound", "level": "mandatory",
+                                   "remediation": "Name the allowed sources.", "url": "https://example.com/net-02"},
+}}
+
+
+def _urn(plan: dict[str, Any], token: str) -> str:
+    return next(r["urn"] for r in plan["resources"] if r["type"] == token)
+
+
+def _write_out(out: Path, plans: dict[str, dict[str, Any]], *, broken: str | None = None) -> dict[str, Any]:
+    """Plan dirs with crafted policy sections, and a summary.json of the shape plan --all writes."""
+    rows = []
+    for stack, plan in plans.items():
+        plan = {**copy.deepcopy(plan), "stack": stack}
+        vault = _urn(plan, "azure-native:keyvault:Vault")
+        nsg = _urn(plan, "azure-native:network:NetworkSecurityGroup")
+        plan["policy"] = {"pack": PACK["name"], "violations": [
+            {"policy": "kv-01-purge-protection", "level": "mandatory", "urn": vault,
+             "message": f"{stack}: purge protection is off\nset it on"},
+            {"policy": "kv-05-secret-expiry", "level": "advisory", "urn": vault,
+             "message": "no | expiry <here>"},
+            {"policy": "waiver-expired", "level": "mandatory", "urn": "",
+             "message": "the waiver of X-01 expired"},
+        ], "suppressed": [{"policy": "net-02-no-internet-inbound", "urn": nsg,
+                           "reason": f"{stack} load balancer probe needs it", "expires": "2027-01-31"}]}
+        (out / stack).mkdir(parents=True, exist_ok=True)
+        (out / stack / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+        rows.append({"stack": stack, "resources": len(plan["resources"]), "mandatory": 2, "advisory": 1,
+                     "waivers": 1, "status": "policy-failed", "errors": []})
+    if broken:
+        rows.append({"stack": broken, "resources": 0, "mandatory": 0, "advisory": 0, "waivers": 0,
+                     "status": "invalid-config",
+                     "errors": [f"invalid stack config: Pulumi.{broken}.yaml\n  bad key"]})
+    summary = {"generated": "2026-11-28", "pack": PACK, "stacks": rows, "crossTeam": [
+        {"check": "openai-quota", "level": "mandatory", "stacks": list(plans),
+         "message": "swedencentral gpt-4o GlobalStandard: 450K TPM requested, quota 300K"}]}
+    (out / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    return summary
+
+
+def test_report_lists_every_stack_finding_waiver_and_diagram(plans, tmp_path):
+    _write_out(tmp_path, plans, broken="team-z-dev")
+
+    text = write_report(tmp_path).read_text(encoding="utf-8")
+
+    assert text.startswith("## ❌ ai-serving plan: 3 of 3 stack(s) fail, 1 mandatory cross-team finding(s)")
+    for stack in (*plans, "team-z-dev"):
+        assert f"| `{stack}` |" in text  # summary table row
+        assert f"<b>{stack}</b>" in text  # its section
+    for stack in plans:
+        assert f"{stack}: purge protection is off<br>set it on" in text
+        assert f"{stack} load balancer probe needs it | 2027-01-31 |" in text
+    assert text.count("`KV-01`") == 2 and text.count("`KV-05`") == 2 and text.count("`NET-02`") == 2
+    assert "Set `properties.enablePurgeProtection: true`. [docs](https://example.com/kv-01)" in text
+    assert "no \\| expiry &lt;here&gt;" in text  # a message cannot break the table or inject HTML
+    assert "`waiver-expired` | (stack)" in text
+    assert "450K TPM requested, quota 300K" in text and "`openai-quota`" in text
+    assert "bad key" in text  # the broken stack's error
+    blocks = mermaid_blocks(text)
+    assert len(blocks) == len(plans)
+    for block in blocks:
+        parse_mermaid(block)
+    assert "| `keyvault:Vault` | 1 |" in text
+
+
+def test_report_sections_put_failing_stacks_first_and_collapse_passing_ones(plans, tmp_path):
+    _write_out(tmp_path, plans)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary["stacks"][0]["status"] = "ok"
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+
+    text, full = render(tmp_path)
+
+    ok_stack, failing = summary["stacks"][0]["stack"], summary["stacks"][1]["stack"]
+    assert full is None
+    assert text.index(f"<b>{failing}</b>") < text.index(f"<b>{ok_stack}</b>")
+    assert f"<details open><summary>❌ <b>{failing}</b>" in text
+    assert f"<details><summary>✅ <b>{ok_stack}</b>" in text
+
+
+def test_report_ignores_plan_files_left_from_an_earlier_run(plans, tmp_path):
+    _write_out(tmp_path, {"team-r-prod": plans["team-r-prod"]}, broken="team-z-dev")
+    for stale in ("team-z-dev", "team-gone-dev"):  # did not plan this time / no longer a stack
+        (tmp_path / stale).mkdir()
+        (tmp_path / stale / "plan.json").write_text(json.dumps({**plans["team-s-dev"], "stack": stale}))
+
+    text, _ = render(tmp_path)
+
+    assert "team-gone-dev" not in text
+    section = text[text.index("<b>team-z-dev</b>"):]
+    section = section[:section.index("</details>")]
+    assert "No plan was produced" in section and "mermaid" not in section
+    assert len(mermaid_blocks(text)) == 1
+
+
+def test_report_without_summary_derives_the_table_from_the_plans(plans, tmp_path):
+    for stack, plan in plans.items():
+        (tmp_path / stack).mkdir()
+        (tmp_path / stack / "plan.json").write_text(json.dumps(plan))
+
+    text, _ = render(tmp_path)
+
+    assert text.startswith("## ✅ ai-serving plan: all 2 stack(s) pass")
+    assert "policy pack not run" in text
+    assert len(mermaid_blocks(text)) == 2
+
+
+def test_report_fits_a_github_comment_for_hundreds_of_stacks(plans, tmp_path):
+    many = {f"team{i:03d}-dev": plans["team-r-prod"] for i in range(150)}
+    _write_out(tmp_path, many)
+
+    path = write_report(tmp_path)
+
+    text = path.read_text(encoding="utf-8")
+    assert len(text) < GITHUB_COMMENT_LIMIT
+    assert "This report was shortened to fit a GitHub comment" in text
+    assert all(f"| `{stack}` |" in text for stack in many)  # the summary table still lists every stack
+    full = (tmp_path / "report-full.md").read_text(encoding="utf-8")
+    assert len(mermaid_blocks(full)) == 150 and "shortened" not in full
+
+
+def test_a_shortened_report_keeps_the_diagrams_of_failing_stacks(plans, tmp_path):
+    many = {f"team{i:03d}-dev": plans["team-r-prod"] for i in range(150)}
+    summary = _write_out(tmp_path, many)
+    for row in summary["stacks"][2:]:
+        row["status"] = "ok"
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+
+    text, full = render(tmp_path)
+
+    assert full is not None and len(text) < GITHUB_COMMENT_LIMIT
+    blocks = mermaid_blocks(text)
+    assert len(blocks) == 2
+    for block in blocks:
+        parse_mermaid(block)
+    first_ok = text.index("<b>team002-dev</b>")
+    assert text.index("<b>team000-dev</b>") < text.index("```mermaid") < first_ok
+    assert "without their resource counts and diagram" in text
+
+
+def test_report_with_a_base_shows_what_the_pr_changes(plans, tmp_path):
+    base, head = tmp_path / "base", tmp_path / "head"
+    _write_out(base, {"team-r-prod": plans["team-r-prod"]})
+    changed = copy.deepcopy(plans)
+    vault = next(r for r in changed["team-r-prod"]["resources"] if r["type"] == "azure-native:keyvault:Vault")
+    vault["inputs"]["properties"]["publicNetworkAccess"] = "Enabled"
+    _write_out(head, changed)
+
+    text, _ = render(head, base)
+
+    section = text[text.index("### What this PR changes"):text.index("### Per stack")]
+    assert "| `team-s-dev` | added |" in section
+    assert "| `team-r-prod` | changed | 0 | 0 | 1 |" in section
+    assert '`properties.publicNetworkAccess`: `"Disabled"` → `"Enabled"`' in section
+
+
+def test_cli_report_writes_report_md(plans, tmp_path, capsys):
+    _write_out(tmp_path, plans)
+
+    assert cli("report", "--out", tmp_path) == 0
+    assert (tmp_path / "report.md").is_file()
+    assert "wrote" in capsys.readouterr().out
+    assert cli("report", "--out", tmp_path / "missing") == 2

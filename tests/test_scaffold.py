@@ -1,0 +1,148 @@
+"""``ai-serving new-team``: a valid stack file with a free address range, or a clear refusal."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ai_serving.project import UsageError, load_project, read_stack_config
+from ai_serving.scaffold import ADDRESS_POOL, free_range, pick_model
+from infra import catalogues
+from infra.config import raw_from_config_map, validate
+from infra.config.checks import GPU_MEMORY_UTILIZATION, model_memory_needed_gb
+
+from .cli_helpers import ROOT, cli, write_stack
+from .stackdata import base_config
+
+
+def new_team(stack_dir: Path, *args: str) -> int:
+    return cli("new-team", *args, "--project", ROOT, "--stack-dir", stack_dir)
+
+
+def load(stack_dir: Path, stack: str):
+    """Validate the written file the way `ai-serving validate` does and return the config."""
+    project = load_project(ROOT, stack_dir)
+    cfg = read_stack_config(project, stack)
+    return validate(raw_from_config_map(cfg.values), stack_name=stack, source=cfg.source)
+
+
+def N(cidr: str) -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network(cidr)
+
+
+def test_defaults_to_one_openai_deployment_in_the_first_free_22(tmp_path):
+    assert new_team(tmp_path, "team-n", "--env", "dev") == 0
+
+    cfg = load(tmp_path, "team-n-dev")
+    assert cfg.network.address_space == N("10.64.0.0/22")
+    assert cfg.gpu_pool is None
+    (dep,) = cfg.openai.deployments
+    assert (dep.model, dep.sku) == ("gpt-4o-mini", "GlobalStandard")
+    assert cfg.location == "swedencentral" and cfg.environment == "dev"
+
+
+def test_gpu_only_stack_has_no_openai_section(tmp_path):
+    assert new_team(tmp_path, "team-n", "--env", "dev", "--gpu", "Standard_NC24ads_A100_v4") == 0
+
+    cfg = load(tmp_path, "team-n-dev")
+    assert cfg.openai is None and cfg.gpu_pool.vm_sku == "Standard_NC24ads_A100_v4"
+
+
+def test_gpu_pool_serves_a_catalogue_model_that_fits_the_sku(tmp_path):
+    assert new_team(tmp_path, "team-g", "--env", "prod", "--gpu", "Standard_NC4as_T4_v3", "--openai",
+                    "--location", "westeurope", "--owner", "lead@example.com", "--cost-center", "CC-9") == 0
+
+    cfg = load(tmp_path, "team-g-prod")
+    assert cfg.openai is not None and cfg.gpu_pool.vm_sku == "Standard_NC4as_T4_v3"
+    model = catalogues.open_models()[cfg.gpu_pool.model]
+    usable = catalogues.gpu_skus()["Standard_NC4as_T4_v3"]["gpu_memory_gb"] * GPU_MEMORY_UTILIZATION
+    assert model_memory_needed_gb(model["parameters_b"], model["bytes_per_parameter"]) <= usable
+    assert cfg.owners == ["lead@example.com"] and cfg.cost_center == "CC-9" and cfg.location == "westeurope"
+    assert "TODO" not in (tmp_path / "Pulumi.team-g-prod.yaml").read_text()
+
+
+def test_pick_model_prefers_the_largest_model_that_fits():
+    assert pick_model("Standard_NV36ads_A10_v5") == "meta-llama/Llama-3.1-8B-Instruct"  # 24 GB: 8B, not 9B
+    assert pick_model("Standard_NC4as_T4_v3") == "microsoft/Phi-3-mini-4k-instruct"  # 16 GB
+
+
+def test_picks_a_range_that_overlaps_no_existing_stack(tmp_path):
+    for stack, space in (("team-a-dev", "10.64.0.0/22"), ("team-b-dev", "10.64.8.0/21")):
+        cfg = base_config("dev", team=stack.rsplit("-", 1)[0])
+        cfg["ai-serving:network"] = {"addressSpace": space}
+        write_stack(tmp_path, stack, cfg)
+    # A file that does not parse still reserves its range.
+    broken = "config:\n  ai-serving:network: {addressSpace: '10.64.4.0/23'\n  oops: [\n"
+    write_stack(tmp_path, "team-c-dev", text=broken)
+
+    assert new_team(tmp_path, "team-d", "--env", "test") == 0
+
+    assert load(tmp_path, "team-d-test").network.address_space == N("10.64.16.0/22")
+
+
+def test_free_range_falls_back_to_a_24_and_fails_when_the_pool_is_full():
+    pool = N("10.64.0.0/22")
+    assert free_range([], pool) == N("10.64.0.0/22")
+    assert free_range([N("10.64.0.0/24")], pool) == N("10.64.1.0/24")
+    assert free_range([N("10.64.0.0/24"), N("10.64.1.0/25"), N("10.64.2.0/24")], pool) == N("10.64.3.0/24")
+    with pytest.raises(UsageError, match="no free /24"):
+        free_range([N("10.64.0.0/23"), N("10.64.2.0/23")], pool)
+
+
+def test_many_teams_get_distinct_non_overlapping_ranges(tmp_path):
+    for i in range(12):
+        assert new_team(tmp_path, f"team{i}", "--env", "dev") == 0
+
+    spaces = [load(tmp_path, f"team{i}-dev").network.address_space for i in range(12)]
+    assert all(s.prefixlen == 22 and s.subnet_of(ADDRESS_POOL) for s in spaces)
+    assert not any(a.overlaps(b) for i, a in enumerate(spaces) for b in spaces[i + 1:])
+
+
+def test_refuses_to_overwrite_an_existing_stack_file(tmp_path, capsys):
+    assert new_team(tmp_path, "team-n", "--env", "dev") == 0
+    path = tmp_path / "Pulumi.team-n-dev.yaml"
+    before = path.read_text()
+
+    assert new_team(tmp_path, "team-n", "--env", "dev", "--gpu", "Standard_NC24ads_A100_v4") == 2
+
+    assert "already exists" in capsys.readouterr().err
+    assert path.read_text() == before
+
+
+def test_rejects_an_unknown_gpu_sku_without_writing_a_file(tmp_path, capsys):
+    assert new_team(tmp_path, "team-n", "--env", "dev", "--gpu", "Standard_D4s_v5") == 2
+
+    err = capsys.readouterr().err
+    assert "unknown GPU VM size 'Standard_D4s_v5'" in err and "Standard_NC24ads_A100_v4" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_invalid_result_is_reported_and_removed(tmp_path, capsys):
+    assert new_team(tmp_path, "team-n", "--env", "dev", "--location", "mars") == 2
+
+    err = capsys.readouterr().err
+    assert "azure-native:location" in err and "'mars'" in err and "removed" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (("Team_N", "--env", "dev"), "lowercase slug"),
+    (("team-n", "--env", "staging"), "expected one of dev, test, prod"),
+])
+def test_rejects_a_bad_team_name_or_environment(tmp_path, capsys, args, message):
+    assert new_team(tmp_path, *args) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_written_file_is_plain_yaml_with_only_model_keys(tmp_path):
+    assert new_team(tmp_path, "team-n", "--env", "dev", "--gpu", "Standard_NC24ads_A100_v4", "--openai") == 0
+
+    doc = yaml.safe_load((tmp_path / "Pulumi.team-n-dev.yaml").read_text())
+    assert set(doc) == {"config"}
+    assert doc["config"]["ai-serving:gpuPool"]["vmSku"] == "Standard_NC24ads_A100_v4"
+    # Quoted in the file: a bare 2024-07-18 would be read back as a date.
+    assert doc["config"]["ai-serving:openai"]["deployments"][0]["version"] == "2024-07-18"
