@@ -7,14 +7,19 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from infra.config.errors import ConfigError
 
-from .pipeline import EXIT_OK, EXIT_USAGE, StackResult, plan_stack
 from .project import Project, UsageError, load_project
-from .render import print_plan
+
+if TYPE_CHECKING:
+    from .pipeline import StackResult
+
+# Exit codes (documented in the README); the heavy modules are imported by the commands that need them.
+EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--no-policy", action="store_true", help="skip the policy pack")
     plan.add_argument("--workers", type=int, help="worker processes for --all (default: the machine's cores)")
     plan.add_argument("--quiet", action="store_true", help="no resource tree")
+    plan.add_argument("--base", type=Path, help="with --all --out: a base plan output dir for the report's diff")
     common(plan)
 
     val = sub.add_parser("validate", help="check stack config only (fast); all stacks when none is named")
@@ -149,28 +155,23 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
         from .orgscale import plan_all
 
         return plan_all(project, pack_dir=pack_dir, policy_config=policy_config, out=args.out,
-                        workers=args.workers, console=console, err=err)
+                        workers=args.workers, console=console, err=err, base=args.base)
     if not args.stack:
         raise UsageError("name a stack (e.g. `ai-serving plan team-a-dev`) or pass --all")
     if args.stack not in project.stacks():
         raise UsageError(f"no stack {args.stack!r} in {project.stack_config_dir}; "
                          f"known: {', '.join(project.stacks()) or '(none)'}")
-    from .analyzer import PolicyPackProcess
+    from .pipeline import plan_stack
 
-    pack = None
-    if pack_dir is not None:
-        pack = PolicyPackProcess(pack_dir, project=project.name, stack=args.stack, config={})
-    try:
-        result = plan_stack(project, args.stack, pack=pack, policy_config=policy_config,
-                            out_dir=args.out.resolve() if args.out else None, today=date.today())
-    finally:
-        if pack is not None:
-            pack.close()
+    result = plan_stack(project, args.stack, pack_dir=pack_dir, policy_config=policy_config,
+                        out_dir=args.out.resolve() if args.out else None, today=date.today())
     return report_stack(result, console, err, quiet=args.quiet)
 
 
 def report_stack(result: StackResult, console: Console, err: Console, *, quiet: bool = False) -> int:
     """Print one stack's plan, findings and files; return its exit code."""
+    from .render import print_plan
+
     for message in result.errors:
         err.print(message, markup=False)
     if result.run is not None and result.run.exit_code == 0 and not quiet:

@@ -36,7 +36,7 @@ SUMMARY_FILE = "summary.json"
 @dataclass
 class _Worker:
     project: Project
-    pack: PolicyPackProcess | None
+    pack_dir: Path | None
     policy_config: dict | None
     out: Path | None
     today: date
@@ -47,18 +47,15 @@ _worker: _Worker | None = None
 
 def _init_worker(project: Project, pack_dir: Path | None, policy_config: dict | None, out: Path | None,
                  today: date) -> None:
-    """Per-worker start-up, paid once: warm imports and one policy-pack process."""
+    """Per-worker start-up, paid once: the program and the Azure SDK modules stay imported between stacks."""
     global _worker
-    import runpy  # noqa: F401 - the program itself is imported on first use and stays cached
-
-    pack = PolicyPackProcess(pack_dir, project=project.name, stack="all", config={}) if pack_dir else None
-    _worker = _Worker(project, pack, policy_config, out, today)
+    _worker = _Worker(project, pack_dir, policy_config, out, today)
 
 
 def _plan_in_worker(stack: str) -> dict[str, Any]:
     assert _worker is not None, "worker not initialised"
     w = _worker
-    result = plan_stack(w.project, stack, pack=w.pack, policy_config=w.policy_config,
+    result = plan_stack(w.project, stack, pack_dir=w.pack_dir, policy_config=w.policy_config,
                         out_dir=(w.out / stack) if w.out else None, today=w.today)
     outcome: dict[str, Any] = {**result.summary(), "exit_code": result.exit_code, "errors": result.errors}
     outcome["verdict"] = result.verdict.to_json() if result.verdict else None
@@ -66,11 +63,6 @@ def _plan_in_worker(stack: str) -> dict[str, Any]:
     outcome["global_names"] = global_names_of([{"type": r.type, "name": r.name, "inputs": r.inputs}
                                                for r in result.run.resources]) if result.run else []
     return outcome
-
-
-def _close_worker() -> None:
-    if _worker is not None and _worker.pack is not None:
-        _worker.pack.close()
 
 
 def default_workers() -> int:
@@ -87,11 +79,8 @@ def run_stacks(project: Project, stacks: list[str], *, pack_dir: Path | None, po
     args = (project, pack_dir, policy_config, out, today)
     if workers <= 1 or len(stacks) <= 1:
         _init_worker(*args)
-        try:
-            for stack in stacks:
-                yield _plan_in_worker(stack)
-        finally:
-            _close_worker()
+        for stack in stacks:
+            yield _plan_in_worker(stack)
         return
     # spawn, not fork: the parent has gRPC loaded, and gRPC state does not survive a fork.
     ctx = multiprocessing.get_context("spawn")
@@ -107,7 +96,8 @@ def run_stacks(project: Project, stacks: list[str], *, pack_dir: Path | None, po
 
 
 def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | None, out: Path | None,
-             workers: int | None, console: Console, err: Console, today: date | None = None) -> int:
+             workers: int | None, console: Console, err: Console, today: date | None = None,
+             base: Path | None = None) -> int:
     """Plan every stack, check across teams, print the summary, write summary.json; return the worst exit code."""
     today = today or date.today()
     stacks = project.stacks()
@@ -151,16 +141,14 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
         out.mkdir(parents=True, exist_ok=True)
         (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         console.print(f"wrote {out / SUMMARY_FILE}", markup=False)
-        _write_report(out, console)
+        _write_report(out, console, base)
     return worst
 
 
-def _write_report(out: Path, console: Console) -> None:
-    try:
-        from .report import write_report
-    except ImportError:  # the report module is optional for planning
-        return
-    console.print(f"wrote {write_report(out)}", markup=False)
+def _write_report(out: Path, console: Console, base: Path | None) -> None:
+    from .report import write_report
+
+    console.print(f"wrote {write_report(out, base.resolve() if base else None)}", markup=False)
 
 
 def _pack_meta(pack_dir: Path | None) -> dict[str, Any] | None:

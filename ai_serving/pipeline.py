@@ -50,7 +50,7 @@ class StackResult:
         }
 
 
-def plan_stack(project: Project, stack: str, *, pack: PolicyPackProcess | None, policy_config: dict | None,
+def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_config: dict | None,
                out_dir: Path | None, today: date, stack_file: Path | None = None) -> StackResult:
     """Plan ``stack``: never raises for bad config or program errors (they become the result)."""
     try:
@@ -62,11 +62,14 @@ def plan_stack(project: Project, stack: str, *, pack: PolicyPackProcess | None, 
     if run.exit_code != 0:
         return StackResult(stack, run.exit_code, run=run, errors=run.errors or [f"program exited {run.exit_code}"])
     result = StackResult(stack, EXIT_OK, run=run)
-    if pack is not None:
-        pack.configure(policy_config)
-        pack.configure_stack(run, config.values, config.secret_keys)
-        analysis = pack.analyze(run)
-        result.verdict = decide(pack.name, pack.policies, analysis, suppressions, today=today)
+    if pack_dir is not None:
+        # One pack process per stack, as `pulumi preview` runs it: the pack reads the stack's name and
+        # config (e.g. whether it is prod) from its environment at start-up.
+        with PolicyPackProcess(pack_dir, project=project.name, stack=stack, config=config.values) as pack:
+            pack.configure(policy_config)
+            pack.configure_stack(run, config.values, config.secret_keys)
+            analysis = pack.analyze(run)
+            result.verdict = decide(pack.name, pack.policies, analysis, suppressions, today=today)
         if result.verdict.mandatory:
             result.exit_code = EXIT_POLICY
     if out_dir is not None:

@@ -1,0 +1,384 @@
+"""Azure AI (Cognitive Services / OpenAI) accounts and model deployments: CS-01..07, DEP-01..04."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+from typing import Any
+
+from .. import config as cfg
+from ..define import azure_policy, checkov, psrule, rule
+from ..environment import is_prod
+from ..model import Context, Findings, NotApplicable
+from ..values import elements, eq, get, is_true, known, one_of, present, shown
+from .common import has_managed_identity
+
+ACCOUNT = "azure-native:cognitiveservices:Account"
+DEPLOYMENT = "azure-native:cognitiveservices:Deployment"
+
+
+@rule(
+    "CS-01",
+    "cs-01-ai-account-public-network-disabled",
+    title="AI account public network access disabled",
+    description=(
+        "Azure AI / OpenAI accounts must disable public network access (reachable only through private "
+        "endpoints)."
+    ),
+    severity="critical",
+    category="security",
+    waivable=False,
+    remediation=(
+        "Set `properties.publicNetworkAccess: Disabled` (unset means Enabled) and reach the account through "
+        "a private endpoint."
+    ),
+    link=psrule("Azure.AI.PrivateEndpoints"),
+    anchors=(
+        "PSRule Azure.AI.PrivateEndpoints",
+        "CKV_AZURE_134",
+        "Azure Policy 47ba1dd7-28d9-4b07-a8d5-9813bed64e0c",
+    ),
+    types=(ACCOUNT,),
+)
+def cs01(props: Any, ctx: Context) -> list[str]:
+    value = get(props, "properties.publicNetworkAccess")
+    if value is None:
+        return ["properties.publicNetworkAccess is unset, which Azure treats as Enabled; set it to Disabled"]
+    if not eq(value, "Disabled"):
+        return [f"properties.publicNetworkAccess is {shown(value)}; set it to Disabled"]
+    return []
+
+
+_OPEN_CIDRS = ("0.0.0.0/0", "0.0.0.0", "*", "::/0")
+
+
+@rule(
+    "CS-02",
+    "cs-02-ai-account-network-acls-deny",
+    title="AI account firewall denies by default",
+    description=(
+        "Azure AI / OpenAI accounts must deny network access by default (networkAcls.defaultAction Deny), so "
+        "the firewall stays closed even if public access is switched back on."
+    ),
+    severity="high",
+    category="security",
+    waivable=False,
+    remediation=(
+        "Set `properties.networkAcls.defaultAction: Deny` (unset means Allow) and list no IP rule that opens "
+        "the account to the whole Internet."
+    ),
+    link=psrule("Azure.AI.PublicAccess"),
+    anchors=("PSRule Azure.AI.PublicAccess", "Azure Policy 037eea7a-bd0a-46c5-9a66-03aea78705d3"),
+    types=(ACCOUNT,),
+)
+def cs02(props: Any, ctx: Context) -> Findings:
+    out = Findings()
+    with out.check():
+        action = get(props, "properties.networkAcls.defaultAction")
+        if action is None:
+            out.add(
+                "properties.networkAcls.defaultAction is unset, which Azure treats as Allow; set it to Deny"
+            )
+        elif not eq(action, "Deny"):
+            out.add(f"properties.networkAcls.defaultAction is {shown(action)}; set it to Deny")
+    with out.check():
+        for i, ip_rule in enumerate(elements(props, "properties.networkAcls.ipRules")):
+            value = get(ip_rule, "value")
+            if isinstance(value, str) and value.strip() in _OPEN_CIDRS:
+                out.add(f"properties.networkAcls.ipRules[{i}] allows the whole Internet")
+    return out
+
+
+@rule(
+    "CS-03",
+    "cs-03-ai-account-local-auth-disabled",
+    title="AI account key authentication disabled",
+    description="Azure AI / OpenAI accounts must disable local (API key) authentication: Entra ID only.",
+    severity="high",
+    category="security",
+    waivable=False,
+    remediation=(
+        "Set `properties.disableLocalAuth: true` (unset means keys work) and grant callers the 'Cognitive "
+        "Services OpenAI User' role instead of sharing keys."
+    ),
+    link=psrule("Azure.AI.DisableLocalAuth"),
+    anchors=(
+        "PSRule Azure.AI.DisableLocalAuth",
+        "CKV_AZURE_236",
+        "Azure Policy 71ef260a-8f18-47b7-abcb-62d0673d94dc",
+    ),
+    types=(ACCOUNT,),
+)
+def cs03(props: Any, ctx: Context) -> list[str]:
+    value = get(props, "properties.disableLocalAuth")
+    if value is None:
+        return ["properties.disableLocalAuth is unset, so API keys work; set it to true"]
+    if not is_true(value):
+        return ["properties.disableLocalAuth is false, so API keys work; set it to true"]
+    return []
+
+
+@rule(
+    "CS-04",
+    "cs-04-ai-account-managed-identity",
+    title="AI account has a managed identity",
+    description=(
+        "Azure AI / OpenAI accounts must have a managed identity (for customer-managed keys and keyless "
+        "access to other services)."
+    ),
+    severity="medium",
+    category="security",
+    remediation="Set `identity.type` to `SystemAssigned` (or `UserAssigned` with the identities).",
+    link=azure_policy("fe3fd216-4f83-4fc1-8984-2bbec80a3418"),
+    anchors=("CKV_AZURE_238", "Azure Policy fe3fd216-4f83-4fc1-8984-2bbec80a3418"),
+    types=(ACCOUNT,),
+)
+def cs04(props: Any, ctx: Context) -> list[str]:
+    if not has_managed_identity(props):
+        return ["identity.type is unset or None; attach a SystemAssigned or UserAssigned identity"]
+    return []
+
+
+@rule(
+    "CS-05",
+    "cs-05-ai-account-customer-managed-key",
+    title="AI account encrypted with a customer-managed key (prod)",
+    description=(
+        "Production Azure AI / OpenAI accounts must encrypt data with a customer-managed key from Key Vault."
+    ),
+    severity="medium",
+    category="security",
+    remediation=(
+        "Set `properties.encryption.keySource: Microsoft.KeyVault` with `keyVaultProperties` (keyVaultUri, "
+        "keyName, identityClientId for a user-assigned identity)."
+    ),
+    link=azure_policy("67121cc7-ff39-4ab8-b7e3-95b84dab487d"),
+    anchors=("Azure Policy 67121cc7-ff39-4ab8-b7e3-95b84dab487d", "CKV2_AZURE_22"),
+    types=(ACCOUNT,),
+    config={
+        "prodOnly": {
+            "type": "boolean",
+            "default": True,
+            "description": "Require the key only for production resources (see prodEnvironments).",
+        },
+        "prodEnvironments": cfg.prod_environments(),
+    },
+)
+def cs05(props: Any, ctx: Context) -> list[str] | NotApplicable:
+    if ctx.config.get("prodOnly", True) and not is_prod(props, ctx):
+        return NotApplicable("not a production resource")
+    source = get(props, "properties.encryption.keySource")
+    if not eq(source, "Microsoft.KeyVault"):
+        return [
+            "properties.encryption.keySource is not Microsoft.KeyVault (unset means Microsoft-managed keys)"
+        ]
+    missing = [
+        p
+        for p in ("keyVaultUri", "keyName")
+        if not present(get(props, f"properties.encryption.keyVaultProperties.{p}"))
+    ]
+    if missing:
+        return [f"properties.encryption.keyVaultProperties is missing {', '.join(missing)}"]
+    return []
+
+
+@rule(
+    "CS-06",
+    "cs-06-ai-account-outbound-restricted",
+    title="AI account outbound access restricted",
+    description=(
+        "Azure AI / OpenAI accounts must restrict outbound network access to an explicit FQDN list "
+        "(data-exfiltration protection)."
+    ),
+    severity="medium",
+    category="security",
+    remediation=(
+        "Set `properties.restrictOutboundNetworkAccess: true` and list the FQDNs the account may reach in "
+        "`properties.allowedFqdnList` (e.g. the team vault)."
+    ),
+    link=checkov("terraform/checks/resource/azure/OpenAICognitiveServicesRestrictOutboundNetwork.py"),
+    anchors=("CKV_AZURE_247",),
+    types=(ACCOUNT,),
+)
+def cs06(props: Any, ctx: Context) -> Findings:
+    out = Findings()
+    with out.check():
+        if not is_true(get(props, "properties.restrictOutboundNetworkAccess")):
+            out.add("properties.restrictOutboundNetworkAccess is not true (unset means unrestricted)")
+    with out.check():
+        fqdns = [
+            known(f, "properties.allowedFqdnList[]") for f in elements(props, "properties.allowedFqdnList")
+        ]
+        if not [f for f in fqdns if isinstance(f, str) and f.strip()]:
+            out.add("properties.allowedFqdnList is empty; list the FQDNs the account may reach")
+        elif any(isinstance(f, str) and f.strip() in ("*", "*.*") for f in fqdns):
+            out.add("properties.allowedFqdnList contains a wildcard that allows every destination")
+    return out
+
+
+@rule(
+    "CS-07",
+    "cs-07-ai-account-allowed-kind",
+    title="AI account kind allowed",
+    description="Only the allowed Azure AI account kinds may be created (default: OpenAI, AIServices).",
+    severity="low",
+    category="hygiene",
+    remediation="Use `kind: OpenAI` or `kind: AIServices`, or extend `allowedKinds` in the policy config.",
+    link="https://learn.microsoft.com/azure/templates/microsoft.cognitiveservices/accounts",
+    anchors=(),
+    types=(ACCOUNT,),
+    config={"allowedKinds": cfg.string_list("Account kinds that may be created.", ["OpenAI", "AIServices"])},
+)
+def cs07(props: Any, ctx: Context) -> list[str]:
+    kind = get(props, "kind")
+    if not one_of(kind, ctx.config["allowedKinds"]):
+        return [
+            f"kind {shown(kind) if kind is not None else '(unset)'} is not one of "
+            f"{', '.join(ctx.config['allowedKinds'])}"
+        ]
+    return []
+
+
+@rule(
+    "DEP-01",
+    "dep-01-deployment-allowed-model",
+    title="Deployment uses an allowed model version",
+    description="Model deployments must use an approved model format, name and pinned version.",
+    severity="high",
+    category="security",
+    remediation=(
+        "Deploy a model and version listed in `allowedModels` (default: "
+        "infra/catalogues/openai_models.yaml), with `properties.model.format: OpenAI` and an explicit "
+        "`version`."
+    ),
+    link=azure_policy("aafe3651-cb78-4f68-9f81-e7e41509110f"),
+    anchors=("Azure Policy aafe3651-cb78-4f68-9f81-e7e41509110f",),
+    types=(DEPLOYMENT,),
+    config={
+        "allowedModels": cfg.allowed_models(),
+        "allowedModelFormats": cfg.string_list(
+            "Model formats (publishers) that may be deployed.", ["OpenAI"]
+        ),
+    },
+)
+def dep01(props: Any, ctx: Context) -> Findings:
+    out = Findings()
+    with out.check():
+        fmt = get(props, "properties.model.format")
+        if not one_of(fmt, ctx.config["allowedModelFormats"]):
+            out.add(
+                f"properties.model.format {shown(fmt) if fmt is not None else '(unset)'} is not one of "
+                f"{', '.join(ctx.config['allowedModelFormats'])}"
+            )
+    with out.check():
+        name = get(props, "properties.model.name")
+        version = get(props, "properties.model.version")
+        allowed = {k.lower(): [str(v) for v in vs] for k, vs in ctx.config["allowedModels"].items()}
+        if not isinstance(name, str) or name.lower() not in allowed:
+            out.add(f"model {shown(name) if name is not None else '(unset)'} is not in the allowed models")
+        elif version is None:
+            out.add(f"model {shown(name)} has no pinned version; set properties.model.version")
+        elif str(version) not in allowed[name.lower()]:
+            out.add(
+                f"model {shown(name)} version {shown(str(version))} is not allowed "
+                f"(allowed: {', '.join(allowed[name.lower()])})"
+            )
+    return out
+
+
+@rule(
+    "DEP-02",
+    "dep-02-deployment-content-filter",
+    title="Deployment has an approved content filter",
+    description="Model deployments must name an approved content filter (RAI policy).",
+    severity="high",
+    category="security",
+    remediation=(
+        "Set `properties.raiPolicyName` to a content filter whose name matches `allowedRaiPolicies` (the "
+        "project's filters are `rai-<team>-<env>-<region>-<profile>`)."
+    ),
+    link=azure_policy("930f48f9-f07e-427c-9494-52603581c6a9"),
+    anchors=("Azure Policy 930f48f9-f07e-427c-9494-52603581c6a9", "Azure Policy f3a9c2e0"),
+    types=(DEPLOYMENT,),
+    config={
+        "allowedRaiPolicies": cfg.string_list(
+            "Content-filter names (shell patterns) a deployment may use.",
+            ["Microsoft.DefaultV2", "Microsoft.Default", "rai-*"],
+        )
+    },
+)
+def dep02(props: Any, ctx: Context) -> list[str]:
+    name = get(props, "properties.raiPolicyName")
+    if not present(name):
+        return ["properties.raiPolicyName is unset; name an approved content filter"]
+    if not any(fnmatchcase(name.lower(), p.lower()) for p in ctx.config["allowedRaiPolicies"]):
+        return [
+            f"properties.raiPolicyName {shown(name)} is not an approved content filter "
+            f"({', '.join(ctx.config['allowedRaiPolicies'])})"
+        ]
+    return []
+
+
+@rule(
+    "DEP-03",
+    "dep-03-deployment-type-and-capacity",
+    title="Deployment type allowed and capacity capped",
+    description="Model deployments must use an allowed deployment type and stay within the capacity cap.",
+    severity="medium",
+    category="cost",
+    remediation=(
+        "Use a deployment type from `allowedDeploymentTypes` in `sku.name` and keep `sku.capacity` at or "
+        "below `maxCapacityPerDeployment`."
+    ),
+    link="https://learn.microsoft.com/azure/ai-foundry/openai/how-to/deployment-types",
+    anchors=(),
+    types=(DEPLOYMENT,),
+    config={
+        "allowedDeploymentTypes": cfg.allowed_deployment_types(),
+        "maxCapacityPerDeployment": cfg.max_capacity(),
+    },
+)
+def dep03(props: Any, ctx: Context) -> Findings:
+    out = Findings()
+    with out.check():
+        sku = get(props, "sku.name")
+        if not one_of(sku, ctx.config["allowedDeploymentTypes"]):
+            out.add(
+                f"sku.name {shown(sku) if sku is not None else '(unset)'} is not an allowed deployment type"
+            )
+    with out.check():
+        capacity = get(props, "sku.capacity")
+        limit = ctx.config["maxCapacityPerDeployment"]
+        if isinstance(capacity, (int, float)) and capacity > limit:
+            out.add(f"sku.capacity {shown(capacity)} exceeds the cap of {shown(limit)}")
+    return out
+
+
+@rule(
+    "DEP-04",
+    "dep-04-deployment-no-auto-upgrade-in-prod",
+    title="Production deployment pins its model version",
+    description="Production model deployments must not upgrade the model version automatically.",
+    severity="low",
+    category="hygiene",
+    remediation=(
+        "Set `properties.versionUpgradeOption: NoAutoUpgrade` (unset means OnceNewDefaultVersionAvailable) "
+        "and upgrade deliberately."
+    ),
+    link="https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-versions",
+    anchors=("Azure OpenAI reference architectures",),
+    types=(DEPLOYMENT,),
+    config={"prodEnvironments": cfg.prod_environments()},
+)
+def dep04(props: Any, ctx: Context) -> list[str] | NotApplicable:
+    if not is_prod(props, ctx):
+        return NotApplicable("not a production resource")
+    option = get(props, "properties.versionUpgradeOption")
+    if not eq(option, "NoAutoUpgrade"):
+        return [
+            f"properties.versionUpgradeOption is {shown(option) if option is not None else 'unset'}; "
+            "set it to NoAutoUpgrade in production"
+        ]
+    return []
+
+
+RULES = (cs01, cs02, cs03, cs04, cs05, cs06, cs07, dep01, dep02, dep03, dep04)

@@ -1,0 +1,290 @@
+"""Virtual machine scale sets (the GPU serving pool): VMSS-01..07."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .. import config as cfg
+from ..define import azure_policy, psrule, rule
+from ..model import Context, Findings, NotApplicable
+from ..values import elements, flat, get, is_true, is_unknown, one_of, present, reveal, shown
+from .common import has_managed_identity
+
+VMSS = "azure-native:compute:VirtualMachineScaleSet"
+PROFILE = "virtualMachineProfile"
+
+
+@rule(
+    "VMSS-01",
+    "vmss-01-allowed-vm-size",
+    title="Scale set uses an allowed GPU size",
+    description="Scale sets must use a VM size from the GPU catalogue (quota and cost are planned per size).",
+    severity="medium",
+    category="cost",
+    remediation=(
+        "Pick `sku.name` from `gpuSkuAllowlist` (default: infra/catalogues/gpu_skus.yaml), or add the size "
+        "to the catalogue with its quota family."
+    ),
+    link=azure_policy("cccc23c7-8427-4f53-ad12-b6a63eb452b3"),
+    anchors=("Azure Policy cccc23c7-8427-4f53-ad12-b6a63eb452b3",),
+    types=(VMSS,),
+    config={
+        "gpuSkuAllowlist": cfg.gpu_sku_allowlist(),
+        "extraAllowedSkus": cfg.string_list("Further VM sizes allowed besides the GPU catalogue.", []),
+    },
+)
+def vmss01(props: Any, ctx: Context) -> list[str]:
+    sku = get(props, "sku.name")
+    allowed = [*ctx.config["gpuSkuAllowlist"], *ctx.config["extraAllowedSkus"]]
+    if not one_of(sku, allowed):
+        return [f"sku.name {shown(sku) if sku is not None else '(unset)'} is not in the VM size allowlist"]
+    return []
+
+
+@rule(
+    "VMSS-02",
+    "vmss-02-ssh-keys-only",
+    title="Scale set allows SSH keys only",
+    description="Linux scale sets must disable password authentication and carry no admin password.",
+    severity="high",
+    category="security",
+    remediation=(
+        "Set `virtualMachineProfile.osProfile.linuxConfiguration.disablePasswordAuthentication: true`, give "
+        "an SSH public key, and drop `adminPassword`."
+    ),
+    link=psrule("Azure.VMSS.PublicKey"),
+    anchors=("PSRule Azure.VMSS.PublicKey", "CKV_AZURE_49"),
+    types=(VMSS,),
+)
+def vmss02(props: Any, ctx: Context) -> Findings | NotApplicable:
+    os_profile = get(props, f"{PROFILE}.osProfile")
+    if os_profile is None:
+        return NotApplicable("no osProfile: the scale set defines no instances")
+    out = Findings()
+    with out.check():
+        if present(get(os_profile, "adminPassword")):
+            out.add("osProfile.adminPassword is set; use SSH keys only")
+    with out.check():
+        linux = get(os_profile, "linuxConfiguration")
+        if linux is None and get(os_profile, "windowsConfiguration") is not None:
+            return NotApplicable("Windows scale set")
+        if not is_true(get(os_profile, "linuxConfiguration.disablePasswordAuthentication")):
+            out.add(
+                "osProfile.linuxConfiguration.disablePasswordAuthentication is not true "
+                "(unset means passwords are accepted)"
+            )
+    return out
+
+
+def _ip_configurations(props: Any) -> Iterator[tuple[str, Any]]:
+    for nic in elements(props, f"{PROFILE}.networkProfile.networkInterfaceConfigurations"):
+        nic = flat(nic)
+        nic_name = get(nic, "name") or "?"
+        for ipc in elements(nic, "ipConfigurations"):
+            ipc = flat(ipc)
+            yield f"{nic_name}/{get(ipc, 'name') or '?'}", ipc
+
+
+@rule(
+    "VMSS-03",
+    "vmss-03-no-public-ip",
+    title="Scale set instances have no public IP",
+    description="Scale set network interfaces must not get public IP addresses.",
+    severity="high",
+    category="security",
+    remediation=(
+        "Remove `publicIPAddressConfiguration` from every IP configuration; reach instances through the "
+        "private network (Bastion, internal load balancer)."
+    ),
+    link=azure_policy("83a86a26-fd1f-447c-b59d-e51f44264114"),
+    anchors=("Azure Policy 83a86a26-fd1f-447c-b59d-e51f44264114", "CKV_AZURE_* (public IP on VM)"),
+    types=(VMSS,),
+)
+def vmss03(props: Any, ctx: Context) -> list[str]:
+    return [
+        f"network interface {shown(where)} has a publicIPAddressConfiguration"
+        for where, ipc in _ip_configurations(props)
+        if present(get(ipc, "publicIPAddressConfiguration"))
+    ]
+
+
+@rule(
+    "VMSS-04",
+    "vmss-04-encryption-at-host",
+    title="Scale set encrypts at host",
+    description="Scale sets must enable encryption at host (temp disks and caches encrypted end to end).",
+    severity="medium",
+    category="security",
+    remediation=(
+        "Set `virtualMachineProfile.securityProfile.encryptionAtHost: true` (register the EncryptionAtHost "
+        "feature on the subscription once)."
+    ),
+    link=azure_policy("fc4d8e41-e223-45ea-9bf5-eada37891d87"),
+    anchors=("CKV_AZURE_97", "Azure Policy fc4d8e41-e223-45ea-9bf5-eada37891d87"),
+    types=(VMSS,),
+)
+def vmss04(props: Any, ctx: Context) -> list[str]:
+    if not is_true(get(props, f"{PROFILE}.securityProfile.encryptionAtHost")):
+        return ["virtualMachineProfile.securityProfile.encryptionAtHost is not true (unset means off)"]
+    return []
+
+
+# A settings key that names a secret: matched on the key lower-cased without separators, at its end,
+# so `hfToken` and `storageAccountKey` match but `tokenEndpoint` and `secretName` do not.
+_SECRET_KEY = re.compile(
+    r"(password|passwd|pwd|secret|token|apikey|accesskey|accountkey|connectionstring|sastoken|sas"
+    r"|credential|credentials|privatekey|clientsecret)$"
+)
+_SECRET_TEXT = [
+    ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    ("a storage account key", re.compile(r"AccountKey=[^;\s]{8,}")),
+    ("a SAS signature", re.compile(r"(SharedAccessSignature=|[?&]sig=)[A-Za-z0-9%+/=]{8,}")),
+    ("a Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}")),
+    ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}")),
+    ("an API key", re.compile(r"\bsk-[A-Za-z0-9_-]{20,}")),
+    ("an AWS access key", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),
+    (
+        "an inline credential",
+        re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key)\s*[:=]\s*['\"]?(?![$%{<(])[^\s'\"]{6,}"),
+    ),
+]
+_REFERENCE = re.compile(r"^(@Microsoft\.KeyVault\(|https://[^/]+\.vault\.azure\.net/)", re.I)
+
+
+def secret_kinds(text: str) -> list[str]:
+    """The kinds of secret found in ``text`` (never the secret itself)."""
+    return [kind for kind, pattern in _SECRET_TEXT if pattern.search(text)]
+
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, str, Any]]:
+    """(path, key, value) for every leaf of a settings object."""
+    value = reveal(value)
+    if isinstance(value, Mapping):
+        for key, child in value.items():
+            child = reveal(child)
+            if isinstance(child, (Mapping, list)):
+                yield from _walk(child, f"{path}.{key}")
+            else:
+                yield f"{path}.{key}", str(key), child
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield from _walk(child, f"{path}[{i}]")
+
+
+def _decoded(data: str) -> str:
+    """Custom data / user data is base64; scan the decoded text (or the raw text if it is not base64)."""
+    try:
+        return base64.b64decode(data, validate=True).decode("utf-8", errors="replace")
+    except (binascii.Error, ValueError):
+        return data
+
+
+@rule(
+    "VMSS-05",
+    "vmss-05-no-secrets-in-settings",
+    title="No secrets in extension settings or custom data",
+    description=(
+        "Scale set extension `settings`, custom data and user data must hold no secrets: they are readable "
+        "by anyone who can read the resource."
+    ),
+    severity="critical",
+    category="security",
+    remediation=(
+        "Move secrets to `protectedSettings` (encrypted) or, better, to Key Vault and read them at boot with "
+        "the instance's managed identity."
+    ),
+    link=psrule("Azure.VMSS.ScriptExtensions"),
+    anchors=("PSRule Azure.VMSS.ScriptExtensions",),
+    types=(VMSS,),
+)
+def vmss05(props: Any, ctx: Context) -> Findings:
+    out = Findings()
+    with out.check():
+        for ext in elements(props, f"{PROFILE}.extensionProfile.extensions"):
+            ext = flat(ext)
+            name = shown(get(ext, "name") or "?")
+            for path, key, value in _walk(get(ext, "settings"), "settings"):
+                if is_unknown(value) or value is None or value == "":
+                    continue
+                text = str(value)
+                normalised = re.sub(r"[-_. ]", "", key.lower())
+                if _SECRET_KEY.search(normalised) and not _REFERENCE.match(text):
+                    out.add(
+                        f"extension {name} {path} looks like a secret; move it to protectedSettings or Key "
+                        f"Vault"
+                    )
+                elif kinds := secret_kinds(text):
+                    out.add(
+                        f"extension {name} {path} contains {', '.join(kinds)}; move it to protectedSettings "
+                        "or Key Vault"
+                    )
+    for field in ("osProfile.customData", "userData"):
+        with out.check():
+            data = get(props, f"{PROFILE}.{field}")
+            if isinstance(data, str) and (kinds := secret_kinds(_decoded(data))):
+                out.add(
+                    f"virtualMachineProfile.{field} contains {', '.join(kinds)}; read secrets from Key Vault "
+                    "at boot instead"
+                )
+    return out
+
+
+@rule(
+    "VMSS-06",
+    "vmss-06-automatic-repairs",
+    title="Scale set repairs unhealthy instances",
+    description="Scale sets must enable automatic instance repairs, fed by a health signal.",
+    severity="low",
+    category="hygiene",
+    remediation=(
+        "Set `automaticRepairsPolicy: {enabled: true, gracePeriod: PT30M+}` and add the "
+        "ApplicationHealthLinux extension (or a load-balancer health probe)."
+    ),
+    link=psrule("Azure.VMSS.AutoInstanceRepairs"),
+    anchors=("PSRule Azure.VMSS.AutoInstanceRepairs",),
+    types=(VMSS,),
+)
+def vmss06(props: Any, ctx: Context) -> Findings:
+    out = Findings()
+    with out.check():
+        if not is_true(get(props, "automaticRepairsPolicy.enabled")):
+            out.add("automaticRepairsPolicy.enabled is not true (unset means off)")
+            return out
+    with out.check():
+        types = [get(flat(e), "type") for e in elements(props, f"{PROFILE}.extensionProfile.extensions")]
+        has_extension = any(isinstance(t, str) and t.lower().startswith("applicationhealth") for t in types)
+        has_probe = present(get(props, f"{PROFILE}.networkProfile.healthProbe"))
+        if not (has_extension or has_probe):
+            out.add(
+                "automatic repairs need a health signal: add the ApplicationHealthLinux extension or a "
+                "health probe"
+            )
+    return out
+
+
+@rule(
+    "VMSS-07",
+    "vmss-07-managed-identity",
+    title="Scale set has a managed identity",
+    description=(
+        "Scale sets must have a managed identity so instances reach Key Vault, the registry and storage "
+        "without stored credentials."
+    ),
+    severity="medium",
+    category="security",
+    remediation="Set `identity.type: UserAssigned` with the pool's identity (or SystemAssigned).",
+    link="https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/overview",
+    anchors=(),
+    types=(VMSS,),
+)
+def vmss07(props: Any, ctx: Context) -> list[str]:
+    if not has_managed_identity(props):
+        return ["identity.type is unset or None; attach the pool's user-assigned identity"]
+    return []
+
+
+RULES = (vmss01, vmss02, vmss03, vmss04, vmss05, vmss06, vmss07)

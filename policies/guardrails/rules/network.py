@@ -1,0 +1,240 @@
+"""Network security groups, security rules and subnets: NET-01..04.
+
+Rules and subnets are judged wherever they are declared: a standalone ``network:SecurityRule``
+or a rule embedded in ``NetworkSecurityGroup.securityRules``; a standalone ``network:Subnet`` or
+a subnet embedded in ``VirtualNetwork.subnets``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .. import config as cfg
+from ..define import azure_policy, psrule, rule
+from ..model import Context, Findings, NotApplicable
+from ..values import canonical_type, elements, eq, flat, get, is_false, known, one_of, present, shown
+
+NSG = "azure-native:network:NetworkSecurityGroup"
+SECURITY_RULE = "azure-native:network:SecurityRule"
+SUBNET = "azure-native:network:Subnet"
+VNET = "azure-native:network:VirtualNetwork"
+
+# Sources that mean "anyone on the Internet" (Checkov's list plus IPv6 and any /0 prefix).
+_ANY_SOURCE = {"*", "0.0.0.0", "0.0.0.0/0", "::/0", "internet", "any", "<nw>/0", "/0"}
+# Protocols that can carry SSH or RDP.
+_PORT_PROTOCOLS = ("tcp", "udp", "*", "any")
+
+
+def is_internet(prefix: Any) -> bool:
+    """Whether a source address prefix admits the whole Internet."""
+    if not isinstance(prefix, str):
+        return False
+    value = prefix.strip().lower()
+    return value in _ANY_SOURCE or value.endswith("/0")
+
+
+def covers(port_spec: Any, port: int) -> bool:
+    """Whether a destination port spec (``*``, ``22``, ``20-25``) includes ``port``."""
+    if isinstance(port_spec, (int, float)):
+        return int(port_spec) == port
+    if not isinstance(port_spec, str):
+        return False
+    spec = port_spec.strip()
+    if spec in ("*", "any", "Any"):
+        return True
+    if "-" in spec:
+        low, _, high = spec.partition("-")
+        try:
+            return int(low) <= port <= int(high)
+        except ValueError:
+            return False
+    try:
+        return int(spec) == port
+    except ValueError:
+        return False
+
+
+def security_rules(props: Any, resource_type: str) -> Iterator[tuple[str, Any]]:
+    """(label, rule) for a standalone rule or every rule embedded in a network security group."""
+    token = canonical_type(resource_type)
+    if token == SECURITY_RULE:
+        yield shown(get(props, "securityRuleName") or get(props, "name") or "rule"), flat(props)
+    elif token == NSG:
+        for i, item in enumerate(elements(props, "securityRules")):
+            item = flat(known(item, f"securityRules[{i}]"))
+            yield shown(get(item, "name") or f"securityRules[{i}]"), item
+
+
+def _allows_inbound(item: Any) -> bool:
+    return eq(get(item, "access"), "Allow") and eq(get(item, "direction"), "Inbound")
+
+
+def _sources(item: Any) -> list[Any]:
+    single = get(item, "sourceAddressPrefix")
+    return ([single] if single is not None else []) + [
+        known(p, "sourceAddressPrefixes[]") for p in elements(item, "sourceAddressPrefixes")
+    ]
+
+
+def _ports(item: Any) -> list[Any]:
+    single = get(item, "destinationPortRange")
+    return ([single] if single is not None else []) + [
+        known(p, "destinationPortRanges[]") for p in elements(item, "destinationPortRanges")
+    ]
+
+
+@rule(
+    "NET-01",
+    "net-01-no-internet-management-ports",
+    title="No SSH/RDP from the Internet",
+    description="No network security rule may allow inbound SSH (22) or RDP (3389) from the Internet.",
+    severity="critical",
+    category="security",
+    waivable=False,
+    remediation=(
+        "Restrict the rule's source to the virtual network or a Bastion subnet (or delete it); use Azure "
+        "Bastion or just-in-time access for management."
+    ),
+    link=azure_policy("22730e10-96f6-4aac-ad84-9383d35b5917"),
+    anchors=("CKV_AZURE_9", "CKV_AZURE_10", "Azure Policy 22730e10-96f6-4aac-ad84-9383d35b5917"),
+    types=(NSG, SECURITY_RULE),
+    config={
+        "managementPorts": {
+            "type": "array",
+            "items": {"type": "integer"},
+            "default": [22, 3389],
+            "description": "Ports that must never be open to the Internet.",
+        }
+    },
+)
+def net01(props: Any, ctx: Context) -> Findings:
+    out = Findings()
+    ports = [int(p) for p in ctx.config["managementPorts"]]
+    for label, item in security_rules(props, ctx.resource_type):
+        with out.check():
+            if not _allows_inbound(item):
+                continue
+            protocol = get(item, "protocol")
+            if protocol is not None and not one_of(protocol, _PORT_PROTOCOLS):
+                continue
+            open_ports = [p for p in ports if any(covers(spec, p) for spec in _ports(item))]
+            if open_ports and any(is_internet(s) for s in _sources(item)):
+                out.add(
+                    f"rule {label} allows port {', '.join(map(str, open_ports))} inbound from the Internet"
+                )
+    return out
+
+
+@rule(
+    "NET-02",
+    "net-02-no-internet-inbound",
+    title="No inbound traffic from any source",
+    description=(
+        "No network security rule may allow inbound traffic from any source (`*`, `Internet`, `0.0.0.0/0`)."
+    ),
+    severity="high",
+    category="security",
+    remediation=(
+        "Name the allowed sources (address prefixes, service tags such as VirtualNetwork or "
+        "AzureLoadBalancer, or application security groups)."
+    ),
+    link=psrule("Azure.NSG.AnyInboundSource"),
+    anchors=("PSRule Azure.NSG.AnyInboundSource",),
+    types=(NSG, SECURITY_RULE),
+)
+def net02(props: Any, ctx: Context) -> Findings:
+    out = Findings()
+    for label, item in security_rules(props, ctx.resource_type):
+        with out.check():
+            if _allows_inbound(item) and any(is_internet(s) for s in _sources(item)):
+                out.add(f"rule {label} allows inbound traffic from any source")
+    return out
+
+
+def subnets(props: Any, ctx: Context) -> Iterator[tuple[str, Any]]:
+    """(name, subnet) for a standalone subnet or every subnet embedded in a virtual network."""
+    token = canonical_type(ctx.resource_type)
+    if token == SUBNET:
+        name = get(props, "subnetName") or get(props, "name") or ctx.name
+        yield name, flat(props)
+    elif token == VNET:
+        for i, item in enumerate(elements(props, "subnets")):
+            item = flat(known(item, f"subnets[{i}]"))
+            yield get(item, "name") or f"subnets[{i}]", item
+
+
+_EXEMPT = [
+    "GatewaySubnet",
+    "AzureFirewallSubnet",
+    "AzureFirewallManagementSubnet",
+    "RouteServerSubnet",
+    "AzureBastionSubnet",
+]
+
+
+@rule(
+    "NET-03",
+    "net-03-subnet-has-nsg",
+    title="Every subnet has a network security group",
+    description=(
+        "Subnets must be associated with a network security group (except Azure's gateway, firewall, route "
+        "server and Bastion subnets, which do not take one or manage their own)."
+    ),
+    severity="medium",
+    category="security",
+    remediation="Set `networkSecurityGroup.id` on the subnet (also inside `VirtualNetwork.subnets`).",
+    link=psrule("Azure.VNET.UseNSGs"),
+    anchors=("PSRule Azure.VNET.UseNSGs", "CKV2_AZURE_31"),
+    types=(SUBNET, VNET),
+    config={"exemptSubnets": cfg.string_list("Subnet names that need no NSG.", _EXEMPT)},
+)
+def net03(props: Any, ctx: Context) -> Findings | NotApplicable:
+    out = Findings()
+    found = False
+    for name, item in subnets(props, ctx):
+        found = True
+        with out.check():
+            if one_of(name, ctx.config["exemptSubnets"]):
+                continue
+            if not present(get(item, "networkSecurityGroup.id")) and not present(
+                get(item, "networkSecurityGroup")
+            ):
+                out.add(f"subnet {shown(name)} has no networkSecurityGroup")
+    if not found and not out.undetermined:
+        return NotApplicable("no subnets declared inline")
+    return out
+
+
+@rule(
+    "NET-04",
+    "net-04-subnet-private",
+    title="Subnets have no default outbound access",
+    description=(
+        "Subnets must disable default outbound Internet access (use a NAT gateway or firewall explicitly)."
+    ),
+    severity="medium",
+    category="security",
+    remediation=(
+        "Set `defaultOutboundAccess: false` on every subnet (unset means true) and give workloads that need "
+        "the Internet an explicit path (NAT gateway)."
+    ),
+    link=psrule("Azure.VNET.PrivateSubnet"),
+    anchors=("PSRule Azure.VNET.PrivateSubnet", "Azure Policy 7bca8353-aa3b-429b-904a-9229c4385837"),
+    types=(SUBNET, VNET),
+)
+def net04(props: Any, ctx: Context) -> Findings | NotApplicable:
+    out = Findings()
+    found = False
+    for name, item in subnets(props, ctx):
+        found = True
+        with out.check():
+            if not is_false(get(item, "defaultOutboundAccess")):
+                out.add(f"subnet {shown(name)} has defaultOutboundAccess unset or true; set it to false")
+    if not found and not out.undetermined:
+        return NotApplicable("no subnets declared inline")
+    return out
+
+
+RULES = (net01, net02, net03, net04)
+__all__ = ["RULES", "covers", "is_internet", "security_rules", "subnets"]

@@ -1,0 +1,161 @@
+"""Storage accounts and container registries: ST-01..04, ACR-01..03."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..define import checkov, psrule, rule
+from ..model import Context
+from ..values import get, is_false, is_true, one_of, shown
+from .common import network_closed
+
+STORAGE = "azure-native:storage:StorageAccount"
+REGISTRY = "azure-native:containerregistry:Registry"
+
+
+@rule(
+    "ST-01",
+    "st-01-no-blob-public-access",
+    title="Storage blobs never public",
+    description="Storage accounts must not allow anonymous public read access to blobs.",
+    severity="high",
+    category="security",
+    remediation="Set `allowBlobPublicAccess: false` (unset means allowed on older API versions).",
+    link=psrule("Azure.Storage.BlobPublicAccess"),
+    anchors=("PSRule Azure.Storage.BlobPublicAccess",),
+    types=(STORAGE,),
+)
+def st01(props: Any, ctx: Context) -> list[str]:
+    if not is_false(get(props, "allowBlobPublicAccess")):
+        return ["allowBlobPublicAccess is unset or true; set it to false"]
+    return []
+
+
+@rule(
+    "ST-02",
+    "st-02-min-tls-1-2",
+    title="Storage requires TLS 1.2+",
+    description="Storage accounts must refuse TLS versions below 1.2.",
+    severity="medium",
+    category="security",
+    remediation="Set `minimumTlsVersion: TLS1_2` (unset means TLS1_0 on older API versions).",
+    link=psrule("Azure.Storage.MinTLS"),
+    anchors=("PSRule Azure.Storage.MinTLS", "CKV_AZURE_44"),
+    types=(STORAGE,),
+)
+def st02(props: Any, ctx: Context) -> list[str]:
+    version = get(props, "minimumTlsVersion")
+    if not one_of(version, ("TLS1_2", "TLS1_3")):
+        return [
+            f"minimumTlsVersion is {shown(version) if version is not None else 'unset'}; set it to TLS1_2"
+        ]
+    return []
+
+
+@rule(
+    "ST-03",
+    "st-03-network-restricted",
+    title="Storage not open to public networks",
+    description=(
+        "Storage accounts must disable public network access or deny it by default in their firewall."
+    ),
+    severity="high",
+    category="security",
+    remediation=(
+        "Set `publicNetworkAccess: Disabled` (or `networkRuleSet.defaultAction: Deny`) and use a private "
+        "endpoint."
+    ),
+    link=psrule("Azure.Storage.Firewall"),
+    anchors=("PSRule Azure.Storage.Firewall", "CKV_AZURE_59"),
+    types=(STORAGE,),
+)
+def st03(props: Any, ctx: Context) -> list[str]:
+    if not network_closed(props, "publicNetworkAccess", "networkRuleSet.defaultAction"):
+        return [
+            "neither publicNetworkAccess is Disabled nor networkRuleSet.defaultAction is Deny (unset means "
+            "open)"
+        ]
+    return []
+
+
+@rule(
+    "ST-04",
+    "st-04-no-shared-key-access",
+    title="Storage refuses shared keys",
+    description="Storage accounts must refuse shared-key (account key and SAS) authorization: Entra ID only.",
+    severity="medium",
+    category="security",
+    remediation="Set `allowSharedKeyAccess: false` (unset means allowed) and grant data roles instead.",
+    link=checkov("terraform/checks/graph_checks/azure/AzureStorageAccConfigSharedKeyAuth.yaml"),
+    anchors=("CKV2_AZURE_40",),
+    types=(STORAGE,),
+)
+def st04(props: Any, ctx: Context) -> list[str]:
+    if not is_false(get(props, "allowSharedKeyAccess")):
+        return ["allowSharedKeyAccess is unset or true; set it to false"]
+    return []
+
+
+@rule(
+    "ACR-01",
+    "acr-01-admin-user-disabled",
+    title="Registry admin user off",
+    description="Container registries must not enable the admin user (a shared, static credential).",
+    severity="high",
+    category="security",
+    remediation="Remove `adminUserEnabled: true`; pull with a managed identity that has AcrPull.",
+    link=psrule("Azure.ACR.AdminUser"),
+    anchors=("PSRule Azure.ACR.AdminUser", "CKV_AZURE_137"),
+    types=(REGISTRY,),
+)
+def acr01(props: Any, ctx: Context) -> list[str]:
+    if is_true(get(props, "adminUserEnabled")):
+        return ["adminUserEnabled is true"]
+    return []
+
+
+@rule(
+    "ACR-02",
+    "acr-02-network-restricted",
+    title="Registry not open to public networks",
+    description=(
+        "Container registries must disable public network access or deny it by default in their firewall."
+    ),
+    severity="high",
+    category="security",
+    remediation=(
+        "Set `publicNetworkAccess: Disabled` (or `networkRuleSet.defaultAction: Deny`; both need the Premium "
+        "SKU) and use a private endpoint."
+    ),
+    link=psrule("Azure.ACR.Firewall"),
+    anchors=("PSRule Azure.ACR.Firewall", "CKV_AZURE_139"),
+    types=(REGISTRY,),
+)
+def acr02(props: Any, ctx: Context) -> list[str]:
+    if not network_closed(props, "publicNetworkAccess", "networkRuleSet.defaultAction"):
+        return [
+            "neither publicNetworkAccess is Disabled nor networkRuleSet.defaultAction is Deny (unset means "
+            "open)"
+        ]
+    return []
+
+
+@rule(
+    "ACR-03",
+    "acr-03-anonymous-pull-disabled",
+    title="Registry refuses anonymous pulls",
+    description="Container registries must not allow anonymous (unauthenticated) pulls.",
+    severity="high",
+    category="security",
+    remediation="Remove `anonymousPullEnabled: true`.",
+    link=psrule("Azure.ACR.AnonymousAccess"),
+    anchors=("PSRule Azure.ACR.AnonymousAccess", "CKV_AZURE_138"),
+    types=(REGISTRY,),
+)
+def acr03(props: Any, ctx: Context) -> list[str]:
+    if is_true(get(props, "anonymousPullEnabled")):
+        return ["anonymousPullEnabled is true"]
+    return []
+
+
+RULES = (st01, st02, st03, st04, acr01, acr02, acr03)
