@@ -24,6 +24,7 @@ ABBREVIATIONS: dict[str, str] = {
     "public_ip": "pip",
     "private_endpoint": "pep",
     "private_dns_zone_group": "pdzg",
+    "private_dns_zone": "pdnsz",
     "virtual_network_link": "vnetlink",
     "peering": "peer",
     "key_vault": "kv",

@@ -7,6 +7,7 @@ everywhere are field defaults here, so they too live in one place.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -31,6 +32,13 @@ class EnvironmentProfile(BaseModel):
     version_upgrade_option: Literal["OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade"]
     customer_managed_key: bool
     """Encrypt the OpenAI account with a key from the team vault (opt-out per stack)."""
+    cmk_rotate_after: str = "P180D"
+    """Key Vault creates a new CMK version this long after each version is created (ISO 8601)."""
+    cmk_version_lifetime: str = "P1Y"
+    """Each rotated CMK version expires this long after creation: ~6 months to move the account on."""
+    openai_endpoint_secret_expires: date = date(2030, 12, 31)
+    """`expires` of the endpoint secret (policy KV-05). Fixed, never "now + n": plans stay stable.
+    The URL is not sensitive and Key Vault still serves an expired secret; move the date on in time."""
     # GPU pool
     spot_allowed: bool
     spot_max_price: float = -1.0
@@ -42,15 +50,28 @@ class EnvironmentProfile(BaseModel):
     rolling_max_batch_percent: int = 20
     rolling_max_unhealthy_percent: int = 20
     rolling_max_unhealthy_upgraded_percent: int = 20
-    autoscale_scale_out_cpu_percent: int = 70
-    autoscale_scale_in_cpu_percent: int = 25
+    autoscale_scale_out_load_percent: int = 70
+    """Scale out when the pool's CPU exceeds this share of what the serving stack can use (see
+    infra/components/autoscale.py: a percentage of the SKU's serving CPU ceiling, not of all vCPUs)."""
+    autoscale_scale_in_load_percent: int = 25
+    autoscale_scale_out_window: str = "PT10M"
+    """How long the load must stay high before scaling out."""
+    autoscale_scale_in_window: str = "PT30M"
+    """How long the load must stay low before scaling in: longer, since a new instance takes
+    minutes to pull the image and load the model."""
     autoscale_scale_out_cooldown: str = "PT10M"
     autoscale_scale_in_cooldown: str = "PT30M"
+    model_hub_token_expires: date = date(2027, 12, 31)
+    """`expires` of the model-hub token secret (policy KV-05). Fixed, never "now + n": plans stay
+    stable. Rotate the token before then (`pulumi config set --secret modelHubToken`) and move it on."""
     # Key Vault
     key_vault_soft_delete_days: int = 90
+    key_vault_sku: Literal["standard", "premium"] = "premium"
+    """Premium: customer-managed keys must be HSM-backed (RSA-HSM); the vault itself costs the same."""
     # Budget alerts: percentages of the monthly amount
     budget_actual_thresholds: tuple[int, ...] = (80, 100)
     budget_forecast_thresholds: tuple[int, ...] = (100,)
+    """Azure allows at most five notifications per budget (actual + forecast together)."""
 
 
 PROFILES: dict[str, EnvironmentProfile] = {

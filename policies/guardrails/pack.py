@@ -76,6 +76,8 @@ def stack_resource(resource: Any) -> StackResource:
 def _resource_validator(rule: Rule):
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if not rule.applies_to(args.resource_type):
+            # Say so rather than pass silently: compliance reports then count only resources judged.
+            args.not_applicable(f"{rule.id} does not apply to {args.resource_type}")
             return
         ctx = Context(
             dict(args.get_config() or {}), args.resource_type, args.name, args.urn, stack_environment()

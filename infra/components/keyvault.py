@@ -1,0 +1,101 @@
+"""The team's Key Vault: RBAC only, private only, purge-protected, audited."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_azure_native.keyvault as keyvault
+import pulumi_azure_native.network as network
+
+from .diagnostics import diagnostics
+from .interfaces import DiagnosticSettings, Placement, PrivateEndpointSpec, RoleAssignmentSpec
+from .locks import delete_lock, protect_opts
+from .private_endpoint import private_endpoint as add_private_endpoint
+from .roles import assign_roles
+
+PRIVATE_LINK_GROUP = "vault"
+DNS_ZONE_KEY = "keyvault"
+
+
+class TeamKeyVault(pulumi.ComponentResource):
+    """A Key Vault reachable only through its private endpoint.
+
+    - Access by Azure RBAC (no access policies); grant with ``role_assignments`` (built-in role names).
+    - Purge protection on: it is always sent as ``true``. Azure rejects ``false`` (Azure/bicep 5223)
+      and it can never be turned off again. Soft delete keeps deleted vaults and secrets for the
+      profile's ``key_vault_soft_delete_days``.
+    - Public network access disabled and the firewall's default action Deny; trusted Azure
+      services (e.g. a Cognitive Services account fetching its encryption key) may bypass it.
+    - Audit logs to the workspace when ``diagnostic_settings`` is given.
+    A deleted vault keeps its globally unique name until it is purged, which purge protection
+    forbids until the retention ends: re-creating a stack after deleting it needs
+    ``az keyvault recover --name <vault>`` (the names are deterministic, see ``naming.py``).
+    """
+
+    vault_id: pulumi.Output[str]
+    vault_name: pulumi.Output[str]
+    vault_uri: pulumi.Output[str]
+    private_endpoint: network.PrivateEndpoint
+
+    def __init__(
+        self,
+        name: str,
+        placement: Placement,
+        *,
+        private_endpoint: PrivateEndpointSpec,
+        diagnostic_settings: DiagnosticSettings | None = None,
+        role_assignments: Sequence[RoleAssignmentSpec] = (),
+        lock: bool | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        """Declare the vault ``name`` (globally unique, from ``Naming.key_vault``).
+
+        ``private_endpoint``: the endpoint subnet and DNS zone ids (needs the ``keyvault`` zone).
+        ``diagnostic_settings``: where audit logs go (default: no diagnostic setting; pass the
+        workspace's settings with ``log_category_groups=("audit",)``). ``role_assignments``: data-plane
+        roles on the vault (default: none). ``lock``: a CanNotDelete lock plus Pulumi ``protect``
+        (default: the profile's ``protect_stateful``).
+        """
+        super().__init__("ai-serving:keyvault:TeamKeyVault", name, None, opts)
+        profile = placement.profile
+        locked = profile.protect_stateful if lock is None else lock
+        vault = keyvault.Vault(
+            name,
+            vault_name=name,
+            resource_group_name=placement.resource_group_name,
+            location=placement.location,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=placement.tenant_id,
+                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=profile.key_vault_sku),
+                enable_rbac_authorization=True,
+                enable_purge_protection=True,  # never False: Azure rejects it
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=profile.key_vault_soft_delete_days,
+                public_network_access=keyvault.PublicNetworkAccess.DISABLED,
+                network_acls=keyvault.NetworkRuleSetArgs(
+                    default_action=keyvault.NetworkRuleAction.DENY,
+                    bypass=keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
+                ),
+                enabled_for_deployment=False,
+                enabled_for_disk_encryption=False,
+                enabled_for_template_deployment=False,
+            ),
+            tags=dict(placement.tags),
+            opts=protect_opts(locked, parent=self),
+        )
+        if locked:
+            delete_lock(name, vault.id, parent=self)
+        self.private_endpoint, _ = add_private_endpoint(
+            name, vault.id, [PRIVATE_LINK_GROUP], [DNS_ZONE_KEY], private_endpoint, placement, parent=self
+        )
+        if diagnostic_settings is not None:
+            diagnostics(name, vault.id, diagnostic_settings, parent=self)
+        assign_roles(name, vault.id, role_assignments, subscription_id=placement.subscription_id, parent=self)
+
+        self.vault_id = vault.id
+        self.vault_name = vault.name
+        self.vault_uri = vault.properties.apply(lambda p: p.vault_uri)
+        self.register_outputs(
+            {"vaultId": self.vault_id, "vaultName": self.vault_name, "vaultUri": self.vault_uri}
+        )
