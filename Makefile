@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STACK  ?= team-a-dev
 OUT    ?= out
 
-.PHONY: setup system-deps plan plan-all validate test lint policies-readme clean
+.PHONY: setup system-deps plan plan-all validate test lint policies-readme clean bench
 
 setup: $(VENV)/.installed
 
@@ -42,3 +42,7 @@ lint: setup
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache .mypy_cache
+
+# Plan latency and org-scale throughput on this machine; writes benchmarks/RESULTS.md (see benchmarks/README.md).
+bench: setup
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
