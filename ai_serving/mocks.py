@@ -85,7 +85,11 @@ def computed_outputs(token: str, name: str, inputs: dict[str, Any], rid: str) ->
         props["keyUri"] = f"https://vault.vault.azure.net/keys/{phys}"
         props["keyUriWithVersion"] = f"https://vault.vault.azure.net/keys/{phys}/0123456789abcdef"
         out["properties"] = props
+        # azure-native v3 flattens a key's outputs: keyUri / keyUriWithVersion are top-level.
+        out.update(keyUri=props["keyUri"], keyUriWithVersion=props["keyUriWithVersion"])
     elif short == "keyvault:Secret":
+        if "4dabf18193072939515e22adb298388d" in props:  # a secret value makes the whole object secret
+            props = dict(props.get("value") or {})
         props.pop("value", None)  # Azure never returns a secret's value from the management plane
         props["secretUri"] = f"https://vault.vault.azure.net/secrets/{phys}"
         out["properties"] = props
@@ -102,6 +106,12 @@ def computed_outputs(token: str, name: str, inputs: dict[str, Any], rid: str) ->
         identity = dict(inputs["identity"])
         identity.setdefault("principalId", _guid(rid, "system-principal"))
         identity.setdefault("tenantId", TENANT_ID)
+        # Inputs list user-assigned identity ids; Azure returns a map id -> {principalId, clientId}.
+        if isinstance(identity.get("userAssignedIdentities"), list):
+            identity["userAssignedIdentities"] = {
+                uid: {"principalId": _guid(uid, "principal"), "clientId": _guid(uid, "client")}
+                for uid in identity["userAssignedIdentities"] if isinstance(uid, str)
+            }
         out["identity"] = identity
     return out
 

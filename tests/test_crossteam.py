@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from ai_serving.crossteam import (
+    check_all,
+    global_names_of,
+    gpu_quota,
+    name_collisions,
+    openai_quota,
+    overlapping_address_spaces,
+)
 from infra.config import validate
-
-from ai_serving.crossteam import check_all, global_names_of, gpu_quota, name_collisions, openai_quota, overlapping_address_spaces
 
 from .stackdata import base_config
 from .test_config import raw

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from infra.config.regions import REGION_SHORT_CODES
 from infra.naming import Naming, check_name, tags
 
-from .test_config import raw
 from .stackdata import base_config
+from .test_config import raw
 
 TEAMS = st.from_regex(r"^[a-z][a-z0-9-]{0,11}$", fullmatch=True)
 ENVS = st.sampled_from(["dev", "test", "prod"])

@@ -1,0 +1,215 @@
+"""Boot configuration of a GPU pool instance: a cloud-config document rendered from templates.
+
+The document is built as a Python dict and dumped with PyYAML; the files it writes (the systemd
+unit of the model server and two boot scripts) are Jinja2 templates under ``infra/templates/``.
+Nothing is string-concatenated, and every value that reaches a shell is quoted by the template.
+
+What an instance does at boot (Ubuntu 22.04 + the ``NvidiaGpuDriverLinux`` extension, see
+``gpu_pool.py``):
+
+1. cloud-init installs Docker from the Ubuntu archive (``docker.io``) and writes the files below;
+   with no SSH key configured it also masks the SSH daemon.
+2. ``ai-serving.service`` (``Restart=always``) runs the serving container. Before every start,
+   ``ai-serving-prestart``: installs the NVIDIA container toolkit from NVIDIA's apt repository (once;
+   the signing key must match a pinned fingerprint), waits for the GPU driver, fetches the
+   model-hub token from Key Vault with the pool's managed identity (IMDS token -> vault REST call)
+   and, with a registry, logs Docker in to it with the same identity.
+
+Secrets never appear here: custom data holds only the vault's secret URL and the identity's client
+id, both public identifiers. The token exists only in memory and in a root-only file on tmpfs.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import shlex
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from ..config.checks import MODEL_ID_RE
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
+
+SERVING_HEALTH_PATH = "/health"
+"""vLLM's OpenAI-compatible server answers 200 here once the model is loaded."""
+MODEL_HUB_SECRET_NAME = "model-hub-token"
+"""The Key Vault secret holding the model-hub (Hugging Face) token."""
+KEY_VAULT_API_VERSION = "7.4"
+
+NVIDIA_TOOLKIT_KEY_URL = "https://nvidia.github.io/libnvidia-container/gpgkey"
+NVIDIA_TOOLKIT_KEY_FINGERPRINT = "C95B321B61E88C1809C4F759DDCAE044F796ECB0"
+"""NVIDIA CORPORATION (Open Source Projects) <cudatools@nvidia.com>, the key that signs the
+libnvidia-container apt repository. If NVIDIA rotates it, update this constant."""
+NVIDIA_TOOLKIT_REPOSITORY = "https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH)"
+
+UNIT_NAME = "ai-serving.service"
+CONTAINER_NAME = "ai-serving"
+PRESTART_PATH = "/usr/local/sbin/ai-serving-prestart"
+TOOLKIT_PATH = "/usr/local/sbin/ai-serving-install-container-toolkit"
+RUNTIME_DIR = "/run/ai-serving"
+"""tmpfs: the token env file and registry credentials vanish at shutdown."""
+CACHE_DIR = "/var/lib/ai-serving/huggingface"
+"""Model weights cache on the OS disk, so a restart does not download the model again."""
+PACKAGES = ("docker.io", "curl", "gnupg", "ca-certificates")
+
+_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?$")
+_HOST_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class ServingBoot:
+    """Everything an instance needs to serve its model. Only public identifiers, never secrets."""
+
+    model: str
+    """Hugging Face model id, e.g. ``meta-llama/Llama-3.1-8B-Instruct``."""
+    image: str
+    """Serving container image (vLLM's OpenAI-compatible server)."""
+    port: int
+    tensor_parallel_size: int
+    """The SKU's GPU count: vLLM shards the model over every GPU of the VM."""
+    identity_client_id: str
+    """Client id of the pool's user-assigned identity (IMDS needs it to pick that identity)."""
+    tenant_id: str
+    max_model_len: int | None = None
+    """``--max-model-len``. Default: the model's own maximum context."""
+    model_hub_secret_url: str | None = None
+    """Key Vault secret URL of the model-hub token. Default: no token (public models only)."""
+    registry_login_server: str | None = None
+    """``<registry>.azurecr.io`` to log Docker in to with the identity. Default: no login."""
+    ssh_enabled: bool = False
+    """False: cloud-init masks the SSH daemon, so an instance has no SSH access at all."""
+
+    def __post_init__(self) -> None:
+        # These values end up in a systemd unit and shell scripts: refuse anything unexpected.
+        if not MODEL_ID_RE.match(self.model):
+            raise ValueError(f"model id {self.model!r} is not a Hugging Face model id")
+        if not _IMAGE_RE.match(self.image):
+            raise ValueError(f"image {self.image!r} is not a container image reference")
+        for name in ("identity_client_id", "tenant_id"):
+            if not _UUID_RE.match(getattr(self, name)):
+                raise ValueError(f"{name} must be a UUID, found {getattr(self, name)!r}")
+        if not 1 <= self.tensor_parallel_size <= 16:
+            raise ValueError(f"tensor_parallel_size must be 1-16, found {self.tensor_parallel_size}")
+        if self.registry_login_server is not None and not _HOST_RE.match(self.registry_login_server):
+            raise ValueError(f"registry login server {self.registry_login_server!r} is not a host name")
+        if self.model_hub_secret_url is not None and not self.model_hub_secret_url.startswith("https://"):
+            raise ValueError(f"secret URL must be https, found {self.model_hub_secret_url!r}")
+
+
+def secret_url(vault_uri: str, secret_name: str = MODEL_HUB_SECRET_NAME) -> str:
+    """The data-plane URL that reads the current version of ``secret_name`` in the vault."""
+    return f"{vault_uri.rstrip('/')}/secrets/{secret_name}?api-version={KEY_VAULT_API_VERSION}"
+
+
+def registry_login_server(registry_id: str) -> str:
+    """``<name>.azurecr.io`` of an Azure Container Registry resource id (public cloud)."""
+    return f"{registry_id.rstrip('/').rsplit('/', 1)[-1].lower()}.azurecr.io"
+
+
+@cache
+def _templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        undefined=jinja2.StrictUndefined,  # a missing value is an error, never an empty string
+        autoescape=False,  # shell and systemd, not HTML
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["sh"] = shlex.quote
+    return env
+
+
+def _render(template: str, **values: Any) -> str:
+    return _templates().get_template(template).render(**values)
+
+
+def _files(boot: ServingBoot) -> list[dict[str, Any]]:
+    common = {
+        "runtime_dir": RUNTIME_DIR,
+        "cache_dir": CACHE_DIR,
+        "env_file": f"{RUNTIME_DIR}/serving.env",
+    }
+    unit = _render(
+        "ai-serving.service.j2",
+        **common,
+        model=boot.model,
+        image=boot.image,
+        port=boot.port,
+        tensor_parallel_size=boot.tensor_parallel_size,
+        max_model_len=boot.max_model_len,
+        container=CONTAINER_NAME,
+        prestart_path=PRESTART_PATH,
+    )
+    prestart = _render(
+        "ai-serving-prestart.sh.j2",
+        **common,
+        toolkit_path=TOOLKIT_PATH,
+        client_id=boot.identity_client_id,
+        tenant_id=boot.tenant_id,
+        secret_url=boot.model_hub_secret_url,
+        registry=boot.registry_login_server,
+    )
+    toolkit = _render(
+        "install-container-toolkit.sh.j2",
+        key_url=NVIDIA_TOOLKIT_KEY_URL,
+        key_fingerprint=NVIDIA_TOOLKIT_KEY_FINGERPRINT,
+        keyring="/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg",
+        repository=NVIDIA_TOOLKIT_REPOSITORY,
+    )
+    return [
+        {"path": TOOLKIT_PATH, "owner": "root:root", "permissions": "0755", "content": toolkit},
+        {"path": PRESTART_PATH, "owner": "root:root", "permissions": "0755", "content": prestart},
+        {"path": f"/etc/systemd/system/{UNIT_NAME}", "owner": "root:root", "permissions": "0644", "content": unit},
+    ]
+
+
+def cloud_config(boot: ServingBoot) -> dict[str, Any]:
+    """The cloud-config document as data (before it is dumped to YAML)."""
+    runcmd: list[list[str]] = []
+    if not boot.ssh_enabled:
+        # No key configured: no SSH daemon at all (Azure still needs a key, see gpu_pool.py).
+        runcmd.append(["systemctl", "mask", "--now", "ssh.service", "ssh.socket"])
+    runcmd += [
+        ["systemctl", "daemon-reload"],
+        # --no-block: the first start installs the container toolkit; cloud-init must not wait.
+        ["systemctl", "enable", "--now", "--no-block", UNIT_NAME],
+    ]
+    return {
+        "package_update": True,
+        "packages": list(PACKAGES),
+        "ssh_pwauth": False,
+        "disable_root": True,
+        "write_files": _files(boot),
+        "runcmd": runcmd,
+    }
+
+
+class _LiteralDumper(yaml.SafeDumper):
+    """SafeDumper that writes multi-line strings (the embedded files) as readable ``|`` blocks."""
+
+
+def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_LiteralDumper.add_representer(str, _str_representer)
+
+
+def render(boot: ServingBoot) -> str:
+    """The cloud-config document (``#cloud-config`` header + YAML)."""
+    body = yaml.dump(cloud_config(boot), Dumper=_LiteralDumper, sort_keys=False, width=1000)
+    return "#cloud-config\n" + body
+
+
+def custom_data(boot: ServingBoot) -> str:
+    """Base64 of the rendered document: the scale set's ``osProfile.customData``."""
+    return base64.b64encode(render(boot).encode("utf-8")).decode("ascii")
