@@ -47,7 +47,9 @@ def serving_cpu_ceiling_percent(sku: Mapping[str, Any]) -> float:
     return min(100.0, 100.0 * (SERVING_BUSY_VCPUS_BASE + sku["gpus"]) / sku["vcpus"])
 
 
-def cpu_thresholds(sku: Mapping[str, Any], scale_out_load_percent: int, scale_in_load_percent: int) -> tuple[float, float]:
+def cpu_thresholds(
+    sku: Mapping[str, Any], scale_out_load_percent: int, scale_in_load_percent: int
+) -> tuple[float, float]:
     """(scale-out, scale-in) thresholds in ``Percentage CPU`` for ``sku``, rounded to 0.1."""
     if not 0 < scale_in_load_percent < scale_out_load_percent <= 100:
         raise ValueError(

@@ -339,7 +339,8 @@ class GpuInferencePool(pulumi.ComponentResource):
                                             tier=network.LoadBalancerSkuTier.REGIONAL),
             frontend_ip_configurations=[network.FrontendIPConfigurationArgs(
                 name=_FRONTEND,
-                subnet={"id": foundation.gpu_subnet_id},  # a plain reference: SubnetArgs would add its defaults
+                # A plain reference: SubnetArgs would inject its subnet-policy defaults into it.
+                subnet={"id": foundation.gpu_subnet_id},  # type: ignore[arg-type]
                 private_ip_address=frontend_ip,
                 private_ip_allocation_method=network.IPAllocationMethod.STATIC,
                 private_ip_address_version=network.IPVersion.I_PV4,

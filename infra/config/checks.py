@@ -167,7 +167,9 @@ def _gpu_pool(cfg: StackConfig) -> Iterator[Issue]:
     yield from _model_fit(pool.model, known, pool.vm_sku, sku, base + ("model",))
 
 
-def _model_fit(model_id: str, known: Mapping[str, Any], vm_sku: str, sku: Mapping[str, Any], path: Path) -> Iterator[Issue]:
+def _model_fit(
+    model_id: str, known: Mapping[str, Any], vm_sku: str, sku: Mapping[str, Any], path: Path
+) -> Iterator[Issue]:
     """A catalogued model must load, leave room for a useful context and split over the SKU's GPUs."""
     need = model_memory_needed_gb(known["parameters_b"], known["bytes_per_parameter"])
     have = usable_gpu_memory_gb(sku)
