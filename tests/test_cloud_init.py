@@ -132,7 +132,8 @@ def test_model_hub_token_never_enters_custom_data(plan_stack):
     assert f"'{vault}/secrets/model-hub-token?api-version=7.4'" in prestart
     identity = run.one("azure-native:managedidentity:UserAssignedIdentity", "id-team-t-dev-sdc-gpu")
     client_id = mocks._guid(mocks.arm_id(identity.type, identity.name, identity.inputs), "client")
-    assert f"http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=$1&client_id={client_id}" in prestart
+    imds = "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01"
+    assert f"{imds}&resource=$1&client_id={client_id}" in prestart
     assert "HF_TOKEN=%s" in prestart and f"> {cloud_init.RUNTIME_DIR}/serving.env" in prestart
 
 

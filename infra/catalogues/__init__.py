@@ -29,7 +29,8 @@ def gpu_skus() -> dict[str, dict[str, Any]]:
 
 
 def open_models() -> dict[str, dict[str, Any]]:
-    """Open model id -> {parameters_b, bytes_per_parameter, default_context}."""
+    """Open model id -> {parameters_b, bytes_per_parameter, default_context, attention_heads, layers,
+    kv_heads, head_dim}."""
     return load("open_models")["models"]
 
 

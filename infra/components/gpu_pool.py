@@ -152,6 +152,7 @@ class GpuInferencePool(pulumi.ComponentResource):
     """OpenAI-compatible base URL, ``http://<frontend ip>:<port>/v1`` (inside the VNet only)."""
     scale_set_name: pulumi.Output[str]
     scale_set_id: pulumi.Output[str]
+    load_balancer_id: pulumi.Output[str]
 
     def __init__(
         self,
