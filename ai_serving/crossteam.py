@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -51,51 +51,54 @@ def check_all(configs: Mapping[str, StackConfig], quotas: Mapping[str, Any],
 
 def openai_quota(configs: Mapping[str, StackConfig], quota: Mapping[str, Any]) -> list[CrossTeamFinding]:
     """Summed deployment capacity per (region, model, deployment type) within the recorded quota."""
-    used: dict[tuple[str, str, str], list[tuple[str, int]]] = defaultdict(list)
+    used: dict[tuple[str, ...], list[tuple[str, int]]] = defaultdict(list)
     for stack, cfg in configs.items():
         for dep in cfg.openai.deployments if cfg.openai else []:
             used[(cfg.location, dep.model, dep.sku)].append((stack, dep.capacity))
-    out = []
-    for (region, model, sku), users in sorted(used.items()):
-        total = sum(c for _, c in users)
-        limit = (quota.get(region) or {}).get(model, {}).get(sku)
-        stacks = sorted({s for s, _ in users})
-        detail = ", ".join(f"{s}: {c}" for s, c in users)
-        if limit is None:
-            out.append(CrossTeamFinding("openai-quota", "advisory", stacks,
-                                        f"no quota recorded for {model} {sku} in {region} ({total} requested: "
-                                        f"{detail}); add it to stacks/{QUOTAS_FILE}"))
-        elif total > limit:
-            out.append(CrossTeamFinding("openai-quota", "mandatory", stacks,
-                                        f"{model} {sku} in {region}: stacks ask for {total} in all ({detail}) but "
-                                        f"the subscription quota is {limit}; lower capacities or raise the quota"))
-    return out
+    return _within_quota(
+        "openai-quota", used, quota,
+        missing=lambda key, total, detail: f"no quota recorded for {key[1]} {key[2]} in {key[0]} ({total} "
+                                           f"requested: {detail}); add it to stacks/{QUOTAS_FILE}",
+        over=lambda key, total, detail, limit: f"{key[1]} {key[2]} in {key[0]}: stacks ask for {total} in all "
+                                               f"({detail}) but the subscription quota is {limit}; lower "
+                                               "capacities or raise the quota",
+    )
 
 
 def gpu_quota(configs: Mapping[str, StackConfig], quota: Mapping[str, Any]) -> list[CrossTeamFinding]:
     """GPU vCPUs at maxInstances per (region, VM quota family) within the recorded quota."""
     skus = catalogues.gpu_skus()
-    used: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
+    used: dict[tuple[str, ...], list[tuple[str, int]]] = defaultdict(list)
     for stack, cfg in configs.items():
         pool = cfg.gpu_pool
         if pool is None or pool.vm_sku not in skus:
             continue
         sku = skus[pool.vm_sku]
         used[(cfg.location, sku["family"])].append((stack, sku["vcpus"] * pool.max_instances))
+    return _within_quota(
+        "gpu-quota", used, quota,
+        missing=lambda key, total, detail: f"no vCPU quota recorded for {key[1]} in {key[0]} ({total} vCPUs at "
+                                           f"maxInstances: {detail}); add it to stacks/{QUOTAS_FILE}",
+        over=lambda key, total, detail, limit: f"{key[1]} in {key[0]}: {total} vCPUs at maxInstances ({detail}) "
+                                               f"exceed the quota of {limit}; lower maxInstances or raise the quota",
+    )
+
+
+def _within_quota(check: str, used: Mapping[tuple[str, ...], list[tuple[str, int]]], quota: Mapping[str, Any],
+                  *, missing: Callable[..., str], over: Callable[..., str]) -> list[CrossTeamFinding]:
+    """Compare each key's summed usage with ``quota[key[0]][key[1]]...``: over is mandatory, unrecorded advisory."""
     out = []
-    for (region, family), users in sorted(used.items()):
-        total = sum(v for _, v in users)
-        limit = (quota.get(region) or {}).get(family)
+    for key, users in sorted(used.items()):
+        total = sum(amount for _, amount in users)
+        limit: Any = quota
+        for part in key:
+            limit = limit.get(part) if isinstance(limit, Mapping) else None
         stacks = sorted({s for s, _ in users})
-        detail = ", ".join(f"{s}: {v}" for s, v in users)
+        detail = ", ".join(f"{s}: {amount}" for s, amount in users)
         if limit is None:
-            out.append(CrossTeamFinding("gpu-quota", "advisory", stacks,
-                                        f"no vCPU quota recorded for {family} in {region} ({total} vCPUs at "
-                                        f"maxInstances: {detail}); add it to stacks/{QUOTAS_FILE}"))
+            out.append(CrossTeamFinding(check, "advisory", stacks, missing(key, total, detail)))
         elif total > limit:
-            out.append(CrossTeamFinding("gpu-quota", "mandatory", stacks,
-                                        f"{family} in {region}: {total} vCPUs at maxInstances ({detail}) exceed "
-                                        f"the quota of {limit}; lower maxInstances or raise the quota"))
+            out.append(CrossTeamFinding(check, "mandatory", stacks, over(key, total, detail, limit)))
     return out
 
 
@@ -132,7 +135,7 @@ def name_collisions(configs: Mapping[str, StackConfig],
     teams: dict[str, set[str]] = defaultdict(set)
     for cfg in configs.values():
         teams[cfg.team.replace("-", "")].add(cfg.team)
-    for squashed, names in sorted(teams.items()):
+    for names in (teams[k] for k in sorted(teams)):
         if len(names) > 1:
             stacks = sorted(s for s, c in configs.items() if c.team in names)
             out.append(CrossTeamFinding("name-collision", "mandatory", stacks,
