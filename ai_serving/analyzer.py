@@ -134,6 +134,17 @@ class PolicyPackProcess:
         except (OSError, ValueError):
             return self.info.version
 
+    def describe(self) -> dict[str, Any]:
+        """The pack's name, version and each policy's rule id, text, level, remediation and link."""
+        from .verdict import rule_id
+
+        return {
+            "name": self.name,
+            "version": self.version,
+            "policies": {n: {"rule": rule_id(n), "description": m.description, "level": m.level,
+                             "remediation": m.remediation, "url": m.url} for n, m in self.policies.items()},
+        }
+
     def configure(self, user_config: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
         """Reconcile config (schema defaults, initial config, user file) and send Configure.
 

@@ -24,11 +24,9 @@ from rich.table import Table
 from infra.config import raw_from_config_map, validate
 from infra.config.errors import ConfigError
 
-from .analyzer import PolicyPackProcess
 from .crossteam import check_all, global_names_of, load_quotas
 from .pipeline import EXIT_OK, EXIT_POLICY, EXIT_USAGE, plan_stack
 from .project import Project, read_stack_config
-from .verdict import rule_id
 
 SUMMARY_FILE = "summary.json"
 
@@ -59,6 +57,7 @@ def _plan_in_worker(stack: str) -> dict[str, Any]:
                         out_dir=(w.out / stack) if w.out else None, today=w.today)
     outcome: dict[str, Any] = {**result.summary(), "exit_code": result.exit_code, "errors": result.errors}
     outcome["verdict"] = result.verdict.to_json() if result.verdict else None
+    outcome["pack"] = result.pack
     outcome["unused_waivers"] = result.verdict.unused_waivers if result.verdict else []
     outcome["global_names"] = global_names_of([{"type": r.type, "name": r.name, "inputs": r.inputs}
                                                for r in result.run.resources]) if result.run else []
@@ -92,7 +91,7 @@ def run_stacks(project: Project, stacks: list[str], *, pack_dir: Path | None, po
             except Exception as exc:  # noqa: BLE001 - one stack's crash is that stack's error
                 yield {"stack": futures[fut], "resources": 0, "mandatory": 0, "advisory": 0, "waivers": 0,
                        "status": "error", "exit_code": 1, "errors": [f"worker failed: {exc}"], "verdict": None,
-                       "unused_waivers": [], "global_names": []}
+                       "unused_waivers": [], "global_names": [], "pack": None}
 
 
 def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | None, out: Path | None,
@@ -108,7 +107,6 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
     out = out.resolve() if out else None
     started = time.perf_counter()
     outcomes: dict[str, dict[str, Any]] = {}
-    pack_meta = _pack_meta(pack_dir)
     with _progress(console, len(stacks)) as advance:
         for outcome in run_stacks(project, stacks, pack_dir=pack_dir, policy_config=policy_config, out=out,
                                   workers=workers, today=today):
@@ -133,7 +131,8 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
     if out is not None:
         summary = {
             "generated": today.isoformat(),
-            "pack": pack_meta,
+            # Described by the packs the workers ran; none when no stack got as far as the pack.
+            "pack": next((o["pack"] for o in ordered if o.get("pack")), None),
             "stacks": [{k: o[k] for k in ("stack", "resources", "mandatory", "advisory", "waivers", "status", "errors")}
                        for o in ordered],
             "crossTeam": [f.to_json() for f in findings],
@@ -149,18 +148,6 @@ def _write_report(out: Path, console: Console, base: Path | None) -> None:
     from .report import write_report
 
     console.print(f"wrote {write_report(out, base.resolve() if base else None)}", markup=False)
-
-
-def _pack_meta(pack_dir: Path | None) -> dict[str, Any] | None:
-    if pack_dir is None:
-        return None
-    with PolicyPackProcess(pack_dir, project="ai-serving", stack="all", config={}) as pack:
-        return {
-            "name": pack.name,
-            "version": pack.version,
-            "policies": {n: {"rule": rule_id(n), "description": m.description, "level": m.level,
-                             "remediation": m.remediation, "url": m.url} for n, m in pack.policies.items()},
-        }
 
 
 def _valid_configs(project: Project, stacks: list[str]) -> dict[str, Any]:

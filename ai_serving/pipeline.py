@@ -30,6 +30,8 @@ class StackResult:
     verdict: Verdict | None = None
     errors: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    pack: dict[str, Any] | None = None
+    """The pack that judged the stack (``PolicyPackProcess.describe()``), when one ran."""
 
     @property
     def status(self) -> str:
@@ -70,6 +72,7 @@ def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_co
             pack.configure_stack(run, config.values, config.secret_keys)
             analysis = pack.analyze(run)
             result.verdict = decide(pack.name, pack.policies, analysis, suppressions, today=today)
+            result.pack = pack.describe()
         if result.verdict.mandatory:
             result.exit_code = EXIT_POLICY
     if out_dir is not None:

@@ -79,3 +79,15 @@ def test_cli_plan_all_on_the_examples(tmp_path, capsys):
     text = capsys.readouterr().out
     for stack in ("team-a-dev", "team-a-prod", "team-b-dev"):
         assert stack in text and (out / stack / "plan.json").is_file()
+
+
+def test_plan_all_with_the_pack_describes_it_and_the_examples_pass(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli("plan", "--all", "--out", out, "--workers", "1") == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert all(s["mandatory"] == 0 and s["status"] == "ok" for s in summary["stacks"])
+    pack = summary["pack"]
+    assert pack["name"] == "ai-serving-guardrails"
+    cs01 = next(p for p in pack["policies"].values() if p["rule"] == "CS-01")
+    assert cs01["level"] == "mandatory" and cs01["remediation"] and cs01["url"].startswith("https://")
+    assert (out / "report.md").is_file()
