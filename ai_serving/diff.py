@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from .project import UsageError
+from .wire import MASK, is_secret
 
 ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "(absent)"})()
 """Marks a path that exists on one side only."""
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
-"""Pulumi's secret signature key (see runner.SECRET_SIG): a value carrying it is shown as [secret]."""
 
 
 def load_plans(directory: Path) -> dict[str, dict[str, Any]]:
@@ -44,7 +43,7 @@ def load_plans(directory: Path) -> dict[str, dict[str, Any]]:
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     """Leaf paths of a wire value: ``{"a": {"b": [1]}}`` -> ``{"a.b[0]": 1}`` (empty containers kept)."""
-    value = _mask(value)
+    value = MASK if is_secret(value) else value
     out: dict[str, Any] = {}
     if isinstance(value, dict) and value:
         for key, item in value.items():
@@ -55,10 +54,6 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     else:
         out[prefix] = _normal(value)
     return out
-
-
-def _mask(value: Any) -> Any:
-    return "[secret]" if isinstance(value, dict) and SECRET_SIG in value else value
 
 
 def _normal(value: Any) -> Any:

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .runner import ProgramRun, mask_secrets
+from .runner import ProgramRun
+from .wire import mask_secrets
 
 
 def plan_document(run: ProgramRun, policy: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -31,9 +31,6 @@ from pulumi.runtime.sync_await import _sync_await
 from .mocks import AzureMocks
 from .project import Project, StackConfigMap
 
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
-SECRET_VALUE_SIG = "1b47061264138c4ac30d75fd1eb44270"
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 STACK_FILE_ENV = "AI_SERVING_STACK_FILE"
 _API_VERSION_ALIAS = re.compile(r"^azure-native:[a-z0-9]+/v\d")
@@ -275,19 +272,3 @@ def run_program(project: Project, stack: str, config: StackConfigMap, *, preview
             os.environ[STACK_FILE_ENV] = previous_env
         sys.stdout.flush()
     return run
-
-
-def is_secret(value: Any) -> bool:
-    """Whether a wire value is a secret-wrapped value."""
-    return isinstance(value, dict) and value.get(SECRET_SIG) == SECRET_VALUE_SIG
-
-
-def mask_secrets(value: Any) -> Any:
-    """Replace every secret-wrapped wire value with ``"[secret]"`` (for files and terminal output)."""
-    if is_secret(value):
-        return "[secret]"
-    if isinstance(value, dict):
-        return {k: mask_secrets(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_secrets(v) for v in value]
-    return value

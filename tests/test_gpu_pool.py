@@ -12,6 +12,7 @@ import ipaddress
 import pytest
 
 from ai_serving.mocks import SUBSCRIPTION_ID
+from ai_serving.wire import SECRET_SIG, SECRET_VALUE_SIG
 from infra import catalogues
 from infra.components.autoscale import cpu_thresholds, serving_cpu_ceiling_percent
 from infra.components.gpu_pool import unusable_ssh_public_key
@@ -30,7 +31,6 @@ SECRET = "azure-native:keyvault:Secret"
 AUTOSCALE = "azure-native:monitor:AutoscaleSetting"
 NSG = "azure-native:network:NetworkSecurityGroup"
 PUBLIC_IP = "azure-native:network:PublicIPAddress"
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
 ROLE_IDS = {"Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
             "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
             "Cognitive Services OpenAI User": "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"}
@@ -348,7 +348,7 @@ def test_maximal_token_is_a_vault_secret_and_nowhere_else(plan_stack):
     assert secret.inputs["secretName"] == "model-hub-token"
     assert secret.inputs["vaultName"] == run.outputs["keyVaultName"]
     props = secret.inputs["properties"]
-    assert props["value"] == {SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270", "value": TOKEN}
+    assert props["value"] == {SECRET_SIG: SECRET_VALUE_SIG, "value": TOKEN}
     assert props["contentType"]
     assert props["attributes"]["enabled"] is True
     assert props["attributes"]["expires"] == 1830211200  # 2027-12-31T00:00:00Z, the profile's fixed date

@@ -1,0 +1,29 @@
+"""Pulumi's wire form of property values: the secret wrapper, and masking it for files and terminals.
+
+Kept free of heavy imports so that every command (plan, diff, report) can use it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+"""The key that marks a secret-wrapped value: ``{SECRET_SIG: SECRET_VALUE_SIG, "value": ...}``."""
+SECRET_VALUE_SIG = "1b47061264138c4ac30d75fd1eb44270"
+MASK = "[secret]"
+
+
+def is_secret(value: Any) -> bool:
+    """Whether a wire value is a secret-wrapped value."""
+    return isinstance(value, dict) and value.get(SECRET_SIG) == SECRET_VALUE_SIG
+
+
+def mask_secrets(value: Any) -> Any:
+    """Replace every secret-wrapped wire value with ``"[secret]"`` (for files and terminal output)."""
+    if is_secret(value):
+        return MASK
+    if isinstance(value, dict):
+        return {k: mask_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_secrets(v) for v in value]
+    return value
