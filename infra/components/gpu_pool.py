@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import base64
-import calendar
 import hashlib
 import ipaddress
 import re
 import struct
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 import pulumi
 import pulumi_azure_native.compute as compute
-import pulumi_azure_native.keyvault as keyvault
 import pulumi_azure_native.managedidentity as managedidentity
 import pulumi_azure_native.network as network
 from pydantic import SecretStr
@@ -25,6 +22,7 @@ from ..config.model import GpuPoolConfig
 from . import cloud_init
 from .autoscale import pool_autoscale
 from .interfaces import Foundation, RoleAssignmentSpec
+from .keyvault import vault_secret
 from .roles import assign_roles
 
 ADMIN_USERNAME = "azureuser"
@@ -63,11 +61,6 @@ def iso8601_seconds(duration: str) -> int:
         raise ValueError(f"expected an ISO 8601 duration like PT45M, found {duration!r}")
     hours, minutes, seconds = (int(g or 0) for g in match.groups())
     return hours * 3600 + minutes * 60 + seconds
-
-
-def epoch_seconds(day: date) -> int:
-    """Midnight UTC at the start of ``day``, in seconds since 1970 (Key Vault's ``exp``)."""
-    return calendar.timegm(day.timetuple())
 
 
 # --- The SSH key Azure requires when the team configured none ---------------------------------
@@ -205,19 +198,14 @@ class GpuInferencePool(pulumi.ComponentResource):
         secret_url: pulumi.Input[str | None] = None
         boot_dependencies: list[pulumi.Resource] = list(grants)
         if model_hub_token is not None:
-            secret = keyvault.Secret(
+            secret = vault_secret(
                 f"{name}-{cloud_init.MODEL_HUB_SECRET_NAME}",
                 secret_name=cloud_init.MODEL_HUB_SECRET_NAME,
+                value=pulumi.Output.secret(model_hub_token.get_secret_value()),
+                content_type="text/plain; model-hub access token",
+                expires=profile.model_hub_token_expires,
                 vault_name=foundation.key_vault_name,
-                resource_group_name=placement.resource_group_name,
-                properties=keyvault.SecretPropertiesArgs(
-                    value=pulumi.Output.secret(model_hub_token.get_secret_value()),
-                    content_type="text/plain; model-hub access token",
-                    attributes=keyvault.SecretAttributesArgs(
-                        enabled=True, expires=epoch_seconds(profile.model_hub_token_expires)
-                    ),
-                ),
-                tags=tags,
+                placement=placement,
                 opts=child,
             )
             boot_dependencies.append(secret)

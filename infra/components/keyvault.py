@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
+from datetime import date
 
 import pulumi
 import pulumi_azure_native.keyvault as keyvault
@@ -16,6 +18,38 @@ from .roles import assign_roles
 
 PRIVATE_LINK_GROUP = "vault"
 DNS_ZONE_KEY = "keyvault"
+
+
+def epoch_seconds(day: date) -> int:
+    """Midnight UTC at the start of ``day``, in seconds since 1970 (Key Vault's ``exp``)."""
+    return calendar.timegm(day.timetuple())
+
+
+def vault_secret(
+    resource_name: str,
+    *,
+    secret_name: str,
+    value: pulumi.Input[str],
+    content_type: str,
+    expires: date,
+    vault_name: pulumi.Input[str],
+    placement: Placement,
+    opts: pulumi.ResourceOptions,
+) -> keyvault.Secret:
+    """A secret in the team vault, always with a content type and an expiry (policies KV-05, KV-06)."""
+    return keyvault.Secret(
+        resource_name,
+        secret_name=secret_name,
+        vault_name=vault_name,
+        resource_group_name=placement.resource_group_name,
+        properties=keyvault.SecretPropertiesArgs(
+            value=value,
+            content_type=content_type,
+            attributes=keyvault.SecretAttributesArgs(enabled=True, expires=epoch_seconds(expires)),
+        ),
+        tags=dict(placement.tags),
+        opts=opts,
+    )
 
 
 class TeamKeyVault(pulumi.ComponentResource):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 from urllib.parse import urlparse
 
@@ -17,6 +17,7 @@ from .. import catalogues
 from ..config.model import OpenAIConfig
 from .diagnostics import diagnostics
 from .interfaces import Foundation, Placement, RoleAssignmentSpec
+from .keyvault import vault_secret
 from .locks import delete_lock, protect_opts
 from .private_endpoint import private_endpoint
 from .roles import assign_roles
@@ -76,10 +77,6 @@ def _host(uri: str | None) -> str | None:
 def _last_segment(uri: str | None) -> str | None:
     """The version of a versioned key URI (``https://<vault>/keys/<name>/<version>``)."""
     return uri.rstrip("/").rsplit("/", 1)[-1] if uri else None
-
-
-def _epoch_seconds(day: date) -> int:
-    return int(datetime.combine(day, time(), tzinfo=UTC).timestamp())
 
 
 class OpenAIService(pulumi.ComponentResource):
@@ -333,17 +330,13 @@ class OpenAIService(pulumi.ComponentResource):
 
     def _endpoint_secret(self, name: str, foundation: Foundation, expires: date) -> keyvault.Secret:
         """The endpoint URL in the team vault, so applications find it with their identity alone."""
-        placement = foundation.placement
-        return keyvault.Secret(
+        return vault_secret(
             f"{name}-endpoint",
             secret_name=ENDPOINT_SECRET_NAME,
+            value=self.endpoint,
+            content_type="text/uri-list",
+            expires=expires,
             vault_name=foundation.key_vault_name,
-            resource_group_name=placement.resource_group_name,
-            properties=keyvault.SecretPropertiesArgs(
-                value=self.endpoint,
-                content_type="text/uri-list",
-                attributes=keyvault.SecretAttributesArgs(enabled=True, expires=_epoch_seconds(expires)),
-            ),
-            tags=dict(placement.tags),
+            placement=foundation.placement,
             opts=pulumi.ResourceOptions(parent=self),
         )
