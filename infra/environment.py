@@ -40,6 +40,7 @@ class ServingEnvironment(pulumi.ComponentResource):
         )
         placement = Placement(
             resource_group_name=self.resource_group.name,
+            resource_group_id=self.resource_group.id,
             location=cfg.location,
             tags=tags(cfg),
             naming=naming,

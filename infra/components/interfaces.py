@@ -19,6 +19,7 @@ class Placement:
     """Where and how a component declares its resources."""
 
     resource_group_name: pulumi.Input[str]
+    resource_group_id: pulumi.Input[str]
     location: str
     tags: Mapping[str, str]
     naming: Naming

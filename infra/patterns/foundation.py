@@ -59,13 +59,10 @@ def build_foundation(
         opts=child,
     )
     if cfg.budget is not None:
-        resource_group_id = pulumi.Output.concat(
-            "/subscriptions/", placement.subscription_id, "/resourceGroups/", placement.resource_group_name
-        )
         TeamBudget(
             naming.name("budget"),
             placement,
-            scope=resource_group_id,
+            scope=placement.resource_group_id,
             monthly_amount=cfg.budget.monthly_amount,
             contact_emails=cfg.budget.contact_emails,
             opts=child,
