@@ -35,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--all", action="store_true", help="plan every stack in the stack directory")
     plan.add_argument("--out", type=Path, help="write plan.json and the compliance report here")
     plan.add_argument("--policy-pack", type=Path, help="policy pack directory (default: <project>/policies)")
-    plan.add_argument("--policy-pack-config", type=Path, help="policy config JSON (default: the pack's policy-config.json)")
+    plan.add_argument("--policy-pack-config", type=Path,
+                      help="policy config JSON (default: the pack's policy-config.json)")
     plan.add_argument("--no-policy", action="store_true", help="skip the policy pack")
     plan.add_argument("--workers", type=int, help="worker processes for --all (default: the machine's cores)")
     plan.add_argument("--quiet", action="store_true", help="no resource tree")

@@ -132,5 +132,6 @@ def read_stack_config(project: Project, stack: str, path: Path | None = None) ->
             values[full] = marshal(value)
     missing = [k for k, v in project.config_defaults.items() if v is _REQUIRED and k not in values]
     if missing:
-        raise ConfigError(path, [ConfigIssue(k, "required by Pulumi.yaml but not set in the stack file") for k in missing])
+        raise ConfigError(path, [ConfigIssue(k, "required by Pulumi.yaml but not set in the stack file")
+                                 for k in missing])
     return StackConfigMap(values=values, secret_keys=secret_keys, source=path)

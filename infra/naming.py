@@ -110,7 +110,8 @@ class Naming:
 
     def custom_subdomain(self) -> str:
         """Globally unique Cognitive Services subdomain (it is reserved for 48 h after deletion)."""
-        return check_name("custom_subdomain", f"oai-{self.team}-{self.environment}-{self.region}-{short_hash(self.identity)}")
+        name = f"oai-{self.team}-{self.environment}-{self.region}-{short_hash(self.identity)}"
+        return check_name("custom_subdomain", name)
 
     def storage_account(self, purpose: str) -> str:
         """Globally unique storage account name: lowercase alphanumerics, at most 24."""

@@ -69,18 +69,13 @@ def connections(pe: StackResource) -> Iterator[tuple[str, Any, Any]]:
             yield prop, reveal(item.get("privateLinkServiceId")), reveal(item.get("groupIds"))
 
 
-def _endpoint_matches(
-    resources: Sequence[StackResource], target: StackResource, group_id: str | None
-) -> Match:
+def _endpoint_matches(resources: Sequence[StackResource], target: StackResource, group_id: str | None) -> Match:
     match = Match()
     for pe in of_types(resources, PRIVATE_ENDPOINT):
         for prop, service_id, group_ids in connections(pe):
             answer = references(pe, prop, service_id, target)
             if answer and group_id is not None:
-                if is_unknown(group_ids):
-                    answer = None
-                else:
-                    answer = any(eq(reveal(g), group_id) for g in (group_ids or []))
+                answer = None if is_unknown(group_ids) else any(eq(reveal(g), group_id) for g in (group_ids or []))
             match.see(answer, f"{pe.urn}:{prop}")
     return match
 
@@ -144,8 +139,7 @@ def _endpoint_of_group(zg: StackResource, pe: StackResource) -> bool | None:
     "net-06-ai-account-private-endpoint",
     title="AI accounts have a private endpoint",
     description=(
-        "Every Azure AI / OpenAI account must be reachable through a private endpoint for its `account` "
-        "sub-resource."
+        "Every Azure AI / OpenAI account must be reachable through a private endpoint for its `account` sub-resource."
     ),
     severity="high",
     category="security",
@@ -172,8 +166,7 @@ def net06(resources: Sequence[StackResource], ctx: Context) -> Findings:
     "net-07-data-service-private-endpoint",
     title="Vaults, storage and registries have a private endpoint",
     description=(
-        "Every key vault, storage account and container registry must be reachable through a private "
-        "endpoint."
+        "Every key vault, storage account and container registry must be reachable through a private endpoint."
     ),
     severity="high",
     category="security",
@@ -203,9 +196,7 @@ def _settings_for(
 def _enabled_logs(setting: StackResource) -> list[Any]:
     logs = elements(setting.props, "logs")
     return [
-        log
-        for log in logs
-        if is_unknown(log) or is_true(reveal(log.get("enabled"))) or is_unknown(log.get("enabled"))
+        log for log in logs if is_unknown(log) or is_true(reveal(log.get("enabled"))) or is_unknown(log.get("enabled"))
     ]
 
 
@@ -240,9 +231,7 @@ def mon01(resources: Sequence[StackResource], ctx: Context) -> Findings:
                 except Undetermined:
                     ok = None
             match.see(ok, f"{setting.urn}:resourceUri")
-        match.settle(
-            out, "account has no diagnostic setting sending enabled logs to a workspace", account.urn
-        )
+        match.settle(out, "account has no diagnostic setting sending enabled logs to a workspace", account.urn)
     return out
 
 
@@ -314,9 +303,7 @@ def _locked(resources: Sequence[StackResource], target: StackResource) -> Match:
         elif lock.canonical_type == LOCK_AT_GROUP:
             group, own = reveal(lock.props.get("resourceGroupName")), resource_group(target)
             answer = (
-                None
-                if is_unknown(group)
-                else bool(own and isinstance(group, str) and group.lower() == own.lower())
+                None if is_unknown(group) else bool(own and isinstance(group, str) and group.lower() == own.lower())
             )
         else:
             deps = lock.property_dependencies.get("resourceName")
