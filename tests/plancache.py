@@ -17,3 +17,14 @@ def planned(plan_stack: Callable[..., ProgramRun], config: dict[str, Any]) -> Pr
     if key not in _RUNS:
         _RUNS[key] = plan_stack(config)
     return _RUNS[key]
+
+
+def planned_gpu_only(plan_stack: Callable[..., ProgramRun], environment: str = "dev", **network: Any) -> ProgramRun:
+    """Plan a GPU-only stack (no OpenAI) with ``network`` keys overridden; it must plan cleanly."""
+    from .stackdata import base_config
+
+    cfg = base_config(environment, openai=False)
+    cfg["ai-serving:network"].update(network)
+    run = planned(plan_stack, cfg)
+    assert run.exit_code == 0, run.errors
+    return run

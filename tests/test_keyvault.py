@@ -7,8 +7,7 @@ import pytest
 from ai_serving.mocks import TENANT_ID
 from infra.config.profiles import PROFILES
 
-from .plancache import planned
-from .stackdata import base_config
+from .plancache import planned_gpu_only
 
 VAULT = "azure-native:keyvault:Vault"
 COMPONENT = "ai-serving:keyvault:TeamKeyVault"
@@ -21,12 +20,7 @@ CENTRAL_KV_ZONE = ("/subscriptions/99999999-9999-9999-9999-999999999999/resource
                    "Microsoft.Network/privateDnsZones/privatelink.vaultcore.azure.net")
 
 
-def plan(plan_stack, environment="dev", **network):
-    cfg = base_config(environment, openai=False)
-    cfg["ai-serving:network"].update(network)
-    run = planned(plan_stack, cfg)
-    assert run.exit_code == 0, run.errors
-    return run
+plan = planned_gpu_only
 
 
 def vault_of(run):

@@ -11,7 +11,7 @@ from infra.components.dns import PRIVATE_DNS_ZONES
 from infra.config.addressing import gpu_addresses_needed, usable_addresses
 from infra.config.profiles import PROFILES
 
-from .plancache import planned
+from .plancache import planned, planned_gpu_only
 from .stackdata import SSH_KEY, base_config
 
 SUBNET = "azure-native:network:Subnet"
@@ -35,13 +35,7 @@ CENTRAL = {
 OPEN_TO_ALL = {"*", "internet", "0.0.0.0/0", "any"}
 
 
-def plan(plan_stack, environment="dev", **network):
-    """Plan a GPU-only stack (no OpenAI) with ``network`` keys overridden."""
-    cfg = base_config(environment, openai=False)
-    cfg["ai-serving:network"].update(network)
-    run = planned(plan_stack, cfg)
-    assert run.exit_code == 0, run.errors
-    return run
+plan = planned_gpu_only
 
 
 def subnets_by_role(run):
