@@ -8,8 +8,10 @@ many stacks: each stack is configured afresh before it is analysed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -81,11 +83,47 @@ class _EngineServicer(engine_pb2_grpc.EngineServicer):
         return empty_pb2.Empty()
 
 
+class PackZygote:
+    """A warm process that forks policy-pack processes (see ``pack_zygote.py``); one per worker."""
+
+    def __init__(self, pack_dir: Path) -> None:
+        self.pack_dir = pack_dir.resolve()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-u", "-m", "ai_serving.pack_zygote", str(self.pack_dir)],
+            cwd=self.pack_dir, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+
+    def fork(self, engine: str, env: Mapping[str, str]) -> tuple[int, str]:
+        """Start a pack process with ``env``; return its pid and analyzer port."""
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(json.dumps({"engine": engine, "env": dict(env)}) + "\n")
+        self._proc.stdin.flush()
+        reply = json.loads(self._proc.stdout.readline() or '{"error": "the pack zygote exited"}')
+        if "error" in reply:
+            raise RuntimeError(f"policy pack {self.pack_dir}: {reply['error']}")
+        return int(reply["pid"]), str(reply["port"])
+
+    def close(self) -> None:
+        """Stop the zygote (its stdin closing ends it)."""
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+        if self._proc.stdout:
+            self._proc.stdout.close()
+
+
 class PolicyPackProcess:
-    """A running policy pack, and the engine side of the analyzer protocol."""
+    """A running policy pack, and the engine side of the analyzer protocol.
+
+    The pack runs as its own process, launched as the engine launches it, or forked with the same
+    environment from a warm ``zygote`` when one is given (``plan --all``).
+    """
 
     def __init__(self, pack_dir: Path, *, project: str, stack: str, config: Mapping[str, str],
-                 dry_run: bool = True) -> None:
+                 dry_run: bool = True, zygote: PackZygote | None = None) -> None:
         self.pack_dir = pack_dir.resolve()
         if not (self.pack_dir / "PulumiPolicy.yaml").is_file():
             raise UsageError(f"{self.pack_dir}: not a policy pack (no PulumiPolicy.yaml)")
@@ -102,16 +140,21 @@ class PolicyPackProcess:
             PULUMI_DRY_RUN="true" if dry_run else "false",
             PULUMI_CONFIG=json.dumps(dict(config)),
         )
-        # Like the engine: the pack's own directory is the working directory and on sys.path.
-        self._proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.policy", f"127.0.0.1:{engine_port}", str(self.pack_dir)],
-            cwd=self.pack_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-        port_line = self._proc.stdout.readline().decode().strip() if self._proc.stdout else ""
-        if not port_line.isdigit():
-            err = self._proc.stderr.read().decode() if self._proc.stderr else ""
-            self.close()
-            raise RuntimeError(f"policy pack {self.pack_dir} did not start: {port_line}\n{err.strip()}")
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pid: int | None = None
+        if zygote is not None:
+            self._pid, port_line = zygote.fork(f"127.0.0.1:{engine_port}", env)
+        else:
+            # Like the engine: the pack's own directory is the working directory and on sys.path.
+            self._proc = subprocess.Popen(
+                [sys.executable, "-u", "-m", "pulumi.policy", f"127.0.0.1:{engine_port}", str(self.pack_dir)],
+                cwd=self.pack_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            )
+            port_line = self._proc.stdout.readline().decode().strip() if self._proc.stdout else ""
+            if not port_line.isdigit():
+                err = self._proc.stderr.read().decode() if self._proc.stderr else ""
+                self.close()
+                raise RuntimeError(f"policy pack {self.pack_dir} did not start: {port_line}\n{err.strip()}")
         self._channel = grpc.insecure_channel(f"127.0.0.1:{port_line}")
         grpc.channel_ready_future(self._channel).result(timeout=START_TIMEOUT_S)
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
@@ -243,15 +286,19 @@ class PolicyPackProcess:
         """Stop the pack process and the engine endpoint."""
         if getattr(self, "_channel", None) is not None:
             self._channel.close()
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-        for stream in (self._proc.stdout, self._proc.stderr):
-            if stream:
-                stream.close()
+        if self._pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGTERM)  # the zygote reaps it
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.terminate()
+                try:
+                    self._proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+            for stream in (self._proc.stdout, self._proc.stderr):
+                if stream:
+                    stream.close()
         self._engine_server.stop(0)
 
     def __enter__(self) -> PolicyPackProcess:

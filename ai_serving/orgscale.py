@@ -24,6 +24,7 @@ from rich.table import Table
 from infra.config import raw_from_config_map, validate
 from infra.config.errors import ConfigError
 
+from .analyzer import PackZygote
 from .crossteam import check_all, global_names_of, load_quotas
 from .pipeline import EXIT_OK, EXIT_POLICY, EXIT_USAGE, plan_stack
 from .project import Project, read_stack_config
@@ -38,6 +39,7 @@ class _Worker:
     policy_config: dict | None
     out: Path | None
     today: date
+    zygote: PackZygote | None
 
 
 _worker: _Worker | None = None
@@ -45,16 +47,26 @@ _worker: _Worker | None = None
 
 def _init_worker(project: Project, pack_dir: Path | None, policy_config: dict | None, out: Path | None,
                  today: date) -> None:
-    """Per-worker start-up, paid once: the program and the Azure SDK modules stay imported between stacks."""
+    """Per-worker start-up, paid once: the program and the Azure SDK modules stay imported between stacks,
+    and a warm zygote forks each stack's policy-pack process. The zygote ends when the worker does (its
+    stdin closes)."""
     global _worker
-    _worker = _Worker(project, pack_dir, policy_config, out, today)
+    zygote = PackZygote(pack_dir) if pack_dir is not None else None
+    _worker = _Worker(project, pack_dir, policy_config, out, today, zygote)
+
+
+def _close_worker() -> None:
+    global _worker
+    if _worker is not None and _worker.zygote is not None:
+        _worker.zygote.close()
+    _worker = None
 
 
 def _plan_in_worker(stack: str) -> dict[str, Any]:
     assert _worker is not None, "worker not initialised"
     w = _worker
     result = plan_stack(w.project, stack, pack_dir=w.pack_dir, policy_config=w.policy_config,
-                        out_dir=(w.out / stack) if w.out else None, today=w.today)
+                        out_dir=(w.out / stack) if w.out else None, today=w.today, zygote=w.zygote)
     outcome: dict[str, Any] = {**result.summary(), "exit_code": result.exit_code, "errors": result.errors}
     outcome["verdict"] = result.verdict.to_json() if result.verdict else None
     outcome["pack"] = result.pack
@@ -78,8 +90,11 @@ def run_stacks(project: Project, stacks: list[str], *, pack_dir: Path | None, po
     args = (project, pack_dir, policy_config, out, today)
     if workers <= 1 or len(stacks) <= 1:
         _init_worker(*args)
-        for stack in stacks:
-            yield _plan_in_worker(stack)
+        try:
+            for stack in stacks:
+                yield _plan_in_worker(stack)
+        finally:
+            _close_worker()
         return
     # spawn, not fork: the parent has gRPC loaded, and gRPC state does not survive a fork.
     ctx = multiprocessing.get_context("spawn")

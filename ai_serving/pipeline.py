@@ -11,7 +11,7 @@ from typing import Any
 
 from infra.config.errors import ConfigError
 
-from .analyzer import PolicyPackProcess
+from .analyzer import PackZygote, PolicyPackProcess
 from .planfile import plan_document, write_plan
 from .project import Project, read_stack_config
 from .runner import ProgramRun, run_program
@@ -53,7 +53,8 @@ class StackResult:
 
 
 def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_config: dict | None,
-               out_dir: Path | None, today: date, stack_file: Path | None = None) -> StackResult:
+               out_dir: Path | None, today: date, stack_file: Path | None = None,
+               zygote: PackZygote | None = None) -> StackResult:
     """Plan ``stack``: never raises for bad config or program errors (they become the result)."""
     try:
         config = read_stack_config(project, stack, stack_file)
@@ -67,7 +68,8 @@ def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_co
     if pack_dir is not None:
         # One pack process per stack, as `pulumi preview` runs it: the pack reads the stack's name and
         # config (e.g. whether it is prod) from its environment at start-up.
-        with PolicyPackProcess(pack_dir, project=project.name, stack=stack, config=config.values) as pack:
+        with PolicyPackProcess(pack_dir, project=project.name, stack=stack, config=config.values,
+                               zygote=zygote) as pack:
             pack.configure(policy_config)
             pack.configure_stack(run, config.values, config.secret_keys)
             analysis = pack.analyze(run)

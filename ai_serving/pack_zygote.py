@@ -1,0 +1,73 @@
+"""A warm parent that forks one policy-pack process per stack (used by ``plan --all`` workers).
+
+The engine starts a fresh pack process for every ``pulumi preview``, with the stack's name and
+config in its environment. Starting Python and importing pulumi, pulumi_policy, gRPC and the
+pack's own packages costs more than analysing a stack, so a worker starts this zygote once: it
+imports all of that, then for each request forks a child that sets exactly the environment the
+engine would set and runs ``python -m pulumi.policy <engine> <pack-dir>`` in-process. The child
+is the same program with the same inputs as a freshly launched pack; only the imports are reused.
+
+Protocol (one JSON object per line): stdin ``{"engine": "host:port", "env": {...}}``, stdout
+``{"pid": N, "port": "P"}`` or ``{"error": "..."}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import signal
+import sys
+from pathlib import Path
+
+
+def _warm(pack_dir: Path) -> None:
+    """Import what every pack process imports, plus the pack's own top-level packages."""
+    import grpc  # noqa: F401
+    import pulumi.runtime  # noqa: F401
+    import pulumi_policy  # noqa: F401
+
+    sys.path.insert(0, str(pack_dir))
+    for child in sorted(pack_dir.iterdir()):
+        if (child / "__init__.py").is_file():
+            __import__(child.name)
+    sys.path.remove(str(pack_dir))
+
+
+def _child(pack_dir: Path, engine: str, env: dict[str, str], write_fd: int) -> None:
+    """Become the pack process: its stdout (the port line) goes to ``write_fd``."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.dup2(write_fd, 1)
+    os.close(write_fd)
+    os.environ.clear()
+    os.environ.update(env)
+    sys.argv = ["pulumi.policy", engine, str(pack_dir)]
+    runpy.run_module("pulumi.policy", run_name="__main__", alter_sys=True)
+
+
+def serve(pack_dir: Path) -> None:
+    """Answer fork requests on stdin until it closes."""
+    _warm(pack_dir)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
+    out = sys.stdout
+    for line in sys.stdin:
+        request = json.loads(line)
+        read_fd, write_fd = os.pipe()
+        out.flush()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            try:
+                _child(pack_dir, request["engine"], request["env"], write_fd)
+            finally:
+                os._exit(1)
+        os.close(write_fd)
+        with os.fdopen(read_fd, "rb") as port_pipe:
+            port = port_pipe.readline().decode().strip()
+        reply = {"pid": pid, "port": port} if port.isdigit() else {"error": f"pack did not start: {port!r}"}
+        out.write(json.dumps(reply) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    serve(Path(sys.argv[1]).resolve())
