@@ -226,7 +226,8 @@ def test_gpu_subnet_nsg_admits_only_the_serving_port_and_ssh_only_with_a_key(cas
     allowed = {(r["sourceAddressPrefix"], r["destinationPortRange"])
                for r in nsg.inputs["securityRules"] if r["access"] == "Allow"}
     port = str(pool.get("port", 8000))
-    expected = {("VirtualNetwork", port), ("AzureLoadBalancer", port)}
+    # Serving only from the stack's own address space (the VirtualNetwork tag would include peers).
+    expected = {(cfg["ai-serving:network"]["addressSpace"], port), ("AzureLoadBalancer", port)}
     if "sshPublicKey" in pool:
         expected.add(("VirtualNetwork", "22"))
     assert allowed == expected

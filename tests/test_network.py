@@ -124,7 +124,7 @@ def test_no_rule_admits_anything_from_the_internet(plan_stack, environment):
         assert all(r["priority"] < last["priority"] for r in allows)
 
 
-def test_gpu_subnet_admits_the_serving_port_from_the_vnet_and_the_load_balancer_probe(plan_stack):
+def test_gpu_subnet_admits_the_serving_port_only_from_its_own_vnet_and_the_load_balancer_probe(plan_stack):
     cfg = base_config("dev", openai=False)
     cfg["ai-serving:gpuPool"]["port"] = 8080
     run = planned(plan_stack, cfg)
@@ -136,7 +136,9 @@ def test_gpu_subnet_admits_the_serving_port_from_the_vnet_and_the_load_balancer_
         for r in rules if r["access"] == "Allow"
     }
     cidr = gpu.inputs["addressPrefix"]
-    assert allows == {("VirtualNetwork", "8080", "Tcp", cidr), ("AzureLoadBalancer", "8080", "Tcp", cidr)}
+    # The stack's own address space, not the VirtualNetwork tag (which includes peered networks).
+    vnet = cfg["ai-serving:network"]["addressSpace"]
+    assert allows == {(vnet, "8080", "Tcp", cidr), ("AzureLoadBalancer", "8080", "Tcp", cidr)}
 
 
 def test_ssh_is_admitted_from_the_vnet_only_when_the_pool_has_an_admin_key(plan_stack):

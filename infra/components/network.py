@@ -38,11 +38,12 @@ def _rule(name: str, priority: int, access: str, protocol: str, source: str, des
     )
 
 
-def security_rules(role: str, subnet_cidr: str, *, serving_port: int | None = None,
+def security_rules(role: str, subnet_cidr: str, *, vnet_cidr: str, serving_port: int | None = None,
                    ssh_from_vnet: bool = False) -> list[network.SecurityRuleArgs]:
     """The inbound rules of ``role``'s NSG: only what the subnet needs, then deny Internet, then deny all.
 
-    - ``gpu``: the serving port from the VNet (and peered networks) and from the load-balancer
+    - ``gpu``: the serving port from this VNet's own address space (``vnet_cidr``; not the
+      ``VirtualNetwork`` tag, which also covers every peered network) and from the load-balancer
       health probe (``AzureLoadBalancer``), when a pool serves on ``serving_port``; SSH (22) from
       the VNet only when ``ssh_from_vnet`` (the pool has an admin key, for break-glass via a bastion).
     - ``private-endpoints``: HTTPS from the VNet (every endpoint here is a 443 service).
@@ -52,8 +53,8 @@ def security_rules(role: str, subnet_cidr: str, *, serving_port: int | None = No
     """
     allow: list[tuple[str, str, str, str]] = []  # (name, source, port, description)
     if role == "gpu" and serving_port is not None:
-        allow.append(("AllowServingFromVirtualNetwork", "VirtualNetwork", str(serving_port),
-                      "Model serving API from inside the VNet and peered networks"))
+        allow.append(("AllowServingFromVirtualNetwork", vnet_cidr, str(serving_port),
+                      "Model serving API from inside this VNet only"))
         allow.append(("AllowServingFromAzureLoadBalancer", "AzureLoadBalancer", str(serving_port),
                       "Internal load balancer health probe"))
     if role == "gpu" and ssh_from_vnet:
@@ -156,8 +157,8 @@ class ServingNetwork(pulumi.ComponentResource):
                 network_security_group_name=nsg_name,
                 resource_group_name=placement.resource_group_name,
                 location=placement.location,
-                security_rules=security_rules(role, str(cidr), serving_port=serving_port,
-                                              ssh_from_vnet=ssh_from_vnet),
+                security_rules=security_rules(role, str(cidr), vnet_cidr=str(address_space),
+                                              serving_port=serving_port, ssh_from_vnet=ssh_from_vnet),
                 tags=tags,
                 opts=child,
             )
