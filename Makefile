@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STACK  ?= team-a-dev
 OUT    ?= out
 
-.PHONY: setup system-deps plan plan-all validate test lint policies-readme clean bench
+.PHONY: setup system-deps workflow-linters plan plan-all validate test lint policies-readme clean bench
 
 setup: $(VENV)/.installed
 
@@ -18,12 +18,28 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	touch $@
 
 # Debian packages the tests need: cloud-init provides `cloud-init schema`, which validates the
-# GPU pool's boot document with cloud-init's own schema.
+# GPU pool's boot document with cloud-init's own schema; shellcheck checks the workflows' run: scripts
+# (through actionlint). Each is installed only when its command is missing.
+DEBIAN_DEPS := cloud-init:cloud-init shellcheck:shellcheck
 system-deps:
-	@command -v cloud-init >/dev/null 2>&1 || { \
+	@missing=""; for dep in $(DEBIAN_DEPS); do \
+	  command -v "$${dep%%:*}" >/dev/null 2>&1 || missing="$$missing $${dep#*:}"; done; \
+	[ -z "$$missing" ] || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends cloud-init; }
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	    -o DPkg::Lock::Timeout=600 $$missing; }
+
+# actionlint, built from its published Go module into build/tools (Go's module and build caches stay in
+# their default places, so a rebuild is seconds); zizmor comes from PyPI with the pinned requirements.
+# The workflow tests run both. Without Go this says so; tests then skip, except under CI=true.
+ACTIONLINT_VERSION := v1.7.12
+TOOLS := $(CURDIR)/build/tools
+workflow-linters:
+	@if command -v go >/dev/null 2>&1; then \
+	  [ -x $(TOOLS)/actionlint ] && $(TOOLS)/actionlint -version | grep -qx '$(ACTIONLINT_VERSION)' || \
+	  GOBIN=$(TOOLS) GOFLAGS=-mod=mod go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION); \
+	else echo "WARNING: Go is not installed: actionlint cannot be built and the workflow lint test will skip"; fi
 
 plan: setup
 	$(VENV)/bin/ai-serving plan $(STACK) --out $(OUT)/$(STACK)
@@ -34,7 +50,7 @@ plan-all: setup
 validate: setup
 	$(VENV)/bin/ai-serving validate
 
-test: setup system-deps
+test: setup system-deps workflow-linters
 	$(PY) -m pytest
 
 lint: setup
