@@ -7,19 +7,15 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from infra.config.errors import ConfigError
 
-from .project import Project, UsageError, load_project
+from .engine.project import Project, load_project
+from .outcome import ExitCode, UsageError
 
-if TYPE_CHECKING:
-    from .pipeline import StackResult
-
-# Exit codes (documented in the README); the heavy modules are imported by the commands that need them.
-EXIT_OK, EXIT_USAGE = 0, 2
+# The heavy modules are imported by the commands that need them (a `validate` never loads gRPC).
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,31 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        if args.command == "validate":
-            return _validate(args, console, err)
-        if args.command == "plan":
-            return _plan(args, console, err)
-        if args.command == "policies":
-            return _policies(args, console)
-        if args.command == "report":
-            from .report import run as run_report
-
-            return run_report(args.out.resolve(), args.base.resolve() if args.base else None, console)
-        if args.command == "diff":
-            from .diff import run as run_diff
-
-            return run_diff(args.base, args.head, as_json=args.json, console=console)
-        if args.command == "new-team":
-            from .scaffold import run as run_new_team
-
-            return run_new_team(_project(args), args, console, err)
+        return int(_COMMANDS[args.command](args, console, err))
     except UsageError as exc:
         err.print(f"[red]error:[/] {exc}", markup=True)
-        return EXIT_USAGE
+        return int(ExitCode.USAGE)
     except ConfigError as exc:
         err.print(str(exc), markup=False)
-        return EXIT_USAGE
-    return EXIT_USAGE
+        return int(ExitCode.USAGE)
 
 
 def _project(args: argparse.Namespace) -> Project:
@@ -109,21 +87,18 @@ def _project(args: argparse.Namespace) -> Project:
 
 
 def _validate(args: argparse.Namespace, console: Console, err: Console) -> int:
-    from infra.config import raw_from_config_map, validate
-
-    from .project import read_stack_config
+    from .stacks import load_stack
 
     project = _project(args)
     stacks = args.stacks or project.stacks()
-    worst = EXIT_OK
+    worst = ExitCode.OK
     for stack in stacks:
         try:
-            cfg = read_stack_config(project, stack)
-            validate(raw_from_config_map(cfg.values), stack_name=stack, source=cfg.source)
+            load_stack(project, stack)
             console.print(f"ok       {stack}")
         except ConfigError as exc:
             err.print(str(exc), markup=False)
-            worst = EXIT_USAGE
+            worst = ExitCode.USAGE
     return worst
 
 
@@ -153,7 +128,7 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
     pack_dir = _pack_dir(args, project)
     policy_config = _policy_config(args, pack_dir)
     if args.all:
-        from .orgscale import plan_all
+        from .org.plan_all import plan_all
 
         return plan_all(project, pack_dir=pack_dir, policy_config=policy_config, out=args.out,
                         workers=args.workers, console=console, err=err, base=args.base)
@@ -162,47 +137,18 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
     if args.stack not in project.stacks():
         raise UsageError(f"no stack {args.stack!r} in {project.stack_config_dir}; "
                          f"known: {', '.join(project.stacks()) or '(none)'}")
-    from .pipeline import plan_stack
+    from .plan import plan_stack
+    from .reports.terminal import print_outcome
 
-    result = plan_stack(project, args.stack, pack_dir=pack_dir, policy_config=policy_config,
-                        out_dir=args.out.resolve() if args.out else None, today=date.today())
-    return report_stack(result, console, err, quiet=args.quiet)
-
-
-def report_stack(result: StackResult, console: Console, err: Console, *, quiet: bool = False) -> int:
-    """Print one stack's plan, findings and files; return its exit code."""
-    from .render import print_plan
-
-    for message in result.errors:
-        err.print(message, markup=False)
-    if result.run is not None and result.run.exit_code == 0 and not quiet:
-        print_plan(console, result.run)
-    v = result.verdict
-    if v is not None:
-        for title, items, style in (("mandatory", v.mandatory, "red"), ("advisory", v.advisory, "yellow")):
-            if items:
-                console.print(f"[bold {style}]{len(items)} {title} violation(s)[/]")
-                for item in items:
-                    first, _, rest = item["message"].partition("\n")
-                    console.print(f"  [{style}]{item['rule']}[/] {item['urn'] or '(stack)'}\n    {first}"
-                                  + (f"\n    {rest}" if rest else ""), markup=True)
-        if v.suppressed:
-            console.print(f"[bold]{len(v.suppressed)} waived finding(s)[/]")
-            for s in v.suppressed:
-                console.print(f"  {s['rule']} {s['urn']} (until {s['expires']}): {s['reason']}", markup=False)
-        for w in v.unused_waivers:
-            console.print(f"  note: waiver {w['rule']} for {w['resource']!r} matched nothing", markup=False)
-        console.print(f"policy pack {v.pack}: {len(v.mandatory)} mandatory, {len(v.advisory)} advisory, "
-                      f"{len(v.suppressed)} waived", markup=False)
-    for path in result.files:
-        console.print(f"wrote {path}", markup=False)
-    return result.exit_code
+    outcome = plan_stack(project, args.stack, pack_dir=pack_dir, policy_config=policy_config,
+                         out_dir=args.out.resolve() if args.out else None, today=date.today())
+    return print_outcome(outcome, console, err, quiet=args.quiet)
 
 
-def _policies(args: argparse.Namespace, console: Console) -> int:
+def _policies(args: argparse.Namespace, console: Console, err: Console) -> int:
     from rich.table import Table
 
-    from .analyzer import PolicyPackProcess
+    from .engine.analyzer import PolicyPackProcess
 
     with PolicyPackProcess(args.policy_pack, project="ai-serving", stack="policies", config={}) as pack:
         table = Table(title=f"{pack.name} {pack.version}: {len(pack.policies)} policies")
@@ -211,7 +157,30 @@ def _policies(args: argparse.Namespace, console: Console) -> int:
         for meta in pack.policies.values():
             table.add_row(meta.name, meta.level, "stack" if meta.stack_policy else "resource", meta.description)
         console.print(table)
-    return EXIT_OK
+    return ExitCode.OK
+
+
+def _report(args: argparse.Namespace, console: Console, err: Console) -> int:
+    from .reports.markdown import run as run_report
+
+    return run_report(args.out.resolve(), args.base.resolve() if args.base else None, console)
+
+
+def _diff(args: argparse.Namespace, console: Console, err: Console) -> int:
+    from .reports.diff import run as run_diff
+
+    return run_diff(args.base, args.head, as_json=args.json, console=console)
+
+
+def _new_team(args: argparse.Namespace, console: Console, err: Console) -> int:
+    from .org.new_team import run as run_new_team
+
+    return run_new_team(_project(args), args, console, err)
+
+
+_COMMANDS = {"validate": _validate, "plan": _plan, "policies": _policies, "report": _report, "diff": _diff,
+             "new-team": _new_team}
+"""Sub-command -> handler(args, console, err) returning the exit code."""
 
 
 if __name__ == "__main__":

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import TypeAdapter, ValidationError
-
-from infra.config.errors import ConfigError, ConfigIssue
 from infra.config.model import Suppression
 
-from .analyzer import Analysis, Diagnostic, PolicyMeta
+if TYPE_CHECKING:  # types only: reports use rule_id without loading the engine
+    from .engine.analyzer import Analysis, Diagnostic, PolicyMeta
 
 NON_WAIVABLE_TAG = "non-waivable"
 WAIVER_EXPIRED = "waiver-expired"
@@ -32,17 +29,6 @@ def rule_id(policy: str, meta: PolicyMeta | None = None) -> str:
 def resource_name(urn: str) -> str:
     """The resource name part of a URN (what a waiver's ``resource`` pattern matches)."""
     return urn.rsplit("::", 1)[-1] if urn else ""
-
-
-def read_suppressions(config: Mapping[str, str], project: str, source: Any = None) -> list[Suppression]:
-    """The stack's ``<project>:suppressions`` (config error when malformed)."""
-    raw = config.get(f"{project}:suppressions")
-    if raw is None:
-        return []
-    try:
-        return TypeAdapter(list[Suppression]).validate_python(json.loads(raw))
-    except (ValueError, ValidationError) as exc:
-        raise ConfigError(source, [ConfigIssue(f"{project}:suppressions", str(exc).splitlines()[0])]) from None
 
 
 @dataclass

@@ -281,8 +281,8 @@ def generate_stacks(n: int, dest: Path) -> str:
     code = f"""
 import sys
 from pathlib import Path
-from ai_serving.project import load_project
-from ai_serving.scaffold import new_team
+from ai_serving.engine.project import load_project
+from ai_serving.org.new_team import new_team
 project = load_project(Path({str(ROOT)!r}), Path({str(dest)!r}))
 for i in range({n}):
     env = ("dev", "prod", "test")[i % 3]
@@ -293,7 +293,7 @@ for i in range({n}):
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     if r.returncode != 0:
         raise SystemExit(f"new-team generation failed:\n{r.stderr}")
-    return "ai-serving new-team (ai_serving.scaffold.new_team, called in one process)"
+    return "ai-serving new-team (ai_serving.org.new_team.new_team, called in one process)"
 
 
 def bench_all(sizes: list[int], reps: dict[int, int], tmp: Path, checkpoint=lambda: None) -> dict:
@@ -356,7 +356,7 @@ t_first = time.time()
 marks = {}
 p = time.perf_counter
 t = p()
-import ai_serving.pipeline, ai_serving.runner, ai_serving.analyzer, ai_serving.project, ai_serving.verdict
+import ai_serving.plan, ai_serving.engine.runner, ai_serving.engine.analyzer, ai_serving.engine.project, ai_serving.verdict
 from rich.console import Console
 marks["tool imports (ai_serving, pulumi runtime, grpc, rich)"] = p() - t
 t = p()
@@ -365,18 +365,18 @@ import infra.program
 marks["program imports (infra.*, azure-native SDK modules)"] = p() - t
 from pathlib import Path
 from datetime import date
-from ai_serving.project import load_project, read_stack_config
-from ai_serving.runner import run_program
-from ai_serving.analyzer import PolicyPackProcess
-from ai_serving.pipeline import write_outputs
-from ai_serving.verdict import decide, read_suppressions
+from ai_serving.engine.project import load_project, read_stack_config
+from ai_serving.engine.runner import run_program
+from ai_serving.engine.analyzer import PolicyPackProcess
+from ai_serving.plan import write_outputs
+from ai_serving.verdict import decide
 from infra.config import raw_from_config_map, validate
 t = p()
 project = load_project(Path(ROOT))
 config = read_stack_config(project, STACK)
 marks["project + stack file read"] = p() - t
 t = p()
-validate(raw_from_config_map(config.values), stack_name=STACK, source=config.source)
+cfg = validate(raw_from_config_map(config.values), stack_name=STACK, source=config.source)
 marks["config validation (infra.config.validate)"] = p() - t
 t = p()
 run = run_program(project, STACK, config)
@@ -393,7 +393,7 @@ t = p()
 analysis = pack.analyze(run)
 marks["policy pack: analyze"] = p() - t
 t = p()
-sup = read_suppressions(config.values, project.name, config.source)
+sup = list(cfg.suppressions)
 verdict = decide(pack.name, pack.policies, analysis, sup,
                  today=date.today())
 marks["verdict (decide)"] = p() - t

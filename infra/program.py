@@ -6,9 +6,8 @@ import pulumi
 import pulumi_azure_native.authorization as authorization
 
 from .config import ConfigError, load_from_pulumi
+from .config.errors import EXIT_CODE as CONFIG_ERROR_EXIT_CODE
 from .environment import ServingEnvironment
-
-CONFIG_ERROR_EXIT_CODE = 2
 
 
 def main() -> None:

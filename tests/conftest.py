@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from ai_serving.project import Project, load_project, read_stack_config
-from ai_serving.runner import ProgramRun, run_program
+from ai_serving.engine.project import Project, load_project, read_stack_config
+from ai_serving.engine.runner import ProgramRun, run_program
 
 from .stackdata import stack_name
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from ai_serving.runner import ProgramRun
+from ai_serving.engine.runner import ProgramRun
 
 _RUNS: dict[str, ProgramRun] = {}
 

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from ai_serving.mocks import SUBSCRIPTION_ID
+from ai_serving.engine.mocks import SUBSCRIPTION_ID
 from infra.components.budget import budget_start_date, notifications
 from infra.config.profiles import PROFILES
 

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 import yaml
 
-from ai_serving import mocks
+from ai_serving.engine import mocks
 from infra import catalogues
 from infra.components import cloud_init
 from infra.components.cloud_init import ServingBoot

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ai_serving.project import marshal
+from ai_serving.engine.project import marshal
 from infra.config import ConfigError, StackConfig, raw_from_config_map, validate
 
 from .stackdata import base_config

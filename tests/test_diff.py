@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ai_serving.diff import ABSENT, diff_dirs, flatten
+from ai_serving.reports.diff import ABSENT, diff_dirs, flatten
 
 from .cli_helpers import cli
 

@@ -11,7 +11,7 @@ import ipaddress
 
 import pytest
 
-from ai_serving.mocks import SUBSCRIPTION_ID
+from ai_serving.engine.mocks import SUBSCRIPTION_ID
 from ai_serving.wire import SECRET_SIG, SECRET_VALUE_SIG
 from infra import catalogues
 from infra.components.autoscale import cpu_thresholds, serving_cpu_ceiling_percent

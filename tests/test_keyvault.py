@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ai_serving.mocks import TENANT_ID
+from ai_serving.engine.mocks import TENANT_ID
 from infra.config.profiles import PROFILES
 
 from .plancache import planned_gpu_only

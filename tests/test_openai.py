@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ai_serving.mocks import AzureMocks
-from ai_serving.planfile import plan_document
-from ai_serving.runner import ProgramRun, Registration
+from ai_serving.engine.mocks import AzureMocks
+from ai_serving.engine.runner import ProgramRun, Registration
+from ai_serving.reports.planfile import plan_document
 from infra.catalogues import content_filter_profiles
 from infra.components.roles import BUILTIN_ROLES
 from infra.config import PROFILES, ConfigError, raw_from_config_map, validate

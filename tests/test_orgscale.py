@@ -7,8 +7,8 @@ from datetime import date
 
 from rich.console import Console
 
-from ai_serving.orgscale import plan_all
-from ai_serving.project import load_project
+from ai_serving.engine.project import load_project
+from ai_serving.org.plan_all import plan_all
 
 from .cli_helpers import ROOT, cli, write_stack
 from .stackdata import base_config
@@ -91,3 +91,33 @@ def test_plan_all_with_the_pack_describes_it_and_the_examples_pass(tmp_path, cap
     cs01 = next(p for p in pack["policies"].values() if p["rule"] == "CS-01")
     assert cs01["level"] == "mandatory" and cs01["remediation"] and cs01["url"].startswith("https://")
     assert (out / "report.md").is_file()
+
+
+def test_each_stack_is_read_and_validated_once(tmp_path, monkeypatch):
+    """plan --all reads each stack file once and validates it once: the worker's load_stack does both,
+    the program under the runner reuses that validation, and the cross-team checks use the config the
+    worker returned (no second read)."""
+    import infra.config.loader as loader
+    from ai_serving.engine import project as engine_project
+
+    reads: list[str] = []
+    validations: list[str | None] = []
+    real_read, real_validate = engine_project.read_stack_config, loader._validate
+
+    def counting_read(project, stack, path=None):
+        reads.append(stack)
+        return real_read(project, stack, path)
+
+    def counting_validate(raw, *, stack_name, source):
+        validations.append(stack_name)
+        return real_validate(raw, stack_name=stack_name, source=source)
+
+    monkeypatch.setattr(engine_project, "read_stack_config", counting_read)
+    monkeypatch.setattr("ai_serving.stacks.read_stack_config", counting_read)
+    monkeypatch.setattr(loader, "_validate", counting_validate)
+    monkeypatch.setattr(loader, "_VALIDATED", {})
+    stack_dir = _stacks(tmp_path, 3)
+    code, summary = _plan(stack_dir, tmp_path / "out", workers=1)  # one process, so the counters see it all
+    assert code == 0 and len(summary["stacks"]) == 3
+    assert sorted(reads) == ["team0-dev", "team1-dev", "team2-dev"]
+    assert sorted(validations) == ["team0-dev", "team1-dev", "team2-dev"]

@@ -7,8 +7,8 @@ import textwrap
 
 from google.protobuf import struct_pb2
 
-from ai_serving.analyzer import PackZygote, PolicyPackProcess
-from ai_serving.runner import ProgramRun, Registration
+from ai_serving.engine.analyzer import PackZygote, PolicyPackProcess
+from ai_serving.engine.runner import ProgramRun, Registration
 
 PACK = textwrap.dedent('''
     import os

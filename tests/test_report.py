@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from ai_serving.diagram import architecture
-from ai_serving.planfile import plan_document
-from ai_serving.project import read_stack_config
-from ai_serving.report import GITHUB_COMMENT_LIMIT, render, write_report
-from ai_serving.runner import run_program
+from ai_serving.engine.project import read_stack_config
+from ai_serving.engine.runner import run_program
+from ai_serving.reports.diagram import architecture
+from ai_serving.reports.markdown import GITHUB_COMMENT_LIMIT, render, write_report
+from ai_serving.reports.planfile import plan_document
 
 from .cli_helpers import cli, write_stack
 from .stackdata import base_config

@@ -11,8 +11,8 @@ SECRET = "hf_offline_test_token_do_not_print_7Qz"
 
 
 def test_every_example_stack_plans(project):
-    from ai_serving.project import read_stack_config
-    from ai_serving.runner import run_program
+    from ai_serving.engine.project import read_stack_config
+    from ai_serving.engine.runner import run_program
 
     for stack in project.stacks():
         run = run_program(project, stack, read_stack_config(project, stack))

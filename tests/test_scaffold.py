@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ai_serving.project import UsageError, load_project, read_stack_config
-from ai_serving.scaffold import ADDRESS_POOL, free_range, pick_model
+from ai_serving.engine.project import load_project, read_stack_config
+from ai_serving.org.new_team import ADDRESS_POOL, free_range, pick_model
+from ai_serving.outcome import UsageError
 from infra import catalogues
 from infra.config import raw_from_config_map, validate
 from infra.config.checks import GPU_MEMORY_UTILIZATION, model_memory_needed_gb

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+EXIT_CODE = 2
+"""The exit code of a run stopped by bad config (the program's and the tooling's: ``ai_serving/outcome.py``)."""
+
 
 @dataclass(frozen=True)
 class ConfigIssue:

@@ -51,8 +51,31 @@ def _decode(value: str) -> Any:
         return value
 
 
+_VALIDATED: dict[tuple[str, str | None, str | None], StackConfig] = {}
+"""The last few configs validated in this process, by (config JSON, stack, source)."""
+_VALIDATED_KEEP = 8
+
+
 def validate(raw: Mapping[str, Any], *, stack_name: str | None = None, source: Path | None = None) -> StackConfig:
-    """Validate ``raw`` into a ``StackConfig`` or raise one ``ConfigError`` listing every problem."""
+    """Validate ``raw`` into a ``StackConfig`` or raise one ``ConfigError`` listing every problem.
+
+    Validation is a pure function of its inputs and ``StackConfig`` is frozen, so the result is
+    remembered for the same inputs: a tool that validated a stack (``ai_serving.stacks.load_stack``)
+    and then runs its program in the same process (the offline runner) validates it once. Errors
+    are not remembered.
+    """
+    key = (json.dumps(raw, sort_keys=True, default=str), stack_name, str(source) if source else None)
+    cached = _VALIDATED.get(key)
+    if cached is not None:
+        return cached
+    cfg = _validate(raw, stack_name=stack_name, source=source)
+    if len(_VALIDATED) >= _VALIDATED_KEEP:
+        _VALIDATED.pop(next(iter(_VALIDATED)))
+    _VALIDATED[key] = cfg
+    return cfg
+
+
+def _validate(raw: Mapping[str, Any], *, stack_name: str | None, source: Path | None) -> StackConfig:
     index = line_index(source) if source is not None and source.is_file() else {}
     try:
         cfg = StackConfig.model_validate(dict(raw))

@@ -26,7 +26,9 @@ import yaml
 
 from infra.config.addressing import LARGEST_ALLOWED_PREFIX
 
-from .project import Project, UsageError
+from ..engine.project import Project
+from ..outcome import ExitCode, UsageError
+from ..stacks import load_stack
 
 ADDRESS_POOL = ipaddress.IPv4Network("10.64.0.0/10")
 """Where scaffolded stacks get their address space from (see the module docstring)."""
@@ -73,7 +75,7 @@ def free_range(used: Iterable[ipaddress.IPv4Network], pool: ipaddress.IPv4Networ
                 return ipaddress.IPv4Network((candidate, prefix))
             # Jump to the first aligned block after everything that overlaps this one.
             candidate = (max(overlapping) // size + 1) * size
-    raise UsageError(f"no free /{prefixes[-1]} left in {pool}; extend ADDRESS_POOL in ai_serving/scaffold.py")
+    raise UsageError(f"no free /{prefixes[-1]} left in {pool}; extend ADDRESS_POOL in ai_serving/org/new_team.py")
 
 
 def pick_model(vm_sku: str) -> str:
@@ -118,7 +120,7 @@ def render(config: dict[str, Any], *, placeholders: bool) -> str:
     """The stack file's text: a header comment and the config."""
     team, env = config["ai-serving:team"], config["ai-serving:environment"]
     lines = [f"# {team}, {env}: scaffolded by `ai-serving new-team` on {date.today().isoformat()}.",
-             "# Address space taken from the new-team pool (ai_serving/scaffold.py): reuse it nowhere else."]
+             "# Address space taken from the new-team pool (ai_serving/org/new_team.py): reuse it nowhere else."]
     if placeholders:
         lines.append(f"# TODO: set the real ai-serving:owners and ai-serving:costCenter (placeholders: "
                      f"{PLACEHOLDER_COST_CENTER}, {team}-owners@example.com).")
@@ -167,13 +169,10 @@ def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | 
 
 
 def _validate(project: Project, stack: str, path: Path) -> None:
-    from infra.config import ConfigError, raw_from_config_map, validate
-
-    from .project import read_stack_config
+    from infra.config import ConfigError
 
     try:
-        cfg = read_stack_config(project, stack, path)
-        validate(raw_from_config_map(cfg.values), stack_name=stack, source=path)
+        load_stack(project, stack, path)
     except ConfigError:
         path.unlink(missing_ok=True)
         raise
@@ -191,7 +190,7 @@ def run(project: Project, args: Any, console: Any, err: Any = None) -> int:
         err = err or console
         err.print(str(exc), markup=False)
         err.print("the scaffolded file did not validate and was removed", markup=False)
-        return 2
+        return ExitCode.USAGE
     what = []
     if "ai-serving:openai" in config:
         d = config["ai-serving:openai"]["deployments"][0]
@@ -205,4 +204,4 @@ def run(project: Project, args: Any, console: Any, err: Any = None) -> int:
         shown = path
     console.print(f"wrote {shown}: {config['ai-serving:network']['addressSpace']}, {', '.join(what)}; "
                   "valid", markup=False)
-    return 0
+    return ExitCode.OK

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .runner import ProgramRun
-from .wire import mask_secrets
+from ..wire import mask_secrets
+
+if TYPE_CHECKING:  # the run is read through its attributes only: reports never load the engine
+    from ..engine.runner import ProgramRun
 
 
 def plan_document(run: ProgramRun, policy: dict[str, Any] | None = None) -> dict[str, Any]:

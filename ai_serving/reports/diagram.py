@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .mocks import ARM_TYPES
+from .. import arm
 
 NET = "azure-native:network:"
 VNET = NET + "VirtualNetwork"
@@ -34,7 +34,6 @@ SUBNET = NET + "Subnet"
 PRIVATE_ENDPOINT = NET + "PrivateEndpoint"
 ZONE_GROUP = NET + "PrivateDnsZoneGroup"
 NSG = NET + "NetworkSecurityGroup"
-NAT = NET + "NatGateway"
 LOAD_BALANCER = NET + "LoadBalancer"
 PEERING = NET + "VirtualNetworkPeering"
 SCALE_SET = "azure-native:compute:VirtualMachineScaleSet"
@@ -47,21 +46,6 @@ VNET_LINK = "azure-native:privatedns:VirtualNetworkLink"
 DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
 AUTOSCALE = "azure-native:monitor:AutoscaleSetting"
 
-# Node id prefix and first label line per type. Prefixes avoid a leading "o" or "x" (Mermaid
-# reads `--- o...` / `--- x...` as circle / cross edge heads) and the keyword "end".
-_KINDS: dict[str, tuple[str, str]] = {
-    PRIVATE_ENDPOINT: ("pe", "Private endpoint"),
-    SCALE_SET: ("vmss", "GPU scale set"),
-    LOAD_BALANCER: ("lb", "Internal load balancer"),
-    ACCOUNT: ("acct", "Azure OpenAI account"),
-    DEPLOYMENT: ("dep", "Deployment"),
-    VAULT: ("kv", "Key Vault"),
-    WORKSPACE: ("law", "Log Analytics workspace"),
-    ZONE: ("zone", "Private DNS zone"),
-    NAT: ("nat", "NAT gateway"),
-    "azure-native:storage:StorageAccount": ("st", "Storage account"),
-    "azure-native:containerregistry:Registry": ("acr", "Container registry"),
-}
 _SAFE = re.compile(r"[^A-Za-z0-9 ._:/@+,=*#-]+")
 
 
@@ -85,14 +69,18 @@ def arm_key(rid: str) -> tuple[str, str] | None:
 
 def physical_name(res: dict[str, Any]) -> str:
     """The Azure name of a plan resource: its explicit name input, else its Pulumi name."""
-    entry = ARM_TYPES.get(res["type"].removeprefix("azure-native:"))
-    value = (res.get("inputs") or {}).get(entry[2]) if entry else None
-    return value if isinstance(value, str) else res["name"]
+    return arm.physical_name(res["type"], res["name"], res.get("inputs"))
 
 
 def _resource_key(res: dict[str, Any]) -> tuple[str, str] | None:
-    entry = ARM_TYPES.get(res["type"].removeprefix("azure-native:"))
-    return (entry[1].lower(), physical_name(res).lower()) if entry else None
+    entry = arm.arm_type(res["type"])
+    return (entry.segment.lower(), physical_name(res).lower()) if entry else None
+
+
+def _node(token: str) -> arm.Node:
+    """How ``token`` is drawn: from the type table, else a generic box titled by the token."""
+    entry = arm.arm_type(token)
+    return entry.node if entry and entry.node else arm.Node("res", token.removeprefix("azure-native:"))
 
 
 def _subnet_refs(value: Any) -> Iterator[str]:
@@ -215,7 +203,7 @@ class _Builder:
     def describe(self, res: dict[str, Any]) -> str:
         inputs = res.get("inputs") or {}
         token = res["type"]
-        title = _KINDS.get(token, ("res", token.removeprefix("azure-native:")))[1]
+        title = _node(token).label
         name = physical_name(res)
         if token == SCALE_SET:
             sku = inputs.get("sku") or {}
@@ -256,7 +244,7 @@ class _Builder:
         return f"{_num(capacity)} instances" if capacity is not None else None
 
     def add_node(self, res: dict[str, Any], indent: int, shape: str = "box") -> str:
-        prefix = _KINDS.get(res["type"], ("res", ""))[0]
+        prefix = _node(res["type"]).prefix
         nid = self.g.new_id(prefix)
         self.g.ids[res["urn"]] = nid
         text = self.describe(res)
@@ -334,14 +322,12 @@ class _Builder:
             self.g.lines.append("  end")
 
     def services(self) -> None:
-        for token in (VAULT, WORKSPACE):
+        """Every standalone type of the type table not placed yet: stores (cylinders) first, then boxes."""
+        standalone = [(token, t.node) for token, t in arm.ARM_TYPES.items() if t.node and t.node.standalone]
+        for token, node in sorted(standalone, key=lambda item: item[1].shape != "db"):
             for res in self.of_type(token):
                 if res["urn"] not in self.g.ids:
-                    self.add_node(res, indent=1, shape="db")
-        for token in (NAT, "azure-native:storage:StorageAccount", "azure-native:containerregistry:Registry"):
-            for res in self.of_type(token):
-                if res["urn"] not in self.g.ids:
-                    self.add_node(res, indent=1)
+                    self.add_node(res, indent=1, shape=node.shape)
 
     def dns(self) -> None:
         zones = self.of_type(ZONE)

@@ -12,12 +12,10 @@ import yaml
 
 from infra.config.errors import ConfigError, ConfigIssue
 
+from ..outcome import UsageError
+
 SECRET_PLACEHOLDER = "offline-secret-placeholder"
 """What a ``secure:`` value becomes offline (it cannot be decrypted without the secrets provider)."""
-
-
-class UsageError(Exception):
-    """A bad command line or project layout (exit code 2)."""
 
 
 @dataclass(frozen=True)

@@ -7,50 +7,14 @@ from typing import Any
 
 import pulumi
 
+from ..arm import ARM_TYPES, physical_name
+from ..wire import SECRET_SIG
+
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 TENANT_ID = "11111111-1111-1111-1111-111111111111"
 CLIENT_ID = "22222222-2222-2222-2222-222222222222"
 OBJECT_ID = "33333333-3333-3333-3333-333333333333"
 _NS = uuid.UUID("5b0c39b5-4a54-4b8a-a7a8-5e9d2b1f8e11")
-
-# azure-native module:Type -> (ARM provider namespace, ARM resource type segment, physical-name input)
-ARM_TYPES: dict[str, tuple[str, str, str]] = {
-    "resources:ResourceGroup": ("", "resourceGroups", "resourceGroupName"),
-    "network:VirtualNetwork": ("Microsoft.Network", "virtualNetworks", "virtualNetworkName"),
-    "network:Subnet": ("Microsoft.Network", "subnets", "subnetName"),
-    "network:NetworkSecurityGroup": ("Microsoft.Network", "networkSecurityGroups", "networkSecurityGroupName"),
-    "network:NatGateway": ("Microsoft.Network", "natGateways", "natGatewayName"),
-    "network:PublicIPAddress": ("Microsoft.Network", "publicIPAddresses", "publicIpAddressName"),
-    "network:PrivateEndpoint": ("Microsoft.Network", "privateEndpoints", "privateEndpointName"),
-    "network:PrivateDnsZoneGroup": ("Microsoft.Network", "privateDnsZoneGroups", "privateDnsZoneGroupName"),
-    "network:LoadBalancer": ("Microsoft.Network", "loadBalancers", "loadBalancerName"),
-    "network:VirtualNetworkPeering": ("Microsoft.Network", "virtualNetworkPeerings", "virtualNetworkPeeringName"),
-    "privatedns:PrivateZone": ("Microsoft.Network", "privateDnsZones", "privateZoneName"),
-    "privatedns:VirtualNetworkLink": ("Microsoft.Network", "virtualNetworkLinks", "virtualNetworkLinkName"),
-    "keyvault:Vault": ("Microsoft.KeyVault", "vaults", "vaultName"),
-    "keyvault:Secret": ("Microsoft.KeyVault", "secrets", "secretName"),
-    "keyvault:Key": ("Microsoft.KeyVault", "keys", "keyName"),
-    "cognitiveservices:Account": ("Microsoft.CognitiveServices", "accounts", "accountName"),
-    "cognitiveservices:Deployment": ("Microsoft.CognitiveServices", "deployments", "deploymentName"),
-    "cognitiveservices:RaiPolicy": ("Microsoft.CognitiveServices", "raiPolicies", "raiPolicyName"),
-    "compute:VirtualMachineScaleSet": ("Microsoft.Compute", "virtualMachineScaleSets", "vmScaleSetName"),
-    "managedidentity:UserAssignedIdentity": ("Microsoft.ManagedIdentity", "userAssignedIdentities", "resourceName"),
-    "operationalinsights:Workspace": ("Microsoft.OperationalInsights", "workspaces", "workspaceName"),
-    "monitor:DiagnosticSetting": ("Microsoft.Insights", "diagnosticSettings", "name"),
-    "monitor:AutoscaleSetting": ("Microsoft.Insights", "autoscalesettings", "autoscaleSettingName"),
-    "authorization:RoleAssignment": ("Microsoft.Authorization", "roleAssignments", "roleAssignmentName"),
-    "authorization:ManagementLockByScope": ("Microsoft.Authorization", "locks", "lockName"),
-    "consumption:Budget": ("Microsoft.Consumption", "budgets", "budgetName"),
-    "storage:StorageAccount": ("Microsoft.Storage", "storageAccounts", "accountName"),
-    "containerregistry:Registry": ("Microsoft.ContainerRegistry", "registries", "registryName"),
-}
-
-
-def physical_name(token: str, name: str, inputs: dict[str, Any]) -> str:
-    """The Azure name a resource would get: its explicit name input, else its Pulumi name."""
-    entry = ARM_TYPES.get(token.removeprefix("azure-native:"))
-    value = inputs.get(entry[2]) if entry else None
-    return value if isinstance(value, str) else name
 
 
 def arm_id(token: str, name: str, inputs: dict[str, Any]) -> str:
@@ -58,11 +22,13 @@ def arm_id(token: str, name: str, inputs: dict[str, Any]) -> str:
     short = token.removeprefix("azure-native:")
     phys = physical_name(token, name, inputs)
     sub = f"/subscriptions/{SUBSCRIPTION_ID}"
+    entry = ARM_TYPES.get(token)
     if short == "resources:ResourceGroup":
         return f"{sub}/resourceGroups/{phys}"
     scope = inputs.get("scope") or inputs.get("resourceUri")
     rg = inputs.get("resourceGroupName") if isinstance(inputs.get("resourceGroupName"), str) else "rg-mock"
-    namespace, segment, _ = ARM_TYPES.get(short, ("Mock." + short.split(":")[0], short.split(":")[-1], ""))
+    namespace, segment = ((entry.namespace, entry.segment) if entry
+                          else ("Mock." + short.split(":")[0], short.split(":")[-1]))
     if isinstance(scope, str) and short.startswith(("authorization:", "monitor:DiagnosticSetting")):
         return f"{scope}/providers/{namespace}/{segment}/{phys}"
     return f"{sub}/resourceGroups/{rg}/providers/{namespace}/{segment}/{phys}"
@@ -88,7 +54,7 @@ def computed_outputs(token: str, name: str, inputs: dict[str, Any], rid: str) ->
         # azure-native v3 flattens a key's outputs: keyUri / keyUriWithVersion are top-level.
         out.update(keyUri=props["keyUri"], keyUriWithVersion=props["keyUriWithVersion"])
     elif short == "keyvault:Secret":
-        if "4dabf18193072939515e22adb298388d" in props:  # a secret value makes the whole object secret
+        if SECRET_SIG in props:  # a secret value makes the whole object secret
             props = dict(props.get("value") or {})
         props.pop("value", None)  # Azure never returns a secret's value from the management plane
         props["secretUri"] = f"https://vault.vault.azure.net/secrets/{phys}"

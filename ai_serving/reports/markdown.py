@@ -22,9 +22,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ..verdict import resource_name, rule_id
 from . import diagram
 from .diff import PlanDiff, diff_dirs, load_plans, short
-from .verdict import resource_name, rule_id
 
 GITHUB_COMMENT_LIMIT = 65_536
 BUDGET = 60_000
@@ -365,7 +365,7 @@ def write_report(out_dir: Path, base_dir: Path | None = None) -> Path:
 
 def run(out_dir: Path, base_dir: Path | None, console: Any) -> int:
     """``ai-serving report``: write the report and say where it is."""
-    from .project import UsageError
+    from ..outcome import UsageError
 
     if not out_dir.is_dir():
         raise UsageError(f"{out_dir}: no such plan output directory (run `ai-serving plan --all --out DIR`)")

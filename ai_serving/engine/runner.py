@@ -1,9 +1,9 @@
 """Run a Pulumi Python program in-process under mocks and capture what the engine would see.
 
-Follows the engine closely (see ../shared/reference/pulumi-engine-notes.md): config is handed
-over as strings, URNs are formed the engine's way (the root stack's type is not part of a child's
-type chain), default providers are synthesised as ``pulumi:providers:<pkg>::default_<version>``,
-and every registration keeps its parent, dependencies, protect flag, provider and wire inputs.
+Follows the engine closely: config is handed over as strings, URNs are formed the engine's way
+(the root stack's type is not part of a child's type chain), default providers are synthesised as
+``pulumi:providers:<pkg>::default_<version>``, and every registration keeps its parent,
+dependencies, protect flag, provider and wire inputs.
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ from pulumi.runtime.proto import engine_pb2
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from infra.config.loader import STACK_FILE_ENV
+
 from .mocks import AzureMocks
 from .project import Project, StackConfigMap
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
-STACK_FILE_ENV = "AI_SERVING_STACK_FILE"
 _API_VERSION_ALIAS = re.compile(r"^azure-native:[a-z0-9]+/v\d")
 
 

@@ -1,4 +1,4 @@
-"""Plan one stack end to end: config -> program under mocks -> policy pack -> files."""
+"""Plan one stack end to end: load the stack -> program under mocks -> policy pack -> files."""
 
 from __future__ import annotations
 
@@ -9,35 +9,50 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from infra.config import StackConfig
 from infra.config.errors import ConfigError
 
-from .analyzer import PackZygote, PolicyPackProcess
-from .planfile import plan_document, write_plan
-from .project import Project, read_stack_config
-from .runner import ProgramRun, run_program
-from .verdict import Verdict, decide, read_suppressions
-
-EXIT_OK, EXIT_POLICY, EXIT_USAGE = 0, 1, 2
+from .engine.analyzer import PackZygote, PolicyPackProcess
+from .engine.project import Project
+from .engine.runner import ProgramRun, run_program
+from .outcome import ExitCode, Status
+from .reports.planfile import plan_document, write_plan
+from .stacks import load_stack
+from .verdict import Verdict, decide
 
 
 @dataclass
-class StackResult:
+class StackOutcome:
     """The outcome of planning one stack."""
 
     stack: str
-    exit_code: int
+    exit_code: ExitCode
     run: ProgramRun | None = None
     verdict: Verdict | None = None
     errors: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     pack: dict[str, Any] | None = None
     """The pack that judged the stack (``PolicyPackProcess.describe()``), when one ran."""
+    config: StackConfig | None = None
+    """The validated config, when the stack file was valid (for the cross-team checks)."""
 
     @property
-    def status(self) -> str:
-        """``ok``, ``policy-failed``, ``invalid-config`` or ``error``."""
-        return {EXIT_OK: "ok", EXIT_POLICY: "policy-failed" if self.verdict and self.verdict.mandatory else "error",
-                EXIT_USAGE: "invalid-config"}.get(self.exit_code, "error")
+    def status(self) -> Status:
+        """What the summary table, summary.json and the report show for the stack."""
+        if self.exit_code == ExitCode.OK:
+            return Status.OK
+        if self.exit_code == ExitCode.USAGE:
+            return Status.INVALID_CONFIG
+        if self.exit_code == ExitCode.POLICY and self.verdict and self.verdict.mandatory:
+            return Status.POLICY_FAILED
+        return Status.ERROR
+
+    @property
+    def document(self) -> dict[str, Any] | None:
+        """The plan.json document, when the program ran to the end."""
+        if self.run is None or self.run.exit_code != 0:
+            return None
+        return plan_document(self.run, self.verdict.to_json() if self.verdict else None)
 
     def summary(self) -> dict[str, Any]:
         """One row of the summary table."""
@@ -48,24 +63,25 @@ class StackResult:
             "mandatory": len(v.mandatory) if v else 0,
             "advisory": len(v.advisory) if v else 0,
             "waivers": len(v.suppressed) if v else 0,
-            "status": self.status,
+            "status": self.status.value,
         }
 
 
 def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_config: dict | None,
                out_dir: Path | None, today: date, stack_file: Path | None = None,
-               zygote: PackZygote | None = None) -> StackResult:
-    """Plan ``stack``: never raises for bad config or program errors (they become the result)."""
+               zygote: PackZygote | None = None) -> StackOutcome:
+    """Plan ``stack``: never raises for bad config or program errors (they become the outcome)."""
     try:
-        config = read_stack_config(project, stack, stack_file)
-        suppressions = read_suppressions(config.values, project.name, config.source)
+        loaded = load_stack(project, stack, stack_file)
     except ConfigError as exc:
-        return StackResult(stack, EXIT_USAGE, errors=[str(exc)])
-    run = run_program(project, stack, config)
+        return StackOutcome(stack, ExitCode.USAGE, errors=[str(exc)])
+    run = run_program(project, stack, loaded.config_map)
     if run.exit_code != 0:
-        return StackResult(stack, run.exit_code, run=run, errors=run.errors or [f"program exited {run.exit_code}"])
-    result = StackResult(stack, EXIT_OK, run=run)
+        return StackOutcome(stack, _exit_code(run.exit_code), run=run, config=loaded.config,
+                            errors=run.errors or [f"program exited {run.exit_code}"])
+    outcome = StackOutcome(stack, ExitCode.OK, run=run, config=loaded.config)
     if pack_dir is not None:
+        config = loaded.config_map
         # One pack process per stack, as `pulumi preview` runs it: the pack reads the stack's name and
         # config (e.g. whether it is prod) from its environment at start-up.
         with PolicyPackProcess(pack_dir, project=project.name, stack=stack, config=config.values,
@@ -73,13 +89,22 @@ def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_co
             pack.configure(policy_config)
             pack.configure_stack(run, config.values, config.secret_keys)
             analysis = pack.analyze(run)
-            result.verdict = decide(pack.name, pack.policies, analysis, suppressions, today=today)
-            result.pack = pack.describe()
-        if result.verdict.mandatory:
-            result.exit_code = EXIT_POLICY
+            outcome.verdict = decide(pack.name, pack.policies, analysis, list(loaded.config.suppressions),
+                                     today=today)
+            outcome.pack = pack.describe()
+        if outcome.verdict.mandatory:
+            outcome.exit_code = ExitCode.POLICY
     if out_dir is not None:
-        result.files = write_outputs(out_dir, run, result.verdict)
-    return result
+        outcome.files = write_outputs(out_dir, run, outcome.verdict)
+    return outcome
+
+
+def _exit_code(code: int) -> ExitCode:
+    """A program's exit code as one of ours (anything unexpected is a program error)."""
+    try:
+        return ExitCode(code)
+    except ValueError:
+        return ExitCode.POLICY
 
 
 def write_outputs(out_dir: Path, run: ProgramRun, verdict: Verdict | None) -> list[Path]:

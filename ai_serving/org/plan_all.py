@@ -21,13 +21,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from infra.config import raw_from_config_map, validate
-from infra.config.errors import ConfigError
-
-from .analyzer import PackZygote
+from ..engine.analyzer import PackZygote
+from ..engine.project import Project
+from ..outcome import ExitCode, Status
+from ..plan import plan_stack
 from .crossteam import check_all, global_names_of, load_quotas
-from .pipeline import EXIT_OK, EXIT_POLICY, EXIT_USAGE, plan_stack
-from .project import Project, read_stack_config
 
 SUMMARY_FILE = "summary.json"
 
@@ -73,6 +71,8 @@ def _plan_in_worker(stack: str) -> dict[str, Any]:
     outcome["unused_waivers"] = result.verdict.unused_waivers if result.verdict else []
     outcome["global_names"] = global_names_of([{"type": r.type, "name": r.name, "inputs": r.inputs}
                                                for r in result.run.resources]) if result.run else []
+    # The config this worker validated (for the cross-team checks): each stack is read and validated once.
+    outcome["config"] = result.config
     return outcome
 
 
@@ -105,8 +105,8 @@ def run_stacks(project: Project, stacks: list[str], *, pack_dir: Path | None, po
                 yield fut.result()
             except Exception as exc:  # noqa: BLE001 - one stack's crash is that stack's error
                 yield {"stack": futures[fut], "resources": 0, "mandatory": 0, "advisory": 0, "waivers": 0,
-                       "status": "error", "exit_code": 1, "errors": [f"worker failed: {exc}"], "verdict": None,
-                       "unused_waivers": [], "global_names": [], "pack": None}
+                       "status": Status.ERROR.value, "exit_code": ExitCode.POLICY, "errors": [f"worker failed: {exc}"],
+                       "verdict": None, "unused_waivers": [], "global_names": [], "pack": None, "config": None}
 
 
 def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | None, out: Path | None,
@@ -117,7 +117,7 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
     stacks = project.stacks()
     if not stacks:
         err.print(f"no stack files (Pulumi.*.yaml) in {project.stack_config_dir}", markup=False)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     workers = min(workers or default_workers(), len(stacks))
     out = out.resolve() if out else None
     started = time.perf_counter()
@@ -128,7 +128,8 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
             outcomes[outcome["stack"]] = outcome
             advance(outcome)
     ordered = [outcomes[s] for s in stacks]
-    findings = check_all(_valid_configs(project, stacks), load_quotas(project.stack_config_dir),
+    configs = {o["stack"]: o["config"] for o in ordered if o["config"] is not None}
+    findings = check_all(configs, load_quotas(project.stack_config_dir),
                          {o["stack"]: [tuple(n) for n in o["global_names"]] for o in ordered})
     for o in ordered:
         for message in o["errors"]:
@@ -137,9 +138,9 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
     for f in findings:
         style = "red" if f.level == "mandatory" else "yellow"
         console.print(f"[{style}]cross-team {f.check} ({f.level})[/] {', '.join(f.stacks)}: {f.message}")
-    worst = max([o["exit_code"] for o in ordered] + [EXIT_OK])
+    worst = int(max([int(o["exit_code"]) for o in ordered] + [ExitCode.OK]))
     if any(f.level == "mandatory" for f in findings):
-        worst = max(worst, EXIT_POLICY)
+        worst = max(worst, ExitCode.POLICY)
     elapsed = time.perf_counter() - started
     console.print(f"planned {len(stacks)} stacks with {workers} worker(s) in {elapsed:.1f}s; exit code {worst}",
                   markup=False)
@@ -160,20 +161,9 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
 
 
 def _write_report(out: Path, console: Console, base: Path | None) -> None:
-    from .report import write_report
+    from ..reports.markdown import write_report
 
     console.print(f"wrote {write_report(out, base.resolve() if base else None)}", markup=False)
-
-
-def _valid_configs(project: Project, stacks: list[str]) -> dict[str, Any]:
-    configs = {}
-    for stack in stacks:
-        try:
-            cfg = read_stack_config(project, stack)
-            configs[stack] = validate(raw_from_config_map(cfg.values), stack_name=stack, source=cfg.source)
-        except ConfigError:
-            continue  # already reported as that stack's error
-    return configs
 
 
 def _summary_table(outcomes: list[dict[str, Any]]) -> Table:
@@ -182,7 +172,7 @@ def _summary_table(outcomes: list[dict[str, Any]]) -> Table:
                          ("advisory", "right"), ("waivers", "right"), ("status", "left")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for o in outcomes:
-        style = {"ok": "green", "policy-failed": "red", "invalid-config": "red"}.get(o["status"], "red")
+        style = "green" if o["status"] == Status.OK else "red"
         table.add_row(o["stack"], str(o["resources"]), str(o["mandatory"]), str(o["advisory"]),
                       str(o["waivers"]), f"[{style}]{o['status']}[/]")
     return table

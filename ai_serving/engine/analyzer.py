@@ -25,7 +25,7 @@ import jsonschema
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 
-from .project import UsageError
+from ..outcome import UsageError
 from .runner import ProgramRun, Registration
 
 LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
@@ -89,7 +89,7 @@ class PackZygote:
     def __init__(self, pack_dir: Path) -> None:
         self.pack_dir = pack_dir.resolve()
         self._proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "ai_serving.pack_zygote", str(self.pack_dir)],
+            [sys.executable, "-u", "-m", "ai_serving.engine.pack_zygote", str(self.pack_dir)],
             cwd=self.pack_dir, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
 
@@ -179,7 +179,7 @@ class PolicyPackProcess:
 
     def describe(self) -> dict[str, Any]:
         """The pack's name, version and each policy's rule id, text, level, remediation and link."""
-        from .verdict import rule_id
+        from ..verdict import rule_id
 
         return {
             "name": self.name,

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .project import UsageError
-from .wire import MASK, is_secret
+from ..outcome import UsageError
+from ..wire import MASK, is_secret
 
 ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "(absent)"})()
 """Marks a path that exists on one side only."""

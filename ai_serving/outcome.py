@@ -1,0 +1,34 @@
+"""How a command or a stack's plan ends: exit codes, a stack's status, usage errors.
+
+Leaf module: imports nothing from ai_serving, so every part of the tooling (cli, plan, engine, reports,
+org) names these facts from here.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from infra.config.errors import EXIT_CODE as CONFIG_ERROR_EXIT_CODE
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes (documented in the README)."""
+
+    OK = 0
+    POLICY = 1
+    """A mandatory policy violation, or a program error."""
+    USAGE = CONFIG_ERROR_EXIT_CODE
+    """Invalid stack config or command line; the same code the program exits with on bad config."""
+
+
+class Status(enum.StrEnum):
+    """A stack's outcome in plan --all's summary, summary.json and the report."""
+
+    OK = "ok"
+    POLICY_FAILED = "policy-failed"
+    INVALID_CONFIG = "invalid-config"
+    ERROR = "error"
+
+
+class UsageError(Exception):
+    """A bad command line or project layout (exit code 2)."""

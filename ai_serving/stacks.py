@@ -1,0 +1,41 @@
+"""Read and validate a stack once, for every command (plan, plan --all, validate, new-team).
+
+``load_stack`` reads ``Pulumi.<stack>.yaml`` the way the engine hands config to the program
+(``engine/project.py``) and validates it into the program's own ``StackConfig`` (``infra.config``).
+Every command works from the one ``LoadedStack`` it returns: ``plan`` runs the program with its
+config map and judges waivers from ``config.suppressions``; ``plan --all`` returns ``config`` from the
+worker for the cross-team checks. When the program then validates the same config map in the same
+process (under the offline runner), ``infra.config.validate`` returns the result it already has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.config import StackConfig, raw_from_config_map, validate
+
+from .engine.project import Project, StackConfigMap, read_stack_config
+
+
+@dataclass(frozen=True)
+class LoadedStack:
+    """One stack's config, read and validated."""
+
+    name: str
+    config_map: StackConfigMap
+    """As the engine hands it to the program: namespaced keys -> strings, secret keys, source file."""
+    config: StackConfig
+    """The validated, typed config (the same model the program builds from)."""
+
+    @property
+    def source(self) -> Path:
+        """The stack file."""
+        return self.config_map.source
+
+
+def load_stack(project: Project, stack: str, path: Path | None = None) -> LoadedStack:
+    """Read ``stack``'s file (or ``path``) and validate it; ``ConfigError`` names file, line and key path."""
+    config_map = read_stack_config(project, stack, path)
+    config = validate(raw_from_config_map(config_map.values), stack_name=stack, source=config_map.source)
+    return LoadedStack(stack, config_map, config)
