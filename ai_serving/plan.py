@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -69,13 +72,19 @@ class StackOutcome:
 
 def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_config: dict | None,
                out_dir: Path | None, today: date, stack_file: Path | None = None,
-               zygote: PackZygote | None = None) -> StackOutcome:
-    """Plan ``stack``: never raises for bad config or program errors (they become the outcome)."""
+               zygote: PackZygote | None = None, phases: dict[str, float] | None = None) -> StackOutcome:
+    """Plan ``stack``: never raises for bad config or program errors (they become the outcome).
+
+    With ``phases``, the seconds each step took are added to it under the step's name (``make bench``).
+    """
+    timer = _Phases(phases)
     try:
-        loaded = load_stack(project, stack, stack_file)
+        with timer("stack file read + validation (load_stack)"):
+            loaded = load_stack(project, stack, stack_file)
     except ConfigError as exc:
         return StackOutcome(stack, ExitCode.USAGE, errors=[str(exc)])
-    run = run_program(project, stack, loaded.config_map)
+    with timer("program under mocks (run_program)"):
+        run = run_program(project, stack, loaded.config_map)
     if run.exit_code != 0:
         return StackOutcome(stack, _exit_code(run.exit_code), run=run, config=loaded.config,
                             errors=run.errors or [f"program exited {run.exit_code}"])
@@ -84,19 +93,44 @@ def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_co
         config = loaded.config_map
         # One pack process per stack, as `pulumi preview` runs it: the pack reads the stack's name and
         # config (e.g. whether it is prod) from its environment at start-up.
-        with PolicyPackProcess(pack_dir, project=project.name, stack=stack, config=config.values,
-                               zygote=zygote) as pack:
-            pack.configure(policy_config)
-            pack.configure_stack(run, config.values, config.secret_keys)
-            analysis = pack.analyze(run)
-            outcome.verdict = decide(pack.name, pack.policies, analysis, list(loaded.config.suppressions),
-                                     today=today)
-            outcome.pack = pack.describe()
+        with timer("policy pack: process start + handshake"):
+            pack = PolicyPackProcess(pack_dir, project=project.name, stack=stack, config=config.values,
+                                     zygote=zygote)
+        try:
+            with timer("policy pack: configure"):
+                pack.configure(policy_config)
+                pack.configure_stack(run, config.values, config.secret_keys)
+            with timer("policy pack: analyze"):
+                analysis = pack.analyze(run)
+            with timer("verdict (decide)"):
+                outcome.verdict = decide(pack.name, pack.policies, analysis, list(loaded.config.suppressions),
+                                         today=today)
+                outcome.pack = pack.describe()
+        finally:
+            with timer("policy pack: close"):
+                pack.close()
         if outcome.verdict.mandatory:
             outcome.exit_code = ExitCode.POLICY
     if out_dir is not None:
-        outcome.files = write_outputs(out_dir, run, outcome.verdict)
+        with timer("report writing (write_outputs)"):
+            outcome.files = write_outputs(out_dir, run, outcome.verdict)
     return outcome
+
+
+class _Phases:
+    """Adds each step's duration to a dict, when one is given."""
+
+    def __init__(self, into: dict[str, float] | None) -> None:
+        self.into = into
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            if self.into is not None:
+                self.into[name] = self.into.get(name, 0.0) + time.perf_counter() - started
 
 
 def _exit_code(code: int) -> ExitCode:

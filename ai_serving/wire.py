@@ -1,6 +1,10 @@
 """Pulumi's wire form of property values: the secret wrapper, and masking it for files and terminals.
 
-Kept free of heavy imports so that every command (plan, diff, report) can use it.
+Kept free of heavy imports so that every command (plan, diff, report) can use it: the signatures are
+the Pulumi SDK's own (``pulumi.runtime.rpc._special_sig_key`` / ``_special_secret_sig``), copied here
+so that reading a plan never loads the SDK, and pinned to the SDK by tests/test_tooling_layout.py.
+The policy pack keeps its own copy (``policies/guardrails/values.py``; it imports no tooling), pinned
+the same way.
 """
 
 from __future__ import annotations

@@ -356,61 +356,29 @@ t_first = time.time()
 marks = {}
 p = time.perf_counter
 t = p()
-import ai_serving.plan, ai_serving.engine.runner, ai_serving.engine.analyzer, ai_serving.engine.project, ai_serving.verdict
+import ai_serving.plan
 from rich.console import Console
 marks["tool imports (ai_serving, pulumi runtime, grpc, rich)"] = p() - t
 t = p()
 sys.path.insert(0, ROOT)
 import infra.program
 marks["program imports (infra.*, azure-native SDK modules)"] = p() - t
-from pathlib import Path
 from datetime import date
-from ai_serving.engine.project import load_project, read_stack_config
-from ai_serving.engine.runner import run_program
-from ai_serving.engine.analyzer import PolicyPackProcess
-from ai_serving.plan import write_outputs
-from ai_serving.verdict import decide
-from infra.config import raw_from_config_map, validate
+from pathlib import Path
+from ai_serving.engine.project import load_project
+from ai_serving.plan import plan_stack
 t = p()
 project = load_project(Path(ROOT))
-config = read_stack_config(project, STACK)
-marks["project + stack file read"] = p() - t
+marks["project read (Pulumi.yaml)"] = p() - t
+pack_dir = Path(ROOT) / "policies"
+policy_config = json.loads((pack_dir / "policy-config.json").read_text())
+outcome = plan_stack(project, STACK, pack_dir=pack_dir, policy_config=policy_config, out_dir=Path(OUT),
+                     today=date.today(), phases=marks)
+assert outcome.exit_code == 0, outcome.errors
 t = p()
-cfg = validate(raw_from_config_map(config.values), stack_name=STACK, source=config.source)
-marks["config validation (infra.config.validate)"] = p() - t
-t = p()
-run = run_program(project, STACK, config)
-assert run.exit_code == 0, run.errors
-marks["program under mocks (run_program)"] = p() - t
-t = p()
-pack = PolicyPackProcess(Path(ROOT) / "policies", project=project.name, stack=STACK, config={})
-marks["policy pack: process start + handshake"] = p() - t
-t = p()
-pack.configure(json.loads((Path(ROOT) / "policies" / "policy-config.json").read_text()))
-pack.configure_stack(run, config.values, config.secret_keys)
-marks["policy pack: configure"] = p() - t
-t = p()
-analysis = pack.analyze(run)
-marks["policy pack: analyze"] = p() - t
-t = p()
-sup = list(cfg.suppressions)
-verdict = decide(pack.name, pack.policies, analysis, sup,
-                 today=date.today())
-marks["verdict (decide)"] = p() - t
-t = p()
-write_outputs(Path(OUT), run, verdict)
-marks["report writing (write_outputs)"] = p() - t
-t = p()
-pack.close()
-marks["policy pack: close"] = p() - t
-t = p()
-run2 = run_program(project, STACK, config)
-marks["(second run_program in the same process, warm)"] = p() - t
-t = p()
-pack2 = PolicyPackProcess(Path(ROOT) / "policies", project=project.name, stack=STACK, config={})
-pack2.close()
-marks["(second policy-pack start, warm OS caches)"] = p() - t
-print("PHASES" + json.dumps({"t_first": t_first, "marks": marks, "resources": len(run.resources)}))
+plan_stack(project, STACK, pack_dir=pack_dir, policy_config=policy_config, out_dir=None, today=date.today())
+marks["(second plan_stack in the same process, warm)"] = p() - t
+print("PHASES" + json.dumps({"t_first": t_first, "marks": marks, "resources": len(outcome.run.resources)}))
 """
 
 

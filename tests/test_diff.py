@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ai_serving.reports.diff import ABSENT, diff_dirs, flatten
+from ai_serving.wire import SECRET_SIG, SECRET_VALUE_SIG
 
 from .cli_helpers import cli
 
@@ -16,7 +17,6 @@ VAULT = URN + "ai-serving:keyvault:TeamKeyVault$azure-native:keyvault:Vault::kv-
 SECRET = URN + "ai-serving:keyvault:TeamKeyVault$azure-native:keyvault:Secret::token"
 LOCK = URN + "azure-native:authorization:ManagementLockByScope::lock-kv-a"
 DEPLOY = URN + "azure-native:cognitiveservices:Deployment::chat"
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 
 def _res(urn: str, inputs: dict[str, Any], protect: bool = False) -> dict[str, Any]:
@@ -53,7 +53,7 @@ def _head_plan() -> dict[str, Any]:
     vault["inputs"]["properties"]["networkAcls"]["ipRules"].append({"value": "0.0.0.0/0"})
     del vault["inputs"]["tags"]
     vault["protect"] = True
-    wrapped = {SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270", "value": "hunter2"}
+    wrapped = {SECRET_SIG: SECRET_VALUE_SIG, "value": "hunter2"}
     secret["inputs"]["properties"]["value"] = wrapped
     deployment["inputs"]["sku"]["capacity"] = 30  # same number, int on one side and float on the other
     head["resources"].append(_res(LOCK, {"level": "CanNotDelete"}))

@@ -17,8 +17,8 @@ from infra import catalogues
 from infra.components.autoscale import cpu_thresholds, serving_cpu_ceiling_percent
 from infra.components.gpu_pool import unusable_ssh_public_key
 from infra.config import ConfigError, validate
-from infra.config.checks import max_context_tokens
 from infra.config.profiles import PROFILES
+from infra.sizing import max_context_tokens
 
 from .stackdata import SSH_KEY, base_config
 

@@ -13,7 +13,7 @@ from ai_serving.org.new_team import ADDRESS_POOL, free_range, pick_model
 from ai_serving.outcome import UsageError
 from infra import catalogues
 from infra.config import raw_from_config_map, validate
-from infra.config.checks import GPU_MEMORY_UTILIZATION, model_memory_needed_gb
+from infra.sizing import fit_problems
 
 from .cli_helpers import ROOT, cli, write_stack
 from .stackdata import base_config
@@ -59,8 +59,8 @@ def test_gpu_pool_serves_a_catalogue_model_that_fits_the_sku(tmp_path):
     cfg = load(tmp_path, "team-g-prod")
     assert cfg.openai is not None and cfg.gpu_pool.vm_sku == "Standard_NC4as_T4_v3"
     model = catalogues.open_models()[cfg.gpu_pool.model]
-    usable = catalogues.gpu_skus()["Standard_NC4as_T4_v3"]["gpu_memory_gb"] * GPU_MEMORY_UTILIZATION
-    assert model_memory_needed_gb(model["parameters_b"], model["bytes_per_parameter"]) <= usable
+    sku = catalogues.gpu_skus()["Standard_NC4as_T4_v3"]
+    assert fit_problems(cfg.gpu_pool.model, model, "Standard_NC4as_T4_v3", sku) == []
     assert cfg.owners == ["lead@example.com"] and cfg.cost_center == "CC-9" and cfg.location == "westeurope"
     assert "TODO" not in (tmp_path / "Pulumi.team-g-prod.yaml").read_text()
 
@@ -68,6 +68,22 @@ def test_gpu_pool_serves_a_catalogue_model_that_fits_the_sku(tmp_path):
 def test_pick_model_prefers_the_largest_model_that_fits():
     assert pick_model("Standard_NV36ads_A10_v5") == "meta-llama/Llama-3.1-8B-Instruct"  # 24 GB: 8B, not 9B
     assert pick_model("Standard_NC4as_T4_v3") == "microsoft/Phi-3-mini-4k-instruct"  # 16 GB
+
+
+def test_pick_model_judges_context_and_head_split_as_validation_does(monkeypatch):
+    """A model whose weights fit but whose heads do not split over the GPUs, or whose KV cache left holds
+    too short a context, is not picked (new-team's pick is the config checks' own fit test)."""
+    sku_name = "Standard_NV72ads_A10_v5"  # 2 x A10: tensor parallel size 2
+    models = dict(catalogues.open_models())
+    best = pick_model(sku_name)
+    heavier = dict(models[best], parameters_b=models[best]["parameters_b"] * 1.05)
+    models["test/odd-heads"] = dict(heavier, attention_heads=heavier["attention_heads"] + 1)
+    models["test/long-kv"] = dict(heavier, kv_heads=heavier["kv_heads"] * 64)
+    monkeypatch.setattr(catalogues, "open_models", lambda: models)
+    sku = catalogues.gpu_skus()[sku_name]
+    for name in ("test/odd-heads", "test/long-kv"):
+        assert fit_problems(name, models[name], sku_name, sku), name
+    assert pick_model(sku_name) == best
 
 
 def test_picks_a_range_that_overlaps_no_existing_stack(tmp_path):

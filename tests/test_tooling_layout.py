@@ -129,3 +129,14 @@ def test_reports_load_no_pulumi_runtime_or_grpc():
             "print(','.join(loaded))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_secret_signatures_are_the_sdks():
+    """The wire's secret marker has one definition per side (tooling, pack), both the SDK's own."""
+    from guardrails import values
+    from pulumi.runtime import rpc
+
+    from ai_serving import wire
+
+    assert (rpc._special_sig_key, rpc._special_secret_sig) == (wire.SECRET_SIG, wire.SECRET_VALUE_SIG)
+    assert (rpc._special_sig_key, rpc._special_secret_sig) == (values.SIG_KEY, values.SECRET_SIG)

@@ -79,21 +79,21 @@ def free_range(used: Iterable[ipaddress.IPv4Network], pool: ipaddress.IPv4Networ
 
 
 def pick_model(vm_sku: str) -> str:
-    """The largest open model in the catalogue that fits ``vm_sku``'s GPU memory (by config checks)."""
-    from infra import catalogues
-    from infra.config import checks
+    """The largest open model in the catalogue that ``vm_sku`` can serve (no ``sizing.fit_problems``:
+    memory, context length and head split, exactly as ``ai-serving validate`` will judge it)."""
+    from infra import catalogues, sizing
 
     skus = catalogues.gpu_skus()
     if vm_sku not in skus:
         raise UsageError(f"unknown GPU VM size {vm_sku!r}; expected one of: {', '.join(skus)} "
                          "(sizes live in infra/catalogues/gpu_skus.yaml)")
-    usable = skus[vm_sku]["gpu_memory_gb"] * checks.GPU_MEMORY_UTILIZATION
-    fitting = [(checks.model_memory_needed_gb(m["parameters_b"], m["bytes_per_parameter"]), name)
+    sku = skus[vm_sku]
+    fitting = [(sizing.model_memory_needed_gb(m["parameters_b"], m["bytes_per_parameter"]), name)
                for name, m in catalogues.open_models().items()
-               if checks.model_memory_needed_gb(m["parameters_b"], m["bytes_per_parameter"]) <= usable]
+               if not sizing.fit_problems(name, m, vm_sku, sku)]
     if not fitting:
         raise UsageError(f"no model in infra/catalogues/open_models.yaml fits {vm_sku} "
-                         f"({skus[vm_sku]['gpu_memory_gb']} GB); choose a larger --gpu size")
+                         f"({sku['gpu_memory_gb']} GB); choose a larger --gpu size")
     return max(fitting)[1]
 
 

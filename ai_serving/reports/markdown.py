@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ..outcome import Status
 from ..verdict import resource_name, rule_id
 from . import diagram
 from .diff import PlanDiff, diff_dirs, load_plans, short
@@ -33,8 +34,8 @@ MAX_FINDINGS = 60
 """Finding rows per stack before the rest are summarised (a broken stack can yield hundreds)."""
 MAX_DIFF_LINES = 40
 """Changed-input lines per stack in the "What this PR changes" section."""
-STATUS_ICON = {"ok": "✅", "policy-failed": "❌", "invalid-config": "⚠️", "error": "💥"}
-STATUS_RANK = {"error": 0, "invalid-config": 1, "policy-failed": 2, "ok": 3}
+STATUS_ICON = {Status.OK: "✅", Status.POLICY_FAILED: "❌", Status.INVALID_CONFIG: "⚠️", Status.ERROR: "💥"}
+STATUS_RANK = {Status.ERROR: 0, Status.INVALID_CONFIG: 1, Status.POLICY_FAILED: 2, Status.OK: 3}
 
 
 # --- inputs ---------------------------------------------------------------------------------------
@@ -62,7 +63,7 @@ def _derived_row(plan: dict[str, Any]) -> dict[str, Any]:
     mandatory = sum(1 for v in violations if v.get("level") == "mandatory")
     return {"stack": plan.get("stack"), "resources": len(plan.get("resources") or []), "mandatory": mandatory,
             "advisory": len(violations) - mandatory, "waivers": len(policy.get("suppressed") or []),
-            "status": "policy-failed" if mandatory else "ok", "errors": []}
+            "status": (Status.POLICY_FAILED if mandatory else Status.OK).value, "errors": []}
 
 
 def _derived_pack(plans: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -106,7 +107,7 @@ def _short_type(token: str) -> str:
 
 def verdict_line(summary: dict[str, Any]) -> str:
     rows = summary["stacks"]
-    failing = [r for r in rows if r.get("status") != "ok"]
+    failing = [r for r in rows if r.get("status") != Status.OK]
     cross = summary.get("crossTeam") or []
     cross_mandatory = [c for c in cross if c.get("level") == "mandatory"]
     advisory = sum(r.get("advisory", 0) for r in rows) + len(cross) - len(cross_mandatory)
@@ -144,7 +145,7 @@ def summary_table(summary: dict[str, Any], budget: int) -> str:
 
     text = render(rows)
     if len(text) > budget:  # hundreds of stacks: list the ones that need attention, count the rest
-        failing = [r for r in rows if r.get("status") != "ok"]
+        failing = [r for r in rows if r.get("status") != Status.OK]
         lines = render(failing).splitlines(keepends=True)
         text = "".join(lines[:2]) + _fit(lines[2:], budget, "failing stack row(s)")
         text += f"\n{len(rows) - len(failing)} passing stack(s) not listed (size limit).\n"
@@ -245,11 +246,11 @@ def findings_table(summary: dict[str, Any], violations: list[dict[str, Any]]) ->
 def stack_section(summary: dict[str, Any], row: dict[str, Any], plan: dict[str, Any] | None, *,
                   full: bool = True) -> str:
     """One stack's collapsible section; ``full=False`` leaves out the counts table and the diagram."""
-    status = row.get("status", "ok")
+    status = row.get("status", Status.OK.value)
     head = (f"{STATUS_ICON.get(status, '❔')} <b>{cell(row['stack'])}</b>: {cell(status)} · "
             f"{row.get('resources', 0)} resources · {row.get('mandatory', 0)} mandatory · "
             f"{row.get('advisory', 0)} advisory · {row.get('waivers', 0)} waivers")
-    out = [f"<details{' open' if status != 'ok' else ''}><summary>{head}</summary>\n"]
+    out = [f"<details{' open' if status != Status.OK else ''}><summary>{head}</summary>\n"]
     errors = row.get("errors") or []
     if errors:
         text = "\n".join(str(e) for e in errors).replace("```", "'''")
@@ -317,7 +318,7 @@ def render(out_dir: Path, base_dir: Path | None = None, *, budget: int = BUDGET)
     # ones still do not fit whole, every stack does. Then sections are left out from the least
     # interesting end (passing, unchanged stacks are still in the summary table).
     slim = {r["stack"]: stack_section(summary, r, _plan_of(r, plans), full=False) for r in rows}
-    important = {r["stack"] for r in rows if r.get("status") != "ok" or r["stack"] in changed}
+    important = {r["stack"] for r in rows if r.get("status") != Status.OK or r["stack"] in changed}
     bounded = top(budget)
     room = budget - len(bounded) - len(footer) - 1500  # 1500: the note saying what was left out
     chosen = {s: sections[s] if s in important else slim[s] for s in sections}
@@ -347,7 +348,7 @@ def render(out_dir: Path, base_dir: Path | None = None, *, budget: int = BUDGET)
 def _plan_of(row: dict[str, Any], plans: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     # A stack that did not plan this time has no current plan.json; one left from an earlier run
     # in the same directory must not be shown as if it were current.
-    return None if row.get("status") in ("invalid-config", "error") else plans.get(row["stack"])
+    return None if row.get("status") in (Status.INVALID_CONFIG, Status.ERROR) else plans.get(row["stack"])
 
 
 def write_report(out_dir: Path, base_dir: Path | None = None) -> Path:

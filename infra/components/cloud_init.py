@@ -33,6 +33,8 @@ import jinja2
 import yaml
 
 from ..config.checks import MODEL_ID_RE
+from ..config.model import IMAGE_RE as _IMAGE_RE
+from ..config.model import UUID_RE as _UUID_RE
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 
@@ -58,8 +60,6 @@ CACHE_DIR = "/var/lib/ai-serving/huggingface"
 """Model weights cache on the OS disk, so a restart does not download the model again."""
 PACKAGES = ("docker.io", "curl", "gnupg", "ca-certificates")
 
-_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?$")
 _HOST_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
 
 

@@ -17,8 +17,8 @@ import pulumi_azure_native.network as network
 from pydantic import SecretStr
 
 from .. import catalogues
-from ..config.checks import max_context_tokens
 from ..config.model import GpuPoolConfig
+from ..sizing import max_context_tokens
 from . import cloud_init
 from .autoscale import pool_autoscale
 from .interfaces import Foundation, RoleAssignmentSpec

@@ -100,20 +100,16 @@ def load_from_pulumi() -> StackConfig:
     return validate(raw_from_config_map(values), stack_name=stack, source=stack_file(stack))
 
 
-def stack_file(stack: str) -> Path | None:
-    """The YAML file this stack's config came from, when it can be found (for line numbers)."""
-    override = os.environ.get(STACK_FILE_ENV)
-    if override:
-        return Path(override)
-    root = Path(__file__).resolve().parents[2]
-    try:
-        import yaml
+def stack_file(stack: str) -> Path:
+    """The YAML file this stack's config came from, for error messages.
 
-        project = yaml.safe_load((root / "Pulumi.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, ValueError):
-        return None
-    candidate = root / project.get("stackConfigDir", ".") / f"Pulumi.{stack}.yaml"
-    return candidate if candidate.is_file() else None
+    The one channel is ``AI_SERVING_STACK_FILE`` (``STACK_FILE_ENV``), set by the tool that runs the
+    program (``ai-serving plan`` always sets it, so errors cite lines). The program does not re-read
+    ``Pulumi.yaml`` to find ``stackConfigDir``: without the variable an error names the file by its
+    conventional name, without line numbers.
+    """
+    override = os.environ.get(STACK_FILE_ENV)
+    return Path(override) if override else Path(f"Pulumi.{stack}.yaml")
 
 
 # --- pydantic errors -> key paths and plain words --------------------------------------------
