@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STACK  ?= team-a-dev
 OUT    ?= out
 
-.PHONY: setup system-deps workflow-linters plan plan-all validate test lint policies-readme clean bench
+.PHONY: setup system-deps workflow-linters plan plan-all validate test lint generate clean bench
 
 setup: $(VENV)/.installed
 
@@ -55,6 +55,11 @@ test: setup system-deps workflow-linters
 
 lint: setup
 	$(VENV)/bin/ruff check infra ai_serving policies tests
+
+# Every generated file (policies/README.md, policies/policy-config.json, the pack's catalogue.json and
+# arm_types.json, stacks/stack.schema.json) from its one source; tests/test_generated.py fails when one is stale.
+generate: setup
+	$(PY) -m ai_serving.generate
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache .mypy_cache

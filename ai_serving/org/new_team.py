@@ -27,6 +27,7 @@ import yaml
 from infra.config.addressing import LARGEST_ALLOWED_PREFIX
 
 from ..engine.project import Project
+from ..generate import SCHEMA_FILE
 from ..outcome import ExitCode, UsageError
 from ..stacks import load_stack
 
@@ -119,7 +120,10 @@ def stack_config(name: str, env: str, *, location: str, address_space: ipaddress
 def render(config: dict[str, Any], *, placeholders: bool) -> str:
     """The stack file's text: a header comment and the config."""
     team, env = config["ai-serving:team"], config["ai-serving:environment"]
-    lines = [f"# {team}, {env}: scaffolded by `ai-serving new-team` on {date.today().isoformat()}.",
+    # The editor (yaml-language-server: VS Code, neovim, ...) completes and checks keys against the schema
+    # generated from the config model; the path is relative, next to the stack files.
+    lines = [f"# yaml-language-server: $schema=./{SCHEMA_FILE}",
+             f"# {team}, {env}: scaffolded by `ai-serving new-team` on {date.today().isoformat()}.",
              "# Address space taken from the new-team pool (ai_serving/org/new_team.py): reuse it nowhere else."]
     if placeholders:
         lines.append(f"# TODO: set the real ai-serving:owners and ai-serving:costCenter (placeholders: "

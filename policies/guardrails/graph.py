@@ -19,34 +19,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .config import arm_types
 from .model import StackResource
 from .values import is_unknown, reveal
 
-# canonical azure-native token -> (ARM provider namespace, ARM type path, the input holding its name)
-ARM_TYPES: dict[str, tuple[str, str, str]] = {
-    "azure-native:cognitiveservices:Account": ("Microsoft.CognitiveServices", "accounts", "accountName"),
-    "azure-native:keyvault:Vault": ("Microsoft.KeyVault", "vaults", "vaultName"),
-    "azure-native:storage:StorageAccount": ("Microsoft.Storage", "storageAccounts", "accountName"),
-    "azure-native:containerregistry:Registry": ("Microsoft.ContainerRegistry", "registries", "registryName"),
-    "azure-native:operationalinsights:Workspace": (
-        "Microsoft.OperationalInsights",
-        "workspaces",
-        "workspaceName",
-    ),
-    "azure-native:network:PrivateEndpoint": ("Microsoft.Network", "privateEndpoints", "privateEndpointName"),
-    "azure-native:network:VirtualNetwork": ("Microsoft.Network", "virtualNetworks", "virtualNetworkName"),
-    "azure-native:network:NetworkSecurityGroup": (
-        "Microsoft.Network",
-        "networkSecurityGroups",
-        "networkSecurityGroupName",
-    ),
-    "azure-native:compute:VirtualMachineScaleSet": (
-        "Microsoft.Compute",
-        "virtualMachineScaleSets",
-        "vmScaleSetName",
-    ),
-    "azure-native:resources:ResourceGroup": ("", "resourceGroups", "resourceGroupName"),
-}
+ARM_TYPES = arm_types()
+"""canonical azure-native token -> (ARM provider namespace, ARM type path, the input holding its name)."""
 
 
 def _text(value: Any) -> str | None:
