@@ -91,3 +91,31 @@ def test_runs_do_not_leak_into_each_other(plan_stack):
     # Registration order is not deterministic (the engine notes say so): compare as sets.
     assert sorted(r.urn for r in first.resources) == sorted(r.urn for r in second.resources)
     assert len(first.resources) == len(second.resources)
+
+
+def test_two_plans_of_the_same_stack_are_byte_identical(tmp_path):
+    """plan.json and the compliance files do not depend on the order asyncio registered resources in."""
+    for run in ("a", "b"):
+        assert cli("plan", "team-a-prod", "--quiet", "--out", tmp_path / run) == 0
+    for name in ("plan.json", "compliance.csv", "compliance.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_stable_order_ignores_registration_order_and_keeps_dependencies_first(plan_stack):
+    import random
+
+    from ai_serving.engine.runner import stable_order
+
+    run = plan_stack(base_config("prod"))
+    expected = [r.urn for r in run.resources]
+    rng = random.Random(14)
+    for _ in range(5):
+        shuffled = list(run.resources)
+        rng.shuffle(shuffled)
+        assert [r.urn for r in stable_order(shuffled)] == expected
+    seen: set[str] = set()
+    for r in run.resources:
+        provider = r.provider.rsplit("::", 1)[0] if r.provider else None
+        for before in (r.parent, provider, *r.dependencies):
+            assert not before or before in seen, (r.urn, before)
+        seen.add(r.urn)

@@ -8,6 +8,7 @@ dependencies, protect flag, provider and wire inputs.
 
 from __future__ import annotations
 
+import heapq
 import importlib.metadata
 import logging
 import os
@@ -199,8 +200,9 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 name=request.name,
                 custom=bool(request.custom),
                 parent=request.parent or None,
-                dependencies=list(request.dependencies),
-                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                # Sorted: the SDK gathers them from sets, so their order differs between runs.
+                dependencies=sorted(request.dependencies),
+                property_dependencies={k: sorted(v.urns) for k, v in sorted(request.propertyDependencies.items())},
                 protect=bool(request.protect),
                 provider=provider,
                 inputs=json_format.MessageToDict(request.object),
@@ -221,7 +223,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         response = super().ReadResource(request)
         self.run.resources.append(
             Registration(urn=response.urn, type=request.type, name=request.name, custom=True,
-                         parent=request.parent or None, dependencies=list(request.dependencies),
+                         parent=request.parent or None, dependencies=sorted(request.dependencies),
                          property_dependencies={}, protect=False, provider=request.provider,
                          inputs=json_format.MessageToDict(request.properties), read=True)
         )
@@ -231,6 +233,44 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.urn.split("::")[2] == ROOT_STACK_TYPE:
             self.run.outputs = json_format.MessageToDict(request.outputs)
         return super().RegisterResourceOutputs(request)
+
+
+def stable_order(resources: list[Registration]) -> list[Registration]:
+    """The registrations in a deterministic topological order: a resource after its parent, its
+    provider and its dependencies; among those ready at the same time, by URN.
+
+    The SDK registers resources as their inputs resolve (asyncio), so registration order differs
+    between two runs of the same program; this order does not, so a plan can be diffed, cached and
+    committed, and the policy pack sees the same sequence every time. Read resources keep their place
+    by the same rule.
+    """
+    by_urn = {r.urn: r for r in resources}
+    if len(by_urn) != len(resources):  # the engine would reject a duplicate URN; keep both, by URN
+        return sorted(resources, key=lambda r: r.urn)
+    provider_urn = {r.urn: r.provider.rsplit("::", 1)[0] for r in resources if r.provider}
+    waits: dict[str, set[str]] = {}
+    for r in resources:
+        before = {r.parent, provider_urn.get(r.urn), *r.dependencies,
+                  *(u for urns in r.property_dependencies.values() for u in urns)}
+        waits[r.urn] = {u for u in before if u and u in by_urn and u != r.urn}
+    dependents: dict[str, list[str]] = {}
+    for urn, before in waits.items():
+        for u in before:
+            dependents.setdefault(u, []).append(urn)
+    ready = [urn for urn, before in waits.items() if not before]
+    heapq.heapify(ready)
+    ordered: list[Registration] = []
+    while ready:
+        urn = heapq.heappop(ready)
+        ordered.append(by_urn[urn])
+        for d in dependents.get(urn, ()):
+            waits[d].discard(urn)
+            if not waits[d]:
+                heapq.heappush(ready, d)
+    # A cycle cannot come from the SDK (it awaits dependencies); if one did, keep the rest by URN.
+    placed = {r.urn for r in ordered}
+    ordered += sorted((r for r in resources if r.urn not in placed), key=lambda r: r.urn)
+    return ordered
 
 
 def run_program(project: Project, stack: str, config: StackConfigMap, *, preview: bool = True) -> ProgramRun:
@@ -266,6 +306,7 @@ def run_program(project: Project, stack: str, config: StackConfigMap, *, preview
         run.exit_code = 1
         run.errors.append(f"program failed: {type(exc).__name__}: {exc}")
     finally:
+        run.resources = stable_order(run.resources)
         pulumi_settings.ROOT.set(None)
         if previous_env is None:
             os.environ.pop(STACK_FILE_ENV, None)
