@@ -1,16 +1,34 @@
-"""The serving-environment pattern: composes the components a team's stack config asks for."""
+"""The serving environment: composes the components a team's stack config asks for.
+
+This is the one place where the config and the environment profile meet the components: it maps
+``StackConfig`` sections and ``cfg.profile`` values onto each foundation component's explicit,
+documented inputs (retention, locks, zone redundancy, vault SKU, budget thresholds, which ports the
+GPU subnet admits). Layers, in order: the resource group; the foundation (monitoring, network,
+private DNS, Key Vault, budget), whose contract service components receive as ``Foundation``;
+then the GPU pool and the OpenAI service when the stack declares them.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pulumi
 import pulumi_azure_native.resources as resources
 
-from .components.interfaces import Placement
+from .components.budget import TeamBudget
+from .components.dns import PrivateDnsZones
+from .components.gpu_pool import GpuInferencePool
+from .components.interfaces import Foundation, Placement, PrivateEndpointSpec, RoleAssignmentSpec
+from .components.keyvault import TeamKeyVault
+from .components.monitoring import Monitoring
+from .components.network import ServingNetwork
+from .components.openai import CONSUMER_ROLE, OpenAIService
 from .config import StackConfig
 from .naming import Naming, tags
-from .patterns import build_foundation, build_gpu_pool, build_openai
+
+KEY_VAULT_LOG_GROUPS = ("audit",)
+"""The vault's audit trail (AuditEvent): who read or changed which secret or key."""
 
 
 class ServingEnvironment(pulumi.ComponentResource):
@@ -49,12 +67,125 @@ class ServingEnvironment(pulumi.ComponentResource):
             tenant_id=tenant_id,
         )
         self.outputs: dict[str, Any] = {"resourceGroupName": self.resource_group.name}
-
-        foundation, exports = build_foundation(cfg, placement, parent=self)
-        self.outputs.update(exports)
-        gpu_pool, exports = build_gpu_pool(cfg, foundation, parent=self)
-        self.outputs.update(exports)
-        _openai, exports = build_openai(cfg, foundation, gpu_pool=gpu_pool, parent=self)
-        self.outputs.update(exports)
-
+        foundation = self._foundation(cfg, placement)
+        gpu_pool = self._gpu_pool(cfg, foundation) if cfg.gpu_pool is not None else None
+        if cfg.openai is not None:
+            self._openai(cfg, foundation, gpu_pool)
         self.register_outputs(self.outputs)
+
+    def _foundation(self, cfg: StackConfig, placement: Placement) -> Foundation:
+        """Monitoring, network, private DNS, Key Vault and (when configured) the budget."""
+        naming, profile = placement.naming, cfg.profile
+        child = pulumi.ResourceOptions(parent=self)
+        monitoring = Monitoring(naming.name("log_analytics"), placement, retention_days=profile.log_retention_days,
+                                lock=profile.protect_stateful, opts=child)
+        pool = cfg.gpu_pool
+        net = ServingNetwork(
+            naming.name("virtual_network"),
+            placement,
+            address_space=cfg.network.address_space,
+            # What the GPU subnet admits follows the pool the stack declares (none: it admits nothing).
+            serving_port=pool.port if pool is not None else None,
+            ssh_from_vnet=pool is not None and pool.ssh_public_key is not None,
+            nat_gateway=pool is not None,  # only the GPU pool needs Internet egress
+            zone_redundant=profile.zone_redundant,
+            hub_vnet_id=cfg.network.hub_vnet_id,
+            diagnostic_settings=monitoring.diagnostic_settings,
+            opts=child,
+        )
+        dns = PrivateDnsZones(
+            naming.name("private_dns_zone"),
+            placement,
+            virtual_network_id=net.vnet_id,
+            central_zone_ids=cfg.network.private_dns_zone_ids,
+            opts=child,
+        )
+        endpoints = PrivateEndpointSpec(subnet_id=net.subnet_ids["private-endpoints"], dns_zone_ids=dns.zone_ids)
+        vault = TeamKeyVault(
+            naming.key_vault(),
+            placement,
+            private_endpoint=endpoints,
+            sku=profile.key_vault_sku,
+            soft_delete_retention_days=profile.key_vault_soft_delete_days,
+            lock=profile.protect_stateful,
+            diagnostic_settings=dataclasses.replace(monitoring.diagnostic_settings,
+                                                    log_category_groups=KEY_VAULT_LOG_GROUPS),
+            opts=child,
+        )
+        if cfg.budget is not None:
+            TeamBudget(
+                naming.name("budget"),
+                placement,
+                scope=placement.resource_group_id,
+                monthly_amount=cfg.budget.monthly_amount,
+                contact_emails=cfg.budget.contact_emails,
+                actual_thresholds=profile.budget_actual_thresholds,
+                forecast_thresholds=profile.budget_forecast_thresholds,
+                opts=child,
+            )
+        self.outputs.update({
+            "vnetId": net.vnet_id,
+            "subnetIds": net.subnet_ids,
+            "keyVaultName": vault.vault_name,
+            "keyVaultUri": vault.vault_uri,
+            "workspaceId": monitoring.workspace_id,
+        })
+        return Foundation(
+            placement=placement,
+            private_endpoints=endpoints,
+            gpu_subnet_id=net.subnet_ids["gpu"],
+            gpu_subnet_cidr=str(net.subnets.gpu),
+            key_vault_id=vault.vault_id,
+            key_vault_name=vault.vault_name,
+            key_vault_uri=vault.vault_uri,
+            diagnostic_settings=monitoring.diagnostic_settings,
+        )
+
+    def _gpu_pool(self, cfg: StackConfig, foundation: Foundation) -> GpuInferencePool:
+        """The scale set serving ``gpuPool.model`` behind an internal load balancer."""
+        assert cfg.gpu_pool is not None
+        pool = GpuInferencePool(
+            foundation.placement.naming.name("vmss", "gpu"),
+            cfg.gpu_pool,
+            foundation,
+            model_hub_token=cfg.model_hub_token,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.outputs.update({
+            "gpuFrontendIp": pool.frontend_ip,
+            "gpuServingUrl": pool.serving_url,
+            "gpuPrincipalId": pool.principal_id,
+            "gpuScaleSetName": pool.scale_set_name,
+        })
+        return pool
+
+    def _openai(self, cfg: StackConfig, foundation: Foundation, gpu_pool: GpuInferencePool | None) -> None:
+        """The OpenAI account, its content filters and deployments.
+
+        Consumers get Cognitive Services OpenAI User on the account: the GPU pool's identity when a
+        pool exists, plus every ``openai.consumers`` entry.
+        """
+        assert cfg.openai is not None
+        grants: list[RoleAssignmentSpec] = []
+        if gpu_pool is not None:
+            grants.append(RoleAssignmentSpec(CONSUMER_ROLE, gpu_pool.principal_id, "ServicePrincipal",
+                                             key="gpu-pool", description="GPU inference pool identity"))
+        grants += [
+            RoleAssignmentSpec(CONSUMER_ROLE, c.principal_id, c.principal_type, key=c.principal_id,
+                               description=c.description)
+            for c in cfg.openai.consumers
+        ]
+        service = OpenAIService(
+            foundation.placement.naming.name("openai"),
+            cfg.openai,
+            foundation,
+            customer_managed_key=cfg.customer_managed_key,
+            role_assignments=grants,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.outputs.update({
+            "openaiEndpoint": service.endpoint,
+            "openaiAccountName": service.account_name,
+            "openaiAccountId": service.account_id,
+            "openaiDeployments": service.deployment_names,
+        })

@@ -53,10 +53,10 @@ def notifications(
 class TeamBudget(pulumi.ComponentResource):
     """A ``Monthly`` cost budget on ``scope`` (the team's resource group id).
 
-    Notifications at the profile's ``budget_actual_thresholds`` (spend so far) and
-    ``budget_forecast_thresholds`` (forecast spend), as percentages of ``monthly_amount``, go to
-    ``contact_emails``. The start date is fixed when the budget is created and then ignored
-    (``ignore_changes``), so later runs never show a diff for it.
+    Notifications at ``actual_thresholds`` (spend so far) and ``forecast_thresholds`` (forecast
+    spend), as percentages of ``monthly_amount``, go to ``contact_emails``. The start date is fixed
+    when the budget is created and then ignored (``ignore_changes``), so later runs never show a
+    diff for it.
     """
 
     budget_id: pulumi.Output[str]
@@ -69,6 +69,8 @@ class TeamBudget(pulumi.ComponentResource):
         scope: pulumi.Input[str],
         monthly_amount: float,
         contact_emails: Sequence[str],
+        actual_thresholds: Sequence[int],
+        forecast_thresholds: Sequence[int],
         start_date: date | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -78,7 +80,6 @@ class TeamBudget(pulumi.ComponentResource):
         earliest Azure accepts for a new monthly budget).
         """
         super().__init__("ai-serving:budget:TeamBudget", name, None, opts)
-        profile = placement.profile
         start = budget_start_date(start_date or datetime.now(UTC).date())
         budget = consumption.Budget(
             name,
@@ -88,9 +89,7 @@ class TeamBudget(pulumi.ComponentResource):
             category=consumption.CategoryType.COST,
             time_grain=consumption.TimeGrainType.MONTHLY,
             time_period=consumption.BudgetTimePeriodArgs(start_date=start),
-            notifications=notifications(
-                profile.budget_actual_thresholds, profile.budget_forecast_thresholds, contact_emails
-            ),
+            notifications=notifications(actual_thresholds, forecast_thresholds, contact_emails),
             # Azure accepts a start date only up to the current month: the one set at creation stays.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["timePeriod"]),
         )

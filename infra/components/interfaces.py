@@ -79,7 +79,7 @@ class Foundation:
     """The private-endpoint subnet and the DNS zone ids (created by the stack or central)."""
     gpu_subnet_id: pulumi.Input[str]
     gpu_subnet_cidr: str
-    vnet_cidr: str
+    """The GPU subnet (the pool's NICs and load balancer frontend): the pool's constructor takes it here."""
     key_vault_id: pulumi.Input[str]
     key_vault_name: pulumi.Input[str]
     key_vault_uri: pulumi.Input[str]

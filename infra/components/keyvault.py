@@ -57,8 +57,8 @@ class TeamKeyVault(pulumi.ComponentResource):
 
     - Access by Azure RBAC (no access policies); grant with ``role_assignments`` (built-in role names).
     - Purge protection on: it is always sent as ``true``. Azure rejects ``false`` (Azure/bicep 5223)
-      and it can never be turned off again. Soft delete keeps deleted vaults and secrets for the
-      profile's ``key_vault_soft_delete_days``.
+      and it can never be turned off again. Soft delete keeps deleted vaults and secrets for
+      ``soft_delete_retention_days``.
     - Public network access disabled and the firewall's default action Deny; trusted Azure
       services (e.g. a Cognitive Services account fetching its encryption key) may bypass it.
     - Audit logs to the workspace when ``diagnostic_settings`` is given.
@@ -78,22 +78,25 @@ class TeamKeyVault(pulumi.ComponentResource):
         placement: Placement,
         *,
         private_endpoint: PrivateEndpointSpec,
+        sku: str,
+        soft_delete_retention_days: int,
+        lock: bool,
         diagnostic_settings: DiagnosticSettings | None = None,
         role_assignments: Sequence[RoleAssignmentSpec] = (),
-        lock: bool | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Declare the vault ``name`` (globally unique, from ``Naming.key_vault``).
 
         ``private_endpoint``: the endpoint subnet and DNS zone ids (needs the ``keyvault`` zone).
+        ``sku``: ``standard`` or ``premium`` (HSM-backed keys). ``soft_delete_retention_days``: 7-90,
+        fixed once the vault exists (Azure rejects a change). ``lock``: a CanNotDelete lock plus
+        Pulumi ``protect``. The environment maps these three from its profile.
         ``diagnostic_settings``: where audit logs go (default: no diagnostic setting; pass the
         workspace's settings with ``log_category_groups=("audit",)``). ``role_assignments``: data-plane
-        roles on the vault (default: none). ``lock``: a CanNotDelete lock plus Pulumi ``protect``
-        (default: the profile's ``protect_stateful``).
+        roles on the vault (default: none).
         """
         super().__init__("ai-serving:keyvault:TeamKeyVault", name, None, opts)
-        profile = placement.profile
-        locked = profile.protect_stateful if lock is None else lock
+        locked = lock
         vault = keyvault.Vault(
             name,
             vault_name=name,
@@ -101,11 +104,11 @@ class TeamKeyVault(pulumi.ComponentResource):
             location=placement.location,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=placement.tenant_id,
-                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=profile.key_vault_sku),
+                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=sku),
                 enable_rbac_authorization=True,
                 enable_purge_protection=True,  # never False: Azure rejects it
                 enable_soft_delete=True,
-                soft_delete_retention_in_days=profile.key_vault_soft_delete_days,
+                soft_delete_retention_in_days=soft_delete_retention_days,
                 public_network_access=keyvault.PublicNetworkAccess.DISABLED,
                 network_acls=keyvault.NetworkRuleSetArgs(
                     default_action=keyvault.NetworkRuleAction.DENY,

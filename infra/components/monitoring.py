@@ -13,7 +13,7 @@ WORKSPACE_SKU = "PerGB2018"
 
 
 class Monitoring(pulumi.ComponentResource):
-    """A Log Analytics workspace with retention from the environment profile.
+    """A Log Analytics workspace keeping logs ``retention_days``.
 
     Local (shared-key) auth is off: diagnostic settings and the Azure Monitor agent use Entra ID,
     and nobody needs the workspace keys. Public ingestion and query stay at Azure's default (on):
@@ -31,22 +31,24 @@ class Monitoring(pulumi.ComponentResource):
         name: str,
         placement: Placement,
         *,
-        lock: bool | None = None,
+        retention_days: int,
+        lock: bool,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Declare the workspace ``name``.
 
-        ``lock``: a CanNotDelete lock plus Pulumi ``protect`` (default: the profile's ``protect_stateful``).
+        ``retention_days``: how long logs are kept (interactive retention). ``lock``: a CanNotDelete
+        lock plus Pulumi ``protect``. The environment maps both from its profile.
         """
         super().__init__("ai-serving:monitoring:Monitoring", name, None, opts)
-        locked = placement.profile.protect_stateful if lock is None else lock
+        locked = lock
         workspace = operationalinsights.Workspace(
             name,
             workspace_name=name,
             resource_group_name=placement.resource_group_name,
             location=placement.location,
             sku=operationalinsights.WorkspaceSkuArgs(name=WORKSPACE_SKU),
-            retention_in_days=placement.profile.log_retention_days,
+            retention_in_days=retention_days,
             features=operationalinsights.WorkspaceFeaturesArgs(
                 disable_local_auth=True,
                 enable_log_access_using_only_resource_permissions=True,

@@ -83,7 +83,7 @@ class ServingNetwork(pulumi.ComponentResource):
     Every subnet has its own NSG (``security_rules``) and ``defaultOutboundAccess: false``: no
     implicit Internet egress. When ``nat_gateway`` is on, a NAT gateway with one static Standard
     public IP gives the GPU subnet outbound access (image and model pulls, driver install). The
-    Standard NAT gateway is a zonal resource; with ``placement.profile.zone_redundant`` its public
+    Standard NAT gateway is a zonal resource; with ``zone_redundant`` its public
     IP is zone-redundant (zones 1-3) and the gateway is left without a zone for Azure to place.
 
     Hub peering (``hub_vnet_id``): this stack declares only the stack -> hub peering, since the hub
@@ -111,6 +111,7 @@ class ServingNetwork(pulumi.ComponentResource):
         serving_port: int | None = None,
         ssh_from_vnet: bool = False,
         nat_gateway: bool = True,
+        zone_redundant: bool = False,
         hub_vnet_id: str | None = None,
         diagnostic_settings: DiagnosticSettings | None = None,
         opts: pulumi.ResourceOptions | None = None,
@@ -119,7 +120,8 @@ class ServingNetwork(pulumi.ComponentResource):
 
         ``name`` is the VNet name. ``serving_port``: the GPU pool's port (default: none, so the GPU
         subnet admits nothing). ``ssh_from_vnet``: allow SSH from the VNet to the GPU subnet
-        (default off). ``nat_gateway``: egress for the GPU subnet (default on). ``hub_vnet_id``:
+        (default off). ``nat_gateway``: egress for the GPU subnet (default on). ``zone_redundant``:
+        the NAT gateway's public IP in zones 1-3 (default off; prod profiles turn it on). ``hub_vnet_id``:
         peer with a hub (default: no peering). ``diagnostic_settings``: NSG event logs to a
         workspace (default: none).
         """
@@ -141,7 +143,7 @@ class ServingNetwork(pulumi.ComponentResource):
             opts=child,
         )
 
-        nat = self._nat_gateway(placement, tags) if nat_gateway else None
+        nat = self._nat_gateway(placement, tags, zone_redundant=zone_redundant) if nat_gateway else None
 
         nsg_diagnostics = (
             dataclasses.replace(diagnostic_settings, log_category_groups=("allLogs",), log_categories=(),
@@ -207,9 +209,9 @@ class ServingNetwork(pulumi.ComponentResource):
         self.vnet_name = vnet.name
         self.register_outputs({"vnetId": self.vnet_id, "subnetIds": self.subnet_ids})
 
-    def _nat_gateway(self, placement: Placement, tags: dict[str, str]) -> network.NatGateway:
+    def _nat_gateway(self, placement: Placement, tags: dict[str, str], *, zone_redundant: bool) -> network.NatGateway:
         naming = placement.naming
-        zones: Sequence[str] | None = ["1", "2", "3"] if placement.profile.zone_redundant else None
+        zones: Sequence[str] | None = ["1", "2", "3"] if zone_redundant else None
         pip_name = naming.name("public_ip", "egress")
         pip = network.PublicIPAddress(
             pip_name,
