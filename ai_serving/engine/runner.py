@@ -23,14 +23,11 @@ from typing import Any
 import pulumi
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import settings as pulumi_settings
-from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import engine_pb2
-from pulumi.runtime.stack import run_in_stack
-from pulumi.runtime.sync_await import _sync_await
 
 from infra.config.loader import STACK_FILE_ENV
 
+from . import sdk
 from .mocks import AzureMocks
 from .project import Project, StackConfigMap
 
@@ -52,7 +49,7 @@ def _drop_api_version_aliases(args: pulumi.ResourceTransformationArgs) -> pulumi
             if not (isinstance(a, pulumi.Alias) and isinstance(a.type_, str) and _API_VERSION_ALIAS.match(a.type_))]
     if len(keep) == len(aliases):
         return None
-    opts = args.opts._copy()
+    opts = sdk.copy_options(args.opts)
     opts.aliases = keep
     return pulumi.ResourceTransformationResult(args.props, opts)
 
@@ -280,25 +277,14 @@ def run_program(project: Project, stack: str, config: StackConfigMap, *, preview
     """
     run = ProgramRun(project=project.name, stack=stack)
     monitor = _RecordingMonitor(run, stack, project.name, config.values)
-    pulumi_settings.ROOT.set(None)
-    set_all_config(dict(config.values), list(config.secret_keys))
-    settings = pulumi_mocks.MockSettings(
-        monitor=monitor,
-        monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
-        engine=_CapturingEngine(run),
-        project=project.name,
-        stack=stack,
-        dry_run=preview,
-        organization="organization",
-        root_directory=str(project.root),
-        callbacks=None,
-    )
-    pulumi_settings.configure(settings)
+    sdk.configure_runtime(monitor=monitor, engine=_CapturingEngine(run), project=project.name, stack=stack,
+                          config=config.values, secret_keys=config.secret_keys, dry_run=preview,
+                          root_directory=str(project.root))
     previous_env = os.environ.get(STACK_FILE_ENV)
     os.environ[STACK_FILE_ENV] = str(config.source)
     program = str(project.program)
     try:
-        _sync_await(run_in_stack(lambda: _run_path(program)))
+        sdk.run_stack_program(lambda: _run_path(program))
     except SystemExit as exc:
         run.exit_code = exc.code if isinstance(exc.code, int) else 1
     except Exception as exc:  # noqa: BLE001 - a program bug is reported, not raised
@@ -307,7 +293,7 @@ def run_program(project: Project, stack: str, config: StackConfigMap, *, preview
         run.errors.append(f"program failed: {type(exc).__name__}: {exc}")
     finally:
         run.resources = stable_order(run.resources)
-        pulumi_settings.ROOT.set(None)
+        sdk.reset_root_resource()
         if previous_env is None:
             os.environ.pop(STACK_FILE_ENV, None)
         else:

@@ -93,10 +93,11 @@ def _validate(raw: Mapping[str, Any], *, stack_name: str | None, source: Path | 
 def load_from_pulumi() -> StackConfig:
     """Read and validate this stack's config from the running Pulumi program's settings."""
     import pulumi
-    from pulumi.runtime import config as runtime_config
+
+    from ..sdk import stack_config_map
 
     stack = pulumi.get_stack()
-    values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    values = stack_config_map()
     return validate(raw_from_config_map(values), stack_name=stack, source=stack_file(stack))
 
 

@@ -1,0 +1,45 @@
+"""Pulumi SDK internals are used in one boundary module per side: infra/sdk.py and ai_serving/engine/sdk.py."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BOUNDARIES = {ROOT / "infra" / "sdk.py", ROOT / "ai_serving" / "engine" / "sdk.py"}
+PRIVATE_MODULES = {"pulumi.runtime.settings", "pulumi.runtime.config", "pulumi.runtime.sync_await",
+                   "pulumi.runtime.stack", "pulumi.runtime.rpc"}
+PRIVATE_NAMES = {"_sync_await", "_copy", "ROOT", "CONFIG", "set_all_config", "run_in_stack"}
+
+
+def _uses(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module in PRIVATE_MODULES:
+                found.add(node.module)
+            if node.module == "pulumi.runtime":
+                found.update(f"pulumi.runtime.{a.name}" for a in node.names
+                             if f"pulumi.runtime.{a.name}" in PRIVATE_MODULES)
+            found.update(a.name for a in node.names if a.name in PRIVATE_NAMES)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name in PRIVATE_MODULES)
+        elif isinstance(node, ast.Attribute) and node.attr in PRIVATE_NAMES:
+            found.add(node.attr)
+    return found
+
+
+def test_sdk_internals_only_in_the_boundary_modules():
+    offenders = {}
+    for folder in ("infra", "ai_serving"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if path not in BOUNDARIES and (uses := _uses(path)):
+                offenders[str(path.relative_to(ROOT))] = sorted(uses)
+    assert offenders == {}
+
+
+def test_the_boundaries_are_where_the_internals_are():
+    """The scan itself finds internals (it would pass vacuously if it could not see them)."""
+    for path in BOUNDARIES:
+        assert _uses(path), path
