@@ -56,10 +56,12 @@ test: setup system-deps workflow-linters
 lint: setup
 	$(VENV)/bin/ruff check infra ai_serving policies tests
 
-# Every generated file (policies/README.md, policies/policy-config.json, the pack's catalogue.json and
-# arm_types.json, stacks/stack.schema.json) from its one source; tests/test_generated.py fails when one is stale.
+# Every generated file from its one source: policies/README.md, policies/policy-config.json, the pack's
+# catalogue.json and arm_types.json, stacks/stack.schema.json (ai_serving/generate.py), and the policy
+# fixtures from typed SDK Args (tests/fixtures/policy/generate.py). Tests fail when one is stale.
 generate: setup
 	$(PY) -m ai_serving.generate
+	$(PY) tests/fixtures/policy/generate.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache .mypy_cache

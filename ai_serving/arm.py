@@ -6,6 +6,7 @@ own, how. Everything that needs one of these facts reads it here:
 
 - the mock runtime (``engine/mocks.py``) forms realistic ARM ids from it;
 - the diagram (``reports/diagram.py``) matches ARM ids to plan resources and labels nodes;
+- the cross-team checks (``org/crossteam.py``) compare globally unique names across stacks;
 - the policy pack gets a generated copy, ``policies/guardrails/arm_types.json`` (``make generate``),
   because the pack must not import the tooling.
 
@@ -52,6 +53,8 @@ class ArmType:
     node: Node | None = None
     policy: bool = False
     """Exported to the policy pack (its stack rules resolve references to this type)."""
+    global_name: tuple[str, ...] | None = None
+    """The input path of a name Azure makes globally unique (DNS): two stacks must not share it."""
 
 
 ARM_TYPES: dict[str, ArmType] = {
@@ -77,11 +80,13 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:privatedns:VirtualNetworkLink": ArmType("Microsoft.Network", "virtualNetworkLinks",
                                                           "virtualNetworkLinkName"),
     "azure-native:keyvault:Vault": ArmType("Microsoft.KeyVault", "vaults", "vaultName",
-                                           Node("kv", "Key Vault", "db", standalone=True), policy=True),
+                                           Node("kv", "Key Vault", "db", standalone=True), policy=True,
+                                           global_name=("vaultName",)),
     "azure-native:keyvault:Secret": ArmType("Microsoft.KeyVault", "secrets", "secretName"),
     "azure-native:keyvault:Key": ArmType("Microsoft.KeyVault", "keys", "keyName"),
     "azure-native:cognitiveservices:Account": ArmType("Microsoft.CognitiveServices", "accounts", "accountName",
-                                                      Node("acct", "Azure OpenAI account"), policy=True),
+                                                      Node("acct", "Azure OpenAI account"), policy=True,
+                                                      global_name=("properties", "customSubDomainName")),
     "azure-native:cognitiveservices:Deployment": ArmType("Microsoft.CognitiveServices", "deployments",
                                                          "deploymentName", Node("dep", "Deployment")),
     "azure-native:cognitiveservices:RaiPolicy": ArmType("Microsoft.CognitiveServices", "raiPolicies",
@@ -103,10 +108,11 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:authorization:ManagementLockByScope": ArmType("Microsoft.Authorization", "locks", "lockName"),
     "azure-native:consumption:Budget": ArmType("Microsoft.Consumption", "budgets", "budgetName"),
     "azure-native:storage:StorageAccount": ArmType("Microsoft.Storage", "storageAccounts", "accountName",
-                                                   Node("st", "Storage account", standalone=True), policy=True),
+                                                   Node("st", "Storage account", standalone=True), policy=True,
+                                                   global_name=("accountName",)),
     "azure-native:containerregistry:Registry": ArmType("Microsoft.ContainerRegistry", "registries", "registryName",
                                                        Node("acr", "Container registry", standalone=True),
-                                                       policy=True),
+                                                       policy=True, global_name=("registryName",)),
 }
 
 

@@ -140,3 +140,18 @@ def test_secret_signatures_are_the_sdks():
 
     assert (rpc._special_sig_key, rpc._special_secret_sig) == (wire.SECRET_SIG, wire.SECRET_VALUE_SIG)
     assert (rpc._special_sig_key, rpc._special_secret_sig) == (values.SIG_KEY, values.SECRET_SIG)
+
+
+def test_every_azure_type_the_stacks_declare_is_in_the_type_table(project):
+    """A type added to a component must get its row in ai_serving/arm.py (mock ids, diagram, pack, names)."""
+    from ai_serving import arm
+    from ai_serving.engine.project import read_stack_config
+    from ai_serving.engine.runner import run_program
+
+    declared: set[str] = set()
+    for stack in project.stacks():
+        run = run_program(project, stack, read_stack_config(project, stack))
+        assert run.exit_code == 0, run.errors
+        declared |= {r.type for r in run.resources if r.type.startswith(arm.PACKAGE + ":")}
+    missing = sorted(declared - set(arm.ARM_TYPES))
+    assert missing == [], f"add these types to ai_serving/arm.py (then `make generate`): {missing}"

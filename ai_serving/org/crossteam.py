@@ -14,6 +14,8 @@ import yaml
 from infra import catalogues
 from infra.config.model import StackConfig
 
+from ..arm import ARM_TYPES
+
 QUOTAS_FILE = "quotas.yaml"
 
 
@@ -152,19 +154,12 @@ def name_collisions(configs: Mapping[str, StackConfig],
     return out
 
 
-GLOBAL_NAME_INPUTS: dict[str, tuple[str, ...]] = {
-    "azure-native:keyvault:Vault": ("vaultName",),
-    "azure-native:cognitiveservices:Account": ("properties", "customSubDomainName"),
-    "azure-native:storage:StorageAccount": ("accountName",),
-    "azure-native:containerregistry:Registry": ("registryName",),
-}
-
-
 def global_names_of(resources: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
     """``(kind, globally unique name)`` for the resources of one plan (e.g. ``("Vault", "kv-...")``)."""
     out: list[tuple[str, str]] = []
     for r in resources:
-        path = GLOBAL_NAME_INPUTS.get(r["type"])
+        entry = ARM_TYPES.get(r["type"])
+        path = entry.global_name if entry else None
         if path is None:
             continue
         value: Any = r["inputs"]
