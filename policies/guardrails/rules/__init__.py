@@ -1,8 +1,8 @@
-"""The rule modules, one per Azure service area."""
+"""The rule modules, one per rule id prefix (``ai`` holds the account's CS and its deployments' DEP)."""
 
 from __future__ import annotations
 
-from . import ai, compute, general, identity, keyvault, network, stack, storage
+from . import ai, compute, container_registry, general, identity, keyvault, monitoring, network, storage
 
-MODULES = (ai, compute, network, keyvault, general, storage, identity, stack)
+MODULES = (ai, compute, network, keyvault, monitoring, storage, container_registry, identity, general)
 """Every module that defines rules, in catalogue order; each lists its rules in ``RULES``."""

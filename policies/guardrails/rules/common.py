@@ -1,9 +1,10 @@
-"""Checks several rules share."""
+"""Checks several rules share, and the tri-state ``Match`` the stack rules accumulate into."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..model import Findings
 from ..values import Undetermined, eq, get
 
 
@@ -31,3 +32,26 @@ def has_managed_identity(props: Any, path: str = "identity.type") -> bool:
     value = get(props, path)
     normalised = value.lower().replace(" ", "") if isinstance(value, str) else ""
     return "systemassigned" in normalised or "userassigned" in normalised
+
+
+class Match:
+    """Tri-state accumulator: found / could not tell / not found."""
+
+    def __init__(self) -> None:
+        self.found = False
+        self.unknown: str | None = None
+
+    def see(self, answer: bool | None, path: str) -> None:
+        if answer:
+            self.found = True
+        elif answer is None and self.unknown is None:
+            self.unknown = path
+
+    def settle(self, out: Findings, message: str, urn: str) -> None:
+        """Report ``message`` when nothing matched; record an unknown when that is why."""
+        if self.found:
+            return
+        if self.unknown:
+            out.undetermined.append(self.unknown)
+        else:
+            out.add(message, urn)

@@ -1,18 +1,27 @@
-"""Rules for every resource: GEN-01 (tags), GEN-02 (regions), and MON-03 (workspace retention)."""
+"""Rules for every resource: GEN-01 (tags), GEN-02 (regions), GEN-03 (locks on stateful resources in prod)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import config as cfg
 from ..define import psrule, rule
 from ..environment import is_prod
-from ..model import Context, Findings, NotApplicable
-from ..values import canonical_type, get, known, shown
+from ..graph import azure_name, references, resource_group, scope_covers
+from ..model import Context, Findings, NotApplicable, StackResource, of_types
+from ..values import canonical_type, get, is_unknown, known, one_of, reveal, shown
+from .common import Match
 
 WORKSPACE = "azure-native:operationalinsights:Workspace"
+ACCOUNT = "azure-native:cognitiveservices:Account"
+VAULT = "azure-native:keyvault:Vault"
+STORAGE = "azure-native:storage:StorageAccount"
+REGISTRY = "azure-native:containerregistry:Registry"
+LOCK_BY_SCOPE = "azure-native:authorization:ManagementLockByScope"
+LOCK_AT_RESOURCE = "azure-native:authorization:ManagementLockAtResourceLevel"
+LOCK_AT_GROUP = "azure-native:authorization:ManagementLockAtResourceGroupLevel"
 AZURE_PROVIDER = "pulumi:providers:azure-native"
 
 # Tracked (top-level) ARM resources: Azure accepts tags on all of them. A resource of another type
@@ -125,33 +134,73 @@ def gen02(props: Any, ctx: Context) -> list[str] | NotApplicable:
     return []
 
 
+def _locked(resources: Sequence[StackResource], target: StackResource) -> Match:
+    match = Match()
+    for lock in of_types(resources, LOCK_BY_SCOPE, LOCK_AT_RESOURCE, LOCK_AT_GROUP):
+        level = reveal(lock.props.get("level"))
+        if is_unknown(level):
+            match.see(None, f"{lock.urn}:level")
+            continue
+        if not one_of(level, ("CanNotDelete", "ReadOnly")):
+            continue
+        if lock.canonical_type == LOCK_BY_SCOPE:
+            scope = reveal(lock.props.get("scope"))
+            answer = references(lock, "scope", scope, target)
+            if not answer and isinstance(scope, str) and not is_unknown(scope):
+                answer = scope_covers(scope, target)
+        elif lock.canonical_type == LOCK_AT_GROUP:
+            group, own = reveal(lock.props.get("resourceGroupName")), resource_group(target)
+            answer = (
+                None if is_unknown(group) else bool(own and isinstance(group, str) and group.lower() == own.lower())
+            )
+        else:
+            deps = lock.property_dependencies.get("resourceName")
+            name = reveal(lock.props.get("resourceName"))
+            if deps:
+                answer = target.urn in deps
+            elif is_unknown(name):
+                answer = None
+            else:
+                answer = isinstance(name, str) and (azure_name(target) or "").lower() == name.lower()
+        match.see(answer, f"{lock.urn}:scope")
+    return match
+
+
 @rule(
-    "MON-03",
-    "mon-03-workspace-retention",
-    title="Log retention long enough",
+    "GEN-03",
+    "gen-03-prod-deletion-protection",
+    title="Production state protected from deletion",
     description=(
-        "Log Analytics workspaces must keep data at least `minRetentionDays` (`minRetentionDaysProd` in "
-        "production)."
+        "In production, stateful resources (vaults, AI accounts, workspaces, storage, registries) must be "
+        "`protect`ed in Pulumi or carry a CanNotDelete lock."
     ),
-    severity="low",
-    category="hygiene",
-    remediation="Set `retentionInDays` (unset means 30) to at least the configured minimum.",
-    link="https://learn.microsoft.com/azure/azure-monitor/logs/data-retention-configure",
-    anchors=(),
-    types=(WORKSPACE,),
+    severity="high",
+    category="security",
+    remediation=(
+        "Create the resource with `opts=ResourceOptions(protect=True)` and/or a "
+        "`authorization:ManagementLockByScope` (level CanNotDelete) on it."
+    ),
+    link="https://azure.github.io/Azure-Verified-Modules/specs/shared/interfaces/#resource-locks",
+    anchors=("AVM lock interface",),
+    types=(VAULT, ACCOUNT, WORKSPACE, STORAGE, REGISTRY),
+    scope="stack",
     config={
-        "minRetentionDays": cfg.min_retention_days(30, "Minimum retention in days."),
-        "minRetentionDaysProd": cfg.min_retention_days(90, "Minimum retention in days for production."),
+        "statefulTypes": cfg.string_list(
+            "Types that hold state and must survive a mistaken delete.",
+            [VAULT, ACCOUNT, WORKSPACE, STORAGE, REGISTRY],
+        ),
         "prodEnvironments": cfg.prod_environments(),
     },
 )
-def mon03(props: Any, ctx: Context) -> list[str]:
-    days = get(props, "retentionInDays")
-    days = 30 if days is None else days
-    minimum = ctx.config["minRetentionDaysProd" if is_prod(props, ctx) else "minRetentionDays"]
-    if not isinstance(days, (int, float)) or days < minimum:
-        return [f"retentionInDays is {shown(days)}, below the minimum of {shown(minimum)}"]
-    return []
+def gen03(resources: Sequence[StackResource], ctx: Context) -> Findings:
+    out = Findings()
+    for target in of_types(resources, *ctx.config["statefulTypes"]):
+        if not is_prod(target.props, ctx) or target.protect:
+            continue
+        _locked(resources, target).settle(
+            out, "production resource is neither protected nor locked against deletion", target.urn
+        )
+    return out
 
 
-RULES = (gen01, gen02, mon03)
+RULES = (gen01, gen02, gen03)

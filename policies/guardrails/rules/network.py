@@ -7,18 +7,41 @@ a subnet embedded in ``VirtualNetwork.subnets``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .. import config as cfg
-from ..define import azure_policy, psrule, rule
-from ..model import Context, Findings, NotApplicable
-from ..values import canonical_type, elements, eq, flat, get, is_false, known, one_of, present, shown
+from ..define import azure_policy, checkov, psrule, rule
+from ..graph import references, resource_group
+from ..model import Context, Findings, NotApplicable, StackResource, of_types
+from ..values import (
+    Undetermined,
+    canonical_type,
+    elements,
+    eq,
+    flat,
+    get,
+    is_false,
+    is_unknown,
+    known,
+    one_of,
+    present,
+    reveal,
+    shown,
+)
+from .common import Match
 
 NSG = "azure-native:network:NetworkSecurityGroup"
 SECURITY_RULE = "azure-native:network:SecurityRule"
 SUBNET = "azure-native:network:Subnet"
 VNET = "azure-native:network:VirtualNetwork"
+PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
+ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
+ACCOUNT = "azure-native:cognitiveservices:Account"
+VAULT = "azure-native:keyvault:Vault"
+STORAGE = "azure-native:storage:StorageAccount"
+REGISTRY = "azure-native:containerregistry:Registry"
+CONNECTION_PROPS = ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections")
 
 # Sources that mean "anyone on the Internet" (Checkov's list plus IPv6 and any /0 prefix).
 _ANY_SOURCE = {"*", "0.0.0.0", "0.0.0.0/0", "::/0", "internet", "any", "<nw>/0", "/0"}
@@ -236,5 +259,141 @@ def net04(props: Any, ctx: Context) -> Findings | NotApplicable:
     return out
 
 
-RULES = (net01, net02, net03, net04)
-__all__ = ["RULES", "covers", "is_internet", "security_rules", "subnets"]
+# Stack rules: private endpoints and their DNS registration (the whole stack is needed to match
+# an endpoint to its target; see guardrails.graph).
+
+
+def connections(pe: StackResource) -> Iterator[tuple[str, Any, Any]]:
+    """(property, privateLinkServiceId, groupIds) of each connection of a private endpoint."""
+    for prop in CONNECTION_PROPS:
+        try:
+            items = elements(pe.props, prop)
+        except Undetermined:
+            yield prop, "04da6b54-80e4-46f7-96ec-b56ff0331ba9", None
+            continue
+        for item in items:
+            if is_unknown(item):
+                yield prop, item, None
+                continue
+            yield prop, reveal(item.get("privateLinkServiceId")), reveal(item.get("groupIds"))
+
+
+def _endpoint_matches(resources: Sequence[StackResource], target: StackResource, group_id: str | None) -> Match:
+    match = Match()
+    for pe in of_types(resources, PRIVATE_ENDPOINT):
+        for prop, service_id, group_ids in connections(pe):
+            answer = references(pe, prop, service_id, target)
+            if answer and group_id is not None:
+                answer = None if is_unknown(group_ids) else any(eq(reveal(g), group_id) for g in (group_ids or []))
+            match.see(answer, f"{pe.urn}:{prop}")
+    return match
+
+
+@rule(
+    "NET-05",
+    "net-05-private-endpoint-dns-zone-group",
+    title="Private endpoints registered in private DNS",
+    description=(
+        "Every private endpoint must have a DNS zone group linking it to a private DNS zone, or clients "
+        "resolve the public address."
+    ),
+    severity="medium",
+    category="security",
+    remediation=(
+        "Add a `network:PrivateDnsZoneGroup` for the endpoint with a `privateDnsZoneConfigs` entry per zone "
+        "(e.g. privatelink.openai.azure.com)."
+    ),
+    link=azure_policy("c4bc6f10-cb41-49eb-b000-d5ab82e2a091"),
+    anchors=(
+        "Azure Policy c4bc6f10-cb41-49eb-b000-d5ab82e2a091",
+        "Azure Policy ac673a9a-f77d-4846-b2d8-a57f8e1c01d4",
+    ),
+    types=(PRIVATE_ENDPOINT,),
+    scope="stack",
+)
+def net05(resources: Sequence[StackResource], ctx: Context) -> Findings:
+    out = Findings()
+    groups = of_types(resources, ZONE_GROUP)
+    for pe in of_types(resources, PRIVATE_ENDPOINT):
+        match = Match()
+        for zg in groups:
+            belongs = True if zg.parent == pe.urn else _endpoint_of_group(zg, pe)
+            if belongs:
+                try:
+                    configs = elements(zg.props, "privateDnsZoneConfigs")
+                    belongs = any(is_unknown(c) or present(get(c, "privateDnsZoneId")) for c in configs)
+                except Undetermined:
+                    belongs = None
+            match.see(belongs, f"{zg.urn}:privateDnsZoneConfigs")
+        match.settle(out, "private endpoint has no DNS zone group with a private DNS zone", pe.urn)
+    return out
+
+
+def _endpoint_of_group(zg: StackResource, pe: StackResource) -> bool | None:
+    deps = zg.property_dependencies.get("privateEndpointName")
+    if deps:
+        return pe.urn in deps
+    name = reveal(zg.props.get("privateEndpointName"))
+    if is_unknown(name):
+        return None
+    pe_name = reveal(pe.props.get("privateEndpointName")) or pe.name
+    if not isinstance(name, str) or not isinstance(pe_name, str) or is_unknown(pe_name):
+        return None if is_unknown(pe_name) else False
+    groups = {g.lower() for g in (resource_group(zg), resource_group(pe)) if g is not None}
+    return name.lower() == pe_name.lower() and len(groups) <= 1
+
+
+@rule(
+    "NET-06",
+    "net-06-ai-account-private-endpoint",
+    title="AI accounts have a private endpoint",
+    description=(
+        "Every Azure AI / OpenAI account must be reachable through a private endpoint for its `account` sub-resource."
+    ),
+    severity="high",
+    category="security",
+    remediation=(
+        "Add a `network:PrivateEndpoint` whose `privateLinkServiceConnections` name the account id with "
+        "`groupIds: [account]`."
+    ),
+    link=psrule("Azure.AI.PrivateEndpoints"),
+    anchors=("PSRule Azure.AI.PrivateEndpoints", "Azure Policy d6759c02-b87f-42b7-892e-71b3f471d782"),
+    types=(ACCOUNT,),
+    scope="stack",
+)
+def net06(resources: Sequence[StackResource], ctx: Context) -> Findings:
+    out = Findings()
+    for account in of_types(resources, ACCOUNT):
+        _endpoint_matches(resources, account, "account").settle(
+            out, "account has no private endpoint with groupIds [account]", account.urn
+        )
+    return out
+
+
+@rule(
+    "NET-07",
+    "net-07-data-service-private-endpoint",
+    title="Vaults, storage and registries have a private endpoint",
+    description=(
+        "Every key vault, storage account and container registry must be reachable through a private endpoint."
+    ),
+    severity="high",
+    category="security",
+    remediation=(
+        "Add a `network:PrivateEndpoint` targeting the resource (groupIds vault / blob / registry) with its "
+        "DNS zone group."
+    ),
+    link=checkov("terraform/checks/graph_checks/azure/AzureKeyVaultConfigPrivateEndpoint.yaml"),
+    anchors=("CKV2_AZURE_32", "CKV2_AZURE_33"),
+    types=(VAULT, STORAGE, REGISTRY),
+    scope="stack",
+)
+def net07(resources: Sequence[StackResource], ctx: Context) -> Findings:
+    out = Findings()
+    for target in of_types(resources, VAULT, STORAGE, REGISTRY):
+        _endpoint_matches(resources, target, None).settle(out, "resource has no private endpoint", target.urn)
+    return out
+
+
+RULES = (net01, net02, net03, net04, net05, net06, net07)
+__all__ = ["RULES", "connections", "covers", "is_internet", "security_rules", "subnets"]
