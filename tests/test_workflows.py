@@ -87,10 +87,6 @@ def _check_schema(schema: str, *files: Path) -> subprocess.CompletedProcess[str]
     return subprocess.run(argv, capture_output=True, text=True, timeout=120)
 
 
-def test_workflows_exist():
-    assert {p.name for p in WORKFLOWS} >= {"pull-request.yml", "deploy.yml"}
-
-
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_workflow_matches_the_github_workflow_schema_offline(path: Path):
     result = _check_schema("vendor.github-workflows", path)
@@ -191,8 +187,7 @@ def test_pulumi_runs_each_changed_stack_with_the_policy_pack(doc: dict[str, Any]
 
 
 def test_policy_pack_paths_given_to_pulumi_exist():
-    if not (ROOT / "policies" / "PulumiPolicy.yaml").is_file():
-        pytest.skip("the policy pack is not in the tree yet")
+    assert (ROOT / "policies" / "PulumiPolicy.yaml").is_file()
     assert (ROOT / "policies" / "policy-config.json").is_file()
 
 
@@ -230,12 +225,6 @@ def test_deploy_runs_on_main_and_by_hand_only():
     assert DEPLOY["on"]["push"]["branches"] == ["main"]
     assert "stacks" in DEPLOY["on"]["workflow_dispatch"]["inputs"]
     assert "pull_request" not in DEPLOY["on"]
-
-
-def test_deploy_is_one_job_per_stack_and_a_failure_does_not_stop_the_others():
-    strategy = DEPLOY["jobs"]["deploy"]["strategy"]
-    assert strategy["fail-fast"] is False
-    assert 1 < strategy["max-parallel"] <= 256
 
 
 def test_two_runs_never_update_the_same_stack_at_once():
@@ -296,23 +285,6 @@ def _run_blocks() -> list[str]:
     return [step["run"] for _, doc in _all_docs() for _, step in _steps(doc) if "run" in step]
 
 
-def test_pull_requests_lint_test_and_plan():
-    assert "pull_request" in PR["on"]
-    commands = {job_id: [s.get("run", "").strip() for s in job["steps"]]
-                for job_id, job in PR["jobs"].items()}
-    assert "make lint" in commands["lint"]
-    assert "make test" in commands["test"]
-    for job_id in ("lint", "test", "plan", "preview"):
-        assert any(s.get("uses") == "./.github/actions/setup" for s in PR["jobs"][job_id]["steps"]), job_id
-
-
-def test_setup_uses_python_311_and_make_setup():
-    setup = _load(GITHUB / "actions" / "setup" / "action.yml")
-    python = _step({"steps": setup["runs"]["steps"]}, "actions/setup-python")["with"]
-    assert python["python-version"] == "3.11"
-    assert any(s.get("run", "").strip() == "make setup" for s in setup["runs"]["steps"])
-
-
 def test_every_make_target_the_workflows_call_exists():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     targets = set(re.findall(r"^([A-Za-z][\w.-]*):", makefile, flags=re.M))
@@ -349,16 +321,6 @@ def test_plan_all_writes_into_the_directory_that_is_published():
     assert Path(upload["with"]["path"]) == out
     comment = _step(_plan_job(), "actions/github-script")
     assert Path(comment["env"]["REPORT_PATH"]) == out / "report.md"
-
-
-def test_the_report_is_one_sticky_comment():
-    job = _plan_job()
-    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
-    script = _step(job, "actions/github-script")["with"]["script"]
-    marker = re.search(r"<!-- [\w:.-]+ -->", script).group(0)
-    assert "listComments" in script and "updateComment" in script and "createComment" in script
-    assert script.index("updateComment") < script.index("createComment"), "update first, create only if none"
-    assert marker in script
 
 
 def _write_fake_cli(bin_dir: Path, exit_code: int) -> None:
