@@ -27,6 +27,16 @@ def network_closed(props: Any, pna_path: str, acl_path: str) -> bool:
     return any_of(props, (pna_path, "Disabled"), (acl_path, "Deny"))
 
 
+def firewall_findings(props: Any) -> list[str]:
+    """ST-03 / ACR-02: a storage account or registry closed by ``publicNetworkAccess`` or its firewall."""
+    if not network_closed(props, "publicNetworkAccess", "networkRuleSet.defaultAction"):
+        return [
+            "neither publicNetworkAccess is Disabled nor networkRuleSet.defaultAction is Deny (unset means "
+            "open)"
+        ]
+    return []
+
+
 def has_managed_identity(props: Any, path: str = "identity.type") -> bool:
     """Whether ``identity.type`` names a system- or user-assigned identity."""
     value = get(props, path)

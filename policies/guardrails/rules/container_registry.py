@@ -7,7 +7,7 @@ from typing import Any
 from ..define import psrule, rule
 from ..model import Context
 from ..values import get, is_true
-from .common import network_closed
+from .common import firewall_findings
 
 REGISTRY = "azure-native:containerregistry:Registry"
 
@@ -48,12 +48,7 @@ def acr01(props: Any, ctx: Context) -> list[str]:
     types=(REGISTRY,),
 )
 def acr02(props: Any, ctx: Context) -> list[str]:
-    if not network_closed(props, "publicNetworkAccess", "networkRuleSet.defaultAction"):
-        return [
-            "neither publicNetworkAccess is Disabled nor networkRuleSet.defaultAction is Deny (unset means "
-            "open)"
-        ]
-    return []
+    return firewall_findings(props)
 
 
 @rule(

@@ -7,7 +7,7 @@ from typing import Any
 from ..define import checkov, psrule, rule
 from ..model import Context
 from ..values import get, is_false, one_of, shown
-from .common import network_closed
+from .common import firewall_findings
 
 STORAGE = "azure-native:storage:StorageAccount"
 
@@ -69,12 +69,7 @@ def st02(props: Any, ctx: Context) -> list[str]:
     types=(STORAGE,),
 )
 def st03(props: Any, ctx: Context) -> list[str]:
-    if not network_closed(props, "publicNetworkAccess", "networkRuleSet.defaultAction"):
-        return [
-            "neither publicNetworkAccess is Disabled nor networkRuleSet.defaultAction is Deny (unset means "
-            "open)"
-        ]
-    return []
+    return firewall_findings(props)
 
 
 @rule(
