@@ -146,17 +146,11 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
 
 
 def _policies(args: argparse.Namespace, console: Console, err: Console) -> int:
-    from rich.table import Table
-
     from .engine.analyzer import PolicyPackProcess
+    from .reports.terminal import print_policies
 
     with PolicyPackProcess(args.policy_pack, project="ai-serving", stack="policies", config={}) as pack:
-        table = Table(title=f"{pack.name} {pack.version}: {len(pack.policies)} policies")
-        for col in ("policy", "level", "kind", "description"):
-            table.add_column(col)
-        for meta in pack.policies.values():
-            table.add_row(meta.name, meta.level, "stack" if meta.stack_policy else "resource", meta.description)
-        console.print(table)
+        print_policies(console, pack.describe(), {n: m.stack_policy for n, m in pack.policies.items()})
     return ExitCode.OK
 
 

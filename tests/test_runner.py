@@ -119,3 +119,15 @@ def test_stable_order_ignores_registration_order_and_keeps_dependencies_first(pl
         for before in (r.parent, provider, *r.dependencies):
             assert not before or before in seen, (r.urn, before)
         seen.add(r.urn)
+
+
+def test_policies_lists_every_rule_with_its_kind(capsys):
+    from guardrails import all_rules
+
+    from .cli_helpers import ROOT
+
+    assert cli("policies", "--policy-pack", ROOT / "policies") == 0
+    out = capsys.readouterr().out
+    assert f"{len(all_rules())} policies" in out
+    rows = [line for line in out.splitlines() if "net-05-private-endpoint" in line]
+    assert rows and "stack" in rows[0]

@@ -51,6 +51,16 @@ def print_plan(console: Console, plan: dict[str, Any]) -> None:
     console.print(counts_table(plan))
 
 
+def print_policies(console: Console, pack: dict[str, Any], stack_policies: dict[str, bool]) -> None:
+    """The pack's rules (``PolicyPackProcess.describe()``) as a table; ``stack_policies``: name -> stack rule."""
+    table = Table(title=f"{pack['name']} {pack['version']}: {len(pack['policies'])} policies")
+    for col in ("policy", "level", "kind", "description"):
+        table.add_column(col)
+    for name, meta in pack["policies"].items():
+        table.add_row(name, meta["level"], "stack" if stack_policies.get(name) else "resource", meta["description"])
+    console.print(table)
+
+
 def print_outcome(outcome: StackOutcome, console: Console, err: Console, *, quiet: bool = False) -> int:
     """Print one stack's plan, findings and files; return its exit code."""
     for message in outcome.errors:
