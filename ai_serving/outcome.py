@@ -15,7 +15,7 @@ class ExitCode(enum.IntEnum):
     """Process exit codes (documented in the README)."""
 
     OK = 0
-    POLICY = 1
+    FAILED = 1
     """A mandatory policy violation, or a program error."""
     USAGE = CONFIG_ERROR_EXIT_CODE
     """Invalid stack config or command line; the same code the program exits with on bad config."""

@@ -46,7 +46,7 @@ class StackOutcome:
             return Status.OK
         if self.exit_code == ExitCode.USAGE:
             return Status.INVALID_CONFIG
-        if self.exit_code == ExitCode.POLICY and self.verdict and self.verdict.mandatory:
+        if self.exit_code == ExitCode.FAILED and self.verdict and self.verdict.mandatory:
             return Status.POLICY_FAILED
         return Status.ERROR
 
@@ -110,7 +110,7 @@ def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_co
             with timer("policy pack: close"):
                 pack.close()
         if outcome.verdict.mandatory:
-            outcome.exit_code = ExitCode.POLICY
+            outcome.exit_code = ExitCode.FAILED
     if out_dir is not None:
         with timer("report writing (write_outputs)"):
             outcome.files = write_outputs(out_dir, run, outcome.verdict)
@@ -138,7 +138,7 @@ def _exit_code(code: int) -> ExitCode:
     try:
         return ExitCode(code)
     except ValueError:
-        return ExitCode.POLICY
+        return ExitCode.FAILED
 
 
 def write_outputs(out_dir: Path, run: ProgramRun, verdict: Verdict | None) -> list[Path]:

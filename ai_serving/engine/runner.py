@@ -27,6 +27,7 @@ from pulumi.runtime.proto import engine_pb2
 
 from infra.config.loader import STACK_FILE_ENV
 
+from ..outcome import ExitCode
 from . import sdk
 from .mocks import AzureMocks
 from .project import Project, StackConfigMap
@@ -286,10 +287,10 @@ def run_program(project: Project, stack: str, config: StackConfigMap, *, preview
     try:
         sdk.run_stack_program(lambda: _run_path(program))
     except SystemExit as exc:
-        run.exit_code = exc.code if isinstance(exc.code, int) else 1
+        run.exit_code = exc.code if isinstance(exc.code, int) else ExitCode.FAILED
     except Exception as exc:  # noqa: BLE001 - a program bug is reported, not raised
         logging.getLogger(__name__).debug("program failed", exc_info=True)
-        run.exit_code = 1
+        run.exit_code = ExitCode.FAILED
         run.errors.append(f"program failed: {type(exc).__name__}: {exc}")
     finally:
         run.resources = stable_order(run.resources)

@@ -105,7 +105,7 @@ def run_stacks(project: Project, stacks: list[str], *, pack_dir: Path | None, po
                 yield fut.result()
             except Exception as exc:  # noqa: BLE001 - one stack's crash is that stack's error
                 yield {"stack": futures[fut], "resources": 0, "mandatory": 0, "advisory": 0, "waivers": 0,
-                       "status": Status.ERROR.value, "exit_code": ExitCode.POLICY, "errors": [f"worker failed: {exc}"],
+                       "status": Status.ERROR.value, "exit_code": ExitCode.FAILED, "errors": [f"worker failed: {exc}"],
                        "verdict": None, "unused_waivers": [], "global_names": [], "pack": None, "config": None}
 
 
@@ -140,7 +140,7 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
         console.print(f"[{style}]cross-team {f.check} ({f.level})[/] {', '.join(f.stacks)}: {f.message}")
     worst = int(max([int(o["exit_code"]) for o in ordered] + [ExitCode.OK]))
     if any(f.level == "mandatory" for f in findings):
-        worst = max(worst, ExitCode.POLICY)
+        worst = max(worst, ExitCode.FAILED)
     elapsed = time.perf_counter() - started
     console.print(f"planned {len(stacks)} stacks with {workers} worker(s) in {elapsed:.1f}s; exit code {worst}",
                   markup=False)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..outcome import UsageError
+from ..outcome import ExitCode, UsageError
 from ..wire import MASK, is_secret
 
 ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "(absent)"})()
@@ -242,4 +242,4 @@ def run(base_dir: Path, head_dir: Path, *, as_json: bool, console: Any) -> int:
         print(json.dumps(diff.to_json(), indent=2, default=str))
     else:
         print_diff(diff, console)
-    return 0
+    return ExitCode.OK

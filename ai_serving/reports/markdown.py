@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ..outcome import Status
+from ..outcome import ExitCode, Status, UsageError
 from ..verdict import resource_name, rule_id
 from . import diagram
 from .diff import PlanDiff, diff_dirs, load_plans, short
@@ -366,10 +366,8 @@ def write_report(out_dir: Path, base_dir: Path | None = None) -> Path:
 
 def run(out_dir: Path, base_dir: Path | None, console: Any) -> int:
     """``ai-serving report``: write the report and say where it is."""
-    from ..outcome import UsageError
-
     if not out_dir.is_dir():
         raise UsageError(f"{out_dir}: no such plan output directory (run `ai-serving plan --all --out DIR`)")
     path = write_report(out_dir, base_dir)
     console.print(f"wrote {path} ({len(path.read_text(encoding='utf-8')):,} characters)", markup=False)
-    return 0
+    return ExitCode.OK
