@@ -14,7 +14,6 @@ import pytest
 import yaml
 from guardrails import Rule, all_rules, lookup, non_waivable
 from guardrails.config import catalogue
-from guardrails.docs import render_config, render_readme
 from guardrails.model import CATEGORY_LEVEL, SEVERITIES
 from guardrails.rules import MODULES
 
@@ -126,18 +125,6 @@ def test_the_projects_content_filter_names_are_allowed() -> None:
 
 
 # The pack's files.
-
-
-def test_readme_is_generated_from_the_registry() -> None:
-    assert (POLICIES / "README.md").read_text(encoding="utf-8") == render_readme(), (
-        "run `python -m guardrails.docs > README.md` in policies/"
-    )
-
-
-def test_shipped_policy_config_holds_every_default() -> None:
-    assert (POLICIES / "policy-config.json").read_text(encoding="utf-8") == render_config(), (
-        "run `python -m guardrails.docs --config > policy-config.json` in policies/"
-    )
 
 
 def test_policy_pack_project_file() -> None:

@@ -1,6 +1,7 @@
-"""Render ``policies/README.md`` from the registry (``python -m guardrails.docs > README.md`` in policies/).
+"""Render ``policies/README.md`` and ``policies/policy-config.json`` from the registry.
 
-tests/test_policies_pack.py asserts the committed README equals :func:`render_readme`.
+``make generate`` runs ``python -m guardrails.docs [--config]`` in policies/ (see ai_serving/generate.py);
+tests/test_generated.py fails when a committed file differs from what this renders.
 """
 
 from __future__ import annotations
