@@ -115,7 +115,9 @@ def stack_schema() -> str:
         "additionalProperties": False,
     }
     return _json({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        # Draft 7: what yaml-language-server supports ("JSON Schema 7 and below"); the model's
+        # keywords are all draft 7 ones, and its "#/$defs/..." references are plain JSON pointers.
+        "$schema": "http://json-schema.org/draft-07/schema#",
         "$comment": _HEADER.format(sources="infra/config/model.py"),
         "title": "ai-serving stack file (stacks/Pulumi.<team>-<env>.yaml)",
         "type": "object",

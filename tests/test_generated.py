@@ -47,7 +47,9 @@ _YamlAsEditorsRead.yaml_implicit_resolvers = {
 
 
 def _schema():
-    return yaml.safe_load((ROOT / "stacks" / generate.SCHEMA_FILE).read_text(encoding="utf-8"))
+    schema = yaml.safe_load((ROOT / "stacks" / generate.SCHEMA_FILE).read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator.check_schema(schema)  # the draft editors' YAML language server reads
+    return schema
 
 
 def _stack(path: Path):
@@ -56,11 +58,11 @@ def _stack(path: Path):
 
 @pytest.mark.parametrize("path", sorted((ROOT / "stacks").glob("Pulumi.*.yaml")), ids=lambda p: p.name)
 def test_every_example_stack_matches_the_schema(path):
-    jsonschema.Draft202012Validator(_schema()).validate(_stack(path))
+    jsonschema.Draft7Validator(_schema()).validate(_stack(path))
 
 
 def test_schema_rejects_what_validate_rejects():
-    validator = jsonschema.Draft202012Validator(_schema())
+    validator = jsonschema.Draft7Validator(_schema())
     good = {"config": base_config("dev")}
     validator.validate(good)
     for key, value in (("ai-serving:gpuPoool", {}), ("ai-serving:environment", "staging"),
@@ -76,4 +78,4 @@ def test_new_team_writes_the_schema_line_and_a_schema_valid_file(tmp_path):
     path = tmp_path / "Pulumi.team-s-dev.yaml"
     first = path.read_text(encoding="utf-8").splitlines()[0]
     assert first == f"# yaml-language-server: $schema=./{generate.SCHEMA_FILE}"
-    jsonschema.Draft202012Validator(_schema()).validate(_stack(path))
+    jsonschema.Draft7Validator(_schema()).validate(_stack(path))
