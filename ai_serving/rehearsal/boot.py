@@ -1,0 +1,310 @@
+"""Play a GPU pool instance's boot from the plan: cloud-init's part, then the serving unit's start.
+
+Input: the planned scale set (decoded custom data, extensions, capacity) and its autoscale
+setting. Steps, in the order a VM runs them:
+
+1. **instances**: will Azure ever create a VM (capacity, or an autoscale profile that can leave 0)?
+2. **write_files**: the files cloud-init writes, with their modes, into the sandbox root.
+3. **packages** (only if the document has cloud-init's ``packages:``): cloud-init's apt call,
+   which waits 30 s for the apt lock (``APT_LOCK_WAIT_TIMEOUT``, cloudinit/distros/debian.py).
+4. **runcmd**: each command, as cloud-init's ``runcmd`` script does (``sh``).
+5. **unit**: for every unit runcmd started (``systemctl enable --now``): each ``ExecStartPre`` and
+   the ``ExecStart``, as systemd runs them (no shell, ``Environment=``, systemd's PATH; a ``-``
+   prefix ignores a failure).
+6. **health**: the health extension's protocol against what the server answers.
+
+The state modelled is the one after the NVIDIA driver extension installed the driver and rebooted
+the VM (``nvidia-smi`` answers); before that the prestart exits 1 and systemd retries every
+``RestartSec``. A step *fails* on a non-zero exit (unless ignored), "command not found", an
+unbound variable, or any call a fake rejected, even when the script carried on.
+"""
+
+from __future__ import annotations
+
+import base64
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import lint
+from .sandbox import Result, Sandbox
+
+FACTS_DIR = Path(__file__).parent / "facts"
+VMSS = "azure-native:compute:VirtualMachineScaleSet"
+AUTOSCALE = "azure-native:monitor:AutoscaleSetting"
+HEALTH_EXTENSION_TYPE = "ApplicationHealthLinux"
+CLOUD_INIT_LOCK_WAIT_SECONDS = 30
+"""cloud-init's own wait for the apt lock (cloudinit/distros/debian.py, APT_LOCK_WAIT_TIMEOUT)."""
+KNOWN_MODULES = {"write_files", "runcmd", "packages", "package_update", "package_upgrade", "ssh_pwauth",
+                 "disable_root"}
+"""cloud-config keys the rehearsal plays; any other key is a failure (it would go unrehearsed)."""
+_SHELL_FAILURES = ("command not found", "unbound variable", "No such file or directory", "syntax error")
+
+
+@cache
+def contracts() -> dict[str, Any]:
+    """The tool and service contracts the fakes check (``facts/contracts.yaml``)."""
+    return yaml.safe_load((FACTS_DIR / "contracts.yaml").read_text(encoding="utf-8"))
+
+
+def vllm_flags(version: str) -> list[str] | None:
+    """``vllm serve`` flags of ``version`` (``facts/vllm-<version>-flags.txt``), None if not recorded."""
+    path = FACTS_DIR / f"vllm-{version}-flags.txt"
+    if not path.is_file():
+        return None
+    return [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")]
+
+
+def image_version(image: str) -> str:
+    """The vLLM release of an image reference ``vllm/vllm-openai:v0.34.0[@sha256:...]`` ('0.34.0')."""
+    tag = image.split("@", 1)[0].rsplit(":", 1)[-1] if ":" in image.split("@", 1)[0].rsplit("/", 1)[-1] else ""
+    return tag.removeprefix("v")
+
+
+@dataclass
+class Expectation:
+    """What this pool's VM must do: from the stack config and the plan, never from the custom data."""
+
+    image: str
+    model: str
+    port: int
+    gpus: int
+    gpu: str
+    client_id: str
+    tenant_id: str
+    vault_host: str | None
+    registry: str | None
+    gated_models: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        version = image_version(self.image)
+        return {**self.__dict__, "vllm_version": version, "vllm_flags": vllm_flags(version) or []}
+
+
+@dataclass
+class Step:
+    """One thing the VM does, what the fakes saw, and what went wrong."""
+
+    stage: str
+    what: str
+    calls: list[dict] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    output: str = ""
+
+
+@dataclass
+class Rehearsal:
+    """The steps of one boot; ``ok`` when none had a problem."""
+
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{s.stage}: {s.what}: {p}" for s in self.steps for p in s.problems]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _settings_by_type(vm_profile: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    extensions = (vm_profile.get("extensionProfile") or {}).get("extensions") or []
+    return {e.get("type"): e for e in extensions}
+
+
+def _instances_step(vmss: dict[str, Any], autoscale: dict[str, Any] | None) -> Step:
+    step = Step("instances", "how many VMs Azure creates")
+    capacity = int((vmss.get("sku") or {}).get("capacity") or 0)
+    profiles = (autoscale or {}).get("profiles") or []
+    # At zero instances a metric rule has no data (no VM emits it), so autoscale holds the profile's
+    # default; only a profile that starts by itself (a schedule) or a default/minimum >= 1 brings a VM.
+    starts = [p for p in profiles
+              if int(p["capacity"]["minimum"]) >= 1 or int(p["capacity"]["default"]) >= 1
+              or p.get("recurrence") or p.get("fixedDate")]
+    step.output = f"capacity {capacity}; autoscale profiles: " + ", ".join(
+        f"{p.get('name')} (min {p['capacity']['minimum']}, default {p['capacity']['default']})" for p in profiles)
+    if capacity < 1 and not starts:
+        step.problems.append("the scale set starts with 0 instances and no autoscale profile can leave 0 "
+                             "(metric rules need a running VM to measure): no VM ever boots")
+    return step
+
+
+def _check(step: Step, result: Result, sandbox: Sandbox, seen: int, *, ignore_status: bool = False) -> int:
+    calls = sandbox.calls()
+    step.calls = calls[seen:]
+    step.output = (result.stdout + result.stderr).strip()
+    for call in step.calls:
+        if call["rejected"]:
+            step.problems.append(f"{call['tool']} rejected: {call['rejected']}")
+    for marker in _SHELL_FAILURES:
+        for line in result.stderr.splitlines():
+            if marker in line and "REJECTED" not in line:
+                step.problems.append(line.strip())
+    if result.status != 0 and not ignore_status and not step.problems:
+        step.problems.append(f"exit status {result.status}")
+    elif result.status != 0 and not ignore_status:
+        step.problems.append(f"exit status {result.status}")
+    return len(calls)
+
+
+def parse_unit(text: str) -> dict[str, list[tuple[str, str]]]:
+    """A systemd unit file as {section: [(key, value), ...]} (continuation lines joined)."""
+    sections: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] | None = None
+    logical = ""
+    for raw in text.splitlines():
+        if not logical and raw.lstrip().startswith(("#", ";")):
+            continue
+        if raw.endswith("\\"):
+            logical += raw[:-1] + " "
+            continue
+        line, logical = (logical + raw).strip(), ""
+        if not line:
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], [])
+        elif current is not None and "=" in line:
+            key, _, value = line.partition("=")
+            current.append((key.strip(), value.strip()))
+    return sections
+
+
+def _unit_steps(sandbox: Sandbox, unit: str, seen: int) -> tuple[list[Step], int]:
+    text = sandbox.path(f"/etc/systemd/system/{unit}").read_text(encoding="utf-8")
+    service = dict.fromkeys(("ExecStartPre", "ExecStart"))
+    sections = parse_unit(text).get("Service", [])
+    env: dict[str, str] = {}
+    commands: list[tuple[str, str]] = []
+    for key, value in sections:
+        if key == "Environment":
+            for assignment in shlex.split(value):
+                name, _, val = assignment.partition("=")
+                env[name] = val
+        elif key in service:
+            commands.append((key, value))
+    steps: list[Step] = []
+    for key, value in commands:
+        ignore = value.startswith("-")
+        argv = shlex.split(value.lstrip("-@+!"))
+        step = Step(f"unit {unit}", f"{key}={' '.join(argv)}")
+        result = sandbox.run(argv, env=env)
+        seen = _check(step, result, sandbox, seen, ignore_status=ignore)
+        steps.append(step)
+        if step.problems:
+            step.problems.append("the start fails; systemd retries it every RestartSec, forever")
+            break
+    return steps, seen
+
+
+def _health_step(vm_profile: dict[str, Any], port: int) -> Step:
+    facts = contracts()
+    step = Step("health", "the health extension's verdict once the model is loaded")
+    ext = _settings_by_type(vm_profile).get(HEALTH_EXTENSION_TYPE)
+    if ext is None:
+        step.problems.append("no ApplicationHealthLinux extension: repairs and upgrades have no health signal")
+        return step
+    version, settings = str(ext.get("typeHandlerVersion")), ext.get("settings") or {}
+    path = settings.get("requestPath")
+    step.output = f"ApplicationHealthLinux {version}: {settings.get('protocol')}://localhost:{settings.get('port')}{path}"
+    if settings.get("protocol") != "http" or int(settings.get("port", 0)) != port:
+        step.problems.append(f"probes {settings.get('protocol')} port {settings.get('port')}, the server is http :{port}")
+    if path != facts["vllm"]["health_path"]:
+        step.problems.append(f"probes {path!r}; vLLM answers {facts['vllm']['health_path']!r}")
+    if version in facts["health_extension"]["rich_versions"] and facts["vllm"]["health_body"] == "":
+        step.problems.append(
+            f"version {version} is Rich Health States: Healthy needs the body "
+            '{"ApplicationHealthState": "Healthy"}, vLLM answers 200 with an empty body, which is Unknown, '
+            "and Unknown after the grace period is Unhealthy: repairs replace the VM again and again")
+    elif version not in facts["health_extension"]["binary_versions"] + facts["health_extension"]["rich_versions"]:
+        step.problems.append(f"unknown ApplicationHealthLinux version {version}")
+    return step
+
+
+def rehearse(vmss: dict[str, Any], autoscale: dict[str, Any] | None, expect: Expectation) -> Rehearsal:
+    """Play the boot of one instance of the planned scale set ``vmss`` (wire-form inputs)."""
+    rehearsal = Rehearsal()
+    rehearsal.steps.append(_instances_step(vmss, autoscale))
+    profile = vmss["virtualMachineProfile"]
+    document = base64.b64decode(profile["osProfile"]["customData"]).decode("utf-8")
+    config = yaml.safe_load(document)
+    head = Step("cloud-config", "the custom data document")
+    if not document.startswith("#cloud-config\n") or not isinstance(config, dict):
+        head.problems.append("custom data is not a #cloud-config document")
+        rehearsal.steps.append(head)
+        return rehearsal
+    unknown = sorted(set(config) - KNOWN_MODULES)
+    if unknown:
+        head.problems.append(f"cloud-config keys the rehearsal does not play: {', '.join(unknown)}")
+    if expect.as_json()["vllm_flags"] == []:
+        head.problems.append(f"no vLLM flag list for image {expect.image} (facts/vllm-<version>-flags.txt): "
+                             "its flags cannot be checked")
+    rehearsal.steps.append(head)
+    with Sandbox(contracts(), expect.as_json()) as box:
+        seen = 0
+        for item in config.get("write_files") or []:
+            step = Step("write_files", f"{item['path']} ({item.get('permissions', '0644')} {item.get('owner', 'root:root')})")
+            target = box.path(item["path"])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(item.get("content", ""), encoding="utf-8")
+            target.chmod(int(str(item.get("permissions", "0644")), 8))
+            rehearsal.steps.append(step)
+        for name, text, shell in lint.scripts(config):
+            rehearsal.steps.append(Step("lint", f"shellcheck {name}", problems=lint.shellcheck(name, text, shell)))
+        units = [item["path"] for item in config.get("write_files") or [] if item["path"].endswith(".service")]
+        if units:
+            rehearsal.steps.append(Step("lint", f"systemd-analyze verify {' '.join(units)}",
+                                        problems=lint.verify_units(box, units)))
+        if config.get("packages") or config.get("package_update"):
+            # cloud-init's package module: apt-get with its own 30 s lock wait.
+            for words in (["update"], ["install", *(config.get("packages") or [])]):
+                step = Step("packages", f"cloud-init: apt-get {' '.join(words)}")
+                argv = ["apt-get", "-o", f"DPkg::Lock::Timeout={CLOUD_INIT_LOCK_WAIT_SECONDS}", "--assume-yes",
+                        "--quiet", *words]
+                seen = _check(step, box.run(argv, env={"DEBIAN_FRONTEND": "noninteractive"}), box, seen)
+                rehearsal.steps.append(step)
+        for command in config.get("runcmd") or []:
+            line = command if isinstance(command, str) else shlex.join(command)
+            step = Step("runcmd", line)
+            seen = _check(step, box.run(["sh", "-c", line]), box, seen)
+            rehearsal.steps.append(step)
+        started = [u for c in box.calls() if c["tool"] == "systemctl" and c["argv"][:1] == ["enable"]
+                   for u in c["argv"][1:] if not u.startswith("--") and box.path(f"/etc/systemd/system/{u}").is_file()]
+        if not started:
+            rehearsal.steps.append(Step("unit", "start the serving unit",
+                                        problems=["runcmd starts no unit of its own: nothing serves"]))
+        for unit in started:
+            steps, seen = _unit_steps(box, unit, seen)
+            rehearsal.steps.extend(steps)
+            if not steps or steps[-1].problems:
+                return rehearsal
+    rehearsal.steps.append(_health_step(profile, expect.port))
+    return rehearsal
+
+
+def find_pool(resources: Iterable[Any]) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    """(scale set inputs, its autoscale setting's inputs) in a plan's registrations, None without a pool."""
+    resources = list(resources)
+    vmss = next((r for r in resources if r.type == VMSS), None)
+    if vmss is None:
+        return None
+    autoscale = next((r for r in resources if r.type == AUTOSCALE), None)
+    return vmss.inputs, (autoscale.inputs if autoscale is not None else None)
+
+
+def render(rehearsal: Rehearsal) -> Iterable[str]:
+    """Human-readable lines: each step, the fakes' calls under it, and problems marked FAIL."""
+    for n, step in enumerate(rehearsal.steps, 1):
+        yield f"{n:2}. [{step.stage}] {step.what}" + ("" if step.problems else "  ok")
+        if step.output and step.stage in ("instances", "health"):
+            yield f"      {step.output}"
+        for call in step.calls:
+            mark = "REJECTED" if call["rejected"] else "->"
+            yield f"      {mark} {call['tool']} {shlex.join(call['argv'])[:160]}"
+            yield f"         {call['rejected'] or call['note']}"
+        for problem in step.problems:
+            yield f"      FAIL {problem}"
