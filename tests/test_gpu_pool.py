@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import math
 
 import pytest
 
@@ -185,8 +186,13 @@ def test_health_repairs_and_rolling_upgrades_come_from_the_profile(case):
     assert vmss["upgradePolicy"]["mode"] == "Rolling"
     rolling = vmss["upgradePolicy"]["rollingUpgradePolicy"]
     assert rolling["maxBatchInstancePercent"] == profile.rolling_max_batch_percent
-    assert rolling["maxUnhealthyInstancePercent"] == profile.rolling_max_unhealthy_percent
-    assert rolling["maxUnhealthyUpgradedInstancePercent"] == profile.rolling_max_unhealthy_upgraded_percent
+    # One bad VM of a 1-2 instance pool must not stop every rolling (and automatic OS) upgrade.
+    instances = cfg["ai-serving:gpuPool"]["minInstances"]
+    assert rolling["maxUnhealthyInstancePercent"] == max(profile.rolling_max_unhealthy_percent,
+                                                         math.ceil(100 / instances))
+    assert rolling["maxUnhealthyUpgradedInstancePercent"] == max(
+        profile.rolling_max_unhealthy_upgraded_percent, math.ceil(100 / instances))
+    assert rolling["maxUnhealthyInstancePercent"] >= 100 / instances
     assert rolling["maxSurge"] is True
 
 

@@ -79,7 +79,10 @@ def free_range(used: Iterable[ipaddress.IPv4Network], pool: ipaddress.IPv4Networ
 
 
 def pick_model(vm_sku: str) -> str:
-    """The largest open model in the catalogue that fits ``vm_sku``'s GPU memory (by config checks)."""
+    """The largest open model in the catalogue that fits ``vm_sku``'s GPU memory (by config checks).
+
+    Gated models are skipped: a new stack has no ``modelHubToken``, and a gated model without one
+    is a config error (the download would be refused)."""
     from infra import catalogues
     from infra.config import checks
 
@@ -90,7 +93,7 @@ def pick_model(vm_sku: str) -> str:
     usable = skus[vm_sku]["gpu_memory_gb"] * checks.GPU_MEMORY_UTILIZATION
     fitting = [(checks.model_memory_needed_gb(m["parameters_b"], m["bytes_per_parameter"]), name)
                for name, m in catalogues.open_models().items()
-               if checks.model_memory_needed_gb(m["parameters_b"], m["bytes_per_parameter"]) <= usable]
+               if not m.get("gated") and checks.model_memory_needed_gb(m["parameters_b"], m["bytes_per_parameter"]) <= usable]
     if not fitting:
         raise UsageError(f"no model in infra/catalogues/open_models.yaml fits {vm_sku} "
                          f"({skus[vm_sku]['gpu_memory_gb']} GB); choose a larger --gpu size")
