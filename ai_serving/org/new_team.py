@@ -93,7 +93,8 @@ def pick_model(vm_sku: str) -> str:
     usable = skus[vm_sku]["gpu_memory_gb"] * checks.GPU_MEMORY_UTILIZATION
     fitting = [(checks.model_memory_needed_gb(m["parameters_b"], m["bytes_per_parameter"]), name)
                for name, m in catalogues.open_models().items()
-               if not m.get("gated") and checks.model_memory_needed_gb(m["parameters_b"], m["bytes_per_parameter"]) <= usable]
+               if not m.get("gated")
+               and checks.model_memory_needed_gb(m["parameters_b"], m["bytes_per_parameter"]) <= usable]
     if not fitting:
         raise UsageError(f"no model in infra/catalogues/open_models.yaml fits {vm_sku} "
                          f"({skus[vm_sku]['gpu_memory_gb']} GB); choose a larger --gpu size")

@@ -16,7 +16,7 @@ from infra import catalogues
 from infra.components import cloud_init
 from infra.config.model import StackConfig
 
-from ..mocks import TENANT_ID, computed_outputs
+from ..engine.mocks import TENANT_ID, computed_outputs
 from .boot import VMSS, Expectation, Rehearsal, find_pool, rehearse, render
 
 __all__ = ["Rehearsal", "expectation", "rehearse_run", "render"]

@@ -145,9 +145,7 @@ def _check(step: Step, result: Result, sandbox: Sandbox, seen: int, *, ignore_st
         for line in result.stderr.splitlines():
             if marker in line and "REJECTED" not in line:
                 step.problems.append(line.strip())
-    if result.status != 0 and not ignore_status and not step.problems:
-        step.problems.append(f"exit status {result.status}")
-    elif result.status != 0 and not ignore_status:
+    if result.status != 0 and not ignore_status and not step.problems or result.status != 0 and not ignore_status:
         step.problems.append(f"exit status {result.status}")
     return len(calls)
 
@@ -210,9 +208,10 @@ def _health_step(vm_profile: dict[str, Any], port: int) -> Step:
         return step
     version, settings = str(ext.get("typeHandlerVersion")), ext.get("settings") or {}
     path = settings.get("requestPath")
-    step.output = f"ApplicationHealthLinux {version}: {settings.get('protocol')}://localhost:{settings.get('port')}{path}"
-    if settings.get("protocol") != "http" or int(settings.get("port", 0)) != port:
-        step.problems.append(f"probes {settings.get('protocol')} port {settings.get('port')}, the server is http :{port}")
+    probe_port = int(settings.get("port", 0))
+    step.output = f"ApplicationHealthLinux {version}: {settings.get('protocol')}://localhost:{probe_port}{path}"
+    if settings.get("protocol") != "http" or probe_port != port:
+        step.problems.append(f"probes {settings.get('protocol')} port {probe_port}, the server is http :{port}")
     if path != facts["vllm"]["health_path"]:
         step.problems.append(f"probes {path!r}; vLLM answers {facts['vllm']['health_path']!r}")
     if version in facts["health_extension"]["rich_versions"] and facts["vllm"]["health_body"] == "":
@@ -247,7 +246,8 @@ def rehearse(vmss: dict[str, Any], autoscale: dict[str, Any] | None, expect: Exp
     with Sandbox(contracts(), expect.as_json()) as box:
         seen = 0
         for item in config.get("write_files") or []:
-            step = Step("write_files", f"{item['path']} ({item.get('permissions', '0644')} {item.get('owner', 'root:root')})")
+            mode, owner = item.get("permissions", "0644"), item.get("owner", "root:root")
+            step = Step("write_files", f"{item['path']} ({mode} {owner})")
             target = box.path(item["path"])
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(item.get("content", ""), encoding="utf-8")

@@ -163,7 +163,8 @@ def _curl(argv: list[str]) -> str:
         if arg in _CURL_FLAGS:
             flags.add(arg)
         elif arg in _CURL_VALUES:
-            values.setdefault({"-H": "--header", "-d": "--data", "-o": "--output"}.get(arg, arg), []).append(argv[i + 1])
+            long = {"-H": "--header", "-d": "--data", "-o": "--output"}.get(arg, arg)
+            values.setdefault(long, []).append(argv[i + 1])
             i += 1
         elif arg.startswith("-"):
             raise Rejected(f"curl: option {arg!r} is outside the rehearsed contract", 2)
@@ -213,7 +214,8 @@ def _curl(argv: list[str]) -> str:
         if not re.fullmatch(r"/secrets/[0-9A-Za-z-]+(/[0-9a-f]{32})?", url.path):
             raise Rejected(f"Key Vault: {url.path} is not a secret path", 22)
         if query.get("api-version") not in kv["api_versions"]:
-            raise Rejected(f"Key Vault: api-version {query.get('api-version')!r} is not one of {kv['api_versions']}", 22)
+            raise Rejected(f"Key Vault: api-version {query.get('api-version')!r} is not one of "
+                           f"{kv['api_versions']}", 22)
         auth = header_map.get("authorization", "")
         token = auth[len("Bearer "):] if auth.startswith("Bearer ") else None
         if token is None or state.get("tokens", {}).get(token) != "https://vault.azure.net":
