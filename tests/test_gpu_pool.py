@@ -133,7 +133,8 @@ def test_driver_extension_is_never_combined_with_trusted_launch_or_secure_boot(c
     assert "NvidiaGpuDriverLinux" in extensions(run)
     security = profile["securityProfile"]
     assert security["encryptionAtHost"] is True
-    assert security.get("securityType") not in ("TrustedLaunch", "ConfidentialVM")
+    # Pinned, not left unset: Azure may default an unset securityType to Trusted Launch + Secure Boot.
+    assert security["securityType"] == "Standard"
     assert security.get("uefiSettings", {}).get("secureBootEnabled") is not True
     driver = extensions(run)["NvidiaGpuDriverLinux"]
     assert driver["publisher"] == "Microsoft.HpcCompute" and driver["typeHandlerVersion"] == "1.6"
@@ -464,3 +465,41 @@ def test_cpu_thresholds_are_scaled_to_what_serving_can_use(vm_sku, ceiling):
     assert out == round(ceiling * 0.7, 1) and scale_in == round(ceiling * 0.25, 1)
     with pytest.raises(ValueError):
         cpu_thresholds(sku, 25, 70)
+
+
+def test_health_extension_speaks_binary_health_which_vllm_answers(case):
+    """vLLM's /health is 200 with an empty body: only Binary Health States (1.0) reads it as Healthy."""
+    _, _, run = case
+    health = extensions(run)["ApplicationHealthLinux"]
+    assert health["typeHandlerVersion"] == "1.0"
+
+
+def test_a10_gets_the_grid_driver_the_extension_docs_pin_and_others_the_default():
+    from infra import catalogues
+    from infra.components.gpu_pool import driver_settings
+
+    for name, sku in catalogues.gpu_skus().items():
+        expected = {"driverVersion": "535.161"} if sku["gpu"] == "A10" else {}
+        assert driver_settings(sku) == expected, name
+
+
+def test_a10_pool_passes_the_pinned_driver_version(plan_stack):
+    cfg = base_config("dev", openai=False)
+    cfg["ai-serving:gpuPool"].update(vmSku="Standard_NV36ads_A10_v5")
+    run = plan_stack(cfg)
+    assert extensions(run)["NvidiaGpuDriverLinux"]["settings"] == {"driverVersion": "535.161"}
+
+
+def test_os_image_upgrades_automatically_behind_health_and_the_pack_agrees(case):
+    from guardrails import lookup
+
+    _, _, run = case
+    vmss = run.one(VMSS)
+    policy = vmss.inputs["upgradePolicy"]
+    assert policy["mode"] == "Rolling"
+    assert policy["automaticOSUpgradePolicy"] == {"enableAutomaticOSUpgrade": True,
+                                                  "disableAutomaticRollback": False,
+                                                  "useRollingUpgradePolicy": True}
+    assert vm_profile(run)["storageProfile"]["imageReference"]["version"] == "latest"
+    verdict = lookup("VMSS-08").check(vmss.inputs, environment="prod", resource_type=VMSS, name=vmss.name)
+    assert verdict.violations == () and verdict.undetermined == ()

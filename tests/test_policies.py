@@ -25,7 +25,7 @@ CATALOGUE_MD = ROOT.parent / "shared" / "reference" / "policy-catalogue.md"
 CATALOGUE_IDS = [
     *(f"CS-0{i}" for i in range(1, 8)),
     *(f"DEP-0{i}" for i in range(1, 5)),
-    *(f"VMSS-0{i}" for i in range(1, 8)),
+    *(f"VMSS-0{i}" for i in range(1, 9)),
     *(f"NET-0{i}" for i in range(1, 8)),
     *(f"KV-0{i}" for i in range(1, 9)),
     *(f"MON-0{i}" for i in range(1, 4)),
@@ -37,6 +37,8 @@ CATALOGUE_IDS = [
     "GEN-02",
     "GEN-03",
 ]
+ADDED_IDS = {"VMSS-08"}
+"""Rules this project added after the shared catalogue was written (VMSS-08: issue 11, CKV_AZURE_95)."""
 STACK_IDS = {"NET-05", "NET-06", "NET-07", "MON-01", "MON-02", "GEN-03"}
 
 
@@ -47,7 +49,7 @@ def test_every_catalogue_id_is_registered_once_in_order() -> None:
 @pytest.mark.skipif(not CATALOGUE_MD.exists(), reason="shared catalogue not present")
 def test_the_shared_catalogue_lists_the_same_ids() -> None:
     ids = re.findall(r"^\| ([A-Z]+-\d\d) \|", CATALOGUE_MD.read_text(encoding="utf-8"), re.M)
-    assert ids == CATALOGUE_IDS
+    assert ids == [i for i in CATALOGUE_IDS if i not in ADDED_IDS]
 
 
 def test_stack_rules_are_the_catalogue_stack_rows() -> None:
