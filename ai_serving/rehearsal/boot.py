@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from . import lint
+from .lint import scripts, shellcheck, verify_units
 from .sandbox import Result, Sandbox
 
 FACTS_DIR = Path(__file__).parent / "facts"
@@ -253,12 +253,12 @@ def rehearse(vmss: dict[str, Any], autoscale: dict[str, Any] | None, expect: Exp
             target.write_text(item.get("content", ""), encoding="utf-8")
             target.chmod(int(str(item.get("permissions", "0644")), 8))
             rehearsal.steps.append(step)
-        for name, text, shell in lint.scripts(config):
-            rehearsal.steps.append(Step("lint", f"shellcheck {name}", problems=lint.shellcheck(name, text, shell)))
+        for name, text, shell in scripts(config):
+            rehearsal.steps.append(Step("lint", f"shellcheck {name}", problems=shellcheck(name, text, shell)))
         units = [item["path"] for item in config.get("write_files") or [] if item["path"].endswith(".service")]
         if units:
             rehearsal.steps.append(Step("lint", f"systemd-analyze verify {' '.join(units)}",
-                                        problems=lint.verify_units(box, units)))
+                                        problems=verify_units(box, units)))
         if config.get("packages") or config.get("package_update"):
             # cloud-init's package module: apt-get with its own 30 s lock wait.
             for words in (["update"], ["install", *(config.get("packages") or [])]):
