@@ -183,7 +183,7 @@ def test_unit_is_enabled_at_boot_without_blocking_cloud_init():
     assert "packages" not in document and "package_update" not in document
     toolkit = next(f["content"] for f in document["write_files"] if f["path"] == cloud_init.TOOLKIT_PATH)
     assert f"DPkg::Lock::Timeout={cloud_init.APT_LOCK_TIMEOUT_SECONDS}" in toolkit
-    assert "docker.io nvidia-container-toolkit" in toolkit
+    assert "packages+=(docker.io)" in toolkit and "packages+=(nvidia-container-toolkit)" in toolkit
 
 
 def test_ssh_daemon_is_masked_without_a_key_and_kept_with_one():
@@ -196,8 +196,10 @@ def test_container_toolkit_comes_from_nvidia_with_a_pinned_key():
     toolkit = files(cloud_init.render(boot()))[cloud_init.TOOLKIT_PATH]
     assert cloud_init.NVIDIA_TOOLKIT_KEY_FINGERPRINT in toolkit
     assert "https://nvidia.github.io/libnvidia-container/gpgkey" in toolkit
-    assert (f"apt-get -o DPkg::Lock::Timeout={cloud_init.APT_LOCK_TIMEOUT_SECONDS} install --yes \\\n"
-            "    docker.io nvidia-container-toolkit") in toolkit
+    assert (f"apt-get -o DPkg::Lock::Timeout={cloud_init.APT_LOCK_TIMEOUT_SECONDS} install --yes "
+            '"${packages[@]}"') in toolkit
+    assert "command -v docker >/dev/null 2>&1 || packages+=(docker.io)" in toolkit
+    assert "command -v nvidia-ctk >/dev/null 2>&1 || packages+=(nvidia-container-toolkit)" in toolkit
     assert "nvidia-ctk runtime configure --runtime=docker" in toolkit
 
 

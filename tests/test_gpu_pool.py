@@ -130,14 +130,31 @@ def test_driver_extension_is_never_combined_with_trusted_launch_or_secure_boot(c
     """azure-facts gotcha 7: NvidiaGpuDriverLinux fails or hangs under Secure Boot / Trusted Launch."""
     _, _, run = case
     profile = vm_profile(run)
-    assert "NvidiaGpuDriverLinux" in extensions(run)
     security = profile["securityProfile"]
     assert security["encryptionAtHost"] is True
     # Pinned, not left unset: Azure may default an unset securityType to Trusted Launch + Secure Boot.
     assert security["securityType"] == "Standard"
     assert security.get("uefiSettings", {}).get("secureBootEnabled") is not True
-    driver = extensions(run)["NvidiaGpuDriverLinux"]
-    assert driver["publisher"] == "Microsoft.HpcCompute" and driver["typeHandlerVersion"] == "1.6"
+
+
+
+@pytest.mark.parametrize(("vm_sku", "image", "extension"), [
+    # GRID (A10): plain Ubuntu 24.04, driver from the extension (its table: GRID on 22.04/24.04).
+    ("Standard_NV36ads_A10_v5", {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server"}, True),
+    # CUDA (NC/ND): the extension supports CUDA on 20.04 only; the HPC image ships the driver.
+    ("Standard_NC24ads_A100_v4", {"publisher": "microsoft-dsvm", "offer": "ubuntu-hpc", "sku": "2204"}, False),
+    ("Standard_NC4as_T4_v3", {"publisher": "microsoft-dsvm", "offer": "ubuntu-hpc", "sku": "2204"}, False),
+])
+def test_os_image_and_driver_follow_the_driver_extensions_support_table(plan_stack, vm_sku, image, extension):
+    cfg = base_config("dev", openai=False)
+    cfg["ai-serving:gpuPool"].update(vmSku=vm_sku, model="microsoft/Phi-3-mini-4k-instruct")
+    run = plan_stack(cfg)
+    assert run.exit_code == 0, run.errors
+    assert vm_profile(run)["storageProfile"]["imageReference"] == {**image, "version": "latest"}
+    assert ("NvidiaGpuDriverLinux" in extensions(run)) is extension
+    if extension:
+        driver = extensions(run)["NvidiaGpuDriverLinux"]
+        assert driver["publisher"] == "Microsoft.HpcCompute" and driver["typeHandlerVersion"] == "1.6"
 
 
 def test_os_disk_is_premium_and_sized_for_images_and_weights(case):
@@ -147,7 +164,7 @@ def test_os_disk_is_premium_and_sized_for_images_and_weights(case):
     assert disk["diskSizeGB"] == PROFILES["prod" if name == "prod" else "dev"].gpu_os_disk_size_gb == 256
     assert disk["deleteOption"] == "Delete"
     image = vm_profile(run)["storageProfile"]["imageReference"]
-    assert (image["publisher"], image["sku"]) == ("Canonical", "22_04-lts-gen2")
+    assert image["version"] == "latest"  # automatic OS upgrades follow it (image per family: see below)
 
 
 def test_identity_is_user_assigned_and_reads_the_team_vault(case):

@@ -66,7 +66,9 @@ def test_every_example_gpu_stack_would_serve(project, rehearse_config, stack):
     calls = [c for s in rehearsal.steps for c in s.calls]
     run = next(c for c in calls if c["tool"] == "docker" and c["argv"][0] == "run")
     assert config["ai-serving:gpuPool"].get("servingImage", DEFAULT_SERVING_IMAGE) in run["argv"]
-    assert {"apt-get", "nvidia-ctk", "nvidia-smi", "docker"} <= {c["tool"] for c in calls}
+    assert {"nvidia-smi", "docker", "systemctl"} <= {c["tool"] for c in calls}
+    if catalogues.gpu_skus()[config["ai-serving:gpuPool"]["vmSku"]]["driver"] == "grid":  # plain Ubuntu
+        assert {"apt-get", "nvidia-ctk"} <= {c["tool"] for c in calls}
 
 
 @pytest.mark.parametrize("vm_sku", list(catalogues.gpu_skus()))
@@ -101,15 +103,30 @@ def test_token_registry_path_calls_imds_key_vault_and_acr_with_their_contracts(r
 
 
 def test_the_rehearsal_leaves_this_machine_untouched(rehearse_config):
-    rehearse_config(base_config("dev", openai=False))
+    rehearse_config(a10_config())
     assert not Path("/etc/apt/sources.list.d/nvidia-container-toolkit.list").exists()
     assert not Path(cloud_init.PRESTART_PATH).exists()
     assert not Path("/etc/systemd/system/ai-serving.service").exists()
 
 
+def test_the_hpc_image_needs_no_install_and_plain_ubuntu_installs_docker_and_the_toolkit(rehearse_config):
+    hpc = [c for s in rehearse_config(base_config("dev", openai=False)).steps for c in s.calls]
+    assert not [c for c in hpc if c["tool"] == "apt-get"]  # Standard_NC24ads_A100_v4: HPC image
+    ubuntu = [c for s in rehearse_config(a10_config()).steps for c in s.calls]
+    installs = [c["argv"] for c in ubuntu if c["tool"] == "apt-get" and "install" in c["argv"]]
+    assert installs and {"docker.io", "nvidia-container-toolkit"} <= set(installs[0])
+
+
 # --- The four blockers of the audit, put back one at a time ------------------------------------
 
 OLD_APT_LINE = 'echo "deb [signed-by={{ keyring }}] https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /" > /etc/apt/sources.list.d/nvidia-container-toolkit.list\n'
+
+
+def a10_config() -> dict:
+    """A pool on plain Ubuntu + the driver extension: the install script installs everything itself."""
+    cfg = base_config("dev", openai=False)
+    cfg["ai-serving:gpuPool"]["vmSku"] = "Standard_NV36ads_A10_v5"
+    return cfg
 
 
 def test_fails_on_the_double_quoted_arch_apt_line(rehearse_config, monkeypatch, tmp_path):
@@ -119,14 +136,14 @@ def test_fails_on_the_double_quoted_arch_apt_line(rehearse_config, monkeypatch, 
         text = src.read_text()
         if src.name == "install-container-toolkit.sh.j2":
             lines = text.splitlines(keepends=True)
-            i = next(n for n, ln in enumerate(lines) if ln.startswith("printf '%s\\n' {{ source_line"))
+            i = next(n for n, ln in enumerate(lines) if ln.lstrip().startswith("printf '%s\\n' {{ source_line"))
             lines[i] = OLD_APT_LINE
             text = "".join(lines)
         (templates / src.name).write_text(text)
     monkeypatch.setattr(cloud_init, "TEMPLATES_DIR", templates)
     cloud_init._templates.cache_clear()
     try:
-        rehearsal = rehearse_config(base_config("dev", openai=False))
+        rehearsal = rehearse_config(a10_config())
     finally:
         cloud_init._templates.cache_clear()
     assert not rehearsal.ok

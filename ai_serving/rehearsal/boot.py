@@ -4,6 +4,7 @@ Input: the planned scale set (decoded custom data, extensions, capacity) and its
 setting. Steps, in the order a VM runs them:
 
 1. **instances**: will Azure ever create a VM (capacity, or an autoscale profile that can leave 0)?
+   The OS image's preinstalled software (``facts/contracts.yaml``, ``images``) is the starting state.
 2. **write_files**: the files cloud-init writes, with their modes, into the sandbox root.
 3. **packages** (only if the document has cloud-init's ``packages:``): cloud-init's apt call,
    which waits 30 s for the apt lock (``APT_LOCK_WAIT_TIMEOUT``, cloudinit/distros/debian.py).
@@ -242,8 +243,15 @@ def rehearse(vmss: dict[str, Any], autoscale: dict[str, Any] | None, expect: Exp
     if expect.as_json()["vllm_flags"] == []:
         head.problems.append(f"no vLLM flag list for image {expect.image} (facts/vllm-<version>-flags.txt): "
                              "its flags cannot be checked")
+    ref = (profile.get("storageProfile") or {}).get("imageReference") or {}
+    image_key = f"{ref.get('publisher')}:{ref.get('offer')}:{ref.get('sku')}"
+    os_image = contracts()["images"].get(image_key)
+    if os_image is None:
+        head.problems.append(f"OS image {image_key} is not in facts/contracts.yaml (what it has preinstalled)")
     rehearsal.steps.append(head)
-    with Sandbox(contracts(), expect.as_json()) as box:
+    if head.problems:
+        return rehearsal
+    with Sandbox(contracts(), expect.as_json(), os_image) as box:
         seen = 0
         for item in config.get("write_files") or []:
             mode, owner = item.get("permissions", "0644"), item.get("owner", "root:root")
@@ -255,10 +263,6 @@ def rehearse(vmss: dict[str, Any], autoscale: dict[str, Any] | None, expect: Exp
             rehearsal.steps.append(step)
         for name, text, shell in scripts(config):
             rehearsal.steps.append(Step("lint", f"shellcheck {name}", problems=shellcheck(name, text, shell)))
-        units = [item["path"] for item in config.get("write_files") or [] if item["path"].endswith(".service")]
-        if units:
-            rehearsal.steps.append(Step("lint", f"systemd-analyze verify {' '.join(units)}",
-                                        problems=verify_units(box, units)))
         if config.get("packages") or config.get("package_update"):
             # cloud-init's package module: apt-get with its own 30 s lock wait.
             for words in (["update"], ["install", *(config.get("packages") or [])]):
@@ -282,6 +286,12 @@ def rehearse(vmss: dict[str, Any], autoscale: dict[str, Any] | None, expect: Exp
             rehearsal.steps.extend(steps)
             if not steps or steps[-1].problems:
                 return rehearsal
+        # After the start: the commands a unit names (/usr/bin/docker) exist only once the prestart
+        # installed them, and systemd-analyze verify checks that they do.
+        units = [item["path"] for item in config.get("write_files") or [] if item["path"].endswith(".service")]
+        if units:
+            rehearsal.steps.append(Step("lint", f"systemd-analyze verify {' '.join(units)}",
+                                        problems=verify_units(box, units)))
     rehearsal.steps.append(_health_step(profile, expect.port))
     return rehearsal
 

@@ -142,6 +142,11 @@ def _apt_get(argv: list[str]) -> str:
         raise Rejected(f"E: Unable to locate package {' '.join(missing)}", 100)
     state["installed"] = sorted(set(state.get("installed", [])) | set(words[1:]))
     _save(state)
+    for package in words[1:]:
+        for tool in CONTRACTS["apt"]["provides"].get(package, []):
+            link = Path("/usr/bin") / tool  # the package puts its command on PATH
+            if not link.is_symlink():
+                link.symlink_to(HOME / "fake_tool.py")
     if "docker.io" in words[1:]:
         Path("/etc/docker").mkdir(exist_ok=True)
     return "installed " + " ".join(words[1:])

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FAKE_TOOLS = ("apt-get", "curl", "gpg", "docker", "nvidia-smi", "nvidia-ctk", "systemctl")
-"""Commands that would reach the network, the GPU, apt, Docker or systemd: recording fakes."""
+"""Commands that would reach the network, the GPU, apt, Docker or systemd: recording fakes. Those a
+package provides (docker, nvidia-ctk: ``apt.provides`` in the contracts) exist only once the image
+has the package or the fake apt-get installed it, so ``command -v`` tells the truth."""
 REAL_TOOLS = (
     "bash", "sh", "env", "install", "mkdir", "mktemp", "rm", "cat", "awk", "grep", "sed", "chmod",
     "chown", "cp", "mv", "ls", "ln", "touch", "head", "tail", "tr", "cut", "tee", "sleep", "true",
@@ -63,10 +65,21 @@ class Result:
 class Sandbox:
     """A temporary root with real basic tools and recording fakes; ``run`` executes inside it."""
 
-    def __init__(self, contracts: dict, expect: dict) -> None:
+    def __init__(self, contracts: dict, expect: dict, os_image: dict | None = None) -> None:
+        """``os_image``: the image's entry in the contracts (what it has preinstalled). Default: nothing."""
         self._tmp = tempfile.TemporaryDirectory(prefix="ai-serving-rehearsal-")
         self.root = Path(self._tmp.name)
         self._build(contracts, expect)
+        image = os_image or {"preinstalled": [], "docker_runtimes": []}
+        home = self.root / HOME_IN_ROOT.lstrip("/")
+        (home / "state.json").write_text(json.dumps({"installed": list(image["preinstalled"])}))
+        for package in image["preinstalled"]:
+            for tool in contracts["apt"]["provides"].get(package, []):
+                self.link_fake(tool)
+        if image["docker_runtimes"]:
+            (self.root / "etc/docker").mkdir(parents=True, exist_ok=True)
+            runtimes = {name: {"path": f"{name}-container-runtime", "args": []} for name in image["docker_runtimes"]}
+            (self.root / "etc/docker/daemon.json").write_text(json.dumps({"runtimes": runtimes}, indent=4))
 
     def __enter__(self) -> Sandbox:
         return self
@@ -106,8 +119,16 @@ class Sandbox:
         (home / "contracts.json").write_text(json.dumps(contracts))
         (home / "expect.json").write_text(json.dumps(expect))
         (home / "log.jsonl").write_text("")
+        packaged = {t for tools in contracts["apt"]["provides"].values() for t in tools}
         for tool in FAKE_TOOLS:
-            (r / "usr/bin" / tool).symlink_to(f"{HOME_IN_ROOT}/fake_tool.py")
+            if tool not in packaged:
+                self.link_fake(tool)
+
+    def link_fake(self, tool: str) -> None:
+        """Put the fake ``tool`` on PATH (``/usr/bin``)."""
+        link = self.root / "usr/bin" / tool
+        if not link.is_symlink():
+            link.symlink_to(f"{HOME_IN_ROOT}/fake_tool.py")
 
     def calls(self) -> list[dict]:
         """Every call the fakes recorded so far, in order."""

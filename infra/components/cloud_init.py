@@ -4,11 +4,11 @@ The document is built as a Python dict and dumped with PyYAML; the files it writ
 unit of the model server and two boot scripts) are Jinja2 templates under ``infra/templates/``.
 Nothing is string-concatenated, and every value that reaches a shell is quoted by the template.
 
-What an instance does at boot (Ubuntu 22.04 + the ``NvidiaGpuDriverLinux`` extension, see
+What an instance does at boot (the image and driver per GPU family are chosen in
 ``gpu_pool.py``):
 
 1. cloud-init writes the files below and starts the unit; with no SSH key configured it also masks
-   the SSH daemon. It installs no packages itself (its apt lock wait is 30 s, see ``PACKAGES``).
+   the SSH daemon. It installs no packages itself (its apt lock wait is 30 s, see ``TOOLS``).
 2. ``ai-serving.service`` (``Restart=always``) runs the serving container. Before every start,
    ``ai-serving-prestart``: installs Docker and the NVIDIA container toolkit (once; apt waits for the
    driver extension's lock; NVIDIA's signing key must match a pinned fingerprint), waits for the
@@ -62,9 +62,9 @@ RUNTIME_DIR = "/run/ai-serving"
 """tmpfs: the token env file and registry credentials vanish at shutdown."""
 CACHE_DIR = "/var/lib/ai-serving/huggingface"
 """Model weights cache on the OS disk, so a restart does not download the model again."""
-PACKAGES = ("docker.io", "nvidia-container-toolkit")
-"""Installed by the prestart's install script (with the lock wait), not by cloud-init's ``packages:``.
-curl, gnupg and ca-certificates are part of the Ubuntu cloud image already."""
+TOOLS = (("docker", "docker.io"), ("nvidia-ctk", "nvidia-container-toolkit"))
+"""(command, package) the prestart's install script installs when the command is missing, with the lock
+wait, not cloud-init's ``packages:``. curl, gnupg and ca-certificates are in the Ubuntu images already."""
 KEYRING = "/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg"
 
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -173,7 +173,7 @@ def _files(boot: ServingBoot) -> list[dict[str, Any]]:
         keyring=KEYRING,
         source_line=f"deb [signed-by={KEYRING}] {NVIDIA_TOOLKIT_REPOSITORY} /",
         lock_timeout=APT_LOCK_TIMEOUT_SECONDS,
-        packages=PACKAGES,
+        tools=TOOLS,
     )
     return [
         {"path": TOOLKIT_PATH, "owner": "root:root", "permissions": "0755", "content": toolkit},

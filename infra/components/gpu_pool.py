@@ -28,14 +28,22 @@ from .roles import assign_roles
 
 ADMIN_USERNAME = "azureuser"
 """Azure requires an admin user on Linux; it never has a password (password login is disabled)."""
-IMAGE = compute.ImageReferenceArgs(
-    publisher="Canonical",
-    offer="0001-com-ubuntu-server-jammy",
-    sku="22_04-lts-gen2",
-    version="latest",
-)
-"""Ubuntu 22.04 LTS (Gen2) + the NvidiaGpuDriverLinux extension; see ``GpuInferencePool``."""
+IMAGES = {
+    # GRID (NV A10): plain Ubuntu 24.04 LTS (Gen2) + the NvidiaGpuDriverLinux extension, whose support
+    # table (hpccompute-gpu-linux.md, "Operating system") lists GRID on Ubuntu 22.04 and 24.04 LTS.
+    "grid": compute.ImageReferenceArgs(publisher="Canonical", offer="ubuntu-24_04-lts", sku="server",
+                                       version="latest"),
+    # CUDA (NC/ND): the same table lists the extension's CUDA path on Ubuntu 20.04 only (past its
+    # standard support), so these sizes use Azure's Ubuntu 22.04 HPC image, which ships the NVIDIA
+    # datacenter driver, Moby (Docker) and the NVIDIA container toolkit with Docker's nvidia runtime
+    # (Azure/azhpc-images ubuntu-22.04-hpc README and ubuntu/common/install_docker.sh): no driver
+    # extension, no reboot, and the prestart's install script finds everything in place.
+    "cuda": compute.ImageReferenceArgs(publisher="microsoft-dsvm", offer="ubuntu-hpc", sku="2204",
+                                       version="latest"),
+}
+"""OS image per driver family (``driver`` in gpu_skus.yaml). ``latest``: automatic OS upgrades follow it."""
 DRIVER_EXTENSION = ("Microsoft.HpcCompute", "NvidiaGpuDriverLinux", "1.6")
+"""Installs the GRID driver on the NV A10 sizes (the CUDA sizes' image has its driver)."""
 GRID_DRIVER_VERSION = "535.161"
 """NV A10 sizes get the GRID driver, and the extension's latest (17.x) breaks CUDA on A10: its doc
 (hpccompute-gpu-linux.md, Known issues 2 and 4) says to pass ``driverVersion: 535.161`` (GRID 16.5)."""
@@ -133,13 +141,13 @@ def small_pool_percent(percent: int, instances: int) -> int:
 class GpuInferencePool(pulumi.ComponentResource):
     """GPU VMs in a Flexible scale set behind an internal Standard load balancer, serving one model.
 
-    - **Image**: Ubuntu 22.04 LTS Gen2 + the ``NvidiaGpuDriverLinux`` extension rather than the
-      ``microsoft-dsvm:ubuntu-hpc`` image: the extension installs the driver each family needs
-      (CUDA for NC/ND, GRID for the NV A10 sizes, which the HPC image's datacenter driver does not
-      serve), keeps the image a plain, fast-patched Ubuntu, and needs no marketplace terms. The
-      extension fails with Secure Boot / Trusted Launch (azure-facts gotcha 7), so the security
-      profile pins ``securityType: Standard`` (``SECURITY_TYPE``), plus encryption at host. A10
-      sizes get the GRID driver pinned (``GRID_DRIVER_VERSION``).
+    - **Image** (``IMAGES``, chosen against the driver extension's support table): NV A10 sizes need
+      the GRID driver, which the HPC image's datacenter driver does not provide: Ubuntu 24.04 + the
+      ``NvidiaGpuDriverLinux`` extension with the GRID driver pinned (``GRID_DRIVER_VERSION``).
+      NC/ND sizes need the CUDA driver, which the extension supports on Ubuntu 20.04 only: Azure's
+      ``microsoft-dsvm:ubuntu-hpc:2204`` image with the driver preinstalled, no extension. The
+      driver fails with Secure Boot / Trusted Launch (azure-facts gotcha 7), so the security
+      profile pins ``securityType: Standard`` (``SECURITY_TYPE``), plus encryption at host.
     - **Patching**: automatic OS image upgrades, rolled out batch by batch behind the health
       extension, with rollback; the rolling limits are widened for 1-2 instance pools.
     - **Access**: no public IP anywhere; password authentication disabled; SSH only with the
@@ -416,6 +424,7 @@ class GpuInferencePool(pulumi.ComponentResource):
     ) -> compute.VirtualMachineScaleSetVMProfileArgs:
         placement = foundation.placement
         profile = placement.profile
+        sku = catalogues.gpu_skus()[pool.vm_sku]
         ssh_key = pool.ssh_public_key or unusable_ssh_public_key(placement.naming.identity)
         driver_publisher, driver_type, driver_version = DRIVER_EXTENSION
         health_publisher, health_type, health_version = HEALTH_EXTENSION
@@ -435,7 +444,7 @@ class GpuInferencePool(pulumi.ComponentResource):
                 ),
             ),
             storage_profile=compute.VirtualMachineScaleSetStorageProfileArgs(
-                image_reference=IMAGE,
+                image_reference=IMAGES[sku["driver"]],
                 os_disk=compute.VirtualMachineScaleSetOSDiskArgs(
                     create_option=compute.DiskCreateOptionTypes.FROM_IMAGE,
                     caching=compute.CachingTypes.READ_WRITE,
@@ -469,14 +478,14 @@ class GpuInferencePool(pulumi.ComponentResource):
                 boot_diagnostics=compute.BootDiagnosticsArgs(enabled=True),  # managed storage account
             ),
             extension_profile=compute.VirtualMachineScaleSetExtensionProfileArgs(extensions=[
-                compute.VirtualMachineScaleSetExtensionArgs(
+                *([compute.VirtualMachineScaleSetExtensionArgs(
                     name=driver_type,
                     publisher=driver_publisher,
                     type=driver_type,
                     type_handler_version=driver_version,
                     auto_upgrade_minor_version=True,
-                    settings=driver_settings(catalogues.gpu_skus()[pool.vm_sku]),
-                ),
+                    settings=driver_settings(sku),
+                )] if sku["driver"] == "grid" else []),
                 compute.VirtualMachineScaleSetExtensionArgs(
                     name=health_type,
                     publisher=health_publisher,
