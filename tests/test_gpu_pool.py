@@ -200,7 +200,8 @@ def test_health_repairs_and_rolling_upgrades_come_from_the_profile(case):
     assert vmss["automaticRepairsPolicy"] == {"enabled": True, "gracePeriod": profile.gpu_repair_grace_period,
                                               "repairAction": "Replace"}
     assert profile.gpu_repair_grace_period == "PT45M"  # long enough for an image pull and a model load
-    assert health["settings"]["gracePeriod"] == 45 * 60
+    # Binary Health (1.0) has no gracePeriod setting; the repairs policy's grace period waits instead.
+    assert set(health["settings"]) == {"protocol", "port", "requestPath", "intervalInSeconds", "numberOfProbes"}
     assert vmss["upgradePolicy"]["mode"] == "Rolling"
     rolling = vmss["upgradePolicy"]["rollingUpgradePolicy"]
     assert rolling["maxBatchInstancePercent"] == profile.rolling_max_batch_percent

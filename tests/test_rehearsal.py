@@ -234,3 +234,16 @@ def test_cli_rehearse_of_a_bad_stack_is_one_clear_message_and_exit_2(tmp_path, c
     assert cli("rehearse", stack_name(cfg), "--project", ROOT, "--stack-dir", tmp_path) == 2
     err = capsys.readouterr().err
     assert "gpuPool.model" in err and "modelHubToken" in err and "Traceback" not in err
+
+
+def test_health_settings_outside_the_versions_schema_are_named():
+    from ai_serving.rehearsal.boot import _health_step
+
+    def profile(version: str, **extra) -> dict:
+        settings = {"protocol": "http", "port": 8000, "requestPath": "/health", **extra}
+        return {"extensionProfile": {"extensions": [
+            {"type": "ApplicationHealthLinux", "typeHandlerVersion": version, "settings": settings}]}}
+
+    assert _health_step(profile("1.0"), 8000).problems == []
+    assert "gracePeriod are not in the 1.0 schema" in " ".join(_health_step(profile("1.0", gracePeriod=600), 8000).problems)
+    assert "probes '/v1/models'" in " ".join(_health_step(profile("1.0", requestPath="/v1/models"), 8000).problems)

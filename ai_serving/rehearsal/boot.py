@@ -213,6 +213,10 @@ def _health_step(vm_profile: dict[str, Any], port: int) -> Step:
     step.output = f"ApplicationHealthLinux {version}: {settings.get('protocol')}://localhost:{probe_port}{path}"
     if settings.get("protocol") != "http" or probe_port != port:
         step.problems.append(f"probes {settings.get('protocol')} port {probe_port}, the server is http :{port}")
+    documented = facts["health_extension"]["settings"].get(version, [])
+    undocumented = sorted(set(settings) - set(documented))
+    if undocumented:
+        step.problems.append(f"settings {', '.join(undocumented)} are not in the {version} schema")
     if path != facts["vllm"]["health_path"]:
         step.problems.append(f"probes {path!r}; vLLM answers {facts['vllm']['health_path']!r}")
     if version in facts["health_extension"]["rich_versions"] and facts["vllm"]["health_body"] == "":

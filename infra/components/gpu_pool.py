@@ -6,7 +6,6 @@ import base64
 import hashlib
 import ipaddress
 import math
-import re
 import struct
 from collections.abc import Mapping
 from typing import Any
@@ -74,15 +73,6 @@ def frontend_address(gpu_subnet_cidr: str) -> str:
     """
     subnet = ipaddress.IPv4Network(gpu_subnet_cidr)
     return str(subnet.broadcast_address - 1)
-
-
-def iso8601_seconds(duration: str) -> int:
-    """Seconds in an ISO 8601 time duration like ``PT45M`` or ``PT1H30M``."""
-    match = re.fullmatch(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?", duration)
-    if not match or not any(match.groups()):
-        raise ValueError(f"expected an ISO 8601 duration like PT45M, found {duration!r}")
-    hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
 
 
 # --- The SSH key Azure requires when the team configured none ---------------------------------
@@ -498,8 +488,8 @@ class GpuInferencePool(pulumi.ComponentResource):
                         "requestPath": cloud_init.SERVING_HEALTH_PATH,
                         "intervalInSeconds": HEALTH_PROBE_INTERVAL_SECONDS,
                         "numberOfProbes": HEALTH_PROBE_THRESHOLD,
-                        # "Initializing" while the image is pulled and the model loaded (max 4 h).
-                        "gracePeriod": min(iso8601_seconds(profile.gpu_repair_grace_period), 14400),
+                        # No gracePeriod: a Rich Health (2.0) setting that 1.0's schema does not have.
+                        # The automatic repairs policy's grace period covers image pull + model load.
                     },
                 ),
             ]),
