@@ -247,3 +247,12 @@ def test_health_settings_outside_the_versions_schema_are_named():
     assert _health_step(profile("1.0"), 8000).problems == []
     assert "gracePeriod are not in the 1.0 schema" in " ".join(_health_step(profile("1.0", gracePeriod=600), 8000).problems)
     assert "probes '/v1/models'" in " ".join(_health_step(profile("1.0", requestPath="/v1/models"), 8000).problems)
+
+
+def test_cli_rehearse_of_a_stack_without_a_pool_or_unknown_says_so(tmp_path, capsys):
+    cfg = base_config("dev", gpu=False)
+    write_stack(tmp_path, stack_name(cfg), cfg)
+    assert cli("rehearse", stack_name(cfg), "--project", ROOT, "--stack-dir", tmp_path) == 2
+    assert "has no gpuPool" in capsys.readouterr().err
+    assert cli("rehearse", "team-zz-dev", "--project", ROOT, "--stack-dir", tmp_path) == 2
+    assert "no stack 'team-zz-dev'" in capsys.readouterr().err
