@@ -64,7 +64,7 @@ CACHE_DIR = "/var/lib/ai-serving/huggingface"
 """Model weights cache on the OS disk, so a restart does not download the model again."""
 TOOLS = (("docker", "docker.io"), ("nvidia-ctk", "nvidia-container-toolkit"))
 """(command, package) the prestart's install script installs when the command is missing, with the lock
-wait, not cloud-init's ``packages:``. curl, gnupg and ca-certificates are in the Ubuntu images already."""
+wait, not cloud-init's ``packages:``. curl, gnupg and ca-certificates are in the Ubuntu image already."""
 KEYRING = "/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg"
 
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

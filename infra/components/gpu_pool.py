@@ -27,22 +27,24 @@ from .roles import assign_roles
 
 ADMIN_USERNAME = "azureuser"
 """Azure requires an admin user on Linux; it never has a password (password login is disabled)."""
-IMAGES = {
-    # GRID (NV A10): plain Ubuntu 24.04 LTS (Gen2) + the NvidiaGpuDriverLinux extension, whose support
-    # table (hpccompute-gpu-linux.md, "Operating system") lists GRID on Ubuntu 22.04 and 24.04 LTS.
-    "grid": compute.ImageReferenceArgs(publisher="Canonical", offer="ubuntu-24_04-lts", sku="server",
-                                       version="latest"),
-    # CUDA (NC/ND): the same table lists the extension's CUDA path on Ubuntu 20.04 only (past its
-    # standard support), so these sizes use Azure's Ubuntu 22.04 HPC image, which ships the NVIDIA
-    # datacenter driver, Moby (Docker) and the NVIDIA container toolkit with Docker's nvidia runtime
-    # (Azure/azhpc-images ubuntu-22.04-hpc README and ubuntu/common/install_docker.sh): no driver
-    # extension, no reboot, and the prestart's install script finds everything in place.
-    "cuda": compute.ImageReferenceArgs(publisher="microsoft-dsvm", offer="ubuntu-hpc", sku="2204",
-                                       version="latest"),
-}
-"""OS image per driver family (``driver`` in gpu_skus.yaml). ``latest``: automatic OS upgrades follow it."""
+IMAGE = compute.ImageReferenceArgs(
+    publisher="Canonical",
+    offer="0001-com-ubuntu-server-jammy",
+    sku="22_04-lts-gen2",
+    version="latest",
+)
+"""Ubuntu 22.04 LTS Gen2 + the NvidiaGpuDriverLinux extension, for every size. Chosen against two tables:
+
+- automatic OS image upgrades (virtual-machine-scale-sets-automatic-upgrade.md, "Supported OS
+  images") support ``0001-com-ubuntu-server-jammy`` / ``22_04-LTS-Gen2`` but, in that table, neither
+  Ubuntu 24.04 on x64 (only ``server-arm64``) nor Azure's ``microsoft-dsvm:ubuntu-hpc`` image;
+- the driver extension (hpccompute-gpu-linux.md, "Operating system") supports the GRID driver (NV
+  A10) on Ubuntu 22.04 and 24.04, and lists its CUDA path (NC/ND) on Ubuntu 20.04 only, which is past
+  its standard support. 22.04 is the one image in both tables for A10; for NC/ND it is the newest
+  image automatic OS upgrades support, with the CUDA install on 22.04 outside the extension's table
+  (the rehearsal cannot check that: it is the known residual risk, see the README).
+``version: latest``: automatic OS upgrades follow it."""
 DRIVER_EXTENSION = ("Microsoft.HpcCompute", "NvidiaGpuDriverLinux", "1.6")
-"""Installs the GRID driver on the NV A10 sizes (the CUDA sizes' image has its driver)."""
 GRID_DRIVER_VERSION = "535.161"
 """NV A10 sizes get the GRID driver, and the extension's latest (17.x) breaks CUDA on A10: its doc
 (hpccompute-gpu-linux.md, Known issues 2 and 4) says to pass ``driverVersion: 535.161`` (GRID 16.5)."""
@@ -131,13 +133,12 @@ def small_pool_percent(percent: int, instances: int) -> int:
 class GpuInferencePool(pulumi.ComponentResource):
     """GPU VMs in a Flexible scale set behind an internal Standard load balancer, serving one model.
 
-    - **Image** (``IMAGES``, chosen against the driver extension's support table): NV A10 sizes need
-      the GRID driver, which the HPC image's datacenter driver does not provide: Ubuntu 24.04 + the
-      ``NvidiaGpuDriverLinux`` extension with the GRID driver pinned (``GRID_DRIVER_VERSION``).
-      NC/ND sizes need the CUDA driver, which the extension supports on Ubuntu 20.04 only: Azure's
-      ``microsoft-dsvm:ubuntu-hpc:2204`` image with the driver preinstalled, no extension. The
-      driver fails with Secure Boot / Trusted Launch (azure-facts gotcha 7), so the security
-      profile pins ``securityType: Standard`` (``SECURITY_TYPE``), plus encryption at host.
+    - **Image** (``IMAGE``, chosen against the automatic-OS-upgrade and driver-extension support
+      tables): Ubuntu 22.04 LTS Gen2 + the ``NvidiaGpuDriverLinux`` extension, which installs the
+      driver each family needs (CUDA for NC/ND, GRID for the NV A10 sizes, pinned there:
+      ``GRID_DRIVER_VERSION``). The driver fails with Secure Boot / Trusted Launch (azure-facts
+      gotcha 7), so the security profile pins ``securityType: Standard`` (``SECURITY_TYPE``), plus
+      encryption at host.
     - **Patching**: automatic OS image upgrades, rolled out batch by batch behind the health
       extension, with rollback; the rolling limits are widened for 1-2 instance pools.
     - **Access**: no public IP anywhere; password authentication disabled; SSH only with the
@@ -297,14 +298,22 @@ class GpuInferencePool(pulumi.ComponentResource):
                         profile.rolling_max_unhealthy_upgraded_percent, pool.min_instances),
                     max_surge=True,  # new instances first: capacity never drops during an upgrade
                     prioritize_unhealthy_instances=True,
+                    # A new GPU instance is healthy only after driver install + reboot + image pull +
+                    # weight download + load: give each batch that long before the next one starts.
+                    pause_time_between_batches=profile.gpu_repair_grace_period,
                 ),
                 # OS patching (Checkov CKV_AZURE_95): Azure rolls each new image version of the
-                # "latest" Ubuntu image out in batches, gated by the health extension, and rolls back
-                # a batch that does not come back healthy. Safe because health, automatic repairs and
-                # the rolling policy above exist; a new OS disk reruns the extensions and custom data.
+                # "latest" Ubuntu image out in batches, gated by the health extension. Safe because
+                # health, automatic repairs and the rolling policy above exist; a new OS disk reruns
+                # the extensions and custom data (and downloads the weights again).
                 automatic_os_upgrade_policy=compute.AutomaticOSUpgradePolicyArgs(
                     enable_automatic_os_upgrade=True,
-                    disable_automatic_rollback=False,
+                    # Rollback off on purpose: the upgrade restores the old OS disk of an instance that
+                    # is not healthy 5 minutes after its upgrade (automatic-upgrade doc, "Upgrading
+                    # virtual machines in a scale set"), and a GPU instance needs far longer to serve
+                    # again, so every upgrade would be undone. A batch that stays unhealthy stops the
+                    # rollout (max unhealthy upgraded %) and automatic repairs replace its instances.
+                    disable_automatic_rollback=True,
                     use_rolling_upgrade_policy=True,
                 ),
             ),
@@ -434,7 +443,7 @@ class GpuInferencePool(pulumi.ComponentResource):
                 ),
             ),
             storage_profile=compute.VirtualMachineScaleSetStorageProfileArgs(
-                image_reference=IMAGES[sku["driver"]],
+                image_reference=IMAGE,
                 os_disk=compute.VirtualMachineScaleSetOSDiskArgs(
                     create_option=compute.DiskCreateOptionTypes.FROM_IMAGE,
                     caching=compute.CachingTypes.READ_WRITE,
@@ -468,14 +477,14 @@ class GpuInferencePool(pulumi.ComponentResource):
                 boot_diagnostics=compute.BootDiagnosticsArgs(enabled=True),  # managed storage account
             ),
             extension_profile=compute.VirtualMachineScaleSetExtensionProfileArgs(extensions=[
-                *([compute.VirtualMachineScaleSetExtensionArgs(
+                compute.VirtualMachineScaleSetExtensionArgs(
                     name=driver_type,
                     publisher=driver_publisher,
                     type=driver_type,
                     type_handler_version=driver_version,
                     auto_upgrade_minor_version=True,
                     settings=driver_settings(sku),
-                )] if sku["driver"] == "grid" else []),
+                ),
                 compute.VirtualMachineScaleSetExtensionArgs(
                     name=health_type,
                     publisher=health_publisher,
