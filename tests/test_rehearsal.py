@@ -198,6 +198,12 @@ def test_fails_on_cloud_init_packages_with_its_30_second_apt_lock_wait(rehearse_
     assert "no lock wait of at least 600 s" in problems(rehearsal)
 
 
+def test_fails_when_systemd_would_kill_the_prestart_during_the_apt_lock_wait(rehearse_config, monkeypatch):
+    monkeypatch.setattr(cloud_init, "START_TIMEOUT_SECONDS", 20 * 60)  # the old TimeoutStartSec=20min
+    rehearsal = rehearse_config(a10_config())
+    assert "is shorter than the apt lock waits of this start (1800 s)" in problems(rehearsal)
+
+
 def test_fails_on_a_flag_the_pinned_vllm_does_not_have(rehearse_config, monkeypatch, tmp_path):
     templates = tmp_path / "templates"
     templates.mkdir()

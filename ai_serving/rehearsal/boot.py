@@ -23,6 +23,7 @@ unbound variable, or any call a fake rejected, even when the script carried on.
 from __future__ import annotations
 
 import base64
+import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -186,6 +187,7 @@ def _unit_steps(sandbox: Sandbox, unit: str, seen: int) -> tuple[list[Step], int
                 env[name] = val
         elif key in service:
             commands.append((key, value))
+    timeout = dict(sections).get("TimeoutStartSec", "90s")  # systemd's DefaultTimeoutStartSec
     steps: list[Step] = []
     for key, value in commands:
         ignore = value.startswith("-")
@@ -197,7 +199,34 @@ def _unit_steps(sandbox: Sandbox, unit: str, seen: int) -> tuple[list[Step], int
         if step.problems:
             step.problems.append("the start fails; systemd retries it every RestartSec, forever")
             break
+        waits = [_lock_wait(c["argv"]) for c in step.calls if c["tool"] == "apt-get"]
+        if waits and key == "ExecStartPre" and sum(waits) >= _seconds(timeout):
+            step.problems.append(
+                f"TimeoutStartSec={timeout} is shorter than the apt lock waits of this start ({sum(waits)} s): "
+                "systemd would kill the prestart while apt is still waiting for the driver extension")
+            break
     return steps, seen
+
+
+def _lock_wait(argv: list[str]) -> int:
+    """The ``DPkg::Lock::Timeout`` of an apt-get call, in seconds (0 when it sets none)."""
+    for i, arg in enumerate(argv):
+        option = argv[i + 1] if arg in ("-o", "--option") and i + 1 < len(argv) else arg.removeprefix("--option=")
+        key, _, value = option.partition("=")
+        if key.lower() == "dpkg::lock::timeout" and value.isdigit():
+            return int(value)
+    return 0
+
+
+def _seconds(span: str) -> float:
+    """A systemd time span (``90s``, ``20min``, ``1h 30min``, ``infinity``) in seconds."""
+    if span.strip() == "infinity":
+        return float("inf")
+    units = {"us": 1e-6, "ms": 1e-3, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400}
+    total = 0.0
+    for number, unit in re.findall(r"(\d+(?:\.\d+)?)\s*([a-z]*)", span):
+        total += float(number) * units.get(unit or "s", 1)
+    return total
 
 
 def _health_step(vm_profile: dict[str, Any], port: int) -> Step:

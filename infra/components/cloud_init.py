@@ -51,8 +51,11 @@ NVIDIA_TOOLKIT_REPOSITORY = "https://nvidia.github.io/libnvidia-container/stable
 """A flat repository with one directory per architecture (``stable/deb/amd64/InRelease``; there is no
 ``stable/deb/Release``). ``$(ARCH)`` is apt's variable, as in NVIDIA's ``nvidia-container-toolkit.list``:
 it must reach the list file literally (the template single-quotes the line)."""
-APT_LOCK_TIMEOUT_SECONDS = 1800
-"""How long apt waits for the lock the NVIDIA driver extension holds while it installs the driver."""
+APT_LOCK_TIMEOUT_SECONDS = 900
+"""How long each apt-get waits for the lock the NVIDIA driver extension holds while it installs the driver."""
+START_TIMEOUT_SECONDS = 2 * APT_LOCK_TIMEOUT_SECONDS + 15 * 60
+"""The unit's ``TimeoutStartSec``: both apt-get lock waits (update, install) plus 15 minutes for the
+downloads, so systemd never kills the prestart while apt is still legitimately waiting."""
 
 UNIT_NAME = "ai-serving.service"
 CONTAINER_NAME = "ai-serving"
@@ -156,6 +159,7 @@ def _files(boot: ServingBoot) -> list[dict[str, Any]]:
         max_model_len=boot.max_model_len,
         container=CONTAINER_NAME,
         prestart_path=PRESTART_PATH,
+        start_timeout=START_TIMEOUT_SECONDS,
     )
     prestart = _render(
         "ai-serving-prestart.sh.j2",
