@@ -274,3 +274,21 @@ def test_cli_rehearse_of_a_stack_without_a_pool_or_unknown_says_so(tmp_path, cap
     assert "has no gpuPool" in capsys.readouterr().err
     assert cli("rehearse", "team-zz-dev", "--project", ROOT, "--stack-dir", tmp_path) == 2
     assert "no stack 'team-zz-dev'" in capsys.readouterr().err
+
+
+def test_fails_when_the_prestart_does_not_wait_for_the_driver(rehearse_config, monkeypatch, tmp_path):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    for src in cloud_init.TEMPLATES_DIR.iterdir():
+        text = src.read_text()
+        if src.name == "ai-serving-prestart.sh.j2":
+            start = text.index("if ! nvidia-smi")
+            text = text[:start] + text[text.index("fi\n", start) + 3:]
+        (templates / src.name).write_text(text)
+    monkeypatch.setattr(cloud_init, "TEMPLATES_DIR", templates)
+    cloud_init._templates.cache_clear()
+    try:
+        rehearsal = rehearse_config(a10_config())
+    finally:
+        cloud_init._templates.cache_clear()
+    assert "the prestart succeeded without a GPU driver" in problems(rehearsal)

@@ -14,15 +14,16 @@ setting. Steps, in the order a VM runs them:
    prefix ignores a failure).
 6. **health**: the health extension's protocol against what the server answers.
 
-The state modelled is the one after the NVIDIA driver extension installed the driver and rebooted
-the VM (``nvidia-smi`` answers); before that the prestart exits 1 and systemd retries every
-``RestartSec``. A step *fails* on a non-zero exit (unless ignored), "command not found", an
+The unit is started twice: first before the NVIDIA driver extension's reboot (no driver: the
+prestart must fail cleanly, and systemd retries every ``RestartSec``), then after it (``nvidia-smi``
+answers), when it must serve. A step *fails* on a non-zero exit (unless ignored), "command not found", an
 unbound variable, or any call a fake rejected, even when the script carried on.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shlex
 from collections.abc import Iterable
@@ -174,20 +175,57 @@ def parse_unit(text: str) -> dict[str, list[tuple[str, str]]]:
     return sections
 
 
-def _unit_steps(sandbox: Sandbox, unit: str, seen: int) -> tuple[list[Step], int]:
-    text = sandbox.path(f"/etc/systemd/system/{unit}").read_text(encoding="utf-8")
-    service = dict.fromkeys(("ExecStartPre", "ExecStart"))
-    sections = parse_unit(text).get("Service", [])
+def _set_driver_loaded(sandbox: Sandbox, loaded: bool) -> None:
+    path = sandbox.path("/opt/rehearsal/state.json")
+    state = json.loads(path.read_text()) if path.exists() else {}
+    state["driver_loaded"] = loaded
+    path.write_text(json.dumps(state))
+
+
+def _service(sandbox: Sandbox, unit: str) -> tuple[dict[str, str], list[tuple[str, str]], str]:
+    """(Environment=, [(ExecStartPre|ExecStart, command)], TimeoutStartSec) of ``unit`` in the root."""
+    sections = parse_unit(sandbox.path(f"/etc/systemd/system/{unit}").read_text(encoding="utf-8")).get("Service", [])
     env: dict[str, str] = {}
-    commands: list[tuple[str, str]] = []
     for key, value in sections:
         if key == "Environment":
             for assignment in shlex.split(value):
                 name, _, val = assignment.partition("=")
                 env[name] = val
-        elif key in service:
-            commands.append((key, value))
+    commands = [(k, v) for k, v in sections if k in ("ExecStartPre", "ExecStart")]
     timeout = dict(sections).get("TimeoutStartSec", "90s")  # systemd's DefaultTimeoutStartSec
+    return env, commands, timeout
+
+
+def _before_reboot_step(sandbox: Sandbox, unit: str, seen: int) -> tuple[Step, int]:
+    """The unit's first start, before the driver extension rebooted the VM: it must fail cleanly.
+
+    The prestart installs what it can, finds no driver and exits non-zero, so systemd retries; it
+    must not start a container without a GPU, and nothing it did may break the next start.
+    """
+    step = Step(f"unit {unit}", "first start, before the driver extension's reboot (expected to fail)")
+    env, commands, timeout = _service(sandbox, unit)
+    _set_driver_loaded(sandbox, False)
+    result = None
+    for key, value in commands:
+        if key != "ExecStartPre" or value.startswith("-"):
+            continue
+        result = sandbox.run(shlex.split(value.lstrip("@+!")), env=env)
+        if result.status != 0:
+            break
+    _set_driver_loaded(sandbox, True)
+    if result is None or result.status == 0:
+        step.problems.append("the prestart succeeded without a GPU driver: the container would start without a GPU")
+        return step, seen
+    seen = _check(step, result, sandbox, seen, ignore_status=True)
+    if "not ready" not in result.stderr:
+        step.problems.append("the prestart failed for another reason than the missing driver: "
+                             + result.stderr.strip()[-300:])
+    _outlived(step, timeout)
+    return step, seen
+
+
+def _unit_steps(sandbox: Sandbox, unit: str, seen: int) -> tuple[list[Step], int]:
+    env, commands, timeout = _service(sandbox, unit)
     steps: list[Step] = []
     for key, value in commands:
         ignore = value.startswith("-")
@@ -199,13 +237,20 @@ def _unit_steps(sandbox: Sandbox, unit: str, seen: int) -> tuple[list[Step], int
         if step.problems:
             step.problems.append("the start fails; systemd retries it every RestartSec, forever")
             break
-        waits = [_lock_wait(c["argv"]) for c in step.calls if c["tool"] == "apt-get"]
-        if waits and key == "ExecStartPre" and sum(waits) >= _seconds(timeout):
-            step.problems.append(
-                f"TimeoutStartSec={timeout} is shorter than the apt lock waits of this start ({sum(waits)} s): "
-                "systemd would kill the prestart while apt is still waiting for the driver extension")
+        if _outlived(step, timeout):
             break
     return steps, seen
+
+
+def _outlived(step: Step, timeout: str) -> bool:
+    """Whether the apt lock waits of ``step`` could outlast the unit's ``TimeoutStartSec`` (a problem)."""
+    waits = sum(_lock_wait(c["argv"]) for c in step.calls if c["tool"] == "apt-get")
+    if waits and waits >= _seconds(timeout):
+        step.problems.append(
+            f"TimeoutStartSec={timeout} is shorter than the apt lock waits of this start ({waits} s): "
+            "systemd would kill the prestart while apt is still waiting for the driver extension")
+        return True
+    return False
 
 
 def _lock_wait(argv: list[str]) -> int:
@@ -315,6 +360,10 @@ def rehearse(vmss: dict[str, Any], autoscale: dict[str, Any] | None, expect: Exp
             rehearsal.steps.append(Step("unit", "start the serving unit",
                                         problems=["runcmd starts no unit of its own: nothing serves"]))
         for unit in started:
+            first, seen = _before_reboot_step(box, unit, seen)
+            rehearsal.steps.append(first)
+            if first.problems:
+                return rehearsal
             steps, seen = _unit_steps(box, unit, seen)
             rehearsal.steps.extend(steps)
             if not steps or steps[-1].problems:

@@ -30,6 +30,10 @@ KEY_MARKER = "-----BEGIN PGP PUBLIC KEY BLOCK-----\nrehearsal key from {url}\n"
 DEARMORED_MARKER = b"rehearsal dearmored keyring from "
 
 
+class Driverless(Exception):
+    """nvidia-smi without a loaded driver: a real outcome (exit 9), not a contract violation."""
+
+
 class Rejected(Exception):
     """A call outside the tool's contract; ``status`` is what the real tool would exit with."""
 
@@ -282,6 +286,10 @@ def _gpg(argv: list[str]) -> str:
 def _nvidia_smi(argv: list[str]) -> str:
     if argv != ["--list-gpus"]:
         raise Rejected(f"nvidia-smi: {argv} is outside the rehearsed contract", 2)
+    if not _state().get("driver_loaded", True):
+        # Before the driver extension's reboot: what nvidia-smi says without a loaded driver.
+        print("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.", file=sys.stderr)
+        raise Driverless()
     for n in range(EXPECT["gpus"]):
         print(f"GPU {n}: NVIDIA {EXPECT['gpu']} (UUID: GPU-rehearsal-{n})")
     return f"{EXPECT['gpus']} GPU(s)"
@@ -447,6 +455,9 @@ def main() -> int:
         return 127
     try:
         note = TOOLS[tool](argv)
+    except Driverless:
+        _record(tool, argv, note="no NVIDIA driver loaded yet (exit 9)")
+        return 9
     except Rejected as exc:
         _record(tool, argv, rejected=str(exc))
         print(f"rehearsal: {tool}: REJECTED: {exc}", file=sys.stderr)
