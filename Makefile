@@ -19,8 +19,10 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 # Debian packages the tests need: cloud-init provides `cloud-init schema`, which validates the
 # GPU pool's boot document with cloud-init's own schema; shellcheck checks the workflows' run: scripts
-# (through actionlint). Each is installed only when its command is missing.
-DEBIAN_DEPS := cloud-init:cloud-init shellcheck:shellcheck
+# (through actionlint) and the boot rehearsal's rendered scripts; the rehearsal also runs
+# systemd-analyze verify (package systemd) and builds its chroot with unshare (util-linux).
+# Each is installed only when its command is missing.
+DEBIAN_DEPS := cloud-init:cloud-init shellcheck:shellcheck systemd-analyze:systemd unshare:util-linux
 system-deps:
 	@missing=""; for dep in $(DEBIAN_DEPS); do \
 	  command -v "$${dep%%:*}" >/dev/null 2>&1 || missing="$$missing $${dep#*:}"; done; \

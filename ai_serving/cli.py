@@ -55,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     dif.add_argument("head", type=Path)
     dif.add_argument("--json", action="store_true", help="machine-readable output")
 
+    reh = sub.add_parser("rehearse", help="play a GPU pool VM's boot (custom data, unit) in a sandbox, step by step")
+    reh.add_argument("stack", help="stack name, e.g. team-a-dev")
+    common(reh)
+
     new = sub.add_parser("new-team", help="scaffold a valid stack file with a free address range")
     new.add_argument("name", help="team slug, e.g. team-c")
     new.add_argument("--env", required=True, help="dev, test or prod")
@@ -166,6 +170,12 @@ def _diff(args: argparse.Namespace, console: Console, err: Console) -> int:
     return run_diff(args.base, args.head, as_json=args.json, console=console)
 
 
+def _rehearse(args: argparse.Namespace, console: Console, err: Console) -> int:
+    from .rehearsal.command import run as run_rehearsal
+
+    return run_rehearsal(_project(args), args.stack, console, err)
+
+
 def _new_team(args: argparse.Namespace, console: Console, err: Console) -> int:
     from .org.new_team import run as run_new_team
 
@@ -173,7 +183,7 @@ def _new_team(args: argparse.Namespace, console: Console, err: Console) -> int:
 
 
 _COMMANDS = {"validate": _validate, "plan": _plan, "policies": _policies, "report": _report, "diff": _diff,
-             "new-team": _new_team}
+             "rehearse": _rehearse, "new-team": _new_team}
 """Sub-command -> handler(args, console, err) returning the exit code."""
 
 

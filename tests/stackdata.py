@@ -31,7 +31,7 @@ def base_config(environment: str = "dev", *, openai: bool = True, gpu: bool = Tr
             "vmSku": "Standard_NC24ads_A100_v4",
             "minInstances": 1,
             "maxInstances": 3,
-            "model": "meta-llama/Llama-3.1-8B-Instruct",
+            "model": "Qwen/Qwen2.5-7B-Instruct",
         }
     return copy.deepcopy(cfg)
 

@@ -178,7 +178,12 @@ def test_unit_is_enabled_at_boot_without_blocking_cloud_init():
     document = yaml.safe_load(cloud_init.render(boot(**MAXIMAL)))
     assert ["systemctl", "enable", "--now", "--no-block", cloud_init.UNIT_NAME] in document["runcmd"]
     assert document["ssh_pwauth"] is False
-    assert "docker.io" in document["packages"]
+    # No cloud-init `packages:` (its apt lock wait is 30 s): the prestart's install script installs
+    # Docker and the toolkit with a lock wait that covers the NVIDIA driver extension.
+    assert "packages" not in document and "package_update" not in document
+    toolkit = next(f["content"] for f in document["write_files"] if f["path"] == cloud_init.TOOLKIT_PATH)
+    assert f"DPkg::Lock::Timeout={cloud_init.APT_LOCK_TIMEOUT_SECONDS}" in toolkit
+    assert "packages+=(docker.io)" in toolkit and "packages+=(nvidia-container-toolkit)" in toolkit
 
 
 def test_ssh_daemon_is_masked_without_a_key_and_kept_with_one():
@@ -191,7 +196,10 @@ def test_container_toolkit_comes_from_nvidia_with_a_pinned_key():
     toolkit = files(cloud_init.render(boot()))[cloud_init.TOOLKIT_PATH]
     assert cloud_init.NVIDIA_TOOLKIT_KEY_FINGERPRINT in toolkit
     assert "https://nvidia.github.io/libnvidia-container/gpgkey" in toolkit
-    assert "apt-get -o DPkg::Lock::Timeout=600 install --yes nvidia-container-toolkit" in toolkit
+    assert (f"apt-get -o DPkg::Lock::Timeout={cloud_init.APT_LOCK_TIMEOUT_SECONDS} install --yes "
+            '"${packages[@]}"') in toolkit
+    assert "command -v docker >/dev/null 2>&1 || packages+=(docker.io)" in toolkit
+    assert "command -v nvidia-ctk >/dev/null 2>&1 || packages+=(nvidia-container-toolkit)" in toolkit
     assert "nvidia-ctk runtime configure --runtime=docker" in toolkit
 
 
@@ -226,6 +234,7 @@ def test_serving_unit_parses_cleanly_with_systemd(tmp_path):
 def test_tensor_parallel_size_is_the_skus_gpu_count(plan_stack, vm_sku, model):
     cfg = base_config("dev", openai=False)
     cfg["ai-serving:gpuPool"].update(vmSku=vm_sku, model=model)
+    cfg["ai-serving:modelHubToken"] = PLANTED_TOKEN  # the Llama models are gated
     run = plan_stack(cfg)
     assert run.exit_code == 0, run.errors
     command = exec_start(unit_of(custom_data_of(run)))
@@ -237,11 +246,13 @@ def test_tensor_parallel_size_is_the_skus_gpu_count(plan_stack, vm_sku, model):
 def test_context_is_capped_where_a_full_context_does_not_fit(plan_stack):
     # Llama 3.1 8B (128k context) on one 24 GB A10: the KV cache for 131072 tokens does not fit.
     cfg = base_config("dev", openai=False)
-    cfg["ai-serving:gpuPool"].update(vmSku="Standard_NV36ads_A10_v5")
+    cfg["ai-serving:gpuPool"].update(vmSku="Standard_NV36ads_A10_v5", model="meta-llama/Llama-3.1-8B-Instruct")
+    cfg["ai-serving:modelHubToken"] = PLANTED_TOKEN  # gated
     command = exec_start(unit_of(custom_data_of(plan_stack(cfg))))
     assert " --max-model-len 17408 " in command
     # On an 80 GB A100 the model's own maximum fits.
-    command = exec_start(unit_of(custom_data_of(plan_stack(base_config("dev", openai=False)))))
+    cfg["ai-serving:gpuPool"].update(vmSku="Standard_NC24ads_A100_v4")
+    command = exec_start(unit_of(custom_data_of(plan_stack(cfg))))
     assert " --max-model-len 131072 " in command
 
 

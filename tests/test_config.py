@@ -80,6 +80,11 @@ INVALID = [
     (("ai-serving:openai", "deployments", 0, "capacity"), 0, "ai-serving:openai.deployments[0].capacity", "greater than 0"),
     (("ai-serving:gpuPool", "vmSku"), "Standard_D4s_v5", "ai-serving:gpuPool.vmSku", "unknown GPU VM size"),
     (("ai-serving:gpuPool", "minInstances"), 5, "ai-serving:gpuPool.minInstances", "must not exceed"),
+    (("ai-serving:gpuPool", "minInstances"), 0, "ai-serving:gpuPool.minInstances", "would never start"),
+    (("ai-serving:gpuPool", "model"), "meta-llama/Llama-3.1-8B-Instruct", "ai-serving:gpuPool.model",
+     "is gated on Hugging Face"),
+    (("ai-serving:gpuPool", "model"), "mistralai/Mistral-7B-Instruct-v0.3", "ai-serving:gpuPool.model",
+     "ai-serving:modelHubToken"),
     (("ai-serving:gpuPool", "port"), 80, "ai-serving:gpuPool.port", "1024"),
     (("ai-serving:gpuPool", "port"), 70000, "ai-serving:gpuPool.port", "65535"),
     (("ai-serving:owners",), ["not-an-email"], "ai-serving:owners[0]", "email"),
@@ -121,6 +126,29 @@ def test_spot_is_refused_in_prod():
 def test_a_stack_needs_openai_or_gpu_pool():
     with pytest.raises(ConfigError, match="at least one of `openai` and `gpuPool`"):
         validate(raw(base_config("dev", openai=False, gpu=False)), stack_name="team-t-dev")
+
+
+def test_a_gated_model_is_fine_with_a_token_and_the_token_is_never_echoed(tmp_path, capsys):
+    cfg = base_config("dev")
+    cfg["ai-serving:gpuPool"]["model"] = "meta-llama/Llama-3.1-8B-Instruct"
+    cfg["ai-serving:modelHubToken"] = "hf_PLANTEDtokenInTheConfigTests0123456789"
+    validate(raw(cfg), stack_name="team-t-dev")  # no error
+    cfg["ai-serving:gpuPool"]["minInstances"] = 0  # another error: the message must not echo the token
+    write_stack(tmp_path, "team-t-dev", cfg)
+    assert cli("validate", "team-t-dev", "--stack-dir", tmp_path) == 2
+    assert "hf_PLANTED" not in capsys.readouterr().err
+
+
+def test_every_gated_catalogue_model_is_refused_without_a_token():
+    from infra import catalogues
+
+    gated = [m for m, e in catalogues.open_models().items() if e["gated"]]
+    assert "Qwen/Qwen2.5-7B-Instruct" not in gated and gated
+    for model in gated:
+        cfg = base_config("dev")
+        cfg["ai-serving:gpuPool"].update(model=model, vmSku="Standard_ND96isr_H200_v5")
+        with pytest.raises(ConfigError, match="modelHubToken"):
+            validate(raw(cfg), stack_name="team-t-dev")
 
 
 def test_model_that_does_not_fit_the_gpu_says_what_is_needed():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import math
 
 import pytest
 
@@ -129,11 +130,20 @@ def test_driver_extension_is_never_combined_with_trusted_launch_or_secure_boot(c
     """azure-facts gotcha 7: NvidiaGpuDriverLinux fails or hangs under Secure Boot / Trusted Launch."""
     _, _, run = case
     profile = vm_profile(run)
-    assert "NvidiaGpuDriverLinux" in extensions(run)
     security = profile["securityProfile"]
     assert security["encryptionAtHost"] is True
-    assert security.get("securityType") not in ("TrustedLaunch", "ConfidentialVM")
+    # Pinned, not left unset: Azure may default an unset securityType to Trusted Launch + Secure Boot.
+    assert security["securityType"] == "Standard"
     assert security.get("uefiSettings", {}).get("secureBootEnabled") is not True
+
+
+
+def test_os_image_is_the_one_both_support_tables_list_with_the_driver_extension(case):
+    """Ubuntu 22.04 Gen2: in automatic OS upgrades' supported images and the extension's GRID row."""
+    _, _, run = case
+    assert vm_profile(run)["storageProfile"]["imageReference"] == {
+        "publisher": "Canonical", "offer": "0001-com-ubuntu-server-jammy", "sku": "22_04-lts-gen2",
+        "version": "latest"}
     driver = extensions(run)["NvidiaGpuDriverLinux"]
     assert driver["publisher"] == "Microsoft.HpcCompute" and driver["typeHandlerVersion"] == "1.6"
 
@@ -145,7 +155,7 @@ def test_os_disk_is_premium_and_sized_for_images_and_weights(case):
     assert disk["diskSizeGB"] == PROFILES["prod" if name == "prod" else "dev"].gpu_os_disk_size_gb == 256
     assert disk["deleteOption"] == "Delete"
     image = vm_profile(run)["storageProfile"]["imageReference"]
-    assert (image["publisher"], image["sku"]) == ("Canonical", "22_04-lts-gen2")
+    assert image["version"] == "latest"  # automatic OS upgrades follow it
 
 
 def test_identity_is_user_assigned_and_reads_the_team_vault(case):
@@ -181,12 +191,18 @@ def test_health_repairs_and_rolling_upgrades_come_from_the_profile(case):
     assert vmss["automaticRepairsPolicy"] == {"enabled": True, "gracePeriod": profile.gpu_repair_grace_period,
                                               "repairAction": "Replace"}
     assert profile.gpu_repair_grace_period == "PT45M"  # long enough for an image pull and a model load
-    assert health["settings"]["gracePeriod"] == 45 * 60
+    # Binary Health (1.0) has no gracePeriod setting; the repairs policy's grace period waits instead.
+    assert set(health["settings"]) == {"protocol", "port", "requestPath", "intervalInSeconds", "numberOfProbes"}
     assert vmss["upgradePolicy"]["mode"] == "Rolling"
     rolling = vmss["upgradePolicy"]["rollingUpgradePolicy"]
     assert rolling["maxBatchInstancePercent"] == profile.rolling_max_batch_percent
-    assert rolling["maxUnhealthyInstancePercent"] == profile.rolling_max_unhealthy_percent
-    assert rolling["maxUnhealthyUpgradedInstancePercent"] == profile.rolling_max_unhealthy_upgraded_percent
+    # One bad VM of a 1-2 instance pool must not stop every rolling (and automatic OS) upgrade.
+    instances = cfg["ai-serving:gpuPool"]["minInstances"]
+    assert rolling["maxUnhealthyInstancePercent"] == max(profile.rolling_max_unhealthy_percent,
+                                                         math.ceil(100 / instances))
+    assert rolling["maxUnhealthyUpgradedInstancePercent"] == max(
+        profile.rolling_max_unhealthy_upgraded_percent, math.ceil(100 / instances))
+    assert rolling["maxUnhealthyInstancePercent"] >= 100 / instances
     assert rolling["maxSurge"] is True
 
 
@@ -458,3 +474,44 @@ def test_cpu_thresholds_are_scaled_to_what_serving_can_use(vm_sku, ceiling):
     assert out == round(ceiling * 0.7, 1) and scale_in == round(ceiling * 0.25, 1)
     with pytest.raises(ValueError):
         cpu_thresholds(sku, 25, 70)
+
+
+def test_health_extension_speaks_binary_health_which_vllm_answers(case):
+    """vLLM's /health is 200 with an empty body: only Binary Health States (1.0) reads it as Healthy."""
+    _, _, run = case
+    health = extensions(run)["ApplicationHealthLinux"]
+    assert health["typeHandlerVersion"] == "1.0"
+
+
+def test_a10_gets_the_grid_driver_the_extension_docs_pin_and_others_the_default():
+    from infra import catalogues
+    from infra.components.gpu_pool import driver_settings
+
+    for name, sku in catalogues.gpu_skus().items():
+        expected = {"driverVersion": "535.161"} if sku["gpu"] == "A10" else {}
+        assert driver_settings(sku) == expected, name
+
+
+def test_a10_pool_passes_the_pinned_driver_version(plan_stack):
+    cfg = base_config("dev", openai=False)
+    cfg["ai-serving:gpuPool"].update(vmSku="Standard_NV36ads_A10_v5")
+    run = plan_stack(cfg)
+    assert extensions(run)["NvidiaGpuDriverLinux"]["settings"] == {"driverVersion": "535.161"}
+
+
+def test_os_image_upgrades_automatically_behind_health_and_the_pack_agrees(case):
+    from guardrails import lookup
+
+    _, _, run = case
+    vmss = run.one(VMSS)
+    policy = vmss.inputs["upgradePolicy"]
+    assert policy["mode"] == "Rolling"
+    # Rollback would undo every upgrade: it restores the old disk of an instance not healthy within
+    # 5 minutes, and a GPU instance takes far longer; batches wait the repair grace period instead.
+    assert policy["automaticOSUpgradePolicy"] == {"enableAutomaticOSUpgrade": True,
+                                                  "disableAutomaticRollback": True,
+                                                  "useRollingUpgradePolicy": True}
+    assert policy["rollingUpgradePolicy"]["pauseTimeBetweenBatches"] == "PT45M"
+    assert vm_profile(run)["storageProfile"]["imageReference"]["version"] == "latest"
+    verdict = lookup("VMSS-08").check(vmss.inputs, environment="prod", resource_type=VMSS, name=vmss.name)
+    assert verdict.violations == () and verdict.undetermined == ()

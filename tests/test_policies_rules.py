@@ -181,6 +181,12 @@ FAILING = [
     ("VMSS-06", "vmss", {"automaticRepairsPolicy.enabled": False}, "automaticRepairsPolicy.enabled"),
     ("VMSS-06", "vmss", {"virtualMachineProfile.extensionProfile.extensions.0": DELETE}, "health signal"),
     ("VMSS-07", "vmss", {"identity": DELETE}, "identity.type"),
+    ("VMSS-08", "vmss", {"upgradePolicy": DELETE}, "enableAutomaticOSUpgrade is not true"),
+    ("VMSS-08", "vmss", {"upgradePolicy.automaticOSUpgradePolicy.enableAutomaticOSUpgrade": False},
+     "enableAutomaticOSUpgrade is not true"),
+    ("VMSS-08", "vmss", {"virtualMachineProfile.extensionProfile.extensions.0": DELETE}, "need a health signal"),
+    ("VMSS-08", "vmss", {"virtualMachineProfile.storageProfile.imageReference.version": "22.04.202401010"},
+     "follow only `latest`"),
     # Network security rules, embedded and standalone
     ("NET-01", "nsg", {"securityRules.1.sourceAddressPrefix": "*"}, "rule 'AllowSshFromVnet' allows port 22"),
     ("NET-01", "nsg", {"securityRules.1.sourceAddressPrefix": "Internet"}, "port 22"),

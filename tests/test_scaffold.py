@@ -66,7 +66,9 @@ def test_gpu_pool_serves_a_catalogue_model_that_fits_the_sku(tmp_path):
 
 
 def test_pick_model_prefers_the_largest_model_that_fits():
-    assert pick_model("Standard_NV36ads_A10_v5") == "meta-llama/Llama-3.1-8B-Instruct"  # 24 GB: 8B, not 9B
+    # 24 GB: Llama 3.1 8B would be larger, but it is gated and a new stack has no token.
+    assert pick_model("Standard_NV36ads_A10_v5") == "Qwen/Qwen2.5-7B-Instruct"
+    assert pick_model("Standard_ND96isr_H100_v5") == "Qwen/Qwen2.5-72B-Instruct"  # not the gated 405B
     assert pick_model("Standard_NC4as_T4_v3") == "microsoft/Phi-3-mini-4k-instruct"  # 16 GB
 
 
@@ -78,7 +80,7 @@ def test_pick_model_judges_context_and_head_split_as_validation_does(monkeypatch
     best = pick_model(sku_name)
     heavier = dict(models[best], parameters_b=models[best]["parameters_b"] * 1.05)
     models["test/odd-heads"] = dict(heavier, attention_heads=heavier["attention_heads"] + 1)
-    models["test/long-kv"] = dict(heavier, kv_heads=heavier["kv_heads"] * 64)
+    models["test/long-kv"] = dict(heavier, kv_heads=heavier["kv_heads"] * 1024)  # KV cache leaves no context
     monkeypatch.setattr(catalogues, "open_models", lambda: models)
     sku = catalogues.gpu_skus()[sku_name]
     for name in ("test/odd-heads", "test/long-kv"):

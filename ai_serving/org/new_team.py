@@ -81,7 +81,10 @@ def free_range(used: Iterable[ipaddress.IPv4Network], pool: ipaddress.IPv4Networ
 
 def pick_model(vm_sku: str) -> str:
     """The largest open model in the catalogue that ``vm_sku`` can serve (no ``sizing.fit_problems``:
-    memory, context length and head split, exactly as ``ai-serving validate`` will judge it)."""
+    memory, context length and head split, exactly as ``ai-serving validate`` will judge it).
+
+    Gated models are skipped: a new stack has no ``modelHubToken``, and a gated model without one
+    is a config error (the download would be refused)."""
     from infra import catalogues, sizing
 
     skus = catalogues.gpu_skus()
@@ -91,7 +94,7 @@ def pick_model(vm_sku: str) -> str:
     sku = skus[vm_sku]
     fitting = [(sizing.model_memory_needed_gb(m["parameters_b"], m["bytes_per_parameter"]), name)
                for name, m in catalogues.open_models().items()
-               if not sizing.fit_problems(name, m, vm_sku, sku)]
+               if not m.get("gated") and not sizing.fit_problems(name, m, vm_sku, sku)]
     if not fitting:
         raise UsageError(f"no model in infra/catalogues/open_models.yaml fits {vm_sku} "
                          f"({sku['gpu_memory_gb']} GB); choose a larger --gpu size")

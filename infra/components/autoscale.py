@@ -19,8 +19,8 @@ processes mean "serving", not "queueing", so the pool scales out a little early 
 
 Scale-in is deliberately slower than scale-out: a longer window and cooldown (a new instance
 spends minutes pulling the image and loading the model, so removing one is expensive to undo).
-A pool with ``minInstances: 0`` has no instance to measure and so never scales out on its own:
-raise ``minInstances`` (or the capacity) to start it.
+A pool at zero instances has no instance to measure and so would never scale out on its own, which is
+why config validation refuses ``minInstances: 0`` (infra/config/checks.py, ``_zero_instances``).
 """
 
 from __future__ import annotations

@@ -4,14 +4,15 @@ The document is built as a Python dict and dumped with PyYAML; the files it writ
 unit of the model server and two boot scripts) are Jinja2 templates under ``infra/templates/``.
 Nothing is string-concatenated, and every value that reaches a shell is quoted by the template.
 
-What an instance does at boot (Ubuntu 22.04 + the ``NvidiaGpuDriverLinux`` extension, see
+What an instance does at boot (the image and driver per GPU family are chosen in
 ``gpu_pool.py``):
 
-1. cloud-init installs Docker from the Ubuntu archive (``docker.io``) and writes the files below;
-   with no SSH key configured it also masks the SSH daemon.
+1. cloud-init writes the files below and starts the unit; with no SSH key configured it also masks
+   the SSH daemon. It installs no packages itself (its apt lock wait is 30 s, see ``TOOLS``).
 2. ``ai-serving.service`` (``Restart=always``) runs the serving container. Before every start,
-   ``ai-serving-prestart``: installs the NVIDIA container toolkit from NVIDIA's apt repository (once;
-   the signing key must match a pinned fingerprint), waits for the GPU driver, fetches the
+   ``ai-serving-prestart``: installs Docker and the NVIDIA container toolkit (once; apt waits for the
+   driver extension's lock; NVIDIA's signing key must match a pinned fingerprint), waits for the
+   GPU driver, fetches the
    model-hub token from Key Vault with the pool's managed identity (IMDS token -> vault REST call)
    and, with a registry, logs Docker in to it with the same identity.
 
@@ -49,6 +50,14 @@ NVIDIA_TOOLKIT_KEY_FINGERPRINT = "C95B321B61E88C1809C4F759DDCAE044F796ECB0"
 """NVIDIA CORPORATION (Open Source Projects) <cudatools@nvidia.com>, the key that signs the
 libnvidia-container apt repository. If NVIDIA rotates it, update this constant."""
 NVIDIA_TOOLKIT_REPOSITORY = "https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH)"
+"""A flat repository with one directory per architecture (``stable/deb/amd64/InRelease``; there is no
+``stable/deb/Release``). ``$(ARCH)`` is apt's variable, as in NVIDIA's ``nvidia-container-toolkit.list``:
+it must reach the list file literally (the template single-quotes the line)."""
+APT_LOCK_TIMEOUT_SECONDS = 900
+"""How long each apt-get waits for the lock the NVIDIA driver extension holds while it installs the driver."""
+START_TIMEOUT_SECONDS = 2 * APT_LOCK_TIMEOUT_SECONDS + 15 * 60
+"""The unit's ``TimeoutStartSec``: both apt-get lock waits (update, install) plus 15 minutes for the
+downloads, so systemd never kills the prestart while apt is still legitimately waiting."""
 
 UNIT_NAME = "ai-serving.service"
 CONTAINER_NAME = "ai-serving"
@@ -58,7 +67,10 @@ RUNTIME_DIR = "/run/ai-serving"
 """tmpfs: the token env file and registry credentials vanish at shutdown."""
 CACHE_DIR = "/var/lib/ai-serving/huggingface"
 """Model weights cache on the OS disk, so a restart does not download the model again."""
-PACKAGES = ("docker.io", "curl", "gnupg", "ca-certificates")
+TOOLS = (("docker", "docker.io"), ("nvidia-ctk", "nvidia-container-toolkit"))
+"""(command, package) the prestart's install script installs when the command is missing, with the lock
+wait, not cloud-init's ``packages:``. curl, gnupg and ca-certificates are in the Ubuntu image already."""
+KEYRING = "/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg"
 
 _HOST_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
 
@@ -147,6 +159,7 @@ def _files(boot: ServingBoot) -> list[dict[str, Any]]:
         max_model_len=boot.max_model_len,
         container=CONTAINER_NAME,
         prestart_path=PRESTART_PATH,
+        start_timeout=START_TIMEOUT_SECONDS,
     )
     prestart = _render(
         "ai-serving-prestart.sh.j2",
@@ -161,8 +174,10 @@ def _files(boot: ServingBoot) -> list[dict[str, Any]]:
         "install-container-toolkit.sh.j2",
         key_url=NVIDIA_TOOLKIT_KEY_URL,
         key_fingerprint=NVIDIA_TOOLKIT_KEY_FINGERPRINT,
-        keyring="/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg",
-        repository=NVIDIA_TOOLKIT_REPOSITORY,
+        keyring=KEYRING,
+        source_line=f"deb [signed-by={KEYRING}] {NVIDIA_TOOLKIT_REPOSITORY} /",
+        lock_timeout=APT_LOCK_TIMEOUT_SECONDS,
+        tools=TOOLS,
     )
     return [
         {"path": TOOLKIT_PATH, "owner": "root:root", "permissions": "0755", "content": toolkit},
@@ -182,9 +197,9 @@ def cloud_config(boot: ServingBoot) -> dict[str, Any]:
         # --no-block: the first start installs the container toolkit; cloud-init must not wait.
         ["systemctl", "enable", "--now", "--no-block", UNIT_NAME],
     ]
+    # No `packages:`: cloud-init's package step waits only 30 s for the apt lock the driver
+    # extension holds; the prestart installs the packages with a long lock wait (and is retried).
     return {
-        "package_update": True,
-        "packages": list(PACKAGES),
         "ssh_pwauth": False,
         "disable_root": True,
         "write_files": _files(boot),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
-import re
+import math
 import struct
 from collections.abc import Mapping
 from typing import Any
@@ -33,9 +33,32 @@ IMAGE = compute.ImageReferenceArgs(
     sku="22_04-lts-gen2",
     version="latest",
 )
-"""Ubuntu 22.04 LTS (Gen2) + the NvidiaGpuDriverLinux extension; see ``GpuInferencePool``."""
+"""Ubuntu 22.04 LTS Gen2 + the NvidiaGpuDriverLinux extension, for every size. Chosen against two tables:
+
+- automatic OS image upgrades (virtual-machine-scale-sets-automatic-upgrade.md, "Supported OS
+  images") support ``0001-com-ubuntu-server-jammy`` / ``22_04-LTS-Gen2`` but, in that table, neither
+  Ubuntu 24.04 on x64 (only ``server-arm64``) nor Azure's ``microsoft-dsvm:ubuntu-hpc`` image;
+- the driver extension (hpccompute-gpu-linux.md, "Operating system") supports the GRID driver (NV
+  A10) on Ubuntu 22.04 and 24.04, and lists its CUDA path (NC/ND) on Ubuntu 20.04 only, which is past
+  its standard support. 22.04 is the one image in both tables for A10; for NC/ND it is the newest
+  image automatic OS upgrades support, with the CUDA install on 22.04 outside the extension's table
+  (the rehearsal cannot check that: it is the known residual risk, see the README).
+``version: latest``: automatic OS upgrades follow it."""
 DRIVER_EXTENSION = ("Microsoft.HpcCompute", "NvidiaGpuDriverLinux", "1.6")
-HEALTH_EXTENSION = ("Microsoft.ManagedServices", "ApplicationHealthLinux", "2.0")
+GRID_DRIVER_VERSION = "535.161"
+"""NV A10 sizes get the GRID driver, and the extension's latest (17.x) breaks CUDA on A10: its doc
+(hpccompute-gpu-linux.md, Known issues 2 and 4) says to pass ``driverVersion: 535.161`` (GRID 16.5)."""
+HEALTH_EXTENSION = ("Microsoft.ManagedServices", "ApplicationHealthLinux", "1.0")
+"""Binary Health States (1.0): a 2xx is Healthy. vLLM's ``/health`` answers 200 with an *empty* body,
+and its server listens only once the model is loaded (before, the probe's connection is refused:
+Unhealthy, and repairs wait out the grace period). Version 2.0 (Rich Health States) would read the
+empty body as Unknown, which counts as Unhealthy after the grace period, so repairs would replace
+healthy VMs forever. 1.0 needs no extra component on the VM; the price is no "Initializing" state,
+which the repair grace period covers (``gpu_repair_grace_period``)."""
+SECURITY_TYPE = "Standard"
+"""Pinned: without ``securityType`` Azure may default new scale sets to Trusted Launch with Secure
+Boot, and then the NVIDIA driver (unsigned DKMS module) does not load (trusted-launch.md;
+hpccompute-gpu-linux.md: "Secure Boot is not supported using Windows or Linux extensions")."""
 HEALTH_PROBE_INTERVAL_SECONDS = 5
 HEALTH_PROBE_THRESHOLD = 2
 LB_IDLE_TIMEOUT_MINUTES = 30
@@ -52,15 +75,6 @@ def frontend_address(gpu_subnet_cidr: str) -> str:
     """
     subnet = ipaddress.IPv4Network(gpu_subnet_cidr)
     return str(subnet.broadcast_address - 1)
-
-
-def iso8601_seconds(duration: str) -> int:
-    """Seconds in an ISO 8601 time duration like ``PT45M`` or ``PT1H30M``."""
-    match = re.fullmatch(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?", duration)
-    if not match or not any(match.groups()):
-        raise ValueError(f"expected an ISO 8601 duration like PT45M, found {duration!r}")
-    hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
 
 
 # --- The SSH key Azure requires when the team configured none ---------------------------------
@@ -101,15 +115,32 @@ def unusable_ssh_public_key(seed: str) -> str:
     return f"ssh-ed25519 {base64.b64encode(blob).decode()} no-private-key-exists"
 
 
+def driver_settings(sku: Mapping[str, Any]) -> dict[str, Any]:
+    """NvidiaGpuDriverLinux settings for ``sku``: the A10's GRID driver pinned (see ``GRID_DRIVER_VERSION``)."""
+    return {"driverVersion": GRID_DRIVER_VERSION} if sku["gpu"] == "A10" else {}
+
+
+def small_pool_percent(percent: int, instances: int) -> int:
+    """A rolling-upgrade "max unhealthy" percentage that one bad VM of a small pool cannot exceed.
+
+    With 1-2 instances one unhealthy VM is 50-100 %, so a 20 % limit stops every rolling upgrade
+    (and the automatic OS upgrades riding on it) at the first hiccup. The limit is raised to one
+    instance's share; ``max_surge`` still creates the new VM before an old one goes.
+    """
+    return max(percent, math.ceil(100 / max(1, instances)))
+
+
 class GpuInferencePool(pulumi.ComponentResource):
     """GPU VMs in a Flexible scale set behind an internal Standard load balancer, serving one model.
 
-    - **Image**: Ubuntu 22.04 LTS Gen2 + the ``NvidiaGpuDriverLinux`` extension rather than the
-      ``microsoft-dsvm:ubuntu-hpc`` image: the extension installs the driver each family needs
-      (CUDA for NC/ND, GRID for the NV A10 sizes, which the HPC image's datacenter driver does not
-      serve), keeps the image a plain, fast-patched Ubuntu, and needs no marketplace terms. The
-      extension fails with Secure Boot / Trusted Launch (azure-facts gotcha 7), so the security
-      profile sets neither (``securityType`` stays Standard): encryption at host only.
+    - **Image** (``IMAGE``, chosen against the automatic-OS-upgrade and driver-extension support
+      tables): Ubuntu 22.04 LTS Gen2 + the ``NvidiaGpuDriverLinux`` extension, which installs the
+      driver each family needs (CUDA for NC/ND, GRID for the NV A10 sizes, pinned there:
+      ``GRID_DRIVER_VERSION``). The driver fails with Secure Boot / Trusted Launch (azure-facts
+      gotcha 7), so the security profile pins ``securityType: Standard`` (``SECURITY_TYPE``), plus
+      encryption at host.
+    - **Patching**: automatic OS image upgrades, rolled out batch by batch behind the health
+      extension, with rollback; the rolling limits are widened for 1-2 instance pools.
     - **Access**: no public IP anywhere; password authentication disabled; SSH only with the
       configured key (otherwise an unusable key, see ``unusable_ssh_public_key``, and the SSH
       daemon masked). The gpu subnet's NSG (foundation) admits the serving port from the VNet
@@ -118,7 +149,7 @@ class GpuInferencePool(pulumi.ComponentResource):
       ``AcrPull`` on ``registry_id`` when set (the OpenAI component grants it OpenAI User).
       The model-hub token, when given, is stored as the vault secret ``model-hub-token`` and read
       at boot with that identity; custom data holds no secret (see ``cloud_init.py``).
-    - **Health**: the ``ApplicationHealthLinux`` extension probes ``http://localhost:<port>/health``
+    - **Health**: the ``ApplicationHealthLinux`` 1.0 extension probes ``http://localhost:<port>/health``
       and drives automatic repairs (after the profile's grace period, long enough for image pull
       and model load) and rolling upgrades (Flexible orchestration needs a health extension for
       them; Azure allows one health source, so the load balancer's own probe only routes traffic).
@@ -261,10 +292,29 @@ class GpuInferencePool(pulumi.ComponentResource):
                 mode=compute.UpgradeMode.ROLLING,
                 rolling_upgrade_policy=compute.RollingUpgradePolicyArgs(
                     max_batch_instance_percent=profile.rolling_max_batch_percent,
-                    max_unhealthy_instance_percent=profile.rolling_max_unhealthy_percent,
-                    max_unhealthy_upgraded_instance_percent=profile.rolling_max_unhealthy_upgraded_percent,
+                    max_unhealthy_instance_percent=small_pool_percent(
+                        profile.rolling_max_unhealthy_percent, pool.min_instances),
+                    max_unhealthy_upgraded_instance_percent=small_pool_percent(
+                        profile.rolling_max_unhealthy_upgraded_percent, pool.min_instances),
                     max_surge=True,  # new instances first: capacity never drops during an upgrade
                     prioritize_unhealthy_instances=True,
+                    # A new GPU instance is healthy only after driver install + reboot + image pull +
+                    # weight download + load: give each batch that long before the next one starts.
+                    pause_time_between_batches=profile.gpu_repair_grace_period,
+                ),
+                # OS patching (Checkov CKV_AZURE_95): Azure rolls each new image version of the
+                # "latest" Ubuntu image out in batches, gated by the health extension. Safe because
+                # health, automatic repairs and the rolling policy above exist; a new OS disk reruns
+                # the extensions and custom data (and downloads the weights again).
+                automatic_os_upgrade_policy=compute.AutomaticOSUpgradePolicyArgs(
+                    enable_automatic_os_upgrade=True,
+                    # Rollback off on purpose: the upgrade restores the old OS disk of an instance that
+                    # is not healthy 5 minutes after its upgrade (automatic-upgrade doc, "Upgrading
+                    # virtual machines in a scale set"), and a GPU instance needs far longer to serve
+                    # again, so every upgrade would be undone. A batch that stays unhealthy stops the
+                    # rollout (max unhealthy upgraded %) and automatic repairs replace its instances.
+                    disable_automatic_rollback=True,
+                    use_rolling_upgrade_policy=True,
                 ),
             ),
             virtual_machine_profile=self._vm_profile(pool, foundation, boot, backend_pool_id),
@@ -373,6 +423,7 @@ class GpuInferencePool(pulumi.ComponentResource):
     ) -> compute.VirtualMachineScaleSetVMProfileArgs:
         placement = foundation.placement
         profile = placement.profile
+        sku = catalogues.gpu_skus()[pool.vm_sku]
         ssh_key = pool.ssh_public_key or unusable_ssh_public_key(placement.naming.identity)
         driver_publisher, driver_type, driver_version = DRIVER_EXTENSION
         health_publisher, health_type, health_version = HEALTH_EXTENSION
@@ -420,8 +471,8 @@ class GpuInferencePool(pulumi.ComponentResource):
                     )],
                 )],
             ),
-            # No security_type / uefi_settings: Trusted Launch and Secure Boot break the driver extension.
-            security_profile=compute.SecurityProfileArgs(encryption_at_host=True),
+            # securityType pinned to Standard: Trusted Launch / Secure Boot stop the NVIDIA driver loading.
+            security_profile=compute.SecurityProfileArgs(encryption_at_host=True, security_type=SECURITY_TYPE),
             diagnostics_profile=compute.DiagnosticsProfileArgs(
                 boot_diagnostics=compute.BootDiagnosticsArgs(enabled=True),  # managed storage account
             ),
@@ -432,7 +483,7 @@ class GpuInferencePool(pulumi.ComponentResource):
                     type=driver_type,
                     type_handler_version=driver_version,
                     auto_upgrade_minor_version=True,
-                    settings={},
+                    settings=driver_settings(sku),
                 ),
                 compute.VirtualMachineScaleSetExtensionArgs(
                     name=health_type,
@@ -446,8 +497,8 @@ class GpuInferencePool(pulumi.ComponentResource):
                         "requestPath": cloud_init.SERVING_HEALTH_PATH,
                         "intervalInSeconds": HEALTH_PROBE_INTERVAL_SECONDS,
                         "numberOfProbes": HEALTH_PROBE_THRESHOLD,
-                        # "Initializing" while the image is pulled and the model loaded (max 4 h).
-                        "gracePeriod": min(iso8601_seconds(profile.gpu_repair_grace_period), 14400),
+                        # No gracePeriod: a Rich Health (2.0) setting that 1.0's schema does not have.
+                        # The automatic repairs policy's grace period covers image pull + model load.
                     },
                 ),
             ]),

@@ -29,6 +29,8 @@ def check(cfg: StackConfig, stack_name: str | None) -> list[Issue]:
         *_network(cfg),
         *_openai(cfg),
         *_gpu_pool(cfg),
+        *_gated_model(cfg),
+        *_zero_instances(cfg),
     ]
 
 
@@ -124,3 +126,26 @@ def _gpu_pool(cfg: StackConfig) -> Iterator[Issue]:
     # Memory, context length and head split: one definition, shared with the pool and new-team.
     for problem in sizing.fit_problems(pool.model, known, pool.vm_sku, sku):
         yield (base + ("model",), problem)
+
+
+def _gated_model(cfg: StackConfig) -> Iterator[Issue]:
+    """A gated Hub model downloads only with a token: without one vLLM exits and restarts forever."""
+    pool = cfg.gpu_pool
+    if pool is None or cfg.model_hub_token is not None:
+        return
+    if (catalogues.open_models().get(pool.model) or {}).get("gated"):
+        yield (("ai-serving:gpuPool", "model"),
+               f"{pool.model} is gated on Hugging Face: the download is refused without a token; set one with "
+               "`pulumi config set --secret ai-serving:modelHubToken <token>` (an account that was granted "
+               "access), or choose a model that is not gated (e.g. Qwen/Qwen2.5-7B-Instruct)")
+
+
+def _zero_instances(cfg: StackConfig) -> Iterator[Issue]:
+    """``minInstances: 0`` only with a mechanism that leaves zero: the pool has none (metric rules
+    need a running VM to measure, so a pool at zero stays at zero)."""
+    pool = cfg.gpu_pool
+    if pool is not None and pool.min_instances == 0:
+        yield (("ai-serving:gpuPool", "minInstances"),
+               "minInstances: 0 would never start: autoscale scales on a metric of running VMs, and at zero "
+               "instances there is none, so the pool stays at zero; set minInstances: 1 or more")
+

@@ -164,7 +164,7 @@ _PATTERN_HINTS = {
     "name": "a lowercase slug: starts with a letter, then letters, digits or '-', at most 24 characters",
     "principalId": "an object id (UUID) of a group or service principal",
     "sshPublicKey": "an OpenSSH public key line (ssh-ed25519 AAAA... or ssh-rsa AAAA...)",
-    "servingImage": "a container image reference like vllm/vllm-openai:v0.6.3",
+    "servingImage": "a container image reference like vllm/vllm-openai:v0.34.0",
     "rule": "a policy rule id like CS-01",
 }
 

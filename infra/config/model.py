@@ -23,6 +23,10 @@ ARM_ID_RE = re.compile(r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/p
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?$")
 """A container image reference (``name[:tag][@sha256:digest]``); also checked again where it is rendered."""
+DEFAULT_SERVING_IMAGE = "vllm/vllm-openai:v0.34.0"
+"""vLLM 0.34.0, the current release on PyPI on 2026-12-02. Not pinned by digest: no source reachable
+from here publishes the image's digest (Docker Hub is not); pin ``@sha256:...`` per stack once read
+from the registry. The rehearsal checks the unit's flags against this release's flag list."""
 SSH_KEY_RE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( \S.*)?$")
 
 
@@ -154,7 +158,7 @@ class GpuPoolConfig(_Model):
     max_instances: Annotated[int, Field(ge=1, le=100)] = 2
     spot: bool = False
     model: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    serving_image: Annotated[str, StringConstraints(pattern=IMAGE_RE.pattern)] = "vllm/vllm-openai:v0.6.3"
+    serving_image: Annotated[str, StringConstraints(pattern=IMAGE_RE.pattern)] = DEFAULT_SERVING_IMAGE
     port: Annotated[int, Field(ge=1024, le=65535)] = 8000
     """Serving port; unprivileged so the container never needs root networking."""
     ssh_public_key: Annotated[str, StringConstraints(pattern=SSH_KEY_RE.pattern)] | None = None

@@ -1,4 +1,4 @@
-"""Virtual machine scale sets (the GPU serving pool): VMSS-01..07."""
+"""Virtual machine scale sets (the GPU serving pool): VMSS-01..08."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .. import config as cfg
-from ..define import azure_policy, psrule, rule
+from ..define import azure_policy, checkov, psrule, rule
 from ..model import Context, Findings, NotApplicable
 from ..values import elements, flat, get, is_true, is_unknown, one_of, present, reveal, shown
 from .common import has_managed_identity
@@ -287,4 +287,47 @@ def vmss07(props: Any, ctx: Context) -> list[str]:
     return []
 
 
-RULES = (vmss01, vmss02, vmss03, vmss04, vmss05, vmss06, vmss07)
+def _has_health_signal(props: Any) -> bool:
+    types = [get(flat(e), "type") for e in elements(props, f"{PROFILE}.extensionProfile.extensions")]
+    return any(isinstance(t, str) and t.lower().startswith("applicationhealth") for t in types) or present(
+        get(props, f"{PROFILE}.networkProfile.healthProbe"))
+
+
+@rule(
+    "VMSS-08",
+    "vmss-08-automatic-os-upgrades",
+    title="Scale set upgrades its OS image automatically",
+    description=(
+        "Scale sets must enable automatic OS image upgrades, gated by a health signal, so instances get "
+        "the publisher's patched images without anyone rolling them out."
+    ),
+    severity="medium",
+    category="security",
+    remediation=(
+        "Set `upgradePolicy.automaticOSUpgradePolicy.enableAutomaticOSUpgrade: true` with a rolling "
+        "upgrade policy, keep the ApplicationHealthLinux extension (or a health probe) and use image "
+        "`version: latest`."
+    ),
+    link=checkov("terraform/checks/resource/azure/VMScaleSetsAutoOSImagePatchingEnabled.py"),
+    anchors=("CKV_AZURE_95",),
+    types=(VMSS,),
+)
+def vmss08(props: Any, ctx: Context) -> Findings:
+    out = Findings()
+    with out.check():
+        if not is_true(get(props, "upgradePolicy.automaticOSUpgradePolicy.enableAutomaticOSUpgrade")):
+            out.add("upgradePolicy.automaticOSUpgradePolicy.enableAutomaticOSUpgrade is not true "
+                    "(unset means off: instances keep the image they were created from, unpatched)")
+            return out
+    with out.check():
+        if not _has_health_signal(props):
+            out.add("automatic OS upgrades need a health signal to stop a bad image: add the "
+                    "ApplicationHealthLinux extension or a health probe")
+    with out.check():
+        version = get(props, f"{PROFILE}.storageProfile.imageReference.version")
+        if version is not None and not is_unknown(version) and version != "latest":
+            out.add(f"imageReference.version is {shown(version)}; automatic OS upgrades follow only `latest`")
+    return out
+
+
+RULES = (vmss01, vmss02, vmss03, vmss04, vmss05, vmss06, vmss07, vmss08)

@@ -1,0 +1,294 @@
+"""The boot rehearsal: every GPU stack's VM would serve, and each audited blocker makes it fail.
+
+Each rehearsal plans a stack under mocks and plays the planned custom data in a chroot with
+recording fakes (ai_serving/rehearsal). The blocker tests put each defect the audit found back
+(the old template line, the old health extension, a check switched off) and assert the rehearsal
+names it, so the rehearsal cannot pass on a VM that would not serve.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ai_serving.engine.project import read_stack_config
+from ai_serving.engine.runner import run_program
+from ai_serving.org.new_team import pick_model
+from ai_serving.rehearsal import rehearse_run, render
+from ai_serving.rehearsal.boot import contracts
+from ai_serving.rehearsal.sandbox import Sandbox
+from infra import catalogues
+from infra.components import cloud_init, gpu_pool
+from infra.config import checks, raw_from_config_map, validate
+from infra.config.model import DEFAULT_SERVING_IMAGE
+
+from .cli_helpers import cli, write_stack
+from .stackdata import base_config, stack_name
+
+ROOT = Path(__file__).resolve().parent.parent
+GPU_STACKS = [p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))
+              if "ai-serving:gpuPool" in (yaml.safe_load(p.read_text()) or {}).get("config", {})]
+TOKEN = "hf_PLANTEDtokenForTheRehearsal0123456789"
+BOOT = cloud_init.ServingBoot(model="Qwen/Qwen2.5-7B-Instruct", image="vllm/vllm-openai:v0.34.0", port=8000,
+                              tensor_parallel_size=1, identity_client_id="22222222-2222-2222-2222-222222222222",
+                              tenant_id="11111111-1111-1111-1111-111111111111")
+
+
+@pytest.fixture
+def rehearse_config(project, tmp_path):
+    """Plan a ``config:`` mapping and rehearse its pool's boot; returns the Rehearsal."""
+
+    def rehearse(config: dict, stack_dir: Path | None = None):
+        stack = stack_name(config)
+        path = (stack_dir or tmp_path) / f"Pulumi.{stack}.yaml"
+        if stack_dir is None:
+            path.write_text(yaml.safe_dump({"config": config}, sort_keys=False), encoding="utf-8")
+        stack_config = read_stack_config(project, stack, path)
+        cfg = validate(raw_from_config_map(stack_config.values), stack_name=stack, source=path)
+        run = run_program(project, stack, stack_config)
+        assert run.exit_code == 0, run.errors
+        rehearsal = rehearse_run(run, cfg)
+        assert rehearsal is not None
+        return rehearsal
+
+    return rehearse
+
+
+def problems(rehearsal) -> str:
+    return "\n".join(rehearsal.problems)
+
+
+@pytest.mark.parametrize("stack", GPU_STACKS)
+def test_every_example_gpu_stack_would_serve(project, rehearse_config, stack):
+    assert GPU_STACKS, "no example stack has a gpuPool"
+    config = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    rehearsal = rehearse_config(config, stack_dir=ROOT / "stacks")
+    assert rehearsal.ok, "\n".join(render(rehearsal))
+    calls = [c for s in rehearsal.steps for c in s.calls]
+    run = next(c for c in calls if c["tool"] == "docker" and c["argv"][0] == "run")
+    assert config["ai-serving:gpuPool"].get("servingImage", DEFAULT_SERVING_IMAGE) in run["argv"]
+    assert {"apt-get", "nvidia-ctk", "nvidia-smi", "docker", "systemctl"} <= {c["tool"] for c in calls}
+
+
+@pytest.mark.parametrize("vm_sku", list(catalogues.gpu_skus()))
+def test_every_catalogued_size_serves_the_model_new_team_picks(rehearse_config, vm_sku):
+    cfg = base_config("dev", openai=False)
+    cfg["ai-serving:gpuPool"].update(vmSku=vm_sku, model=pick_model(vm_sku), spot=False)
+    rehearsal = rehearse_config(cfg)
+    assert rehearsal.ok, "\n".join(render(rehearsal))
+    [run] = [c for s in rehearsal.steps for c in s.calls if c["tool"] == "docker" and c["argv"][0] == "run"]
+    gpus = catalogues.gpu_skus()[vm_sku]["gpus"]
+    assert run["argv"][run["argv"].index("--tensor-parallel-size") + 1] == str(gpus)
+
+
+def test_token_registry_path_calls_imds_key_vault_and_acr_with_their_contracts(rehearse_config):
+    cfg = base_config("dev", openai=False)
+    cfg["ai-serving:gpuPool"].update(model="meta-llama/Llama-3.1-8B-Instruct",
+                                     registryId="/subscriptions/00000000-0000-0000-0000-000000000000/"
+                                                "resourceGroups/rg-shared/providers/Microsoft.ContainerRegistry/"
+                                                "registries/acrshared",
+                                     servingImage="acrshared.azurecr.io/vllm/vllm-openai:v0.34.0")
+    cfg["ai-serving:modelHubToken"] = TOKEN  # the model is gated
+    rehearsal = rehearse_config(cfg)
+    assert rehearsal.ok, "\n".join(render(rehearsal))
+    calls = [c for s in rehearsal.steps for c in s.calls]
+    curls = [" ".join(c["argv"]) for c in calls if c["tool"] == "curl"]
+    assert any("169.254.169.254" in u and "resource=https://vault.azure.net" in u for u in curls)
+    assert any(".vault.azure.net/secrets/model-hub-token?api-version=" in u for u in curls)
+    assert any("acrshared.azurecr.io/oauth2/exchange" in u for u in curls)
+    assert any(c["tool"] == "docker" and c["argv"][0] == "login" for c in calls)
+    # The planted token never reaches a command line or the fakes' log.
+    assert TOKEN not in "\n".join(" ".join(c["argv"]) for c in calls)
+
+
+def test_the_rehearsal_leaves_this_machine_untouched(rehearse_config):
+    rehearse_config(a10_config())
+    assert not Path("/etc/apt/sources.list.d/nvidia-container-toolkit.list").exists()
+    assert not Path(cloud_init.PRESTART_PATH).exists()
+    assert not Path("/etc/systemd/system/ai-serving.service").exists()
+
+
+def test_a_second_start_installs_nothing_again():
+    # The prestart runs before every start: once Docker and the toolkit are there it is a no-op.
+    toolkit = next(f for f in cloud_init.cloud_config(BOOT)["write_files"] if f["path"] == cloud_init.TOOLKIT_PATH)
+    installed = {"preinstalled": ["docker.io", "nvidia-container-toolkit"], "docker_runtimes": ["nvidia"]}
+    with Sandbox(contracts(), {"gpus": 1, "gpu": "A10"}, installed) as box:
+        box.path(cloud_init.TOOLKIT_PATH).write_text(toolkit["content"])
+        box.path(cloud_init.TOOLKIT_PATH).chmod(0o755)
+        result = box.run([cloud_init.TOOLKIT_PATH])
+        calls = box.calls()
+    assert result.status == 0, result.stderr
+    assert calls == []  # no key download, no apt, no docker reload
+    with Sandbox(contracts(), {"gpus": 1, "gpu": "A10"}) as box:  # a fresh image: everything happens
+        box.path(cloud_init.TOOLKIT_PATH).write_text(toolkit["content"])
+        box.path(cloud_init.TOOLKIT_PATH).chmod(0o755)
+        assert box.run([cloud_init.TOOLKIT_PATH]).status == 0
+        tools = [c["tool"] for c in box.calls()]
+    assert tools == ["curl", "gpg", "gpg", "apt-get", "apt-get", "nvidia-ctk", "systemctl"]
+
+
+# --- The four blockers of the audit, put back one at a time ------------------------------------
+
+OLD_APT_LINE = 'echo "deb [signed-by={{ keyring }}] https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /" > /etc/apt/sources.list.d/nvidia-container-toolkit.list\n'
+
+
+def a10_config() -> dict:
+    """A pool on plain Ubuntu + the driver extension: the install script installs everything itself."""
+    cfg = base_config("dev", openai=False)
+    cfg["ai-serving:gpuPool"]["vmSku"] = "Standard_NV36ads_A10_v5"
+    return cfg
+
+
+def test_fails_on_the_double_quoted_arch_apt_line(rehearse_config, monkeypatch, tmp_path):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    for src in cloud_init.TEMPLATES_DIR.iterdir():
+        text = src.read_text()
+        if src.name == "install-container-toolkit.sh.j2":
+            lines = text.splitlines(keepends=True)
+            i = next(n for n, ln in enumerate(lines) if ln.lstrip().startswith("printf '%s\\n' {{ source_line"))
+            lines[i] = OLD_APT_LINE
+            text = "".join(lines)
+        (templates / src.name).write_text(text)
+    monkeypatch.setattr(cloud_init, "TEMPLATES_DIR", templates)
+    cloud_init._templates.cache_clear()
+    try:
+        rehearsal = rehearse_config(a10_config())
+    finally:
+        cloud_init._templates.cache_clear()
+    assert not rehearsal.ok
+    assert "ARCH: command not found" in problems(rehearsal)
+    assert "stable/deb/ /' does not have a Release file" in problems(rehearsal)
+
+
+def test_fails_on_the_rich_health_extension(rehearse_config, monkeypatch):
+    monkeypatch.setattr(gpu_pool, "HEALTH_EXTENSION", ("Microsoft.ManagedServices", "ApplicationHealthLinux", "2.0"))
+    rehearsal = rehearse_config(base_config("dev", openai=False))
+    assert not rehearsal.ok
+    assert "Rich Health States" in problems(rehearsal) and "empty body" in problems(rehearsal)
+
+
+def test_fails_on_a_gated_model_without_a_token(rehearse_config, monkeypatch):
+    monkeypatch.setattr(checks, "_gated_model", lambda cfg: iter(()))  # the config check, switched off
+    cfg = base_config("dev", openai=False)
+    cfg["ai-serving:gpuPool"]["model"] = "meta-llama/Llama-3.1-8B-Instruct"
+    rehearsal = rehearse_config(cfg)
+    assert not rehearsal.ok
+    assert "meta-llama/Llama-3.1-8B-Instruct is gated" in problems(rehearsal)
+
+
+def test_fails_on_a_pool_that_starts_at_zero_with_metric_autoscale(rehearse_config, monkeypatch):
+    monkeypatch.setattr(checks, "_zero_instances", lambda cfg: iter(()))  # the config check, switched off
+    cfg = base_config("dev", openai=False)
+    cfg["ai-serving:gpuPool"]["minInstances"] = 0
+    rehearsal = rehearse_config(cfg)
+    assert not rehearsal.ok
+    assert "no VM ever boots" in problems(rehearsal)
+
+
+# --- Other contracts the fakes hold --------------------------------------------------------------
+
+def test_fails_on_cloud_init_packages_with_its_30_second_apt_lock_wait(rehearse_config, monkeypatch):
+    original = cloud_init.cloud_config
+    monkeypatch.setattr(cloud_init, "cloud_config",
+                        lambda boot: {**original(boot), "package_update": True, "packages": ["docker.io"]})
+    rehearsal = rehearse_config(base_config("dev", openai=False))
+    assert "no lock wait of at least 600 s" in problems(rehearsal)
+
+
+def test_fails_when_systemd_would_kill_the_prestart_during_the_apt_lock_wait(rehearse_config, monkeypatch):
+    monkeypatch.setattr(cloud_init, "START_TIMEOUT_SECONDS", 20 * 60)  # the old TimeoutStartSec=20min
+    rehearsal = rehearse_config(a10_config())
+    assert "is shorter than the apt lock waits of this start (1800 s)" in problems(rehearsal)
+
+
+def test_fails_on_a_flag_the_pinned_vllm_does_not_have(rehearse_config, monkeypatch, tmp_path):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    for src in cloud_init.TEMPLATES_DIR.iterdir():
+        text = src.read_text()
+        if src.name == "ai-serving.service.j2":
+            text = text.replace("    --host 0.0.0.0 \\\n", "    --disable-log-requests \\\n    --host 0.0.0.0 \\\n")
+        (templates / src.name).write_text(text)
+    monkeypatch.setattr(cloud_init, "TEMPLATES_DIR", templates)
+    cloud_init._templates.cache_clear()
+    try:
+        rehearsal = rehearse_config(base_config("dev", openai=False))
+    finally:
+        cloud_init._templates.cache_clear()
+    assert "unrecognized arguments: --disable-log-requests (not a flag of vLLM 0.34.0)" in problems(rehearsal)
+
+
+def test_imds_call_without_the_metadata_header_is_rejected():
+    expect = {"client_id": "22222222-2222-2222-2222-222222222222", "gpus": 1, "gpu": "A10"}
+    url = ("http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01"
+           "&resource=https://vault.azure.net&client_id=22222222-2222-2222-2222-222222222222")
+    with Sandbox(contracts(), expect) as box:
+        bare = box.run(["curl", "--fail", "--max-time", "5", "--noproxy", "*", url])
+        good = box.run(["curl", "--fail", "--max-time", "5", "--noproxy", "*", "--header", "Metadata:true", url])
+        calls = box.calls()
+    assert bare.status != 0 and "Metadata: true" in calls[0]["rejected"]
+    assert good.status == 0 and calls[1]["rejected"] is None and "access_token" in good.stdout
+
+
+def test_an_unknown_command_is_command_not_found():
+    with Sandbox(contracts(), {"gpus": 1, "gpu": "A10"}) as box:
+        result = box.run(["bash", "-c", "wget https://example.com/"])
+    assert result.status == 127 and "wget: command not found" in result.stderr
+
+
+def test_cli_rehearse_prints_the_steps_and_exits_0(capsys):
+    assert cli("rehearse", "team-a-dev", "--project", ROOT) == 0
+    out = capsys.readouterr().out
+    assert "ExecStart=/usr/bin/docker run" in out and "ok: the VM would serve" in out
+
+
+def test_cli_rehearse_of_a_bad_stack_is_one_clear_message_and_exit_2(tmp_path, capsys):
+    cfg = base_config("dev", openai=False)
+    cfg["ai-serving:gpuPool"]["model"] = "meta-llama/Llama-3.1-8B-Instruct"
+    write_stack(tmp_path, stack_name(cfg), cfg)
+    assert cli("rehearse", stack_name(cfg), "--project", ROOT, "--stack-dir", tmp_path) == 2
+    err = capsys.readouterr().err
+    assert "gpuPool.model" in err and "modelHubToken" in err and "Traceback" not in err
+
+
+def test_health_settings_outside_the_versions_schema_are_named():
+    from ai_serving.rehearsal.boot import _health_step
+
+    def profile(version: str, **extra) -> dict:
+        settings = {"protocol": "http", "port": 8000, "requestPath": "/health", **extra}
+        return {"extensionProfile": {"extensions": [
+            {"type": "ApplicationHealthLinux", "typeHandlerVersion": version, "settings": settings}]}}
+
+    assert _health_step(profile("1.0"), 8000).problems == []
+    assert "gracePeriod are not in the 1.0 schema" in " ".join(_health_step(profile("1.0", gracePeriod=600), 8000).problems)
+    assert "probes '/v1/models'" in " ".join(_health_step(profile("1.0", requestPath="/v1/models"), 8000).problems)
+
+
+def test_cli_rehearse_of_a_stack_without_a_pool_or_unknown_says_so(tmp_path, capsys):
+    cfg = base_config("dev", gpu=False)
+    write_stack(tmp_path, stack_name(cfg), cfg)
+    assert cli("rehearse", stack_name(cfg), "--project", ROOT, "--stack-dir", tmp_path) == 2
+    assert "has no gpuPool" in capsys.readouterr().err
+    assert cli("rehearse", "team-zz-dev", "--project", ROOT, "--stack-dir", tmp_path) == 2
+    assert "no stack 'team-zz-dev'" in capsys.readouterr().err
+
+
+def test_fails_when_the_prestart_does_not_wait_for_the_driver(rehearse_config, monkeypatch, tmp_path):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    for src in cloud_init.TEMPLATES_DIR.iterdir():
+        text = src.read_text()
+        if src.name == "ai-serving-prestart.sh.j2":
+            start = text.index("if ! nvidia-smi")
+            text = text[:start] + text[text.index("fi\n", start) + 3:]
+        (templates / src.name).write_text(text)
+    monkeypatch.setattr(cloud_init, "TEMPLATES_DIR", templates)
+    cloud_init._templates.cache_clear()
+    try:
+        rehearsal = rehearse_config(a10_config())
+    finally:
+        cloud_init._templates.cache_clear()
+    assert "the prestart succeeded without a GPU driver" in problems(rehearsal)
