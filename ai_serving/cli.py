@@ -59,10 +59,15 @@ def _parser() -> argparse.ArgumentParser:
     reh.add_argument("stack", help="stack name, e.g. team-a-dev")
     common(reh)
 
+    mod = sub.add_parser("models", help="Azure OpenAI models a team can deploy, where, and their lifecycle dates")
+    mod.add_argument("--region", help="only what this region offers, e.g. swedencentral")
+    mod.add_argument("--type", dest="sku", metavar="TYPE", help="only this deployment type, e.g. GlobalStandard")
+    mod.add_argument("--all", action="store_true", help="also list retired versions")
+
     new = sub.add_parser("new-team", help="scaffold a valid stack file with a free address range")
     new.add_argument("name", help="team slug, e.g. team-c")
     new.add_argument("--env", required=True, help="dev, test or prod")
-    new.add_argument("--openai", action="store_true", help="add a gpt-4o-mini deployment (default w/o --gpu)")
+    new.add_argument("--openai", action="store_true", help="add a chat deployment the region offers (default w/o GPU)")
     new.add_argument("--gpu", metavar="SKU", help="add a GPU pool of this VM size (catalogues/gpu_skus.yaml)")
     new.add_argument("--location", help="Azure region (default: swedencentral)")
     new.add_argument("--owner", action="append", help="owner email (repeatable; default: a placeholder)")
@@ -182,8 +187,14 @@ def _new_team(args: argparse.Namespace, console: Console, err: Console) -> int:
     return run_new_team(_project(args), args, console, err)
 
 
+def _models(args: argparse.Namespace, console: Console, err: Console) -> int:
+    from .models import run as run_models
+
+    return run_models(args, console, err)
+
+
 _COMMANDS = {"validate": _validate, "plan": _plan, "policies": _policies, "report": _report, "diff": _diff,
-             "rehearse": _rehearse, "new-team": _new_team}
+             "rehearse": _rehearse, "models": _models, "new-team": _new_team}
 """Sub-command -> handler(args, console, err) returning the exit code."""
 
 

@@ -38,24 +38,24 @@ def _json(doc: Any) -> str:
 
 
 def pack_catalogue() -> str:
-    """The project facts the pack's rule defaults copy (GPU sizes, models, deployment types, regions, tags)."""
+    """The project facts the pack's rule defaults copy (GPU sizes, models and their lifecycle, deployment
+    types, content-filter names, regions, tags)."""
     from infra import catalogues
     from infra.config.profiles import PROFILES
     from infra.config.regions import REGION_SHORT_CODES
     from infra.naming import tags
 
-    models = catalogues.openai_models()
-    deployment_types: list[str] = []
-    for entry in models.values():
-        deployment_types += [s for s in entry["skus"] if s not in deployment_types]
+    from .models import pack_deployment_types, pack_lifecycle
     # The tags every stack sets, whatever a stack adds (its own `tags` are extras).
     required = list(tags(SimpleNamespace(tags={}, team="", environment="", cost_center="")))  # type: ignore[arg-type]
     return _json({
         "_comment": _HEADER.format(sources="infra/catalogues/*.yaml, infra/config/regions.py, infra/naming.py "
                                            "and infra/config/profiles.py"),
         "gpuSkus": list(catalogues.gpu_skus()),
-        "openaiModels": {name: list(entry["versions"]) for name, entry in models.items()},
-        "deploymentTypes": deployment_types,
+        "openaiModels": {name: list(entry["versions"]) for name, entry in catalogues.openai_models().items()},
+        "openaiLifecycle": pack_lifecycle(),
+        "deploymentTypes": pack_deployment_types(),
+        "contentFilters": {"harmCategories": catalogues.harm_categories(), **catalogues.content_filter_names()},
         "regions": list(REGION_SHORT_CODES),
         "requiredTags": required,
         "tagPatterns": {"environment": f"^({'|'.join(PROFILES)})$"},

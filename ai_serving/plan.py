@@ -18,10 +18,13 @@ from infra.config.errors import ConfigError
 from .engine.analyzer import PackZygote, PolicyPackProcess
 from .engine.project import Project
 from .engine.runner import ProgramRun, run_program
+from .models import waiver_problems
 from .outcome import ExitCode, Status
 from .reports.planfile import plan_document, write_plan
 from .stacks import load_stack
 from .verdict import Verdict, decide
+
+WAIVER_OUTLIVES_MODEL = "waiver-outlives-model"
 
 
 @dataclass
@@ -109,6 +112,12 @@ def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_co
         finally:
             with timer("policy pack: close"):
                 pack.close()
+        # A retirement waiver may postpone a migration, never past the day the model stops working.
+        outcome.verdict.violations += [
+            {"policy": WAIVER_OUTLIVES_MODEL, "rule": WAIVER_OUTLIVES_MODEL, "level": "mandatory", "urn": "",
+             "message": problem}
+            for problem in waiver_problems(loaded.config.suppressions, run.resources)
+        ]
         if outcome.verdict.mandatory:
             outcome.exit_code = ExitCode.FAILED
     if out_dir is not None:

@@ -22,7 +22,7 @@ def base_config(environment: str = "dev", *, openai: bool = True, gpu: bool = Tr
         cfg["ai-serving:openai"] = {
             "kind": "OpenAI",
             "deployments": [
-                {"name": "chat", "model": "gpt-4o", "version": "2024-11-20", "sku": "GlobalStandard",
+                {"name": "chat", "model": "gpt-5.5", "version": "2026-04-24", "sku": "GlobalStandard",
                  "capacity": 30, "contentFilter": "strict"},
             ],
         }

@@ -25,7 +25,7 @@ def cfg(team: str, env: str = "dev", **changes):
     return validate(raw(c), stack_name=f"{team}-{env}")
 
 
-QUOTAS = {"openai": {"swedencentral": {"gpt-4o": {"GlobalStandard": 50}}},
+QUOTAS = {"openai": {"swedencentral": {"gpt-5.5": {"GlobalStandard": 50}}},
           "gpuVcpus": {"swedencentral": {"Standard NCADS_A100_v4 Family": 100}}}
 
 

@@ -68,15 +68,15 @@ def maximal_config(kind: str = "AIServices") -> dict:
     cfg["ai-serving:openai"] = {
         "kind": kind,
         "deployments": [
-            {"name": "chat", "model": "gpt-4o", "version": "2024-11-20", "sku": "GlobalStandard",
+            {"name": "chat", "model": "gpt-5.5", "version": "2026-04-24", "sku": "GlobalStandard",
              "capacity": 30, "contentFilter": "strict"},
-            {"name": "chat-mini", "model": "gpt-4o-mini", "version": "2024-07-18", "sku": "DataZoneStandard",
+            {"name": "embeddings-large", "model": "text-embedding-3-large", "version": "1", "sku": "Standard",
              "capacity": 50, "contentFilter": "default"},
-            {"name": "reasoning", "model": "o4-mini", "version": "2025-04-16", "sku": "GlobalStandard",
+            {"name": "ada", "model": "text-embedding-ada-002", "version": "2", "sku": "Standard",
              "capacity": 10, "contentFilter": "strict"},
-            {"name": "embeddings", "model": "text-embedding-3-small", "version": "1", "sku": "Standard",
+            {"name": "embeddings", "model": "text-embedding-3-small", "version": "1", "sku": "GlobalStandard",
              "capacity": 120},
-            {"name": "ptu", "model": "gpt-4.1", "version": "2025-04-14", "sku": "ProvisionedManaged",
+            {"name": "ada-global", "model": "text-embedding-ada-002", "version": "2", "sku": "GlobalStandard",
              "capacity": 15, "contentFilter": "strict"},
         ],
         "consumers": [
@@ -154,7 +154,7 @@ def test_defaults_deployment_follows_config_and_dev_profile(plan):
     (policy,) = run.by_type(RAI_POLICY)
 
     assert deployment.inputs["sku"] == {"name": "GlobalStandard", "capacity": 30}
-    assert deployment.inputs["properties"]["model"] == {"format": "OpenAI", "name": "gpt-4o", "version": "2024-11-20"}
+    assert deployment.inputs["properties"]["model"] == {"format": "OpenAI", "name": "gpt-5.5", "version": "2026-04-24"}
     assert deployment.inputs["properties"]["raiPolicyName"] == policy.inputs["raiPolicyName"]
     assert deployment.inputs["properties"]["versionUpgradeOption"] == PROFILES["dev"].version_upgrade_option
     assert deployment.inputs["accountName"] == run.one(ACCOUNT).inputs["accountName"]
@@ -299,14 +299,14 @@ def test_maximal_content_filters_one_policy_per_used_profile(plan):
         profile = catalogue[profile_name]
         filters = policy.inputs["properties"]["contentFilters"]
         harm = {(f["name"], f["source"]): f["severityThreshold"] for f in filters if "severityThreshold" in f}
-        assert harm == {(c, s): profile["threshold"] for c in ("hate", "sexual", "violence", "selfharm")
+        assert harm == {(c, s): profile["threshold"] for c in ("Hate", "Sexual", "Violence", "Selfharm")
                         for s in ("Prompt", "Completion")}
         assert all(f["enabled"] and f["blocking"] for f in filters)
         extra = {(f["name"], f["source"]) for f in filters if "severityThreshold" not in f}
         assert extra == {(n, "Prompt") for n in profile["prompt_shields"]} | {
             (n, "Completion") for n in profile["completion_filters"]}
     strict_extra = {f["name"] for f in policies["strict"].inputs["properties"]["contentFilters"]}
-    assert {"jailbreak", "protected_material_text", "protected_material_code"} <= strict_extra
+    assert {"Jailbreak", "Indirect Attack", "Protected Material Text", "Protected Material Code"} <= strict_extra
 
 
 def test_maximal_consumers_and_gpu_pool_get_openai_user_on_the_account(plan):
@@ -367,7 +367,7 @@ def test_maximal_outbound_allowlist_is_the_vault_plus_configured_fqdns(plan):
     run = plan(maximal_config())
     assert run.one(ACCOUNT).inputs["properties"]["allowedFqdnList"] == [
         vault_host(run), "api.example.com", "search.example.net"]
-    assert run.outputs["openaiDeployments"] == ["chat", "chat-mini", "reasoning", "embeddings", "ptu"]
+    assert run.outputs["openaiDeployments"] == ["chat", "embeddings-large", "ada", "embeddings", "ada-global"]
 
 
 def test_no_openai_section_declares_nothing(plan):
@@ -389,8 +389,10 @@ def _validate(cfg: dict):
     [
         ({"model": "gpt-5-turbo"}, "ai-serving:openai.deployments[1].model", "unknown model 'gpt-5-turbo'"),
         ({"version": "2023-01-01"}, "ai-serving:openai.deployments[1].version", "unknown version '2023-01-01'"),
-        ({"model": "o4-mini", "version": "2025-04-16", "sku": "Standard"},
-         "ai-serving:openai.deployments[1].sku", "not offered as deployment type 'Standard'"),
+        ({"model": "text-embedding-3-small", "version": "1", "sku": "Standard"},
+         "ai-serving:openai.deployments[1].sku", "not offered as Standard in swedencentral"),
+        ({"model": "o4-mini", "version": "2025-04-16"}, "ai-serving:openai.deployments[1].version",
+         "retired on 2026-10-16"),
         ({"sku": "S0"}, "ai-serving:openai.deployments[1].sku", ""),
         ({"contentFilter": "lenient"}, "ai-serving:openai.deployments[1].contentFilter", "unknown content-filter"),
     ],
@@ -406,4 +408,102 @@ def test_invalid_model_sku_combinations_are_config_errors(change, path, fragment
 
 
 def test_maximal_config_is_valid():
-    assert _validate(maximal_config()).openai.deployments[-1].name == "ptu"
+    assert _validate(maximal_config()).openai.deployments[-1].name == "ada-global"
+
+
+# --- custom blocklists ---------------------------------------------------------------------
+
+BLOCKLIST = "azure-native:cognitiveservices:RaiBlocklist"
+BLOCKLIST_ITEM = "azure-native:cognitiveservices:RaiBlocklistItem"
+
+
+def test_blocklists_of_used_profiles_are_created_and_serialized_before_the_filters(plan):
+    from infra.catalogues import blocklists
+
+    run = plan(maximal_config())  # uses the strict profile, which names classification-markers
+    (blocklist,) = run.by_type(BLOCKLIST)
+    items = run.by_type(BLOCKLIST_ITEM)
+    spec = blocklists()["classification-markers"]
+    assert blocklist.inputs["raiBlocklistName"] == "classification-markers"
+    assert [i.inputs["properties"] for i in items] == [
+        {"pattern": it["pattern"], "isRegex": bool(it.get("is_regex", False))} for it in spec["items"]]
+    # One operation on the account at a time (the 409 rule): list -> item -> item -> ... -> filters.
+    chain = [blocklist, *items]
+    for previous, current in zip(chain, chain[1:], strict=False):
+        assert previous.urn in current.dependencies, f"{current.name} must wait for {previous.name}"
+    policies = {p.inputs["raiPolicyName"].rsplit("-", 1)[-1]: p for p in run.by_type(RAI_POLICY)}
+    first_policy = min(policies.values(), key=lambda p: run.resources.index(p))
+    assert chain[-1].urn in first_policy.dependencies
+    strict = policies["strict"].inputs["properties"]["customBlocklists"]
+    assert {(b["blocklistName"], b["source"], b["blocking"]) for b in strict} == {
+        ("classification-markers", "Prompt", True), ("classification-markers", "Completion", True)}
+    assert "customBlocklists" not in policies["default"].inputs["properties"]
+
+
+def test_no_blocklist_when_no_used_profile_names_one(plan):
+    cfg = base_config("dev")
+    cfg["ai-serving:openai"]["deployments"][0]["contentFilter"] = "default"
+    run = plan(cfg)
+    assert run.by_type(BLOCKLIST) == [] and run.by_type(BLOCKLIST_ITEM) == []
+
+
+def test_every_profile_names_only_catalogued_blocklists_and_canonical_filters():
+    from infra.catalogues import blocklists, content_filter_names, harm_categories
+
+    # The 2025-06-01 REST examples (PutRaiPolicy.json, ListRaiContentFilters.json) spell them so.
+    assert harm_categories() == ["Hate", "Sexual", "Violence", "Selfharm"]
+    names = content_filter_names()
+    assert set(names["prompt"]) == {"Jailbreak", "Indirect Attack", "Profanity"}
+    assert set(names["completion"]) == {"Protected Material Text", "Protected Material Code", "Profanity"}
+    for profile in content_filter_profiles().values():
+        assert set(profile["prompt_shields"]) <= set(names["prompt"])
+        assert set(profile["completion_filters"]) <= set(names["completion"])
+        assert set(profile.get("blocklists", [])) <= set(blocklists())
+
+
+# --- spillover ---------------------------------------------------------------------------------
+
+
+def spillover_config() -> dict:
+    cfg = base_config("dev")
+    cfg["azure-native:location"] = "eastus2"  # offers gpt-5.4 as GlobalStandard and GlobalProvisionedManaged
+    cfg["ai-serving:openai"]["deployments"] = [
+        {"name": "chat-paygo", "model": "gpt-5.4", "version": "2026-03-05", "sku": "GlobalStandard", "capacity": 50},
+        {"name": "chat-ptu", "model": "gpt-5.4", "version": "2026-03-05", "sku": "GlobalProvisionedManaged",
+         "capacity": 15, "spilloverDeployment": "chat-paygo"},
+    ]
+    return cfg
+
+
+def test_a_provisioned_deployment_spills_over_to_its_standard_twin(plan):
+    by_name = deployments_by_name(plan(spillover_config()))
+    assert by_name["chat-ptu"].inputs["properties"]["spilloverDeploymentName"] == "chat-paygo"
+    assert "spilloverDeploymentName" not in by_name["chat-paygo"].inputs["properties"]
+    assert by_name["chat-paygo"].urn in by_name["chat-ptu"].dependencies
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({1: {"spilloverDeployment": "nope"}}, "no deployment named 'nope'"),
+        ({0: {"sku": "DataZoneStandard"}}, "spills over to a GlobalStandard deployment"),
+        ({0: {"model": "text-embedding-3-small", "version": "1"}}, "must serve the same model and version"),
+        ({1: {"sku": "GlobalStandard"}}, "only GlobalProvisionedManaged and DataZoneProvisionedManaged"),
+    ],
+)
+def test_spillover_is_validated(change, fragment):
+    cfg = spillover_config()
+    for i, values in change.items():
+        cfg["ai-serving:openai"]["deployments"][i].update(values)
+    with pytest.raises(ConfigError) as err:
+        _validate(cfg)
+    assert fragment in str(err.value)
+    assert "spilloverDeployment" in str(err.value)
+
+
+def test_the_spillover_target_must_be_listed_first():
+    cfg = spillover_config()
+    cfg["ai-serving:openai"]["deployments"].reverse()
+    with pytest.raises(ConfigError) as err:
+        _validate(cfg)
+    assert "list the spillover deployment first" in str(err.value)

@@ -66,7 +66,7 @@ def test_one_broken_stack_does_not_stop_the_others(tmp_path):
 def test_over_quota_stacks_fail_the_run(tmp_path):
     stack_dir = _stacks(tmp_path, 2)
     (stack_dir / "quotas.yaml").write_text(
-        "openai:\n  swedencentral:\n    gpt-4o:\n      GlobalStandard: 40\n", encoding="utf-8")
+        "openai:\n  swedencentral:\n    gpt-5.5:\n      GlobalStandard: 40\n", encoding="utf-8")
     code, summary = _plan(stack_dir, tmp_path / "out", workers=1)
     assert code == 1
     quota = [f for f in summary["crossTeam"] if f["check"] == "openai-quota"]

@@ -36,7 +36,8 @@ def test_rule_metadata_is_complete(rule: Rule) -> None:
     assert re.fullmatch(r"[a-zA-Z0-9\-_.]{1,100}", rule.policy_name)  # what Pulumi accepts
     assert rule.title and rule.description.endswith(".")
     assert rule.severity in SEVERITIES
-    assert rule.level == CATEGORY_LEVEL[rule.category]
+    # Only the prod retirement rule blocks although it is hygiene: a retired model breaks prod outright.
+    assert rule.level == ("mandatory" if rule.id == "DEP-05" else CATEGORY_LEVEL[rule.category])
     assert len(rule.remediation) > 20
     assert rule.link.startswith("https://")
     assert rule.resource_types and all(
@@ -45,7 +46,8 @@ def test_rule_metadata_is_complete(rule: Rule) -> None:
 
 
 def test_security_is_mandatory_hygiene_and_cost_advisory() -> None:
-    levels = {(r.category, r.level) for r in all_rules()}
+    levels = {(r.category, r.level) for r in all_rules() if r.enforcement is None}
+    assert [r.id for r in all_rules() if r.enforcement is not None] == ["DEP-05"]
     assert levels == {("security", "mandatory"), ("hygiene", "advisory"), ("cost", "advisory")}
 
 
@@ -82,15 +84,16 @@ def test_gpu_sku_allowlist_equals_the_gpu_catalogue() -> None:
 def test_allowed_models_equal_the_openai_catalogue() -> None:
     from infra import catalogues
 
-    models = {name: entry["versions"] for name, entry in catalogues.openai_models().items()}
+    models = {name: list(entry["versions"]) for name, entry in catalogues.openai_models().items()}
     assert lookup("DEP-01").defaults()["allowedModels"] == models
 
 
 def test_allowed_deployment_types_are_those_the_catalogue_offers() -> None:
-    from infra import catalogues
+    from infra.catalogues import lifecycle
 
-    offered = {sku for entry in catalogues.openai_models().values() for sku in entry["skus"]}
+    offered = {sku for mv in lifecycle.versions().values() for types in mv.offers.values() for sku in types}
     assert set(lookup("DEP-03").defaults()["allowedDeploymentTypes"]) == offered
+    assert set(lifecycle.types_covered()) == offered
 
 
 def test_allowed_regions_are_the_regions_the_project_supports() -> None:

@@ -22,6 +22,10 @@ PROVIDER = {
 }
 
 
+BASELINE_ENVIRONMENT = {"DEP-06": "dev"}
+"""The baselines are production resources; a rule that judges only dev/test sees them in dev."""
+
+
 def fixtures_for(rule_id: str) -> list[dict[str, Any]]:
     rule = lookup(rule_id)
     found = [fixture(n) for n in names() if rule.applies_to(fixture(n)["type"])]
@@ -48,7 +52,8 @@ def run(
 def test_compliant_baselines_pass(rule_id: str, name: str) -> None:
     fx = PROVIDER if name == PROVIDER["name"] else fixture(name)
     verdict = lookup(rule_id).check(
-        fx["props"], environment="prod", resource_type=fx["type"], name=fx["name"]
+        fx["props"], environment=BASELINE_ENVIRONMENT.get(rule_id, "prod"), resource_type=fx["type"],
+        name=fx["name"],
     )
     assert verdict.violations == ()
     assert verdict.undetermined == ()
@@ -59,7 +64,9 @@ def test_every_rule_is_exercised_by_a_baseline(rule_id: str) -> None:
     applicable = [
         fx
         for fx in fixtures_for(rule_id)
-        if lookup(rule_id).check(fx["props"], environment="prod", resource_type=fx["type"]).not_applicable
+        if lookup(rule_id).check(
+            fx["props"], environment=BASELINE_ENVIRONMENT.get(rule_id, "prod"), resource_type=fx["type"]
+        ).not_applicable
         is None
     ]
     assert applicable, f"{rule_id} has no baseline it actually judges"
@@ -133,6 +140,21 @@ FAILING = [
         {"properties.versionUpgradeOption": "OnceNewDefaultVersionAvailable"},
         "NoAutoUpgrade",
     ),
+    ("DEP-05", "deployment", {"properties.model.name": "gpt-4o", "properties.model.version": "2024-05-13"},
+     "retired on 2026-10-01"),
+    ("DEP-05", "deployment", {"properties.model.name": "gpt-4o", "properties.model.version": "2024-05-13"},
+     "Microsoft suggests gpt-5.1"),
+    ("DEP-06", "deployment", {"properties.model.name": "o4-mini", "properties.model.version": "2025-04-16"},
+     "retired on 2026-10-16"),
+    # Content filters (names as the 2025-06-01 API examples spell them)
+    ("CS-08", "rai-policy", {"properties.contentFilters.3.name": "selfharm"}, "the API spells it 'Selfharm'"),
+    ("CS-08", "rai-policy", {"properties.contentFilters.8.name": "jailbreak"}, "the API spells it 'Jailbreak'"),
+    ("CS-08", "rai-policy", {"properties.contentFilters.9.name": "protected_material_text"},
+     "the API spells it 'Protected Material Text'"),
+    ("CS-08", "rai-policy", {"properties.contentFilters.9.name": "Jailbreak"}, "not a filter name the API uses"),
+    ("CS-08", "rai-policy", {"properties.contentFilters.4.blocking": False},
+     "the Hate filter on the Completion is not enabled and blocking"),
+    ("CS-08", "rai-policy", {"properties.contentFilters.2.source": "Completion"}, "no Violence filter on the Prompt"),
     # Scale sets
     ("VMSS-01", "vmss", {"sku.name": "Standard_D4s_v5"}, "not in the VM size allowlist"),
     ("VMSS-01", "vmss", {"sku": DELETE}, "(unset)"),
@@ -333,7 +355,7 @@ FAILING = [
 def test_each_way_of_failing_is_caught(
     rule_id: str, name: str, changes: dict[str, Any], expected: str
 ) -> None:
-    verdict = run(rule_id, name, changes)
+    verdict = run(rule_id, name, changes, environment=BASELINE_ENVIRONMENT.get(rule_id, "prod"))
     assert verdict.messages, f"{rule_id} missed {changes}"
     assert any(expected in m for m in verdict.messages), verdict.messages
 
@@ -430,7 +452,10 @@ def test_icmp_from_anywhere_still_fails_any_inbound_source() -> None:
 
 NOT_APPLICABLE = [
     ("CS-05", "account", {"tags.environment": "dev"}, "dev"),
-    ("DEP-04", "deployment", {}, "dev"),
+    ("DEP-04", "deployment", {}, "staging"),
+    ("DEP-05", "deployment", {}, "dev"),
+    ("DEP-06", "deployment", {}, "prod"),
+    ("DEP-05", "deployment", {"properties.model.name": "gpt-9"}, "prod"),
     ("VMSS-02", "vmss", {"virtualMachineProfile.osProfile": DELETE}, "prod"),
     ("VMSS-02", "vmss", {LINUX: DELETE, "virtualMachineProfile.osProfile.windowsConfiguration": {}}, "prod"),
     ("NET-03", "vnet", {"subnets": DELETE}, "prod"),

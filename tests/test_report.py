@@ -109,7 +109,7 @@ def plans(project, tmp_path_factory) -> dict[str, dict[str, Any]]:
     configs = {"team-r-prod": base_config("prod", team="team-r"),
                "team-s-dev": base_config("dev", team="team-s", openai=False)}
     configs["team-r-prod"]["ai-serving:openai"]["deployments"].append({
-        "name": "embed", "model": "text-embedding-3-small", "version": "1", "sku": "Standard",
+        "name": "embed", "model": "text-embedding-3-small", "version": "1", "sku": "GlobalStandard",
         "capacity": 20})
     configs["team-s-dev"]["ai-serving:network"] = {"addressSpace": "10.51.0.0/24"}
     docs = {}
@@ -160,7 +160,7 @@ def test_diagram_shows_the_openai_deployments_in_chain_order(plans):
     chat, embed = m.find("1. chat"), m.find("2. embed")
     group = m.inside(account)[0]
     assert m.inside(chat)[0] == group and m.inside(embed)[0] == group
-    assert "gpt-4o 2024-11-20" in m.label(chat) and "GlobalStandard x 30" in m.label(chat)
+    assert "gpt-5.5 2026-04-24" in m.label(chat) and "GlobalStandard x 30" in m.label(chat)
     assert m.has_edge(account, chat) and m.has_edge(chat, embed, "then")
 
 
@@ -384,3 +384,23 @@ def test_cli_report_writes_report_md(plans, tmp_path, capsys):
     assert (tmp_path / "report.md").is_file()
     assert "wrote" in capsys.readouterr().out
     assert cli("report", "--out", tmp_path / "missing") == 2
+
+
+def test_report_lists_deployments_retiring_within_180_days_by_date_and_team(plans, tmp_path):
+    from datetime import date
+
+    _write_out(tmp_path, plans)
+    # team-r-prod: chat gpt-5.5 (retires 2027-10-26), embed text-embedding-3-small (2028-02-09); team-s-dev has
+    # no OpenAI deployments. On 2027-09-01 both are within 180 days.
+    text, _ = render(tmp_path, today=date(2027, 9, 1))
+    section = text.split("### Model retirements in the next 180 days", 1)[1].split("###", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| 202")]
+    assert rows == [
+        "| 2027-10-26 | 55 | team-r | `team-r-prod` | `oai-team-r-prod-sdc-chat` | gpt-5.5 2026-04-24 "
+        "| GlobalStandard |",
+        "| 2028-02-09 | 161 | team-r | `team-r-prod` | `oai-team-r-prod-sdc-embed` | text-embedding-3-small 1 "
+        "| GlobalStandard |",
+    ]
+    # Months earlier nothing is that close.
+    early, _ = render(tmp_path, today=date(2026, 12, 2))
+    assert "No deployment's model retires before 2026-12-02 + 180 days." in early

@@ -41,7 +41,8 @@ def test_defaults_to_one_openai_deployment_in_the_first_free_22(tmp_path):
     assert cfg.network.address_space == N("10.64.0.0/22")
     assert cfg.gpu_pool is None
     (dep,) = cfg.openai.deployments
-    assert (dep.model, dep.sku) == ("gpt-4o-mini", "GlobalStandard")
+    # The open chat model that stays longest in swedencentral today (infra/catalogues/openai_models.yaml).
+    assert (dep.model, dep.version, dep.sku) == ("gpt-5.5", "2026-04-24", "GlobalStandard")
     assert cfg.location == "swedencentral" and cfg.environment == "dev"
 
 
@@ -63,6 +64,22 @@ def test_gpu_pool_serves_a_catalogue_model_that_fits_the_sku(tmp_path):
     assert fit_problems(cfg.gpu_pool.model, model, "Standard_NC4as_T4_v3", sku) == []
     assert cfg.owners == ["lead@example.com"] and cfg.cost_center == "CC-9" and cfg.location == "westeurope"
     assert "TODO" not in (tmp_path / "Pulumi.team-g-prod.yaml").read_text()
+
+
+def test_openai_deployment_is_one_the_region_offers_today(tmp_path, capsys):
+    # eastus2 offers gpt-5.5 as GlobalStandard; westeurope does not, and of what it offers gpt-5.4-mini
+    # (retires 2027-03-18) stays longest.
+    assert new_team(tmp_path, "team-e", "--env", "dev", "--openai", "--location", "eastus2") == 0
+    (dep,) = load(tmp_path, "team-e-dev").openai.deployments
+    assert (dep.model, dep.sku) == ("gpt-5.5", "GlobalStandard")
+    assert new_team(tmp_path, "team-w", "--env", "dev", "--openai", "--location", "westeurope") == 0
+    (dep,) = load(tmp_path, "team-w-dev").openai.deployments
+    assert (dep.model, dep.sku) == ("gpt-5.4-mini", "GlobalStandard")
+
+    # northeurope offers nothing: a clear error, and no file.
+    assert new_team(tmp_path, "team-n", "--env", "dev", "--openai", "--location", "northeurope") == 2
+    assert "no catalogued chat model is open to new deployments in northeurope" in capsys.readouterr().err
+    assert not (tmp_path / "Pulumi.team-n-dev.yaml").exists()
 
 
 def test_pick_model_prefers_the_largest_model_that_fits():
@@ -163,5 +180,5 @@ def test_written_file_is_plain_yaml_with_only_model_keys(tmp_path):
     doc = yaml.safe_load((tmp_path / "Pulumi.team-n-dev.yaml").read_text())
     assert set(doc) == {"config"}
     assert doc["config"]["ai-serving:gpuPool"]["vmSku"] == "Standard_NC24ads_A100_v4"
-    # Quoted in the file: a bare 2024-07-18 would be read back as a date.
-    assert doc["config"]["ai-serving:openai"]["deployments"][0]["version"] == "2024-07-18"
+    # Quoted in the file: a bare 2026-04-24 would be read back as a date.
+    assert doc["config"]["ai-serving:openai"]["deployments"][0]["version"] == "2026-04-24"

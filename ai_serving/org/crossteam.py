@@ -44,11 +44,20 @@ def check_all(configs: Mapping[str, StackConfig], quotas: Mapping[str, Any],
               global_names: Mapping[str, Sequence[tuple[str, str]]]) -> list[CrossTeamFinding]:
     """Every cross-team finding for the planned stacks (``stack -> config`` of the valid ones)."""
     return [
+        *openai_quota_keys(quotas.get("openai") or {}),
         *openai_quota(configs, quotas.get("openai") or {}),
         *gpu_quota(configs, quotas.get("gpuVcpus") or {}),
         *overlapping_address_spaces(configs),
         *name_collisions(configs, global_names),
     ]
+
+
+def openai_quota_keys(quota: Mapping[str, Any]) -> list[CrossTeamFinding]:
+    """Quota entries naming a (region, model, type) the model catalogue does not offer (typos, retired models)."""
+    from ..models import quota_key_problems
+
+    return [CrossTeamFinding("openai-quota-key", "mandatory", [], f"stacks/{QUOTAS_FILE}: {problem}")
+            for problem in quota_key_problems(quota)]
 
 
 def openai_quota(configs: Mapping[str, StackConfig], quota: Mapping[str, Any]) -> list[CrossTeamFinding]:

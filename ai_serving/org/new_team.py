@@ -38,9 +38,10 @@ PREFERRED_PREFIX = 22
 FALLBACK_PREFIX = LARGEST_ALLOWED_PREFIX
 """The smallest address space a stack may have."""
 DEFAULT_LOCATION = "swedencentral"
-OPENAI_DEPLOYMENT = {"name": "chat-mini", "model": "gpt-4o-mini", "version": "2024-07-18",
-                     "sku": "GlobalStandard", "capacity": 10, "contentFilter": "default"}
-"""The one deployment ``--openai`` adds: small, cheap, offered as GlobalStandard everywhere (10K TPM)."""
+OPENAI_DEPLOYMENT = {"name": "chat", "capacity": 10, "contentFilter": "default"}
+"""The one deployment ``--openai`` adds (10K TPM); model, version and type come from ``pick_openai``."""
+OPENAI_SKU_PREFERENCE = ("GlobalStandard", "DataZoneStandard", "Standard")
+"""Pay-per-token types, cheapest commitment first: no reserved capacity for a new team."""
 PLACEHOLDER_COST_CENTER = "CC-TODO"
 _ADDRESS_RE = re.compile(r"addressSpace\s*:\s*[\"']?([0-9]{1,3}(?:\.[0-9]{1,3}){3}/[0-9]{1,2})")
 
@@ -101,6 +102,29 @@ def pick_model(vm_sku: str) -> str:
     return max(fitting)[1]
 
 
+def pick_openai(location: str, today: date | None = None) -> dict[str, Any]:
+    """The chat deployment ``--openai`` adds in ``location``: a catalogued chat model open to new
+    deployments there today (infra/catalogues/openai_models.yaml), in the first type of
+    ``OPENAI_SKU_PREFERENCE`` the region offers it as; UsageError when there is none."""
+    from infra.catalogues import lifecycle
+    from infra.config.regions import REGION_SHORT_CODES
+
+    today = today or date.today()
+    if location not in REGION_SHORT_CODES:
+        # Not an Azure region at all: write the first open chat model anyway and let validation
+        # name the bad location (with file and line), as for every other key.
+        mv = next(m for m in lifecycle.open_for_new(today) if m.family == "chat")
+        return {**OPENAI_DEPLOYMENT, "model": mv.model, "version": mv.version, "sku": OPENAI_SKU_PREFERENCE[0]}
+    for sku in OPENAI_SKU_PREFERENCE:
+        # The one that stays longest, so a new team does not start with a migration.
+        chat = sorted((mv for mv in lifecycle.open_for_new(today, location, sku) if mv.family == "chat"),
+                      key=lambda mv: mv.retires_earliest(sku)[0] or date.max, reverse=True)
+        if chat:
+            return {**OPENAI_DEPLOYMENT, "model": chat[0].model, "version": chat[0].version, "sku": sku}
+    raise UsageError(f"no catalogued chat model is open to new deployments in {location} today; choose another "
+                     "--location (`ai-serving models --region R` lists what each region offers) or --gpu")
+
+
 def stack_config(name: str, env: str, *, location: str, address_space: ipaddress.IPv4Network,
                  openai: bool, gpu: str | None, owners: list[str], cost_center: str) -> dict[str, Any]:
     """The ``config:`` mapping of a new stack (keys of infra/config/model.py only)."""
@@ -113,7 +137,7 @@ def stack_config(name: str, env: str, *, location: str, address_space: ipaddress
         "ai-serving:network": {"addressSpace": str(address_space)},
     }
     if openai or gpu is None:
-        config["ai-serving:openai"] = {"kind": "OpenAI", "deployments": [dict(OPENAI_DEPLOYMENT)]}
+        config["ai-serving:openai"] = {"kind": "OpenAI", "deployments": [pick_openai(location)]}
     if gpu is not None:
         config["ai-serving:gpuPool"] = {"vmSku": gpu, "minInstances": 1, "maxInstances": 2,
                                         "model": pick_model(gpu)}

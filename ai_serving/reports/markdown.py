@@ -167,6 +167,23 @@ def cross_team(summary: dict[str, Any], budget: int) -> str:
     return "\n### Cross-team findings\n\n" + text
 
 
+def retirements_section(plans: dict[str, dict[str, Any]], today: date, budget: int) -> str:
+    """Every deployment in the org whose model retires within 180 days, by date and team."""
+    from ..models import REPORT_HORIZON_DAYS, retiring
+
+    rows = retiring(plans, today)
+    title = f"\n### Model retirements in the next {REPORT_HORIZON_DAYS} days\n\n"
+    if not rows:
+        return title + f"No deployment's model retires before {today.isoformat()} + {REPORT_HORIZON_DAYS} days.\n"
+    lines = [[cell(r["date"] if r["exact"] else f"≥ {r['date']}"), cell(r["days"]), cell(r["team"]), code(r["stack"]),
+              code(r["deployment"]), cell(f"{r['model']} {r['version']}"), cell(r["sku"])] for r in rows]
+    head = table(["retires", "days", "team", "stack", "deployment", "model", "type"], [])
+    body = ["| " + " | ".join(str(c) for c in line) + " |\n" for line in lines]  # rows, so _fit can cut
+    note = ("\n`≥` = no earlier than (Microsoft has not fixed the date). Move to a current version: "
+            "`ai-serving models --region <region>`.\n")
+    return title + _fit([head, *body], budget, "retirement rows") + note
+
+
 def _fit(parts: list[str], budget: int, what: str) -> str:
     """Join ``parts`` while they fit in ``budget`` characters; say how many were left out."""
     out: list[str] = []
@@ -292,15 +309,18 @@ def stack_section(summary: dict[str, Any], row: dict[str, Any], plan: dict[str, 
 
 # --- assembly -----------------------------------------------------------------------------------------
 
-def render(out_dir: Path, base_dir: Path | None = None, *, budget: int = BUDGET) -> tuple[str, str | None]:
+def render(out_dir: Path, base_dir: Path | None = None, *, budget: int = BUDGET,
+           today: date | None = None) -> tuple[str, str | None]:
     """``(report, full)``: the comment-sized report and, when it had to leave things out, the full one."""
+    today = today or date.today()
     plans = load_plans(out_dir)
     summary = load_summary(out_dir, plans)
     diff = diff_dirs(base_dir, out_dir) if base_dir is not None else None
     changed = {s.stack for s in diff.touched} if diff else set()
 
     def top(limit: int) -> str:
-        parts = [header(summary), summary_table(summary, limit // 4), cross_team(summary, limit // 8)]
+        parts = [header(summary), summary_table(summary, limit // 4), cross_team(summary, limit // 8),
+                 retirements_section(plans, today, limit // 8)]
         if diff is not None:
             parts.append(changes_section(diff, limit // 4))
         return "".join(parts)

@@ -6,6 +6,7 @@ Works from the plan document (what plan.json holds), so it shows exactly what wa
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -68,6 +69,17 @@ def print_outcome(outcome: StackOutcome, console: Console, err: Console, *, quie
     document = outcome.document
     if document is not None and not quiet:
         print_plan(console, document)
+    if document is not None:
+        from ..models import catalogue_age_line, deployment_horizons, staleness_warning
+
+        horizons = deployment_horizons(document["resources"], date.today())
+        for line in horizons:
+            console.print(f"retirement horizon {line}", markup=False)
+        if horizons:
+            console.print(catalogue_age_line(date.today()), markup=False)
+            warning = staleness_warning(date.today())
+            if warning:
+                err.print(warning, markup=False)
     v = outcome.verdict
     if v is not None:
         for title, items, style in (("mandatory", v.mandatory, "red"), ("advisory", v.advisory, "yellow")):

@@ -18,8 +18,11 @@ def load(name: str) -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
-def openai_models() -> dict[str, dict[str, list[str]]]:
-    """Azure OpenAI model name -> {"versions": [...], "skus": [...]}."""
+def openai_models() -> dict[str, dict[str, Any]]:
+    """Azure OpenAI model name -> {"family", "versions": {version: lifecycle and offers}}.
+
+    Use ``infra.catalogues.lifecycle`` for the typed view (dates, regions, deployment types).
+    """
     return load("openai_models")["models"]
 
 
@@ -37,3 +40,18 @@ def open_models() -> dict[str, dict[str, Any]]:
 def content_filter_profiles() -> dict[str, dict[str, Any]]:
     """Content-filter profile name -> RaiPolicy settings."""
     return load("content_filters")["profiles"]
+
+
+def blocklists() -> dict[str, dict[str, Any]]:
+    """Custom blocklist name -> {description, items: [{name, pattern, is_regex}]}."""
+    return dict(load("content_filters").get("blocklists") or {})
+
+
+def harm_categories() -> list[str]:
+    """The four multi-level harm filters, named as the API names them (``Hate``, ``Selfharm``, ...)."""
+    return list(load("content_filters")["harm_categories"])
+
+
+def content_filter_names() -> dict[str, list[str]]:
+    """Source (``prompt``/``completion``) -> the other filter names the API accepts there."""
+    return {k: list(v) for k, v in load("content_filters")["filter_names"].items()}

@@ -33,7 +33,9 @@ ZONE_KEYS: dict[str, tuple[str, ...]] = {
 LOG_CATEGORIES = ("Audit", "RequestResponse", "AzureOpenAIRequestUsage")
 """Audit, per-request and token-usage logs. Trace is left out: verbose, and not needed to operate."""
 
-HARM_CATEGORIES = ("hate", "sexual", "violence", "selfharm")
+HARM_CATEGORIES = tuple(catalogues.harm_categories())
+"""Hate, Sexual, Violence, Selfharm: the API's own spelling (see content_filters.yaml), so the
+service's answer equals what we send and previews stay empty."""
 CONSUMER_ROLE = "Cognitive Services OpenAI User"
 CMK_ROLE = "Key Vault Crypto Service Encryption User"
 """Read key metadata + wrap/unwrap only: the least a CMK identity needs (Crypto User may also
@@ -219,7 +221,17 @@ class OpenAIService(pulumi.ComponentResource):
     def _customer_managed_key(
         self, name: str, foundation: Foundation, lock: bool
     ) -> tuple[managedidentity.UserAssignedIdentity, keyvault.Key, list[pulumi.Resource]]:
-        """A user-assigned identity that may use an RSA-HSM key in the team vault.
+        """A user-assigned identity that may use an RSA-HSM key in the team vault (RBAC vault).
+
+        Supported design, checked against the sources (issue 12 found two revisions of Microsoft's page,
+        both dated 2025-11-26, disagreeing): the newest revision available to the check,
+        articles/ai-foundry/openai/encrypt-data-at-rest.md at MicrosoftDocs/azure-ai-docs commit
+        8f2b68ee, grants "the system-assigned or user-assigned managed identity" and, for an Azure RBAC
+        vault, the Key Vault Crypto Service Encryption User role; the Cognitive Services API carries
+        the identity as ``encryption.keyVaultProperties.identityClientId`` (``identity_client_id`` in
+        the installed SDK's ``KeyVaultPropertiesArgs``, generated from the REST spec). The same page
+        requires soft delete + purge protection and, with the vault firewall on, the trusted-services
+        bypass: the team vault has all three.
 
         Why a user-assigned identity: a system-assigned identity only exists once the account does,
         but Azure checks the key while creating the account; granting a system identity would need
@@ -273,12 +285,55 @@ class OpenAIService(pulumi.ComponentResource):
         )
         return cmk_identity, key, list(grants)
 
-    def _content_filters(self, name: str, config: OpenAIConfig, placement: Placement) -> dict[str, cs.RaiPolicy]:
-        """One RaiPolicy per profile the deployments use, chained (one account operation at a time)."""
-        catalogue = catalogues.content_filter_profiles()
-        policies: dict[str, cs.RaiPolicy] = {}
+    def _blocklists(
+        self, name: str, profile_names: Sequence[str], placement: Placement
+    ) -> tuple[dict[str, cs.RaiBlocklist], list[pulumi.Resource]]:
+        """The custom blocklists the used profiles name, each followed by its items, all chained.
+
+        Gotcha 1 applies to them too: a blocklist or item written while another operation runs on
+        the account fails with 409 RequestConflict, so every one waits for the one before.
+        Returns the blocklists by name and the last resource of the chain.
+        """
+        profiles = catalogues.content_filter_profiles()
+        catalogue = catalogues.blocklists()
+        used = dict.fromkeys(b for p in profile_names for b in profiles[p].get("blocklists", []))
+        made: dict[str, cs.RaiBlocklist] = {}
         previous: list[pulumi.Resource] = []
-        for profile_name in dict.fromkeys(d.content_filter for d in config.deployments):
+        for list_name in used:
+            spec = catalogue[list_name]
+            blocklist = cs.RaiBlocklist(
+                f"{name}-blocklist-{list_name}",
+                rai_blocklist_name=list_name,
+                account_name=self.account.name,
+                resource_group_name=placement.resource_group_name,
+                properties=cs.RaiBlocklistPropertiesArgs(description=spec.get("description")),
+                tags=dict(placement.tags),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
+            )
+            made[list_name] = blocklist
+            previous = [blocklist]
+            for item in spec["items"]:
+                previous = [cs.RaiBlocklistItem(
+                    f"{name}-blocklist-{list_name}-{item['name']}",
+                    rai_blocklist_item_name=item["name"],
+                    rai_blocklist_name=list_name,  # after the list: it is in depends_on
+                    account_name=self.account.name,
+                    resource_group_name=placement.resource_group_name,
+                    properties=cs.RaiBlocklistItemPropertiesArgs(
+                        pattern=item["pattern"], is_regex=bool(item.get("is_regex", False))
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
+                )]
+        return made, previous
+
+    def _content_filters(self, name: str, config: OpenAIConfig, placement: Placement) -> dict[str, cs.RaiPolicy]:
+        """One RaiPolicy per profile the deployments use, after the blocklists, all chained (one
+        account operation at a time)."""
+        catalogue = catalogues.content_filter_profiles()
+        profile_names = list(dict.fromkeys(d.content_filter for d in config.deployments))
+        _, previous = self._blocklists(name, profile_names, placement)
+        policies: dict[str, cs.RaiPolicy] = {}
+        for profile_name in profile_names:
             profile = catalogue[profile_name]
             policy = cs.RaiPolicy(
                 f"{name}-rai-{profile_name}",
@@ -289,6 +344,12 @@ class OpenAIService(pulumi.ComponentResource):
                     base_policy_name=profile["base_policy"],
                     mode=cs.RaiPolicyMode(profile["mode"]),
                     content_filters=content_filters(profile),
+                    custom_blocklists=[
+                        # The name is known here; the policy already waits for the blocklist chain.
+                        cs.CustomBlocklistConfigArgs(blocklist_name=b, blocking=True, source=source)
+                        for b in profile.get("blocklists", [])
+                        for source in (cs.RaiPolicyContentSource.PROMPT, cs.RaiPolicyContentSource.COMPLETION)
+                    ] or None,
                 ),
                 tags=dict(placement.tags),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
@@ -320,6 +381,8 @@ class OpenAIService(pulumi.ComponentResource):
                     model=cs.DeploymentModelArgs(format="OpenAI", name=dep.model, version=dep.version),
                     rai_policy_name=policy.name,
                     version_upgrade_option=placement.profile.version_upgrade_option,
+                    # Validated: a standard deployment of the same model listed (so created) earlier.
+                    spillover_deployment_name=dep.spillover_deployment,
                 ),
                 tags=dict(placement.tags),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[previous, policy]),

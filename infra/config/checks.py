@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 
 from .. import catalogues, sizing
+from . import openai_checks
 from .addressing import LARGEST_ALLOWED_PREFIX, gpu_addresses_needed, layout, usable_addresses
 from .model import StackConfig
 from .regions import REGION_SHORT_CODES
@@ -27,7 +28,7 @@ def check(cfg: StackConfig, stack_name: str | None) -> list[Issue]:
         *_stack_identity(cfg, stack_name),
         *_location(cfg),
         *_network(cfg),
-        *_openai(cfg),
+        *openai_checks.check(cfg),
         *_gpu_pool(cfg),
         *_gated_model(cfg),
         *_zero_instances(cfg),
@@ -69,33 +70,6 @@ def _network(cfg: StackConfig) -> Iterator[Issue]:
                          f"{cfg.gpu_pool.max_instances}: the gpu subnet {gpu} has {usable_addresses(gpu)} "
                          f"usable addresses, {needed} are needed (instances + rolling-upgrade surge + "
                          f"load balancer); use a /{want} or larger")
-
-
-def _openai(cfg: StackConfig) -> Iterator[Issue]:
-    if cfg.openai is None:
-        return
-    models = catalogues.openai_models()
-    profiles = catalogues.content_filter_profiles()
-    seen: dict[str, int] = {}
-    for i, dep in enumerate(cfg.openai.deployments):
-        base: Path = ("ai-serving:openai", "deployments", i)
-        if dep.name in seen:
-            yield (base + ("name",), f"duplicate deployment name {dep.name!r} (also deployments[{seen[dep.name]}])")
-        seen.setdefault(dep.name, i)
-        if dep.content_filter not in profiles:
-            yield (base + ("contentFilter",), f"unknown content-filter profile {dep.content_filter!r}; "
-                                              f"expected one of: {', '.join(sorted(profiles))}")
-        entry = models.get(dep.model)
-        if entry is None:
-            yield (base + ("model",), f"unknown model {dep.model!r}; expected one of: {', '.join(sorted(models))} "
-                                      "(add new models to infra/catalogues/openai_models.yaml)")
-            continue
-        if dep.version not in entry["versions"]:
-            yield (base + ("version",), f"unknown version {dep.version!r} of {dep.model}; "
-                                        f"expected one of: {', '.join(entry['versions'])}")
-        if dep.sku not in entry["skus"]:
-            yield (base + ("sku",), f"{dep.model} is not offered as deployment type {dep.sku!r}; "
-                                    f"expected one of: {', '.join(entry['skus'])}")
 
 
 def _gpu_pool(cfg: StackConfig) -> Iterator[Issue]:

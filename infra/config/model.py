@@ -128,6 +128,15 @@ class DeploymentConfig(_Model):
     """Thousands of tokens per minute (standard types) or PTUs (provisioned types)."""
     content_filter: str = "default"
     """A profile from infra/catalogues/content_filters.yaml. Default: `default`."""
+    existing_since: Annotated[date, Field(strict=False)] | None = None
+    """For a version Microsoft has since closed to new customers (stage Deprecated): the day this
+    subscription first deployed it. Existing customers may keep deploying it until retirement, so
+    validation accepts a deprecated version only with this date (before the deprecation date, when
+    known). Default: none (a new customer)."""
+    spillover_deployment: Slug | None = None
+    """A global / data-zone provisioned deployment only: the name of a standard deployment of the same
+    model and version in this account (GlobalStandard for GlobalProvisionedManaged, DataZoneStandard
+    for DataZoneProvisionedManaged), listed before it, that takes its overflow. Default: none."""
 
 
 class Consumer(_Model):

@@ -91,6 +91,25 @@ def max_capacity() -> dict[str, Any]:
     }
 
 
+def content_filter_names() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        "description": "The content-filter names the Cognitive Services API uses: `harmCategories` (multi-level, "
+        "on prompt and completion) and the other filters per source (`prompt`, `completion`).",
+        "default": {k: list(v) for k, v in catalogue()["contentFilters"].items()},
+    }
+
+
+def openai_lifecycle() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "Azure OpenAI model -> version -> {retirement: {deployment type or `default`: date}, "
+        "retirementNotBefore, replacement} (the project's sourced model catalogue).",
+        "default": catalogue()["openaiLifecycle"],
+    }
+
+
 def required_tags() -> dict[str, Any]:
     return string_list("Tags every tracked resource must carry.", list(catalogue()["requiredTags"]))
 

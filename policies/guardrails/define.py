@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .model import Category, Rule, RuleFn, Scope, Severity
+from .model import Category, Level, Rule, RuleFn, Scope, Severity
 
 _POLICY_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{2,99}$")
 
@@ -41,12 +41,14 @@ def rule(
     scope: Scope = "resource",
     waivable: bool = True,
     config: Mapping[str, Mapping[str, Any]] | None = None,
+    level: Level | None = None,
 ) -> Callable[[RuleFn], Rule]:
     """Turn a pure validation function into a :class:`~guardrails.model.Rule`.
 
     ``policy_name`` is the Pulumi policy name (``<id>-<slug>``, lower case); ``types`` are the
     type tokens (``fnmatch`` patterns) of the resources the rule judges: for a stack rule, the
-    resources its violations are reported against (it may read others to decide).
+    resources its violations are reported against (it may read others to decide). ``level``
+    overrides the category's enforcement level.
     """
     if not _POLICY_NAME.match(policy_name) or not policy_name.startswith(id.lower() + "-"):
         raise ValueError(f"policy name {policy_name!r} must be '{id.lower()}-<slug>' in [a-z0-9-]")
@@ -67,6 +69,7 @@ def rule(
             scope=scope,
             waivable=waivable,
             config=dict(config or {}),
+            enforcement=level,
         )
 
     return wrap

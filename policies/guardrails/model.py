@@ -142,11 +142,14 @@ class Rule:
     waivable: bool = True
     config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """JSON-schema properties of the rule's config, each with a ``default``."""
+    enforcement: Level | None = None
+    """Explicit enforcement level, for a rule whose level is not its category's (e.g. a prod-only
+    hygiene rule that must block). Default: from the category."""
 
     @property
     def level(self) -> Level:
-        """Enforcement level: security rules are mandatory, hygiene and cost rules advisory."""
-        return CATEGORY_LEVEL[self.category]
+        """Enforcement level: security rules are mandatory, hygiene and cost rules advisory (unless set)."""
+        return self.enforcement or CATEGORY_LEVEL[self.category]
 
     def applies_to(self, resource_type: str) -> bool:
         """Whether this rule judges resources of ``resource_type`` (a stack rule: reports against them).

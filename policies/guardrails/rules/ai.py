@@ -1,19 +1,21 @@
-"""Azure AI (Cognitive Services / OpenAI) accounts and model deployments: CS-01..07, DEP-01..04."""
+"""Azure AI (Cognitive Services / OpenAI) accounts, content filters and model deployments: CS-01..08, DEP-01..06."""
 
 from __future__ import annotations
 
+from datetime import date
 from fnmatch import fnmatchcase
 from typing import Any
 
 from .. import config as cfg
 from ..define import azure_policy, checkov, psrule, rule
-from ..environment import is_prod
+from ..environment import is_prod, tagged_environment
 from ..model import Context, Findings, NotApplicable
 from ..values import elements, eq, get, is_true, known, one_of, present, shown
 from .common import has_managed_identity
 
 ACCOUNT = "azure-native:cognitiveservices:Account"
 DEPLOYMENT = "azure-native:cognitiveservices:Deployment"
+RAI_POLICY = "azure-native:cognitiveservices:RaiPolicy"
 
 
 @rule(
@@ -239,6 +241,70 @@ def cs07(props: Any, ctx: Context) -> list[str]:
 
 
 @rule(
+    "CS-08",
+    "cs-08-content-filter-canonical-and-complete",
+    title="Content filter uses the API's filter names and blocks every harm category",
+    description=(
+        "Content filters (RAI policies) must name filters exactly as the Cognitive Services API does (Hate, "
+        "Selfharm, Indirect Attack, Protected Material Text, ...) and block the four harm categories on both "
+        "prompt and completion."
+    ),
+    severity="medium",
+    category="security",
+    remediation=(
+        "Spell `properties.contentFilters[].name` as the API lists them (see `contentFilterNames`; the service "
+        "returns these names, so any other spelling is a diff on every preview) and keep Hate, Sexual, "
+        "Violence and Selfharm enabled and blocking for Prompt and Completion."
+    ),
+    link="https://learn.microsoft.com/azure/ai-foundry/openai/concepts/content-filter",
+    anchors=("azure-rest-api-specs cognitiveservices 2025-06-01 PutRaiPolicy.json, ListRaiContentFilters.json",),
+    types=(RAI_POLICY,),
+    config={"contentFilterNames": cfg.content_filter_names()},
+)
+def cs08(props: Any, ctx: Context) -> Findings:
+    names = ctx.config["contentFilterNames"]
+    harm = list(names.get("harmCategories", []))
+    allowed = {
+        "Prompt": set(harm) | set(names.get("prompt", [])),
+        "Completion": set(harm) | set(names.get("completion", [])),
+    }
+    out = Findings()
+    seen: dict[tuple[str, str], Any] = {}
+    filters = elements(props, "properties.contentFilters")
+    for i, f in enumerate(filters):
+        with out.check():
+            path = f"properties.contentFilters[{i}]"
+            name, source = known(get(f, "name"), f"{path}.name"), known(get(f, "source"), f"{path}.source")
+            if not isinstance(name, str):
+                out.add(f"{path} has no name")
+                continue
+            valid = allowed.get(str(source), set(harm))
+            if name not in valid:
+                squash = name.replace("_", "").replace(" ", "").lower()
+                near = next((v for v in sorted(valid) if v.replace(" ", "").lower() == squash), None)
+                hint = f" (the API spells it {near!r})" if near else f" (expected one of: {', '.join(sorted(valid))})"
+                out.add(f"{path}.name {name!r} is not a filter name the API uses for "
+                        f"{shown(source) if source is not None else 'this source'}{hint}")
+            seen[(name, str(source))] = (i, f)
+    if out.undetermined:
+        # A filter's name or source is unknown: which categories are covered cannot be decided.
+        return out
+    for category in harm:
+        for source in ("Prompt", "Completion"):
+            with out.check():
+                found = seen.get((category, source))
+                if found is None:
+                    out.add(f"no {category} filter on the {source}; block it at a severity threshold")
+                    continue
+                i, f = found
+                enabled = known(get(f, "enabled"), f"properties.contentFilters[{i}].enabled")
+                blocking = known(get(f, "blocking"), f"properties.contentFilters[{i}].blocking")
+                if not (is_true(enabled) and is_true(blocking)):
+                    out.add(f"the {category} filter on the {source} is not enabled and blocking")
+    return out
+
+
+@rule(
     "DEP-01",
     "dep-01-deployment-allowed-model",
     title="Deployment uses an allowed model version",
@@ -353,32 +419,156 @@ def dep03(props: Any, ctx: Context) -> Findings:
     return out
 
 
+UPGRADE_DEFAULT = "OnceNewDefaultVersionAvailable"
+"""What Azure does when ``versionUpgradeOption`` is unset."""
+
+
+def _environment(props: Any, ctx: Context) -> str | None:
+    """``prod`` for any production resource, else its environment tag or the stack's environment."""
+    if is_prod(props, ctx):
+        return "prod"
+    env = tagged_environment(props) or ctx.stack_environment
+    return env.lower() if isinstance(env, str) else None
+
+
 @rule(
     "DEP-04",
-    "dep-04-deployment-no-auto-upgrade-in-prod",
-    title="Production deployment pins its model version",
-    description="Production model deployments must not upgrade the model version automatically.",
+    "dep-04-deployment-version-upgrade-per-environment",
+    title="Deployment version upgrades follow the environment (prod pins its version)",
+    description=(
+        "A model deployment's versionUpgradeOption must be one the environment allows: production never "
+        "upgrades automatically; dev may follow new default versions."
+    ),
     severity="low",
     category="hygiene",
     remediation=(
-        "Set `properties.versionUpgradeOption: NoAutoUpgrade` (unset means OnceNewDefaultVersionAvailable) "
-        "and upgrade deliberately."
+        "Set `properties.versionUpgradeOption` to an option `allowedUpgradeOptions` lists for the environment "
+        "(unset means OnceNewDefaultVersionAvailable); in production use NoAutoUpgrade and upgrade deliberately."
     ),
     link="https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-versions",
     anchors=("Azure OpenAI reference architectures",),
     types=(DEPLOYMENT,),
-    config={"prodEnvironments": cfg.prod_environments()},
+    config={
+        "allowedUpgradeOptions": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "Environment -> the versionUpgradeOption values its deployments may use (`prod` "
+            "covers every name in prodEnvironments).",
+            "default": {
+                "prod": ["NoAutoUpgrade"],
+                "test": ["OnceCurrentVersionExpired", "NoAutoUpgrade"],
+                "dev": ["OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade"],
+            },
+        },
+        "prodEnvironments": cfg.prod_environments(),
+    },
 )
 def dep04(props: Any, ctx: Context) -> list[str] | NotApplicable:
-    if not is_prod(props, ctx):
-        return NotApplicable("not a production resource")
+    env = _environment(props, ctx)
+    allowed = {k.lower(): v for k, v in ctx.config["allowedUpgradeOptions"].items()}
+    if env is None or env not in allowed:
+        return NotApplicable(f"no upgrade policy for environment {env or '(unknown)'}")
     option = get(props, "properties.versionUpgradeOption")
-    if not eq(option, "NoAutoUpgrade"):
-        return [
-            f"properties.versionUpgradeOption is {shown(option) if option is not None else 'unset'}; "
-            "set it to NoAutoUpgrade in production"
-        ]
+    effective = UPGRADE_DEFAULT if option is None else option
+    if not one_of(effective, allowed[env]):
+        shown_option = shown(option) if option is not None else f"unset ({UPGRADE_DEFAULT})"
+        return [f"properties.versionUpgradeOption is {shown_option}; {env} allows {', '.join(allowed[env])}"]
     return []
 
 
-RULES = (cs01, cs02, cs03, cs04, cs05, cs06, cs07, dep01, dep02, dep03, dep04)
+def _retirement(props: Any, ctx: Context) -> list[str] | NotApplicable:
+    """Shared by DEP-05 (prod, mandatory) and DEP-06 (dev/test, advisory)."""
+    name = get(props, "properties.model.name")
+    version = get(props, "properties.model.version")
+    sku = get(props, "sku.name")
+    entry = (ctx.config["openaiLifecycle"].get(str(name)) or {}).get(str(version))
+    if entry is None:
+        return NotApplicable(f"{name} {version} is not in the model lifecycle catalogue (DEP-01 judges it)")
+    dates = entry.get("retirement") or {}
+    exact = dates.get(str(sku)) or dates.get("default")
+    when_text = exact or entry.get("retirementNotBefore")
+    if not when_text:
+        return []
+    when = date.fromisoformat(when_text)
+    today = date.fromisoformat(ctx.config["evaluationDate"]) if ctx.config.get("evaluationDate") else date.today()
+    window = int(ctx.config["retirementWindowDays"])
+    days = (when - today).days
+    if days > window:
+        return []
+    instead = f"; Microsoft suggests {entry['replacement']}" if entry.get("replacement") else ""
+    if exact is None:
+        return [f"{name} {version} may retire from {when_text} (no earlier than; in {days} days, within the "
+                f"{window}-day window): plan the move to a newer version{instead}"]
+    if days <= 0:
+        return [f"{name} {version} retired on {when_text} ({sku}): the deployment returns errors; move to a "
+                f"current version now{instead}"]
+    return [f"{name} {version} retires on {when_text} ({sku}), in {days} days (window {window} days): move to a "
+            f"newer version before then{instead}"]
+
+
+_RETIREMENT_CONFIG = {
+    "retirementWindowDays": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "Flag a deployment whose model version retires within this many days.",
+        "default": 90,
+    },
+    "evaluationDate": {
+        "type": "string",
+        "description": "The date (YYYY-MM-DD) to judge retirement against. Default: empty, the day the pack runs.",
+        "default": "",
+    },
+    "openaiLifecycle": cfg.openai_lifecycle(),
+    "prodEnvironments": cfg.prod_environments(),
+}
+
+
+@rule(
+    "DEP-05",
+    "dep-05-deployment-retirement-horizon-prod",
+    title="Production deployment's model is not about to retire",
+    description=(
+        "A production model deployment must not use a model version that retires within the window "
+        "(default 90 days), or has retired: Azure then rejects it and existing deployments return errors."
+    ),
+    severity="high",
+    category="hygiene",
+    level="mandatory",
+    remediation=(
+        "Move the deployment to a version that stays available past the window (`ai-serving models --region R`). "
+        "A waiver may postpone it, but never past the retirement date."
+    ),
+    link="https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements",
+    anchors=("Azure/azure-dev#7534", "Azure-Samples/AI-Gateway#253"),
+    types=(DEPLOYMENT,),
+    config=_RETIREMENT_CONFIG,
+)
+def dep05(props: Any, ctx: Context) -> list[str] | NotApplicable:
+    if not is_prod(props, ctx):
+        return NotApplicable("not a production resource (DEP-06 advises)")
+    return _retirement(props, ctx)
+
+
+@rule(
+    "DEP-06",
+    "dep-06-deployment-retirement-horizon",
+    title="Dev/test deployment's model is not about to retire (advisory)",
+    description=(
+        "A non-production model deployment whose model version retires within the window (default 90 days) "
+        "is flagged, so the migration is tried in dev before prod has to make it."
+    ),
+    severity="medium",
+    category="hygiene",
+    remediation="Move the deployment to a version that stays available past the window (`ai-serving models`).",
+    link="https://learn.microsoft.com/azure/ai-foundry/openai/concepts/model-retirements",
+    anchors=("Azure/azure-dev#7534", "Azure-Samples/AI-Gateway#253"),
+    types=(DEPLOYMENT,),
+    config=_RETIREMENT_CONFIG,
+)
+def dep06(props: Any, ctx: Context) -> list[str] | NotApplicable:
+    if is_prod(props, ctx):
+        return NotApplicable("a production resource (DEP-05 judges it)")
+    return _retirement(props, ctx)
+
+
+RULES = (cs01, cs02, cs03, cs04, cs05, cs06, cs07, cs08, dep01, dep02, dep03, dep04, dep05, dep06)

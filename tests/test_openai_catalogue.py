@@ -1,0 +1,211 @@
+"""The sourced Azure OpenAI catalogue, and validation refusing what Azure would refuse."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ai_serving.models import pack_deployment_types, pack_lifecycle, quota_key_problems
+from ai_serving.org.crossteam import check_all, load_quotas
+from infra.catalogues import lifecycle, load
+from infra.config import openai_checks
+from infra.config.model import StackConfig
+from tests.cli_helpers import ROOT, cli, write_stack
+from tests.stackdata import base_config
+
+TODAY = date(2026, 12, 2)
+
+
+# --- the catalogue itself ------------------------------------------------------------------
+
+
+def test_the_catalogue_is_dated_and_every_source_is_pinned():
+    raw = load("openai_models")
+    assert isinstance(raw["as_of"], date)
+    for source in raw["sources"].values():
+        if "url" in source:  # a Learn page read directly
+            assert source["url"].startswith("https://learn.microsoft.com/") and isinstance(source["retrieved"], date)
+            continue
+        assert source["repo"] and source["path"].endswith(".md")
+        assert len(source["commit"]) == 40 and isinstance(source["ms_date"], date)
+    # The as-of date is the newest source's own date.
+    assert raw["as_of"] == max(src["ms_date"] for src in raw["sources"].values()
+                               if "ms_date" in src and src is not raw["sources"]["lifecycle_policy"])
+    # Every fact has a named source: lifecycle rows, what stages mean, and each region's matrix.
+    assert {raw["lifecycle_source"], raw["policy_source"]} <= set(raw["sources"])
+    assert set(raw["region_sources"]) == set(raw["regions_covered"])
+    assert set(raw["region_sources"].values()) <= set(raw["sources"])
+
+
+def test_offers_name_only_covered_regions_and_types():
+    covered_regions, covered_types = set(lifecycle.regions_covered()), set(lifecycle.types_covered())
+    for mv in lifecycle.versions().values():
+        assert set(mv.offers) <= covered_regions, mv
+        assert {t for types in mv.offers.values() for t in types} <= covered_types, mv
+        # A version retired for every type cannot be offered anywhere.
+        if mv.retirement and all(d <= TODAY for d in mv.retirement.values()):
+            assert not mv.offers, mv
+
+
+def test_the_retirement_schedule_facts():
+    # The issue expected gpt-4o 2024-11-20 to retire on 2026-10-01 (the 2025-12 table); Microsoft's schedule
+    # of 2026-09-02 moved it to 2027-04-14 as Legacy (still open to new deployments). The catalogue follows
+    # the newest source; 2024-05-13 did retire on 2026-10-01.
+    gpt4o = lifecycle.lookup("gpt-4o", "2024-11-20")
+    assert (gpt4o.status, gpt4o.retires(), gpt4o.replacement) == ("Legacy", date(2027, 4, 14), "gpt-5.1")
+    assert not gpt4o.is_retired(TODAY) and not gpt4o.is_deprecated(TODAY)
+    assert lifecycle.lookup("gpt-4o", "2024-05-13").is_retired(TODAY)
+    assert lifecycle.lookup("gpt-4o", "2024-08-06").is_deprecated(TODAY)
+    small = lifecycle.lookup("text-embedding-3-small", "1")
+    assert "Standard" not in small.types_in("swedencentral") and "GlobalStandard" in small.types_in("swedencentral")
+    assert small.retires() == date(2028, 2, 9)
+    assert lifecycle.lookup("gpt-5.5", "2026-04-24").retires() == date(2027, 10, 26)
+    assert lifecycle.lookup("gpt-5.4", "2026-03-05").retires() == date(2027, 9, 2)
+    assert lifecycle.lookup("gpt-5.2", "2025-12-11").retires() == date(2027, 6, 8)
+    # Newer than every regional matrix: catalogued, offered nowhere yet.
+    assert lifecycle.lookup("gpt-5.6-sol", "2026-07-09").offers == {}
+
+
+def test_retirement_per_deployment_type_and_lower_bounds():
+    # The mechanism for sources that split a date by type or only bound it ("no earlier than").
+    mv = lifecycle.ModelVersion("m", "1", "chat", "GA", retirement={"Standard": date(2026, 3, 31),
+                                                                    "default": date(2026, 10, 1)})
+    assert mv.retires("Standard") == date(2026, 3, 31) and mv.retires("GlobalStandard") == date(2026, 10, 1)
+    assert mv.is_retired(date(2026, 6, 1), "Standard") and not mv.is_retired(date(2026, 6, 1), "GlobalStandard")
+    bound = lifecycle.ModelVersion("m", "2", "chat", "GA", retirement_not_before=date(2027, 4, 15))
+    assert bound.retires() is None and bound.retires_earliest() == (date(2027, 4, 15), False)
+    assert not bound.is_retired(date(2028, 1, 1))  # a lower bound is never a passed deadline
+
+
+def test_the_pack_carries_an_exact_copy_of_the_lifecycle():
+    pack = json.loads((ROOT / "policies/guardrails/catalogue.json").read_text(encoding="utf-8"))
+    assert pack["openaiLifecycle"] == pack_lifecycle()
+    assert pack["openaiModels"] == lifecycle.models()
+    assert pack["deploymentTypes"] == pack_deployment_types()
+
+
+def test_every_quota_key_is_a_catalogued_offer():
+    quotas = load_quotas(ROOT / "stacks")
+    assert quotas["openai"] and quota_key_problems(quotas["openai"]) == []
+
+
+def test_a_quota_for_an_unoffered_model_or_type_is_a_mandatory_finding():
+    quota = {"swedencentral": {"gpt-4o-typo": {"GlobalStandard": 10},
+                               "text-embedding-3-small": {"Standard": 10}},
+             "atlantis": {"gpt-5.2": {"GlobalStandard": 1}}}
+    problems = quota_key_problems(quota)
+    assert any("gpt-4o-typo: unknown model" in p for p in problems)
+    assert any("swedencentral does not offer text-embedding-3-small as Standard" in p for p in problems)
+    assert any("atlantis: region not in the catalogue" in p for p in problems)
+    findings = [f for f in check_all({}, {"openai": quota}, {}) if f.check == "openai-quota-key"]
+    assert len(findings) == 3 and {f.level for f in findings} == {"mandatory"}
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def _config(**deployment) -> StackConfig:
+    raw = base_config("dev")
+    dep = {"name": "chat", "model": "gpt-5.5", "version": "2026-04-24", "sku": "GlobalStandard", "capacity": 10}
+    dep.update(deployment)
+    raw["ai-serving:openai"]["deployments"] = [dep]
+    return StackConfig.model_validate({("location" if k == "azure-native:location" else k.split(":", 1)[1]): v
+                                       for k, v in raw.items()})
+
+
+def _messages(cfg: StackConfig, today: date = TODAY) -> list[str]:
+    return [f"{'.'.join(map(str, path))}: {msg}" for path, msg in openai_checks.check(cfg, today)]
+
+
+def test_a_current_model_offered_in_the_region_is_valid():
+    assert _messages(_config()) == []
+    assert _messages(_config(model="text-embedding-3-large", version="1", sku="Standard")) == []
+
+
+def test_a_retired_version_names_the_date_and_the_replacement():
+    (msg,) = _messages(_config(model="gpt-4o", version="2024-05-13"))
+    assert "deployments.0.version" in msg and "retired on 2026-10-01" in msg
+    assert "suggested replacement is gpt-5.1" in msg and "gpt-5.5 2026-04-24 (GlobalStandard" in msg
+
+
+def test_a_legacy_version_is_open_until_it_retires():
+    assert _messages(_config(model="gpt-4o", version="2024-11-20")) == []
+    assert "retired on 2027-04-14" in _messages(_config(model="gpt-4o", version="2024-11-20"), date(2027, 4, 14))[0]
+
+
+def test_an_o_series_models_suggestions_include_the_gpt_5_series():
+    (msg,) = _messages(_config(model="o4-mini", version="2025-04-16"))
+    assert "retired on 2026-10-16" in msg and "gpt-5.5 2026-04-24" in msg
+
+
+def test_a_deprecated_version_is_closed_to_new_customers():
+    (msg,) = _messages(_config(model="gpt-4o", version="2024-08-06"))
+    assert "closed to new customers (stage Deprecated in Microsoft's retirement schedule of 2026-09-02)" in msg
+    assert "run until 2027-04-14" in msg and "set existingSince to the day it first did" in msg
+
+
+def test_an_existing_customer_may_keep_a_deprecated_version_until_retirement():
+    # "Existing customer" = the subscription has deployed that version before (lifecycle policy).
+    existing = _config(model="gpt-4o", version="2024-08-06", existingSince="2025-03-01")
+    assert _messages(existing) == []
+    assert "retired on 2027-04-14" in _messages(existing, date(2027, 4, 14))[0]  # but not past retirement
+    future = _config(existingSince="2027-01-01")
+    assert "existingSince 2027-01-01 is in the future" in _messages(future)[0]
+
+
+def test_a_type_the_region_does_not_offer_names_the_types_and_regions_that_do():
+    (msg,) = _messages(_config(model="text-embedding-3-small", version="1", sku="Standard"))
+    assert "deployments.0.sku" in msg and "not offered as Standard in swedencentral" in msg
+    assert "swedencentral offers it as: GlobalStandard" in msg and "Standard is offered in: eastus, eastus2" in msg
+
+
+def test_a_region_offering_nothing_says_so():
+    cfg = _config().model_copy(update={"location": "northeurope"})
+    (msg,) = _messages(cfg)
+    assert "northeurope offers it as none of" in msg and "GlobalStandard is offered in: eastus2, swedencentral" in msg
+
+
+def test_an_uncatalogued_deployment_type_is_refused_until_its_matrix_is_recorded():
+    (msg,) = _messages(_config(sku="Developer"))
+    assert "no sourced regional availability for deployment type 'Developer'" in msg
+    (msg,) = _messages(_config(sku="ProvisionedManaged"))  # catalogued: offered elsewhere only
+    assert "not offered as ProvisionedManaged in swedencentral" in msg and "offered in: eastus" in msg
+
+
+@pytest.mark.parametrize(
+    ("deployment", "fragments"),
+    [
+        ({"model": "gpt-4o", "version": "2024-05-13"}, ("version", "retired on 2026-10-01", "gpt-5.1")),
+        ({"model": "text-embedding-3-small", "version": "1", "sku": "Standard"},
+         ("sku", "not offered as Standard in swedencentral", "GlobalStandard")),
+    ],
+)
+def test_cli_validate_exits_2_with_file_line_and_key_path(tmp_path: Path, capsys, deployment, fragments):
+    cfg = base_config("dev")
+    dep = {"name": "chat", "model": "gpt-5.5", "version": "2026-04-24", "sku": "GlobalStandard", "capacity": 10}
+    dep.update(deployment)
+    cfg["ai-serving:openai"]["deployments"] = [dep]
+    path = write_stack(tmp_path, "team-t-dev", cfg)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if text.strip().startswith(f"{fragments[0]}:"))
+    assert cli("validate", "--stack-dir", tmp_path, "team-t-dev") == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    key = f"ai-serving:openai.deployments[0].{fragments[0]}"
+    (row,) = [r for r in err.splitlines() if key in r]
+    assert row.strip().startswith(f"{path}:{line}: {key}: ")
+    assert all(f in row for f in fragments[1:])
+
+
+def test_no_example_stack_deploys_a_retired_model_or_an_unoffered_type():
+    for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))["config"]
+        region = doc["azure-native:location"]
+        for dep in (doc.get("ai-serving:openai") or {}).get("deployments", []):
+            mv = lifecycle.lookup(dep["model"], dep["version"])
+            assert mv is not None and not mv.is_retired(TODAY, dep["sku"]) and not mv.is_deprecated(TODAY), dep
+            assert dep["sku"] in mv.types_in(region), (path.name, dep)
