@@ -129,7 +129,9 @@ def test_a_current_model_offered_in_the_region_is_valid():
 def test_a_retired_version_names_the_date_and_the_replacement():
     (msg,) = _messages(_config(model="gpt-4o", version="2024-05-13"))
     assert "deployments.0.version" in msg and "retired on 2026-10-01" in msg
-    assert "suggested replacement is gpt-5.1" in msg and "gpt-5.5 2026-04-24 (GlobalStandard" in msg
+    assert "suggested replacement is gpt-5.1" in msg
+    assert "open to new deployments in swedencentral as GlobalStandard, longest-lived first: gpt-5.5 2026-04-24 " \
+           "(retires 2027-10-26), gpt-5.4-mini" in msg
 
 
 def test_a_legacy_version_is_open_until_it_retires():

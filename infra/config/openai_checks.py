@@ -140,16 +140,24 @@ def _retirement_text(mv: lifecycle.ModelVersion, sku: str) -> str:
     return str(when) if exact else f"no earlier than {when}"
 
 
+SUGGESTIONS = 3
+"""How many open alternatives a message names (the longest-lived first)."""
+
+
 def _instead(mv: lifecycle.ModelVersion, region: str, sku: str, today: date) -> str:
-    """What to deploy instead: Microsoft's suggested replacement and what is open in the region."""
+    """What to deploy instead: Microsoft's suggested replacement and the longest-lived open models of a
+    related family in the region, as the same deployment type when the region offers one that way."""
     parts = []
     if mv.replacement:
         parts.append(f"Microsoft's suggested replacement is {mv.replacement}")
     related = RELATED_FAMILIES.get(mv.family, (mv.family,))
     open_here = [m for m in lifecycle.open_for_new(today, region) if m.family in related]
-    if open_here:
-        parts.append(f"open to new deployments in {region}: "
-                     + ", ".join(f"{m.model} {m.version} ({'/'.join(m.types_in(region))})" for m in open_here))
+    same_type = [m for m in open_here if sku in m.types_in(region)]
+    chosen, how = (same_type, f" as {sku}") if same_type else (open_here, "")
+    chosen = sorted(chosen, key=lambda m: m.retires_earliest(sku)[0] or date.max, reverse=True)[:SUGGESTIONS]
+    if chosen:
+        parts.append(f"open to new deployments in {region}{how}, longest-lived first: "
+                     + ", ".join(f"{m.model} {m.version} (retires {_retirement_text(m, sku)})" for m in chosen))
     else:
         parts.append(f"no catalogued {mv.family} model is open to new deployments in {region}")
     return "; ".join(parts)
