@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STACK  ?= team-a-dev
 OUT    ?= out
 
-.PHONY: setup system-deps workflow-linters plan plan-all validate test lint generate clean bench
+.PHONY: setup system-deps workflow-linters plan plan-all validate test lint generate clean bench engine witness witness-or-skip
 
 setup: $(VENV)/.installed
 
@@ -54,6 +54,29 @@ validate: setup
 
 test: setup system-deps workflow-linters
 	$(PY) -m pytest
+	@$(MAKE) --no-print-directory witness-or-skip
+
+# The real Pulumi engine (CLI and Python language host) built from the Go module proxy into build/engine/
+# (see witness/README.md). Go's default caches make a rebuild quick.
+engine:
+	witness/engine/build.sh
+
+# The real engine runs preview, up, a no-change preview and destroy for every example stack, offline,
+# and judges `ai-serving plan` against what it did (see witness/README.md).
+witness: setup engine
+	$(PY) witness/run.py $(WITNESS_ARGS)
+
+# `make test` runs the witness where Go is installed; without Go it says so loudly (and fails in CI).
+witness-or-skip:
+	@if command -v go >/dev/null 2>&1; then $(MAKE) --no-print-directory witness; \
+	elif [ "$$CI" = true ]; then \
+	  echo "make test: Go is not installed, and CI=true requires the witness (the real Pulumi engine)" >&2; exit 1; \
+	else \
+	  echo "################################################################################" >&2; \
+	  echo "## make test: Go is not installed: the WITNESS (real Pulumi engine) is SKIPPED ##" >&2; \
+	  echo "## install Go >= 1.26 and run 'make witness'                                  ##" >&2; \
+	  echo "################################################################################" >&2; \
+	fi
 
 lint: setup
 	$(VENV)/bin/ruff check infra ai_serving policies tests

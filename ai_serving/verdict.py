@@ -54,7 +54,7 @@ class Verdict:
         return {
             "pack": self.pack,
             "violations": [{k: v[k] for k in ("policy", "level", "urn", "message")} for v in self.violations],
-            "suppressed": [{k: v[k] for k in ("policy", "urn", "reason", "expires")} for v in self.suppressed],
+            "suppressed": [{k: v[k] for k in ("policy", "level", "urn", "reason", "expires")} for v in self.suppressed],
         }
 
 

@@ -26,6 +26,7 @@ def plan_document(run: ProgramRun, policy: dict[str, Any] | None = None) -> dict
                 "parent": r.parent,
                 "dependencies": r.dependencies,
                 "protect": r.protect,
+                "provider": r.provider,
                 "inputs": mask_secrets(r.inputs),
             }
             for r in run.resources
