@@ -545,6 +545,15 @@ def test_either_property_settles_an_or_rule_despite_an_unknown() -> None:
     assert unsettled.violations == () and unsettled.undetermined
 
 
+def test_a_new_nsg_whose_id_is_not_yet_known_still_counts() -> None:
+    # Found by the witness: in a first `pulumi preview` the NSG does not exist yet, so its id is
+    # unknown; NET-03 must still judge the subnet (it has an NSG), not skip it.
+    verdict = run("NET-03", "subnet", {"networkSecurityGroup.id": UNKNOWN})
+    assert verdict.compliant and not verdict.undetermined
+    assert run("NET-03", "subnet", {"networkSecurityGroup": {}}).messages == [
+        "subnet 'snet-gpu' has no networkSecurityGroup"]
+
+
 def test_unknown_nsg_source_on_ssh_rule_is_undetermined() -> None:
     verdict = run("NET-01", "nsg", {"securityRules.1.sourceAddressPrefix": UNKNOWN})
     assert verdict.violations == () and verdict.undetermined

@@ -7,7 +7,7 @@ a subnet embedded in ``VirtualNetwork.subnets``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .. import config as cfg
@@ -220,9 +220,11 @@ def net03(props: Any, ctx: Context) -> Findings | NotApplicable:
         with out.check():
             if one_of(name, ctx.config["exemptSubnets"]):
                 continue
-            if not present(get(item, "networkSecurityGroup.id")) and not present(
-                get(item, "networkSecurityGroup")
-            ):
+            # Read the reference, not its id: a new NSG's id is unknown until it exists, and reading it
+            # made this rule unable to run in any first `pulumi preview` (found by the witness). An
+            # unknown id is still an NSG; `present` counts it as set.
+            nsg = get(item, "networkSecurityGroup")
+            if not (isinstance(nsg, Mapping) and present(nsg.get("id"))):
                 out.add(f"subnet {shown(name)} has no networkSecurityGroup")
     if not found and not out.undetermined:
         return NotApplicable("no subnets declared inline")
