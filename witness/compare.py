@@ -21,6 +21,7 @@ ALLOWLIST = Path(__file__).resolve().parent / "allowlist.yaml"
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 # Verdicts the offline tooling adds itself (waiver bookkeeping); the pack never reports them.
 SYNTHETIC_POLICIES = frozenset({"waiver-expired", "waiver-not-allowed"})
+UNKNOWN_IN_PREVIEW = "can't run policy"
 
 
 @dataclass(frozen=True, order=True)
@@ -124,14 +125,23 @@ def compare_registrations(export: dict[str, Any], plan: dict[str, Any]) -> list[
     return diffs
 
 
+def _policy_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [ev["policyEvent"] for ev in events if ev.get("policyEvent")]
+
+
+def not_run_in_preview(event: dict[str, Any]) -> bool:
+    """Whether a policy event says the policy could not run because a value is unknown during preview.
+
+    pulumi_policy reports this as an advisory event instead of a verdict; the offline plan, whose mocks
+    know every id, always runs the policy.
+    """
+    return UNKNOWN_IN_PREVIEW in event.get("message", "")
+
+
 def engine_verdicts(events: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
     """(policy, urn, level) of every policy violation in an engine event log."""
-    out = set()
-    for ev in events:
-        pe = ev.get("policyEvent")
-        if pe:
-            out.add((pe.get("policyName", ""), pe.get("resourceUrn", ""), pe.get("enforcementLevel", "")))
-    return out
+    return {(pe.get("policyName", ""), pe.get("resourceUrn", ""), pe.get("enforcementLevel", ""))
+            for pe in _policy_events(events) if not not_run_in_preview(pe)}
 
 
 def plan_verdicts(plan: dict[str, Any]) -> set[tuple[str, str, str]]:
@@ -154,6 +164,9 @@ def compare_verdicts(events: list[dict[str, Any]], plan: dict[str, Any]) -> list
              for name, urn, level in sorted(engine - offline)]
     diffs += [Difference("policy", urn, f"{name}/{level}", None, "reported")
               for name, urn, level in sorted(offline - engine)]
+    diffs += sorted({Difference("policy-not-run", pe.get("resourceUrn", ""), pe.get("policyName", ""),
+                                "unknown during preview", "ran")
+                     for pe in _policy_events(events) if not_run_in_preview(pe)})
     return diffs
 
 

@@ -82,7 +82,8 @@ class Witness:
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
             "PULUMI_SKIP_CONFIRMATIONS": "true",
-            "PULUMI_EXPERIMENTAL": "false",
+            # Enables `--event-log` (engine events as JSON lines, policy violations included).
+            "PULUMI_DEBUG_COMMANDS": "true",
             # The scratch copy's packages come first (the .venv's editable install points at the checkout).
             "PYTHONPATH": str(self.project),
             "NO_COLOR": "1",
@@ -161,13 +162,15 @@ class Witness:
                 # A mandatory violation must stop the real engine too; then there is nothing to deploy.
                 if first.returncode == 0:
                     result.failures.append("plan.json has mandatory violations but `pulumi preview` passed")
-                self.check_verdicts(result, work / "preview.events.jsonl", plan)
+                self.check_verdicts(result, work / "preview.events.jsonl", plan, "preview")
                 return result
             if first.returncode != 0:
                 raise StepFailed(f"`pulumi preview` exited {first.returncode}: {_tail(first.stdout + first.stderr)}")
 
             step("up", lambda: self.pulumi("up", "--yes", "--skip-preview", *s, *PACK_ARGS, "--event-log",
                                            str(work / "up.events.jsonl"), log=f"{stack}/up"))
+            # Policy verdicts of all three runs: the first preview (new resources' ids unknown), `up`
+            # (every input known when it registers) and the second preview (everything known).
             step("preview --expect-no-changes", lambda: self.pulumi(
                 "preview", "--expect-no-changes", *s, *PACK_ARGS, "--json", "--event-log",
                 str(work / "preview2.events.jsonl"), log=f"{stack}/preview-no-changes",
@@ -182,8 +185,10 @@ class Witness:
             if stack_has_gpu_pool(plan) and '"ciphertext"' not in export_text:
                 result.failures.append("stack export holds no ciphertext: the model-hub token secret is missing")
 
-            step("differential check", lambda: (self.check_registrations(result, export, plan),
-                                                self.check_verdicts(result, work / "preview2.events.jsonl", plan)))
+            step("differential check", lambda: [
+                self.check_registrations(result, export, plan),
+                *(self.check_verdicts(result, work / f"{run}.events.jsonl", plan, run)
+                  for run in ("preview", "up", "preview2"))])
             step("destroy", lambda: self.destroy(result, stack, export, work))
         except StepFailed as err:
             result.failures.append(str(err))
@@ -204,16 +209,17 @@ class Witness:
                                                    *export["deployment"].get("resources", [])]}
         self._judge(result, compare.compare_registrations(export, plan), type_of)
 
-    def check_verdicts(self, result: StackResult, events_file: Path, plan: dict[str, Any]) -> None:
+    def check_verdicts(self, result: StackResult, events_file: Path, plan: dict[str, Any], run: str) -> None:
         events = [json.loads(line) for line in events_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-        result.verdicts = len(compare.engine_verdicts(events))
+        result.verdicts = max(result.verdicts, len(compare.engine_verdicts(events)))
         type_of = {r["urn"]: r["type"] for r in plan.get("resources", [])}
-        self._judge(result, compare.compare_verdicts(events, plan), type_of)
+        self._judge(result, compare.compare_verdicts(events, plan), type_of, run)
 
-    def _judge(self, result: StackResult, diffs: list[compare.Difference], type_of: dict[str, str]) -> None:
+    def _judge(self, result: StackResult, diffs: list[compare.Difference], type_of: dict[str, str],
+               run: str = "stack export") -> None:
         bad, ok = compare.split(diffs, compare.load_allowlist(), type_of)
-        result.failures += [f"differs: {d}" for d in bad]
-        result.explained += [f"{d} -- allowed: {a.reason}" for d, a in ok]
+        result.failures += [f"{run}: differs: {d}" for d in bad]
+        result.explained += [f"{run}: {d} -- allowed: {a.reason}" for d, a in ok]
 
     def destroy(self, result: StackResult, stack: str, export: dict[str, Any], work: Path) -> None:
         protected = sorted(r["urn"] for r in export["deployment"].get("resources", []) if r.get("protect"))
