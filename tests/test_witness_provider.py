@@ -10,7 +10,7 @@ import pytest
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from ai_serving import mocks
+from ai_serving.engine import mocks
 from witness.provider import logic
 from witness.provider.server import serve, to_dict, to_struct
 

@@ -4,7 +4,8 @@ The stand-in is what `pulumi up` talks to in the witness instead of Azure: the a
 cannot be downloaded here, and no Azure subscription is reachable. It computes what the real provider
 returns for the outputs the program reads back — ids in ARM form, names, vault/key/secret URIs,
 endpoints, principal ids — from the same functions the offline runner's mocks use
-(`ai_serving.mocks.arm_id` / `computed_outputs`), so the two runs cannot drift apart on them.
+(`ai_serving.engine.mocks.arm_id` / `computed_outputs`, over the one type table `ai_serving.arm`),
+so the two runs cannot drift apart on them.
 
 Where it differs from the mocks, it does so because the engine asks more than the mocks see:
 - preview (`Create` with ``preview``): a new resource's id and every value Azure computes are unknown,
@@ -19,7 +20,8 @@ from __future__ import annotations
 from importlib import metadata
 from typing import Any
 
-from ai_serving import mocks
+from ai_serving import arm
+from ai_serving.engine import mocks
 
 # The engine's wire sentinel for a value not known until apply (pulumi/sdk: rpc.UNKNOWN).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -33,24 +35,20 @@ def plugin_version() -> str:
     return metadata.version("pulumi_azure_native")
 
 
-def _short(token: str) -> str:
-    return token.removeprefix("azure-native:")
-
-
 def replace_keys(token: str) -> set[str]:
     """Top-level inputs whose change forces a replacement for this resource type."""
     keys = set(_PATH_INPUTS)
-    entry = mocks.ARM_TYPES.get(_short(token))
+    entry = arm.arm_type(token)
     if entry:
-        keys.add(entry[2])
+        keys.add(entry.name_input)
     return keys
 
 
 def check(token: str, news: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Validate inputs: the stand-in refuses resource types it has no ARM form for (so no id is guessed)."""
-    if token.startswith("azure-native:") and _short(token) not in mocks.ARM_TYPES:
+    if token.startswith(f"{arm.PACKAGE}:") and arm.arm_type(token) is None:
         return news, [("", f"{token}: the witness's stand-in provider has no ARM type for this resource; "
-                           "add it to the ARM type table the offline mocks use")]
+                           "add it to ai_serving/arm.py, the table the offline mocks use")]
     return news, []
 
 
