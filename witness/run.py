@@ -10,8 +10,11 @@ backend, the passphrase secrets provider, no update checks, no plugin downloads)
 4. `pulumi preview --expect-no-changes` (the program is idempotent) with the pack;
 5. `pulumi destroy --yes`: it must succeed where nothing is protected, and fail, leaving every
    protected resource in place, where something is (prod);
-6. the differential check (`witness.compare`) of the export after `up` and of the second preview's
-   policy events against `ai-serving plan --out` for the same stack file.
+6. the differential check (`witness.compare`) of the export after `up` and of the policy events of
+   both previews and of `up` against `ai-serving plan --out` for the same stack file;
+7. the same verdict check under a stricter policy config (`strict_policy_config`): the example stacks
+   pass the real config cleanly, so this one makes the pack report hundreds of violations, advisory and
+   mandatory, and both runs must report the same ones at the same levels, and both must refuse.
 
 The engine comes from `make engine` (build/engine/); the azure-native provider is the stand-in in
 `witness/provider`, installed with `pulumi plugin install resource azure-native <version> --file`.
@@ -57,6 +60,7 @@ class StackResult:
     explained: list[str] = field(default_factory=list)
     resources: int = 0
     verdicts: int = 0
+    strict_verdicts: int = 0
 
     @property
     def ok(self) -> bool:
@@ -189,17 +193,43 @@ class Witness:
                 self.check_registrations(result, export, plan),
                 *(self.check_verdicts(result, work / f"{run}.events.jsonl", plan, run)
                   for run in ("preview", "up", "preview2"))])
+            step("strict verdicts", lambda: self.strict_verdicts(result, stack, work))
             step("destroy", lambda: self.destroy(result, stack, export, work))
         except StepFailed as err:
             result.failures.append(str(err))
         return result
 
-    def offline_plan(self, stack: str, work: Path) -> dict[str, Any]:
+    def strict_verdicts(self, result: StackResult, stack: str, work: Path) -> None:
+        """Preview (all values known after `up`) and plan under the strict config: same violations, same refusal."""
+        config = self.project / "witness-strict-policy-config.json"
+        if not config.exists():
+            base = json.loads((self.project / "policies" / "policy-config.json").read_text(encoding="utf-8"))
+            config.write_text(json.dumps(strict_policy_config(base), indent=2), encoding="utf-8")
+        plan = self.offline_plan(stack, work, config=config, name="ai-serving-plan-strict")
+        proc = self.pulumi("preview", "--stack", stack, "--policy-pack", "policies", "--policy-pack-config",
+                           str(config), "--json", "--event-log", str(work / "preview-strict.events.jsonl"),
+                           log=f"{stack}/preview-strict", check=False)
+        events_file = work / "preview-strict.events.jsonl"
+        events = [json.loads(line) for line in events_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        found = compare.engine_verdicts(events)
+        levels = {level for _, _, level in found}
+        if not {"advisory", "mandatory"} <= levels:
+            result.failures.append(f"strict config: the engine reported levels {sorted(levels)}, "
+                                   "expected advisory and mandatory violations (the check would be vacuous)")
+        if proc.returncode == 0:
+            result.failures.append("strict config: `pulumi preview` passed despite mandatory violations")
+        result.strict_verdicts = len(found)
+        type_of = {r["urn"]: r["type"] for r in plan.get("resources", [])}
+        self._judge(result, compare.compare_verdicts(events, plan), type_of, "strict preview")
+
+    def offline_plan(self, stack: str, work: Path, config: Path | None = None,
+                     name: str = "ai-serving-plan") -> dict[str, Any]:
         """`ai-serving plan <stack> --out` in the same scratch project (same stack file, secret included)."""
-        out = work / "ai-serving-plan"
-        proc = subprocess.run([str(ROOT / ".venv" / "bin" / "ai-serving"), "plan", stack, "--out", str(out)],
+        out = work / name
+        extra = ["--policy-pack-config", str(config)] if config else []
+        proc = subprocess.run([str(ROOT / ".venv" / "bin" / "ai-serving"), "plan", stack, "--out", str(out), *extra],
                               cwd=self.project, env=self.env, capture_output=True, text=True, timeout=600)
-        (self.logs / stack / "ai-serving-plan.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
+        (self.logs / stack / f"{name}.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
         if proc.returncode not in (0, 1) or not (out / "plan.json").is_file():
             raise StepFailed(f"`ai-serving plan {stack}` exited {proc.returncode}: {_tail(proc.stdout + proc.stderr)}")
         return json.loads((out / "plan.json").read_text(encoding="utf-8"))
@@ -245,6 +275,23 @@ class Witness:
 
 class StepFailed(Exception):
     """A pulumi command failed; the message says which and where its log is."""
+
+
+def strict_policy_config(base: dict[str, Any]) -> dict[str, Any]:
+    """The project's policy config made stricter, so that the example stacks violate it.
+
+    An extra required tag (advisory: every tagged resource), one allowed region no example uses
+    (mandatory: every regional resource) and customer-managed keys outside prod too.
+    """
+    cfg = json.loads(json.dumps(base))
+    tags = cfg.setdefault("gen-01-required-tags", {})
+    tags["requiredTags"] = [*tags.get("requiredTags", []), "witness-required-tag"]
+    tags["enforcementLevel"] = "advisory"
+    regions = cfg.setdefault("gen-02-allowed-regions", {})
+    regions["allowedRegions"] = ["brazilsouth"]
+    regions["enforcementLevel"] = "mandatory"
+    cfg.setdefault("cs-05-ai-account-customer-managed-key", {})["prodOnly"] = False
+    return cfg
 
 
 def stack_has_gpu_pool(plan: dict[str, Any]) -> bool:
@@ -298,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "results.json").write_text(json.dumps({
         "total_seconds": total,
         "stacks": [{"stack": r.stack, "ok": r.ok, "resources": r.resources, "policy_violations": r.verdicts,
+                    "strict_policy_violations": r.strict_verdicts,
                     "timings": r.timings, "failures": r.failures, "explained": r.explained} for r in results],
     }, indent=2) + "\n", encoding="utf-8")
     failed = [r.stack for r in results if not r.ok]
@@ -309,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
 def _print_result(r: StackResult) -> None:
     status = "ok" if r.ok else "FAILED"
     times = ", ".join(f"{k} {v} s" for k, v in r.timings.items())
-    print(f"  {r.stack}: {status} — {r.resources} resources, {r.verdicts} policy violations; {times}")
+    print(f"  {r.stack}: {status} — {r.resources} resources, {r.verdicts} policy violations "
+          f"({r.strict_verdicts} under the strict config, all matched); {times}")
     for line in r.explained:
         print(f"    explained: {line}")
     for line in r.failures:

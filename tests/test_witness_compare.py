@@ -1,0 +1,180 @@
+"""The witness's differential check and its allow-list, on hand-made engine and plan documents."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ai_serving.wire import SECRET_SIG, SECRET_VALUE_SIG
+from witness import compare
+from witness.run import example_stacks, strict_policy_config
+
+ROOT = Path(__file__).resolve().parent.parent
+STACK = "urn:pulumi:s::ai-serving::pulumi:pulumi:Stack::ai-serving-s"
+PROV = "urn:pulumi:s::ai-serving::pulumi:providers:azure-native::default_3_29_0"
+RG = "urn:pulumi:s::ai-serving::azure-native:resources:ResourceGroup::rg"
+VAULT = "urn:pulumi:s::ai-serving::azure-native:keyvault:Vault::kv"
+SECRET = "urn:pulumi:s::ai-serving::azure-native:keyvault:Secret::token"
+
+
+def _plan() -> dict:
+    return {"resources": [
+        {"urn": STACK, "type": "pulumi:pulumi:Stack", "parent": None, "dependencies": [], "protect": False,
+         "provider": "", "inputs": {}},
+        {"urn": PROV, "type": "pulumi:providers:azure-native", "parent": None, "dependencies": [],
+         "protect": False, "provider": "", "inputs": {"location": "westeurope", "version": "3.29.0"}},
+        {"urn": RG, "type": "azure-native:resources:ResourceGroup", "parent": STACK, "dependencies": [],
+         "protect": False, "provider": f"{PROV}::offline-id", "inputs": {"location": "westeurope"}},
+        {"urn": VAULT, "type": "azure-native:keyvault:Vault", "parent": STACK, "dependencies": [RG],
+         "protect": True, "provider": f"{PROV}::offline-id",
+         "inputs": {"properties": {"softDeleteRetentionInDays": 90.0}}},
+        {"urn": SECRET, "type": "azure-native:keyvault:Secret", "parent": STACK, "dependencies": [VAULT],
+         "protect": False, "provider": f"{PROV}::offline-id", "inputs": {"properties": "[secret]"}},
+    ]}
+
+
+def _export(plan: dict) -> dict:
+    """What `pulumi stack export` says when the engine agrees with ``plan`` (its own ids and secret form)."""
+    resources = []
+    for r in copy.deepcopy(plan["resources"]):
+        r["provider"] = r["provider"].replace("offline-id", "5e1f0000-engine-random") if r["provider"] else ""
+        if r["urn"] == SECRET:
+            r["inputs"] = {"properties": {SECRET_SIG: SECRET_VALUE_SIG, "ciphertext": "v1:abc"}}
+        if r["urn"] == VAULT:
+            r["inputs"]["properties"]["softDeleteRetentionInDays"] = 90
+        if r["urn"] == PROV:
+            r["inputs"]["__internal"] = {}
+        r.pop("parent") if r["parent"] is None else None
+        resources.append(r)
+    return {"version": 3, "deployment": {"resources": resources}}
+
+
+def _kinds(diffs: list[compare.Difference]) -> list[tuple[str, str, str]]:
+    return [(d.kind, d.urn, d.path) for d in diffs]
+
+
+def test_agreeing_documents_differ_only_by_the_engines_internal_provider_key() -> None:
+    plan = _plan()
+    diffs = compare.compare_registrations(_export(plan), plan)
+    assert _kinds(diffs) == [("input", PROV, "__internal")]
+    bad, ok = compare.split(diffs, compare.load_allowlist(), {PROV: "pulumi:providers:azure-native"})
+    assert bad == [] and len(ok) == 1
+
+
+@pytest.mark.parametrize(("field", "value", "kind"), [
+    ("parent", RG, "parent"),
+    ("dependencies", [], "dependencies"),
+    ("protect", False, "protect"),
+    ("provider", "urn:pulumi:s::ai-serving::pulumi:providers:azure-native::explicit::id", "provider"),
+    ("type", "azure-native:keyvault:ManagedHsm", "type"),
+])
+def test_each_registration_field_is_compared(field: str, value: object, kind: str) -> None:
+    plan = _plan()
+    export = _export(plan)
+    next(r for r in export["deployment"]["resources"] if r["urn"] == VAULT)[field] = value
+    assert (kind, VAULT, "") in _kinds(compare.compare_registrations(export, plan))
+
+
+def test_input_differences_name_their_path_and_secrets_compare_masked() -> None:
+    plan = _plan()
+    export = _export(plan)
+    vault = next(r for r in export["deployment"]["resources"] if r["urn"] == VAULT)
+    vault["inputs"]["properties"]["enablePurgeProtection"] = True
+    vault["inputs"]["properties"]["softDeleteRetentionInDays"] = 7
+    diffs = [d for d in compare.compare_registrations(export, plan) if d.urn == VAULT]
+    assert [(d.path, d.engine, d.plan) for d in diffs] == [
+        ("properties.enablePurgeProtection", True, None), ("properties.softDeleteRetentionInDays", 7, 90)]
+
+
+def test_resources_on_one_side_only() -> None:
+    plan = _plan()
+    export = _export(plan)
+    export["deployment"]["resources"] = [r for r in export["deployment"]["resources"] if r["urn"] != SECRET]
+    export["deployment"]["resources"].append({"urn": RG + "2", "type": "azure-native:resources:ResourceGroup"})
+    kinds = _kinds(compare.compare_registrations(export, plan))
+    assert ("missing-in-engine", SECRET, "") in kinds and ("missing-in-plan", RG + "2", "") in kinds
+
+
+def _event(policy: str, urn: str, level: str, message: str = "violation") -> dict:
+    return {"policyEvent": {"policyName": policy, "resourceUrn": urn, "enforcementLevel": level,
+                            "message": message}}
+
+
+def _policy_plan(violations: list[tuple[str, str, str]], suppressed: list[tuple[str, str, str]] = ()) -> dict:
+    return {"resources": _plan()["resources"], "policy": {
+        "violations": [{"policy": p, "urn": u, "level": lv, "message": ""} for p, u, lv in violations],
+        "suppressed": [{"policy": p, "urn": u, "level": lv, "reason": "r", "expires": "2027-01-01"}
+                       for p, u, lv in suppressed]}}
+
+
+def test_same_violations_at_the_same_levels_agree() -> None:
+    events = [_event("kv-01", VAULT, "mandatory"), _event("gen-01", RG, "advisory"), {"diagnosticEvent": {}}]
+    plan = _policy_plan([("kv-01", VAULT, "mandatory"), ("waiver-expired", "", "mandatory")],
+                        suppressed=[("gen-01", RG, "advisory")])  # a waiver is the tooling's layer only
+    assert compare.compare_verdicts(events, plan) == []
+
+
+def test_a_level_or_a_violation_that_differs_is_reported_both_ways() -> None:
+    events = [_event("kv-01", VAULT, "advisory"), _event("net-01", RG, "mandatory")]
+    plan = _policy_plan([("kv-01", VAULT, "mandatory")])
+    assert set(_kinds(compare.compare_verdicts(events, plan))) == {
+        ("policy", RG, "net-01/mandatory"), ("policy", VAULT, "kv-01/advisory"), ("policy", VAULT, "kv-01/mandatory")}
+
+
+def test_a_policy_that_could_not_run_in_preview_is_its_own_kind_and_allowed_only_where_listed() -> None:
+    msg = "can't run policy 'dep-02-deployment-content-filter' during preview: string value at .x can't be known"
+    dep = "urn:pulumi:s::ai-serving::azure-native:cognitiveservices:Deployment::chat"
+    diffs = compare.compare_verdicts([_event("dep-02-deployment-content-filter", dep, "advisory", msg)],
+                                     _policy_plan([]))
+    assert _kinds(diffs) == [("policy-not-run", dep, "dep-02-deployment-content-filter")]
+    allow = compare.load_allowlist()
+    assert compare.split(diffs, allow, {dep: "azure-native:cognitiveservices:Deployment"})[0] == []
+    # NET-03 was fixed in the pack: it may not go back to "can't run" unnoticed.
+    net = compare.compare_verdicts([_event("net-03-subnet-has-nsg", RG, "mandatory", msg)], _policy_plan([]))
+    assert compare.split(net, allow, {RG: "azure-native:network:Subnet"})[0] == net
+
+
+def test_the_allowlist_entries_are_well_formed() -> None:
+    kinds = {"missing-in-engine", "missing-in-plan", "type", "parent", "dependencies", "protect", "provider",
+             "input", "policy", "policy-not-run"}
+    entries = compare.load_allowlist()
+    assert entries and all(e.kind in kinds and len(e.reason) > 40 for e in entries)
+    assert not any(e.kind in {"policy", "protect", "dependencies", "parent"} for e in entries)
+
+
+def test_an_entry_without_a_reason_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "allow.yaml"
+    bad.write_text("- kind: input\n  path: x\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="reason"):
+        compare.load_allowlist(bad)
+
+
+def test_strict_config_adds_violations_and_leaves_the_project_config_alone() -> None:
+    base = json.loads((ROOT / "policies" / "policy-config.json").read_text(encoding="utf-8"))
+    before = copy.deepcopy(base)
+    strict = strict_policy_config(base)
+    assert base == before
+    assert strict["gen-02-allowed-regions"]["enforcementLevel"] == "mandatory"
+    assert "witness-required-tag" in strict["gen-01-required-tags"]["requiredTags"]
+    used = {line.split(":", 1)[1].strip() for p in (ROOT / "stacks").glob("Pulumi.*.yaml")
+            for line in p.read_text().splitlines() if line.strip().startswith("azure-native:location")}
+    assert not used & set(strict["gen-02-allowed-regions"]["allowedRegions"])
+
+
+def test_the_witness_covers_every_example_stack() -> None:
+    on_disk = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
+    assert example_stacks() == on_disk and on_disk
+
+
+@pytest.mark.parametrize(("ci", "code", "says"), [("true", 2, "CI=true requires the witness"),
+                                                    ("", 0, "SKIPPED")])
+def test_make_test_without_go(ci: str, code: int, says: str) -> None:
+    env = {"PATH": "/usr/bin:/bin", "CI": ci, "HOME": os.environ.get("HOME", "/tmp")}
+    proc = subprocess.run(["make", "--no-print-directory", "witness-or-skip"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == code and says in proc.stderr
