@@ -79,7 +79,7 @@ witness-or-skip:
 	fi
 
 lint: setup
-	$(VENV)/bin/ruff check infra ai_serving policies tests
+	$(VENV)/bin/ruff check infra ai_serving policies tests witness
 
 # Every generated file from its one source: policies/README.md, policies/policy-config.json, the pack's
 # catalogue.json and arm_types.json, stacks/stack.schema.json (ai_serving/generate.py), and the policy
