@@ -76,7 +76,8 @@ def test_plan_json_has_the_documented_shape(tmp_path, capsys):
     assert cli("plan", "team-a-dev", "--no-policy", "--out", out_dir) == 0
     doc = json.loads((out_dir / "plan.json").read_text())
     assert doc["project"] == "ai-serving" and doc["stack"] == "team-a-dev"
-    assert set(doc["resources"][0]) == {"urn", "type", "name", "custom", "parent", "dependencies", "protect", "inputs"}
+    assert set(doc["resources"][0]) == {"urn", "type", "name", "custom", "parent", "dependencies", "protect", "provider",
+                                       "inputs"}
     assert doc["outputs"]["resourceGroupName"] == "rg-team-a-dev-sdc"
 
 

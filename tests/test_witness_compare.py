@@ -181,3 +181,30 @@ def test_make_test_without_go(ci: str, code: int, says: str) -> None:
     proc = subprocess.run(["make", "--no-print-directory", "witness-or-skip"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == code and says in proc.stderr
+
+
+def _preview(plan: dict) -> dict:
+    """`pulumi preview --json` of a new stack agreeing with ``plan``: a vault whose resource group is not known."""
+    steps = []
+    for r in _export(plan)["deployment"]["resources"]:
+        if r["type"].startswith("pulumi:providers:"):
+            continue  # default providers are not steps in the preview's JSON
+        if r["urn"] == VAULT:
+            r["inputs"]["resourceGroupName"] = compare.UNKNOWN_VALUE
+        steps.append({"op": "create", "urn": r["urn"], "newState": r})
+    return {"steps": steps}
+
+
+def test_a_first_preview_agrees_where_it_knows_and_unknowns_are_no_difference() -> None:
+    plan = _plan()
+    next(r for r in plan["resources"] if r["urn"] == VAULT)["inputs"]["resourceGroupName"] = "rg-s"
+    assert compare.compare_preview(_preview(plan), plan) == []
+
+
+def test_a_first_preview_reports_a_known_input_that_differs_and_a_step_that_is_not_a_create() -> None:
+    plan = _plan()
+    preview = _preview(plan)
+    preview["steps"][1]["newState"]["inputs"]["location"] = "northeurope"
+    preview["steps"][1]["op"] = "same"
+    kinds = _kinds(compare.compare_preview(preview, plan))
+    assert ("input", RG, "location") in kinds and ("preview-op", RG, "") in kinds

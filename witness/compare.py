@@ -22,6 +22,7 @@ ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 # Verdicts the offline tooling adds itself (waiver bookkeeping); the pack never reports them.
 SYNTHETIC_POLICIES = frozenset({"waiver-expired", "waiver-not-allowed"})
 UNKNOWN_IN_PREVIEW = "can't run policy"
+UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's sentinel for a value not yet known
 
 
 @dataclass(frozen=True, order=True)
@@ -136,6 +137,33 @@ def not_run_in_preview(event: dict[str, Any]) -> bool:
     know every id, always runs the policy.
     """
     return UNKNOWN_IN_PREVIEW in event.get("message", "")
+
+
+def _has_unknown(value: Any) -> bool:
+    if isinstance(value, str):
+        return UNKNOWN_VALUE in value
+    if isinstance(value, dict):
+        return any(_has_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_unknown(v) for v in value)
+    return False
+
+
+def compare_preview(preview: dict[str, Any], plan: dict[str, Any]) -> list[Difference]:
+    """A first preview's steps (`pulumi preview --json`) against plan.json.
+
+    Every resource of the plan must be a `create` step with the same URN, type, parent, dependencies,
+    protect, provider and inputs; an input the engine does not know yet (an output of a resource not
+    created yet) is not a difference: the offline plan's mocks know it, a preview cannot. Default
+    providers are not steps in the preview's JSON, so they are left out on both sides.
+    """
+    steps = preview.get("steps", [])
+    diffs = [Difference("preview-op", s["urn"], "", s.get("op"), "create") for s in steps if s.get("op") != "create"]
+    engine = {"deployment": {"resources": [s["newState"] for s in steps if s.get("newState")]}}
+    offline = {**plan, "resources": [r for r in plan.get("resources", [])
+                                     if not r["type"].startswith("pulumi:providers:")]}
+    diffs += [d for d in compare_registrations(engine, offline) if not _has_unknown(d.engine)]
+    return diffs
 
 
 def engine_verdicts(events: list[dict[str, Any]]) -> set[tuple[str, str, str]]:

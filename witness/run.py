@@ -170,6 +170,8 @@ class Witness:
                 return result
             if first.returncode != 0:
                 raise StepFailed(f"`pulumi preview` exited {first.returncode}: {_tail(first.stdout + first.stderr)}")
+            self._judge(result, compare.compare_preview(json.loads(first.stdout), plan),
+                        {r["urn"]: r["type"] for r in plan.get("resources", [])}, "preview --json")
 
             step("up", lambda: self.pulumi("up", "--yes", "--skip-preview", *s, *PACK_ARGS, "--event-log",
                                            str(work / "up.events.jsonl"), log=f"{stack}/up"))
