@@ -361,8 +361,10 @@ def _print_result(r: StackResult) -> None:
     times = ", ".join(f"{k} {v} s" for k, v in r.timings.items())
     print(f"  {r.stack}: {status} — {r.resources} resources, {r.verdicts} policy violations "
           f"({r.strict_verdicts} under the strict config, all matched); {times}")
-    for line in r.explained:
-        print(f"    explained: {line}")
+    if r.explained:
+        kinds = sorted({line.split(": ", 1)[1].split(" ", 1)[0] for line in r.explained})
+        print(f"    {len(r.explained)} known differences ({', '.join(kinds)}), each explained by "
+              "witness/allowlist.yaml: see results.json")
     for line in r.failures:
         print(f"    FAIL: {line}")
 
