@@ -208,3 +208,16 @@ def test_a_first_preview_reports_a_known_input_that_differs_and_a_step_that_is_n
     preview["steps"][1]["op"] = "same"
     kinds = _kinds(compare.compare_preview(preview, plan))
     assert ("input", RG, "location") in kinds and ("preview-op", RG, "") in kinds
+
+
+def test_the_driver_refuses_an_unknown_stack_and_a_missing_engine(tmp_path: Path, capsys) -> None:
+    from witness.run import main
+
+    engine = tmp_path / "engine"
+    engine.mkdir()
+    assert main(["--engine", str(engine), "--out", str(tmp_path / "out")]) == 3
+    assert "run `make engine` first" in capsys.readouterr().err
+    for name in ("pulumi", "pulumi-language-python", "pulumi-language-python-exec"):
+        (engine / name).write_text("")
+    assert main(["--engine", str(engine), "--stack", "team-z-dev", "--out", str(tmp_path / "out")]) == 2
+    assert "no stack file stacks/Pulumi.team-z-dev.yaml" in capsys.readouterr().err

@@ -18,7 +18,7 @@ backend, the passphrase secrets provider, no update checks, no plugin downloads)
 
 The engine comes from `make engine` (build/engine/); the azure-native provider is the stand-in in
 `witness/provider`, installed with `pulumi plugin install resource azure-native <version> --file`.
-Exit 0 when every stack passes, 1 when one fails, 3 when the engine is not built.
+Exit 0 when every stack passes, 1 when one fails, 2 for an unknown stack, 3 when the engine is not built.
 """
 
 from __future__ import annotations
@@ -321,7 +321,12 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.engine / binary).is_file():
             print(f"witness: {args.engine / binary} is missing: run `make engine` first", file=sys.stderr)
             return 3
-    stacks = args.stack or example_stacks()
+    known = example_stacks()
+    unknown = sorted(set(args.stack or []) - set(known))
+    if unknown:
+        print(f"witness: no stack file stacks/Pulumi.{unknown[0]}.yaml (stacks: {', '.join(known)})", file=sys.stderr)
+        return 2
+    stacks = args.stack or known
     if args.out.exists():
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True)
