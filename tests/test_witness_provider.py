@@ -127,3 +127,21 @@ def test_grpc_surface(stub) -> None:
     with pytest.raises(grpc.RpcError) as err:
         stub.Invoke(provider_pb2.InvokeRequest(tok="azure-native:foo:getBar"))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_grpc_update_read_delete(stub) -> None:
+    urn = "urn:pulumi:s::ai-serving::azure-native:keyvault:Vault::vault"
+    created = stub.Create(provider_pb2.CreateRequest(urn=urn, properties=to_struct(VAULT_INPUTS)))
+    news = {**VAULT_INPUTS, "tags": {"team": "a"}}
+    updated = stub.Update(provider_pb2.UpdateRequest(urn=urn, id=created.id, olds=created.properties,
+                                                     news=to_struct(news)))
+    out = to_dict(updated.properties)
+    assert out["tags"] == {"team": "a"} and out["id"] == created.id  # same resource, new inputs
+    previewed = stub.Update(provider_pb2.UpdateRequest(urn=urn, id=created.id, news=to_struct(news), preview=True))
+    assert to_dict(previewed.properties)["properties"]["vaultUri"] == logic.UNKNOWN
+    read = stub.Read(provider_pb2.ReadRequest(urn=urn, id=created.id, properties=updated.properties,
+                                              inputs=to_struct(news)))
+    assert read.id == created.id and to_dict(read.properties) == out and to_dict(read.inputs) == news
+    assert stub.Delete(provider_pb2.DeleteRequest(urn=urn, id=created.id)) == empty_pb2.Empty()
+    preview = stub.Create(provider_pb2.CreateRequest(urn=urn, properties=to_struct(VAULT_INPUTS), preview=True))
+    assert preview.id == "" and to_dict(preview.properties)["id"] == logic.UNKNOWN
