@@ -221,3 +221,15 @@ def test_the_driver_refuses_an_unknown_stack_and_a_missing_engine(tmp_path: Path
         (engine / name).write_text("")
     assert main(["--engine", str(engine), "--stack", "team-z-dev", "--out", str(tmp_path / "out")]) == 2
     assert "no stack file stacks/Pulumi.team-z-dev.yaml" in capsys.readouterr().err
+
+
+def test_stack_outputs_are_compared() -> None:
+    plan = {**_plan(), "outputs": {"keyVaultUri": "https://kv.vault.azure.net/", "token": "[secret]"}}
+    export = _export(plan)
+    root = next(r for r in export["deployment"]["resources"] if r["urn"] == STACK)
+    root["outputs"] = {"keyVaultUri": "https://kv.vault.azure.net/",
+                       "token": {SECRET_SIG: SECRET_VALUE_SIG, "ciphertext": "v1:xyz"}}
+    assert [d for d in compare.compare_registrations(export, plan) if d.kind == "output"] == []
+    root["outputs"]["keyVaultUri"] = "https://other.vault.azure.net/"
+    assert _kinds([d for d in compare.compare_registrations(export, plan) if d.kind == "output"]) == [
+        ("output", STACK, "keyVaultUri")]

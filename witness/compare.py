@@ -29,7 +29,8 @@ UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's sentinel 
 class Difference:
     """One way the engine and the offline plan disagree."""
 
-    kind: str  # missing-in-engine, missing-in-plan, type, parent, dependencies, protect, provider, input, policy
+    kind: str  # missing-in-engine, missing-in-plan, type, parent, dependencies, protect, provider, input,
+    # output, preview-op, policy, policy-not-run
     urn: str
     path: str = ""
     engine: Any = None
@@ -123,6 +124,10 @@ def compare_registrations(export: dict[str, Any], plan: dict[str, Any]) -> list[
                 diffs.append(Difference(kind, urn, "", ev, pv))
         if e.get("type") != ROOT_STACK_TYPE:
             diffs.extend(_input_diffs(urn, normalise(e.get("inputs") or {}), normalise(p.get("inputs") or {})))
+        elif "outputs" in plan and "outputs" in e:
+            # The stack's outputs: what the program exports, computed from the provider's answers.
+            diffs.extend(Difference("output", d.urn, d.path, d.engine, d.plan)
+                         for d in _input_diffs(urn, normalise(e["outputs"]), normalise(plan["outputs"])))
     return diffs
 
 
