@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STACK  ?= team-a-dev
 OUT    ?= out
 
-.PHONY: setup system-deps workflow-linters plan plan-all validate test lint generate clean bench engine witness witness-or-skip
+.PHONY: setup system-deps workflow-linters browser-deps plan plan-all validate test lint generate clean bench engine witness witness-or-skip
 
 setup: $(VENV)/.installed
 
@@ -20,9 +20,11 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 # Debian packages the tests need: cloud-init provides `cloud-init schema`, which validates the
 # GPU pool's boot document with cloud-init's own schema; shellcheck checks the workflows' run: scripts
 # (through actionlint) and the boot rehearsal's rendered scripts; the rehearsal also runs
-# systemd-analyze verify (package systemd) and builds its chroot with unshare (util-linux).
+# systemd-analyze verify (package systemd) and builds its chroot with unshare (util-linux);
+# chromium, node and npm render the PR comment as GitHub does (tests/browser/).
 # Each is installed only when its command is missing.
-DEBIAN_DEPS := cloud-init:cloud-init shellcheck:shellcheck systemd-analyze:systemd unshare:util-linux
+DEBIAN_DEPS := cloud-init:cloud-init shellcheck:shellcheck systemd-analyze:systemd unshare:util-linux \
+               chromium:chromium node:nodejs npm:npm
 system-deps:
 	@missing=""; for dep in $(DEBIAN_DEPS); do \
 	  command -v "$${dep%%:*}" >/dev/null 2>&1 || missing="$$missing $${dep#*:}"; done; \
@@ -43,6 +45,13 @@ workflow-linters:
 	  GOBIN=$(TOOLS) GOFLAGS=-mod=mod go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION); \
 	else echo "WARNING: Go is not installed: actionlint cannot be built and the workflow lint test will skip"; fi
 
+# marked, Mermaid (GitHub's 11.3.0 and the newest) and playwright-core for the browser render tests,
+# exactly as tests/browser/package-lock.json pins them; reinstalled when the lock file changes.
+browser-deps: tests/browser/node_modules/.installed
+tests/browser/node_modules/.installed: tests/browser/package-lock.json | system-deps
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 plan: setup
 	$(VENV)/bin/ai-serving plan $(STACK) --out $(OUT)/$(STACK)
 
@@ -52,7 +61,7 @@ plan-all: setup
 validate: setup
 	$(VENV)/bin/ai-serving validate
 
-test: setup system-deps workflow-linters
+test: setup system-deps workflow-linters browser-deps
 	$(PY) -m pytest
 	@$(MAKE) --no-print-directory witness-or-skip
 

@@ -13,6 +13,7 @@ import pytest
 
 from ai_serving.engine.project import read_stack_config
 from ai_serving.engine.runner import run_program
+from ai_serving.reports import diagram
 from ai_serving.reports.diagram import architecture
 from ai_serving.reports.markdown import GITHUB_COMMENT_LIMIT, render, write_report
 from ai_serving.reports.planfile import plan_document
@@ -30,7 +31,7 @@ LABEL = r'"(?P<label>(?:[^"\[\]{}()|<>]|<br/>)*)"'
 BOX, DB, HEX = (LABEL.replace("label", name) for name in ("box", "db", "hex"))
 NODE = re.compile(rf"^(?P<id>{ID})(?:\[{BOX}\]|\[\({DB}\)\]|\{{\{{{HEX}\}}\}})$")
 SUBGRAPH = re.compile(rf"^subgraph (?P<id>{ID})\[{LABEL}\]$")
-EDGE = re.compile(rf"^(?P<a>{ID}) (?P<arrow>-->|-\.->)(?:\|(?P<text>[^|\"\[\]]*)\|)? (?P<b>{ID})$")
+EDGE = re.compile(rf"^(?P<a>{ID}) (?P<arrow>-->|-\.->|~~~)(?:\|(?P<text>[^|\"\[\]]*)\|)? (?P<b>{ID})$")
 
 
 @dataclass
@@ -65,7 +66,7 @@ class Mermaid:
 def parse_mermaid(text: str) -> Mermaid:
     """Parse ``text``, failing on anything outside the subset (bad ids, stray quotes or brackets)."""
     lines = [line.strip() for line in text.strip().splitlines()]
-    assert lines[0] == "flowchart TB"
+    assert lines[0] == "flowchart TB"  # one per view; a view's width is checked in a browser
     m = Mermaid()
     stack: list[str] = []
     for line in lines[1:]:
@@ -122,10 +123,10 @@ def plans(project, tmp_path_factory) -> dict[str, dict[str, Any]]:
 
 
 def test_diagram_nests_network_subnets_and_their_resources(plans):
-    m = parse_mermaid(architecture(plans["team-r-prod"]))
+    m = parse_mermaid(architecture(plans["team-r-prod"], "network"))
 
-    vnet = m.find("vnet-team-r-prod")
-    gpu, pe_subnet = m.find("snet-team-r-prod-sdc-gpu"), m.find("snet-team-r-prod-sdc-private-endpoints")
+    vnet = m.find("VNet 10.50.0.0/22")
+    gpu, pe_subnet = m.find("gpu 10.50.0.0/23"), m.find("private-endpoints")
     assert m.inside(gpu) == [vnet] and m.inside(pe_subnet) == [vnet]
     assert "10.50.0.0/22" in m.label(vnet) and "10.50.0.0/23" in m.label(gpu)
     scale_set, balancer = m.find("GPU scale set"), m.find("Internal load balancer")
@@ -134,30 +135,47 @@ def test_diagram_nests_network_subnets_and_their_resources(plans):
     assert m.has_edge(balancer, scale_set, "port")
     endpoints = [n for n, (label, _) in m.nodes.items() if label.startswith("Private endpoint")]
     assert len(endpoints) == 2 and all(m.inside(n)[0] == pe_subnet for n in endpoints)
+    # Subnets one under the other (side by side the view is too wide for a PR comment).
+    assert m.has_edge(gpu, pe_subnet) and ("~~~" in architecture(plans["team-r-prod"], "network"))
+
+
+def test_group_titles_are_one_short_line_and_the_caption_names_them(plans):
+    plan = plans["team-r-prod"]
+    m = parse_mermaid(architecture(plan, "network"))
+
+    assert m.subgraphs and all("<br/>" not in label and len(label) <= 24 for label, _ in m.subgraphs.values())
+    caption = diagram.caption(plan, "network")
+    assert "vnet-team-r-prod-sdc" in caption and "snet-team-r-prod-sdc-private-endpoints 10.50.2.0/24" in caption
 
 
 def test_diagram_links_endpoints_dns_and_diagnostics_to_their_targets(plans):
-    m = parse_mermaid(architecture(plans["team-r-prod"]))
+    m = parse_mermaid(architecture(plans["team-r-prod"], "services"))
 
     vault, account, workspace = m.find("Key Vault"), m.find("Azure OpenAI account"), m.find("Log Analytics")
     pe_vault, pe_account = m.find("pep-kv-"), m.find("pep-oai-")
     assert m.has_edge(pe_vault, vault, "private link vault")
     assert m.has_edge(pe_account, account, "private link account")
-    assert m.has_edge(pe_vault, m.find("privatelink.vaultcore.azure.net"), "dns")
-    assert m.has_edge(pe_account, m.find("privatelink.openai.azure.com"), "dns")
+    assert "in snet-team-r-prod-sdc-private-endpoints" in m.label(pe_vault)
     for source in (vault, account):
         assert m.has_edge(source, workspace, "diagnostics")
+    assert not [label for label, _ in m.nodes.values() if "NAT gateway" in label]  # a network thing
+
+    n = parse_mermaid(architecture(plans["team-r-prod"], "network"))
+    zones = n.find("Private DNS zones")
+    assert "privatelink.vaultcore.azure.net" in n.label(zones) and "privatelink.openai.azure.com" in n.label(zones)
+    assert n.has_edge(n.find("pep-kv-"), zones, "dns") and n.has_edge(n.find("pep-oai-"), zones, "dns")
     # NSG diagnostics are drawn from the subnet the NSG protects.
-    assert m.has_edge(m.find("snet-team-r-prod-sdc-gpu"), workspace, "diagnostics")
-    assert m.has_edge(m.find("Private DNS zones"), m.find("vnet-team-r-prod"), "linked")
-    assert m.has_edge(m.find("snet-team-r-prod-sdc-gpu"), m.find("NAT gateway"), "egress")
+    gpu = n.find("gpu 10.50.0.0/23")
+    assert n.has_edge(gpu, n.find("Log Analytics"), "diagnostics")
+    assert n.has_edge(n.find("VNet 10.50.0.0/22"), zones, "linked")
+    assert n.has_edge(gpu, n.find("NAT gateway"), "egress")
 
 
 def test_diagram_shows_the_openai_deployments_in_chain_order(plans):
-    m = parse_mermaid(architecture(plans["team-r-prod"]))
+    m = parse_mermaid(architecture(plans["team-r-prod"], "services"))
 
     account = m.find("Azure OpenAI account")
-    chat, embed = m.find("1. chat"), m.find("2. embed")
+    chat, embed = m.find("Deployment chat"), m.find("Deployment embed")
     group = m.inside(account)[0]
     assert m.inside(chat)[0] == group and m.inside(embed)[0] == group
     assert "gpt-5.5 2026-04-24" in m.label(chat) and "GlobalStandard x 30" in m.label(chat)
@@ -165,10 +183,10 @@ def test_diagram_shows_the_openai_deployments_in_chain_order(plans):
 
 
 def test_diagram_of_a_gpu_only_stack_has_no_openai_and_marks_empty_subnets(plans):
-    m = parse_mermaid(architecture(plans["team-s-dev"]))
-
+    m = parse_mermaid(architecture(plans["team-s-dev"], "services"))
     assert not [n for n, (label, _) in m.nodes.items() if "OpenAI" in label]
-    gateway = m.find("snet-team-s-dev-sdc-gateway")
+    m = parse_mermaid(architecture(plans["team-s-dev"], "network"))
+    gateway = next(sid for sid, (label, _) in m.subgraphs.items() if label.startswith("gateway "))
     assert [label for label, parent in m.nodes.values() if parent == gateway] == ["empty"]
     assert "autoscale 1-3" in m.label(m.find("GPU scale set"))
 
@@ -200,17 +218,40 @@ def test_diagram_sanitizes_hostile_names_and_draws_external_targets():
         _res("azure-native:network:VirtualNetworkPeering", "peer", {
             "virtualNetworkName": hostile, "remoteVirtualNetwork": {"id": f"{net}/virtualNetworks/hub"}}),
     ]}
-    text = architecture(plan)
+    text = architecture(plan, "network")
     m = parse_mermaid(text)
 
-    assert '"]' not in m.label(m.find("Virtual network")) and "click" in m.label(m.find("Virtual network"))
+    caption = diagram.caption(plan, "network")
+    assert '"]' not in caption and "<b>" not in caption and "click" in caption
     pe = m.find("pe-blob")
     assert m.inside(pe)[0] == m.find("snet-pe")  # a nested real-Azure subnet id resolves too
-    assert m.has_edge(pe, m.find("shared"), "private link blob")
     central = m.find("Central DNS zone")
     assert "privatelink.blob.core.windows.net" in m.label(central) and m.has_edge(pe, central, "dns")
-    assert m.has_edge(m.find("Virtual network"), m.find("Hub network"), "peering")
-    assert re.search(r"^  class ext\d+,ext\d+,ext\d+ external$", text, flags=re.M)
+    assert m.has_edge(m.find("VNet"), m.find("Hub network"), "peering")
+    assert re.search(r"^  class ext\d+,ext\d+ external$", text, flags=re.M)
+    services = architecture(plan, "services")
+    s = parse_mermaid(services)
+    assert s.has_edge(s.find("pe-blob"), s.find("shared"), "private link blob")
+    assert re.search(r"^  class ext\d+ external$", services, flags=re.M)
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("1. chat", "1 chat"), ("2) embed", "2 embed"), ("- item", "item"), ("--- rule", "rule"),
+    ("**bold** _em_ `code` ~~del~~", "bold em code del"), ("# heading", "heading"), ("> quote", "quote"),
+    ("<b>x</b>", "b x /b"), ("snet_gpu", "snet_gpu"), ("10.0.0.0/24", "10.0.0.0/24"),
+])
+def test_labels_hold_nothing_mermaid_reads_as_markdown_or_html(name, shown):
+    # Mermaid 11.3 (GitHub's) draws "Unsupported markdown: list" for a label such as "1. chat".
+    assert diagram.label_text(name) == shown
+
+
+def test_hostile_deployment_names_reach_the_diagram_as_plain_words(plans):
+    plan = copy.deepcopy(plans["team-r-prod"])
+    dep = next(r for r in plan["resources"] if r["type"] == "azure-native:cognitiveservices:Deployment")
+    dep["inputs"]["deploymentName"] = "1. chat"
+    m = parse_mermaid(architecture(plan, "services"))
+    label = m.label(m.find("Deployment 1. chat"))  # not at a line start: no list
+    assert all(not re.match(r"\s*(\d+[.)]|[-*+>#])\s", line) for line in label.split("<br/>"))
 
 
 # --- the report ----------------------------------------------------------------------------------------
@@ -280,7 +321,7 @@ def test_report_lists_every_stack_finding_waiver_and_diagram(plans, tmp_path):
     assert "450K TPM requested, quota 300K" in text and "`openai-quota`" in text
     assert "bad key" in text  # the broken stack's error
     blocks = mermaid_blocks(text)
-    assert len(blocks) == len(plans)
+    assert len(blocks) == 2 * len(plans)  # a network and a services view per stack
     for block in blocks:
         parse_mermaid(block)
     assert "| `keyvault:Vault` | 1 |" in text
@@ -313,7 +354,7 @@ def test_report_ignores_plan_files_left_from_an_earlier_run(plans, tmp_path):
     section = text[text.index("<b>team-z-dev</b>"):]
     section = section[:section.index("</details>")]
     assert "No plan was produced" in section and "mermaid" not in section
-    assert len(mermaid_blocks(text)) == 1
+    assert len(mermaid_blocks(text)) == 2
 
 
 def test_report_without_summary_derives_the_table_from_the_plans(plans, tmp_path):
@@ -325,7 +366,7 @@ def test_report_without_summary_derives_the_table_from_the_plans(plans, tmp_path
 
     assert text.startswith("## ✅ ai-serving plan: all 2 stack(s) pass")
     assert "policy pack not run" in text
-    assert len(mermaid_blocks(text)) == 2
+    assert len(mermaid_blocks(text)) == 4
 
 
 def test_report_fits_a_github_comment_for_hundreds_of_stacks(plans, tmp_path):
@@ -339,7 +380,7 @@ def test_report_fits_a_github_comment_for_hundreds_of_stacks(plans, tmp_path):
     assert "This report was shortened to fit a GitHub comment" in text
     assert all(f"| `{stack}` |" in text for stack in many)  # the summary table still lists every stack
     full = (tmp_path / "report-full.md").read_text(encoding="utf-8")
-    assert len(mermaid_blocks(full)) == 150 and "shortened" not in full
+    assert len(mermaid_blocks(full)) == 300 and "shortened" not in full
 
 
 def test_a_shortened_report_keeps_the_diagrams_of_failing_stacks(plans, tmp_path):
@@ -353,7 +394,7 @@ def test_a_shortened_report_keeps_the_diagrams_of_failing_stacks(plans, tmp_path
 
     assert full is not None and len(text) < GITHUB_COMMENT_LIMIT
     blocks = mermaid_blocks(text)
-    assert len(blocks) == 2
+    assert len(blocks) == 4
     for block in blocks:
         parse_mermaid(block)
     first_ok = text.index("<b>team002-dev</b>")

@@ -46,13 +46,33 @@ VNET_LINK = "azure-native:privatedns:VirtualNetworkLink"
 DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
 AUTOSCALE = "azure-native:monitor:AutoscaleSetting"
 
-_SAFE = re.compile(r"[^A-Za-z0-9 ._:/@+,=*#-]+")
+# What a label may hold. Mermaid 11.x reads every flowchart label as Markdown (11.3, which GitHub
+# renders with, to 11.6 draw "Unsupported markdown: list" for a label like ``1. chat``, without an
+# error); so no quotes, brackets, pipes or tags (Mermaid syntax, HTML), no ``* _ ` ~ # + = > <``
+# (emphasis, code, strike-through, headings, rules, block quotes), and no line may start like a list
+# item (``1.``, ``2)``, ``-``): see _unlisted. An underscore is kept only inside a word, where
+# Markdown never reads it as emphasis (``snet_gpu``).
+_SAFE = re.compile(r"[^A-Za-z0-9 .:/@,_-]+|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+TITLE_CHARS = 24
+"""The longest group title that stays on one line (Mermaid wraps titles at about 200 px)."""
+_LIST_START = re.compile(r"^(?:-+\s*|(\d+)[.)](?=\s|$))")
+
+
+def _unlisted(line: str) -> str:
+    """``line`` without a leading list marker: ``- x`` -> ``x``, ``1. x`` -> ``1 x``."""
+    while (m := _LIST_START.match(line)) is not None and m.group(0):
+        line = (m.group(1) or "") + line[m.end():]
+        line = line.lstrip() if not m.group(1) else line
+        if m.group(1):
+            break
+    return line
 
 
 def label_text(value: Any) -> str:
-    """``value`` as text that is safe inside a quoted Mermaid label (no quotes, brackets, pipes, tags)."""
+    """``value`` as one line of a quoted Mermaid label: plain words that no Mermaid version reads as
+    syntax, HTML or Markdown."""
     text = _SAFE.sub(" ", str(value)).strip()
-    return re.sub(r"\s{2,}", " ", text)[:80]
+    return _unlisted(re.sub(r"\s{2,}", " ", text))[:80].strip()
 
 
 def _label(*lines: Any) -> str:
@@ -143,6 +163,12 @@ class _Graph:
         line = f"{a} {arrow}|{label_text(text)}| {b}" if text else f"{a} {arrow} {b}"
         if line not in self.edges:
             self.edges.append(line)
+
+    def stack(self, ids: Iterator[str] | list[str]) -> None:
+        """Place ``ids`` one under the other with invisible links (``~~~``, Mermaid 9.3 and later)."""
+        order = list(ids)
+        for a, b in zip(order, order[1:], strict=False):
+            self.edges.append(f"{a} ~~~ {b}")
 
 
 class _Builder:
@@ -271,23 +297,35 @@ class _Builder:
             space = ((vnet.get("inputs") or {}).get("addressSpace") or {}).get("addressPrefixes") or []
             vid = self.g.new_id("vnet")
             self.g.ids[vnet["urn"]] = vid
-            text = _label("Virtual network", physical_name(vnet), " ".join(space))
+            # Group titles stay one short line: Mermaid wraps them at about 200 px and draws every
+            # line after the first under the group's children. The full names are in the caption.
+            text = _label("VNet " + " ".join(space))
             self.g.lines.append(f'  subgraph {vid}["{text}"]')
             self.g.lines.append("    direction TB")
             own = [s for s in subnets if _belongs(s, vnet, len(vnets))]
             for subnet in own:
-                self.subnet(subnet, placed[subnet["urn"]], indent=2)
+                self.subnet(subnet, placed[subnet["urn"]], indent=2, stem=physical_name(vnet))
             self.g.lines.append("  end")
+            # Subnets one under the other (an invisible link per pair): side by side they make the
+            # diagram several times wider than a PR comment, and the labels unreadably small.
+            self.g.stack(self.g.ids[s["urn"]] for s in own)
         for subnet in subnets:  # subnets of a network outside the plan (none in this project today)
             if subnet["urn"] not in self.g.ids:
                 self.subnet(subnet, placed[subnet["urn"]], indent=1)
 
-    def subnet(self, subnet: dict[str, Any], members: list[dict[str, Any]], indent: int) -> None:
+    def subnet(self, subnet: dict[str, Any], members: list[dict[str, Any]], indent: int,
+               stem: str = "") -> None:
         inputs = subnet.get("inputs") or {}
         sid = self.g.new_id("snet")
         self.g.ids[subnet["urn"]] = sid
         pad = "  " * indent
-        text = _label("Subnet " + physical_name(subnet), inputs.get("addressPrefix"))
+        name = physical_name(subnet)
+        # snet-<stack>-gpu in vnet-<stack> is titled "gpu" (the caption has the full names).
+        prefix = "snet-" + stem.removeprefix("vnet-") + "-"
+        short_name = name.removeprefix(prefix) if stem and name.startswith(prefix) else name
+        text = label_text(f"{short_name} {inputs.get('addressPrefix') or ''}")
+        if len(text) > TITLE_CHARS:  # would wrap: the range is in the caption
+            text = label_text(short_name)
         self.g.lines.append(f'{pad}subgraph {sid}["{text}"]')
         if not members:
             self.g.lines.append(f'{pad}  {self.g.new_id("free")}["{_label("empty")}"]')
@@ -307,13 +345,13 @@ class _Builder:
             self.g.lines.append("    direction TB")
             aid = self.add_node(account, indent=2)
             previous = aid
-            for i, dep in enumerate(_chain_order(deployments), start=1):
+            for dep in _chain_order(deployments):
                 did = self.g.new_id("dep")
                 self.g.ids[dep["urn"]] = did
                 inputs = dep.get("inputs") or {}
                 model = (inputs.get("properties") or {}).get("model") or {}
                 sku = inputs.get("sku") or {}
-                text = _label(f"{i}. {inputs.get('deploymentName') or dep['name']}",
+                text = _label(f"Deployment {inputs.get('deploymentName') or dep['name']}",
                               f"{model.get('name', '?')} {model.get('version', '')}",
                               f"{sku.get('name', '?')} x {_num(sku.get('capacity'))}")
                 self.g.lines.append(f'    {did}["{text}"]')
@@ -323,39 +361,33 @@ class _Builder:
 
     def services(self) -> None:
         """Every standalone type of the type table not placed yet: stores (cylinders) first, then boxes."""
-        standalone = [(token, t.node) for token, t in arm.ARM_TYPES.items() if t.node and t.node.standalone]
+        standalone = [(token, t.node) for token, t in arm.ARM_TYPES.items()
+                      if t.node and t.node.standalone and not token.startswith(NET)]  # NET: network view
         for token, node in sorted(standalone, key=lambda item: item[1].shape != "db"):
             for res in self.of_type(token):
                 if res["urn"] not in self.g.ids:
                     self.add_node(res, indent=1, shape=node.shape)
 
     def dns(self) -> None:
+        """The stack's private DNS zones as one node listing them (a node per zone lays out a
+        1,500 px row, or a column that pushes the network aside), linked from the networks."""
         zones = self.of_type(ZONE)
         if not zones:
             return
         did = self.g.new_id("dns")
-        self.g.lines.append(f'  subgraph {did}["{_label("Private DNS zones")}"]')
         for zone in zones:
-            zid = self.g.new_id("zone")
-            self.g.ids[zone["urn"]] = zid
-            self.g.lines.append(f'    {zid}["{_label(physical_name(zone))}"]')
-        self.g.lines.append("  end")
+            self.g.ids[zone["urn"]] = did
+        self.g.lines.append(f'  {did}["{_label("Private DNS zones", *(physical_name(z) for z in zones))}"]')
         linked = {_id_of((link.get("inputs") or {}).get("virtualNetwork"))
                   for link in self.of_type(VNET_LINK)}
         for vid in (self.node_for_vnet(rid) for rid in linked if rid):
-            self.g.edge(did, vid, "linked", dotted=True)
+            self.g.edge(vid, did, "linked", dotted=True)
 
     def node_for_vnet(self, rid: str) -> str | None:
         res = self.resolve(rid)
         return self.g.ids.get(res["urn"]) if res is not None else self.node_for_id(rid, "Virtual network")
 
-    def links(self) -> None:
-        """Edges, drawn once every node exists (so no node is declared inside the wrong subgraph)."""
-        for sid, nat in self.egress:
-            self.g.edge(sid, self.node_for_id(nat, "NAT gateway"), "egress")
-        self.endpoint_links()
-        self.balancer_links()
-        self.diagnostic_links()
+    def peerings(self) -> None:
         for peering in self.of_type(PEERING):
             inputs = peering.get("inputs") or {}
             local = next((v for v in self.of_type(VNET)
@@ -363,10 +395,9 @@ class _Builder:
             remote = self.node_for_id(_id_of(inputs.get("remoteVirtualNetwork")), "Hub network")
             self.g.edge(self.g.ids.get(local["urn"]) if local else None, remote, "peering")
 
-    def endpoint_links(self) -> None:
-        """Private endpoint -> the resource it reaches, and -> the DNS zones its zone group registers in."""
-        endpoints = {physical_name(pe): pe for pe in self.of_type(PRIVATE_ENDPOINT)}
-        for pe in endpoints.values():
+    def target_links(self) -> None:
+        """Private endpoint -> the resource it reaches (``privateLinkServiceConnections``)."""
+        for pe in self.of_type(PRIVATE_ENDPOINT):
             inputs = pe.get("inputs") or {}
             connections = (inputs.get("privateLinkServiceConnections") or []) + \
                           (inputs.get("manualPrivateLinkServiceConnections") or [])
@@ -374,6 +405,10 @@ class _Builder:
                 groups = ",".join(conn.get("groupIds") or [])
                 target = self.node_for_id(conn.get("privateLinkServiceId"), "Private link target")
                 self.g.edge(self.g.ids.get(pe["urn"]), target, f"private link {groups}".strip())
+
+    def zone_links(self) -> None:
+        """Private endpoint -> the DNS zones its zone group registers it in."""
+        endpoints = {physical_name(pe): pe for pe in self.of_type(PRIVATE_ENDPOINT)}
         for group in self.of_type(ZONE_GROUP):
             inputs = group.get("inputs") or {}
             owner = endpoints.get(str(inputs.get("privateEndpointName")))
@@ -394,12 +429,15 @@ class _Builder:
                     self.g.edge(self.g.ids.get(balancer["urn"]), self.g.ids.get(member["urn"]),
                                 f"port {_num(port)}" if port is not None else "backend pool")
 
-    def diagnostic_links(self) -> None:
-        """Resource -> workspace for each diagnostic setting (``resourceUri`` -> ``workspaceId``)."""
+    def diagnostic_links(self, only: tuple[str, ...] = (), exclude: tuple[str, ...] = ()) -> None:
+        """Resource -> workspace for each diagnostic setting (``resourceUri`` -> ``workspaceId``) of
+        a resource of a type in ``only`` (any when empty) and not in ``exclude``."""
         for diag in self.of_type(DIAGNOSTICS):
             inputs = diag.get("inputs") or {}
             target = self.resolve(inputs.get("resourceUri"))
-            source = self.shown_as(target) if target is not None else None
+            if target is None or (only and target["type"] not in only) or target["type"] in exclude:
+                continue
+            source = self.shown_as(target)
             sink = self.node_for_id(inputs.get("workspaceId"), "Log Analytics workspace")
             self.g.edge(source, sink, "diagnostics", dotted=True)
 
@@ -415,12 +453,34 @@ class _Builder:
                     return self.g.ids.get(subnet["urn"])
         return None
 
-    def build(self) -> list[str]:
-        self.network()
-        self.openai()
-        self.services()
-        self.dns()
-        self.links()
+    def endpoints(self) -> None:
+        """The private endpoints, outside the network (the services view): how each service is reached."""
+        for pe in self.of_type(PRIVATE_ENDPOINT):
+            subnet = next((self.resolve(rid) for rid in _subnet_refs(pe.get("inputs"))), None)
+            nid = self.g.new_id("pe")
+            self.g.ids[pe["urn"]] = nid
+            text = _label("Private endpoint", physical_name(pe),
+                          f"in {physical_name(subnet)}" if subnet is not None else None)
+            self.g.lines.append(f'  {nid}["{text}"]')
+
+    def build(self, view: str) -> list[str]:
+        if view == "network":
+            self.network()
+            self.dns()
+            for sid, nat in self.egress:
+                self.g.edge(sid, self.node_for_id(nat, "NAT gateway"), "egress")
+            self.peerings()
+            self.zone_links()
+            self.balancer_links()
+            self.diagnostic_links(only=(SUBNET, NSG))
+        elif view == "services":
+            self.endpoints()
+            self.openai()
+            self.services()
+            self.target_links()
+            self.diagnostic_links(exclude=(SUBNET, NSG))
+        else:
+            raise ValueError(f"unknown view {view!r}: expected one of {', '.join(VIEWS)}")
         out = ["flowchart TB", *self.g.lines, *("  " + e for e in self.g.edges)]
         if self.g.external:
             out.append("  classDef external stroke-dasharray: 4 4")
@@ -458,11 +518,31 @@ def _num(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def architecture(plan: dict[str, Any]) -> str:
-    """The Mermaid flowchart (without code fences) of the stack in ``plan``."""
-    return "\n".join(_Builder(plan).build()) + "\n"
+VIEWS = {"network": "Network: address space, subnets and what sits in them, egress, DNS",
+         "services": "Services: how each is reached (private endpoints), model deployments, stores, logs"}
+"""The diagrams of one stack. One diagram of everything is laid out 3,000-4,000 px wide, which a
+PR comment (846 px) shrinks to 3-4 px text; each view alone fits with its labels legible."""
+
+
+def architecture(plan: dict[str, Any], view: str) -> str:
+    """The Mermaid flowchart (without code fences) of ``view`` (a key of VIEWS) of the stack in ``plan``."""
+    return "\n".join(_Builder(plan).build(view)) + "\n"
+
+
+def caption(plan: dict[str, Any], view: str) -> str:
+    """The Markdown line above a view: what it shows, and the full names its short titles stand for."""
+    if view != "network":
+        return VIEWS[view]
+    names = [label_text(physical_name(v)) for v in plan.get("resources") or [] if v.get("type") == VNET]
+    subnets = [label_text(f"{physical_name(s)} {(s.get('inputs') or {}).get('addressPrefix') or ''}")
+               for s in plan.get("resources") or [] if s.get("type") == SUBNET]
+    text = VIEWS[view]
+    if names:
+        text += f" (network {', '.join(names)}; subnets {', '.join(subnets) or 'none'})"
+    return text.replace("_", "\\_")  # label_text leaves no other Markdown or HTML
 
 
 def mermaid_block(plan: dict[str, Any]) -> str:
-    """``architecture(plan)`` in a fenced ```` ```mermaid ```` block, as GitHub renders it."""
-    return "```mermaid\n" + architecture(plan) + "```\n"
+    """Every view of ``plan``, each with its caption, in fenced ```` ```mermaid ```` blocks as GitHub renders them."""
+    return "".join(f"\n<sub>{caption(plan, view)}</sub>\n\n```mermaid\n{architecture(plan, view)}```\n"
+                   for view in VIEWS)
