@@ -314,10 +314,11 @@ def test_report_lists_every_stack_finding_waiver_and_diagram(plans, tmp_path):
     for stack in plans:
         assert f"{stack}: purge protection is off<br>set it on" in text
         assert f"{stack} load balancer probe needs it | 2027-01-31 |" in text
-    assert text.count("`KV-01`") == 2 and text.count("`KV-05`") == 2 and text.count("`NET-02`") == 2
+    # Mandatory findings twice (under "What fails" and in the stack's section), advisory ones once.
+    assert text.count("`KV-01`") == 4 and text.count("`KV-05`") == 2 and text.count("`NET-02`") == 2
     assert "Set `properties.enablePurgeProtection: true`. [docs](https://example.com/kv-01)" in text
     assert "no \\| expiry &lt;here&gt;" in text  # a message cannot break the table or inject HTML
-    assert "`waiver-expired` | (stack)" in text
+    assert "`waiver-expired` on (stack)" in text
     assert "450K TPM requested, quota 300K" in text and "`openai-quota`" in text
     assert "bad key" in text  # the broken stack's error
     blocks = mermaid_blocks(text)
@@ -425,6 +426,102 @@ def test_cli_report_writes_report_md(plans, tmp_path, capsys):
     assert (tmp_path / "report.md").is_file()
     assert "wrote" in capsys.readouterr().out
     assert cli("report", "--out", tmp_path / "missing") == 2
+
+
+# --- order and weight -------------------------------------------------------------------------------------
+
+def _changed_pair(tmp_path: Path, plans, edit) -> tuple[Path, Path]:
+    """base/ and head/ plan dirs of the fixture stacks (with _write_out's findings); ``edit(head_plans)``."""
+    base, head = tmp_path / "base", tmp_path / "head"
+    _write_out(base, plans)
+    changed = copy.deepcopy(plans)
+    edit(changed)
+    _write_out(head, changed)
+    return base, head
+
+
+def _drop(plan: dict[str, Any], token: str) -> None:
+    plan["resources"] = [r for r in plan["resources"] if r["type"] != token]
+
+
+def test_report_puts_the_verdict_then_what_fails_then_what_changes_before_any_inventory(plans, tmp_path):
+    def edit(p):
+        vault = next(r for r in p["team-r-prod"]["resources"] if r["type"] == "azure-native:keyvault:Vault")
+        vault["inputs"]["properties"]["publicNetworkAccess"] = "Enabled"
+    base, head = _changed_pair(tmp_path, plans, edit)
+
+    text, _ = render(head, base)
+
+    order = [text.index(x) for x in ("## ❌ ai-serving plan", "### What fails", "### What this PR changes",
+                                     "### Stacks", "### Per stack", "**Declares**")]
+    assert order == sorted(order)
+    fails = text[text.index("### What fails"):text.index("### What this PR changes")]
+    assert "`KV-01` on `" in fails and "**Fix:** Set `properties.enablePurgeProtection: true`." in fails
+    changes = text[text.index("### What this PR changes"):text.index("### Stacks")]
+    assert "<details" not in changes  # expanded, not collapsed
+    assert "✏️ changed `keyvault:Vault`" in changes and '`"Disabled"` → `"Enabled"`' in changes
+    section = text[text.index("<b>team-r-prod</b>"):]
+    assert section.index("**Findings**") < section.index("**Declares**") < section.index("```mermaid")
+
+
+def test_deleting_protected_or_locked_resources_is_a_loud_warning(plans, tmp_path):
+    def edit(p):
+        _drop(p["team-r-prod"], "azure-native:keyvault:Key")  # the CMK key: protected in prod
+        identity = "azure-native:managedidentity:UserAssignedIdentity"
+        for r in p["team-r-prod"]["resources"]:
+            if r["type"] == identity:  # renamed: ARM replaces it
+                r["inputs"]["resourceName"] = r["inputs"].get("resourceName", r["name"]) + "-2"
+        workspace = next(r for r in p["team-r-prod"]["resources"]
+                         if r["type"] == "azure-native:operationalinsights:Workspace")
+        workspace["protect"] = False  # unprotected in the same change, but its lock stays
+        p["team-r-prod"]["resources"].remove(workspace)
+    base, head = _changed_pair(tmp_path, plans, edit)
+
+    text, _ = render(head, base)
+
+    warning = text[:text.index("### What fails")]
+    assert "`pulumi up` will refuse" in warning
+    assert "delete `keyvault:Key`" in warning and "it is protected" in warning
+    assert "replace `managedidentity:UserAssignedIdentity`" in warning
+    assert "delete `operationalinsights:Workspace`" in warning and "ScopeLocked" in warning
+
+
+def test_no_warning_when_nothing_protected_goes(plans, tmp_path):
+    base, head = _changed_pair(tmp_path, plans, lambda p: _drop(p["team-s-dev"], "azure-native:network:NatGateway"))
+
+    text, _ = render(head, base)
+
+    assert "will refuse" not in text and "➖ removed `network:NatGateway`" in text
+
+
+def test_unchanged_passing_stacks_collapse_to_one_line_with_a_count(plans, tmp_path):
+    stacks = {f"team{i:02d}-dev": plans["team-s-dev"] for i in range(50)}
+    base, head = tmp_path / "base", tmp_path / "head"
+    for out in (base, head):
+        for stack, plan in stacks.items():
+            (out / stack).mkdir(parents=True)
+            (out / stack / "plan.json").write_text(json.dumps({**plan, "stack": stack}))
+    changed = json.loads((head / "team37-dev" / "plan.json").read_text())
+    _drop(changed, "azure-native:network:NatGateway")
+    (head / "team37-dev" / "plan.json").write_text(json.dumps(changed))
+
+    text, _ = render(head, base)
+
+    table_part = text[text.index("### Stacks"):text.index("### Cross-team")]
+    assert "| `team37-dev` |" in table_part and table_part.count("| `team") == 1
+    assert "✅ 49 unchanged other stack(s) pass" in table_part
+
+
+def test_config_errors_show_repository_paths_not_the_runner_s(plans, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write_out(tmp_path / "out", plans, broken="team-z-dev")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    summary["stacks"][-1]["errors"] = [f"{tmp_path}/stacks/Pulumi.team-z-dev.yaml:3: bad key"]
+    (tmp_path / "out" / "summary.json").write_text(json.dumps(summary))
+
+    text, _ = render(tmp_path / "out")
+
+    assert str(tmp_path) not in text and "stacks/Pulumi.team-z-dev.yaml:3: bad key" in text
 
 
 def test_report_lists_deployments_retiring_within_180_days_by_date_and_team(plans, tmp_path):

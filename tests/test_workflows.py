@@ -420,12 +420,18 @@ def test_later_reports_edit_the_bot_comment_and_leave_people_alone(tmp_path: Pat
 
 
 @needs_node
-def test_an_oversized_report_is_cut_at_a_stack_and_points_at_the_artifact(tmp_path: Path):
-    report = "".join(f"\n## team-{i:03d}-dev\n" + "x" * 1000 for i in range(200))
+def test_an_oversized_report_is_cut_at_a_block_boundary_and_points_at_the_artifact(tmp_path: Path):
+    from ai_serving.reports.markdown import CUT
+
+    # As the report writes its stack sections: each a collapsed <details> after a CUT marker.
+    report = "## verdict\n" + "".join(f"\n{CUT}\n<details><summary>team-{i:03d}-dev</summary>\n\n"
+                                       + "x" * 1000 + "\n\n</details>\n" for i in range(200))
     (_, (_, _, body)) = _post_comment(tmp_path, report=report, existing=[], exit_code="0")
     assert len(body) < 65536
     assert "ai-serving-plan` artifact" in body
-    assert re.search(r"## team-\d{3}-dev\nx{1000}\n\n_Truncated", body), "cut at a stack boundary"
+    before = body[:body.index("_Truncated")]
+    assert before.count("<details>") == before.count("</details>") > 0, "the note is outside every section"
+    assert re.search(r"x{1000}\n\n</details>\n\n\n_Truncated", body), "cut at a block boundary"
 
 
 @needs_node

@@ -2,9 +2,14 @@
 
 Reads a plan output directory (``summary.json`` from ``plan --all`` and ``<stack>/plan.json`` per
 stack; without ``summary.json`` the table is derived from the plan files) and writes
-``report.md``: the overall verdict, the summary table, cross-team findings, what the PR changes
-(with a base directory), then one collapsible section per stack with counts by type, findings
-with remediation, waivers, and a Mermaid architecture diagram.
+``report.md`` in the order a reviewer needs it: the verdict; a loud warning for protected or
+locked resources the change would delete or replace; what fails (mandatory findings with their
+remediation, config errors, cross-team findings); what the PR changes (with a base directory:
+resources added, changed and removed, findings introduced and resolved, expanded); the stacks
+table (failing and changed stacks, the unchanged passing ones as one line with a count); then one
+collapsible section per stack with its findings and waivers first and its inventory (counts by
+type, Mermaid diagrams) last. Top-level blocks are separated by ``CUT``, where CI may cut the
+comment without landing inside a collapsed section.
 
 GitHub rejects comments over 65,536 characters, so the report stays within ``BUDGET``. Sections
 come in order of interest: failing stacks, then those the PR changes, then the rest. When the
@@ -22,6 +27,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .. import arm
 from ..outcome import ExitCode, Status, UsageError
 from ..verdict import resource_name, rule_id
 from . import diagram
@@ -36,6 +42,14 @@ MAX_DIFF_LINES = 40
 """Changed-input lines per stack in the "What this PR changes" section."""
 STATUS_ICON = {Status.OK: "✅", Status.POLICY_FAILED: "❌", Status.INVALID_CONFIG: "⚠️", Status.ERROR: "💥"}
 STATUS_RANK = {Status.ERROR: 0, Status.INVALID_CONFIG: 1, Status.POLICY_FAILED: 2, Status.OK: 3}
+LOCK_PREFIX = "azure-native:authorization:ManagementLock"
+CUT = "<!-- ai-serving:cut -->"
+"""Marks a boundary between top-level blocks (never inside <details>): the PR workflow's fallback
+cut searches for it."""
+MAX_FAILURES = 12
+"""Mandatory findings per stack in "What fails" (the stack's section lists them all)."""
+REPLACING_INPUTS = ("location", "resourceGroupName")
+"""Inputs ARM cannot change in place (with each type's name input): a change replaces the resource."""
 
 
 # --- inputs ---------------------------------------------------------------------------------------
@@ -134,8 +148,11 @@ def header(summary: dict[str, Any]) -> str:
     return verdict_line(summary) + "\n<sub>" + " · ".join(bits) + "</sub>\n"
 
 
-def summary_table(summary: dict[str, Any], budget: int) -> str:
-    rows = summary["stacks"]
+def summary_table(summary: dict[str, Any], budget: int, changed: set[str] | None = None) -> str:
+    """Failing and changed stacks one row each; the passing unchanged ones as one line with a count."""
+    everything = summary["stacks"]
+    rows = [r for r in everything if r.get("status") != Status.OK or r["stack"] in (changed or set())]
+    quiet = [r["stack"] for r in everything if r not in rows]
 
     def render(selected: list[dict[str, Any]]) -> str:
         return table(["stack", "resources", "mandatory", "advisory", "waivers", "status"], [
@@ -149,6 +166,12 @@ def summary_table(summary: dict[str, Any], budget: int) -> str:
         lines = render(failing).splitlines(keepends=True)
         text = "".join(lines[:2]) + _fit(lines[2:], budget, "failing stack row(s)")
         text += f"\n{len(rows) - len(failing)} passing stack(s) not listed (size limit).\n"
+    if not rows:
+        text = ""
+    if quiet:
+        names = ", ".join(code(q, in_table=False) for q in quiet[:30]) + (", …" if len(quiet) > 30 else "")
+        kind = ("unchanged " if changed is not None else "") + ("other stack(s)" if rows else "stack(s)")
+        text += f"\n✅ {len(quiet)} {kind} pass: {names}\n"
     return "\n### Stacks\n\n" + text
 
 
@@ -213,10 +236,10 @@ def changes_section(diff: PlanDiff, budget: int) -> str:
     for s in touched:
         if s.status in ("added", "removed"):
             continue
-        lines = [f"- ➕ {code(_short_type(r['type']))} {code(r['name'])}" for r in s.added]
-        lines += [f"- ➖ {code(_short_type(r['type']))} {code(r['name'])}" for r in s.removed]
+        lines = [f"- ➕ added {code(_short_type(r['type']))} {code(r['name'])}" for r in s.added]
+        lines += [f"- ➖ removed {code(_short_type(r['type']))} {code(r['name'])}" for r in s.removed]
         for c in s.changed:
-            lines.append(f"- ✏️ {code(_short_type(c.type))} {code(c.name)}")
+            lines.append(f"- ✏️ changed {code(_short_type(c.type))} {code(c.name)}")
             if c.protect is not None:
                 lines.append(f"  - protect: {c.protect[0]} → {c.protect[1]}")
             lines += [f"  - {code(ch.path, in_table=False)}: {code(short(ch.old, 80), in_table=False)} → "
@@ -226,8 +249,7 @@ def changes_section(diff: PlanDiff, budget: int) -> str:
         if len(lines) > MAX_DIFF_LINES:
             lines = lines[:MAX_DIFF_LINES] + [f"- … {len(lines) - MAX_DIFF_LINES} more line(s): run "
                                               "`ai-serving diff BASE HEAD` for all"]
-        details.append(f"\n<details><summary>{cell(s.stack)}: changes</summary>\n\n" + "\n".join(lines)
-                       + "\n\n</details>\n")
+        details.append(f"\n**{cell(s.stack)}**\n\n" + "\n".join(lines) + "\n")
     head = "".join(out)
     return head + _fit(details, budget - len(head), "stack change list(s)")
 
@@ -240,37 +262,141 @@ def _meta(summary: dict[str, Any], policy: str) -> dict[str, Any]:
     return ((summary.get("pack") or {}).get("policies") or {}).get(policy) or {}
 
 
-def findings_table(summary: dict[str, Any], violations: list[dict[str, Any]]) -> str:
+def finding_line(summary: dict[str, Any], v: dict[str, Any]) -> str:
+    """One finding as a list item: level, rule, short resource name and type, message, remediation.
+
+    A list, not a table: at comment width a five-column table cut the remediation off."""
+    meta = _meta(summary, v.get("policy", ""))
+    rule = meta.get("rule") or rule_id(v.get("policy", ""))
+    urn = v.get("urn") or ""
+    where = (f"{code(resource_name(urn), in_table=False)} ({cell(_short_type(_type_of_urn(urn)))})" if urn
+             else "(stack)")
+    icon = "❌" if v.get("level") == "mandatory" else "⚠️"
+    fix = cell(meta.get("remediation") or "")
+    if meta.get("url"):
+        fix += f" [docs]({meta['url']})"
+    line = f"- {icon} {code(rule, in_table=False)} on {where}: {cell(v.get('message'))}"
+    return line + (f"<br>**Fix:** {fix}" if fix.strip() else "") + "\n"
+
+
+def findings_table(summary: dict[str, Any], violations: list[dict[str, Any]], limit: int = MAX_FINDINGS) -> str:
+    """The findings, mandatory first, as a list (see finding_line), cut at ``limit``."""
     ordered = sorted(violations, key=lambda v: (v.get("level") != "mandatory", rule_id(v.get("policy", ""))))
-    rows = []
-    for v in ordered[:MAX_FINDINGS]:
-        meta = _meta(summary, v.get("policy", ""))
-        rule = meta.get("rule") or rule_id(v.get("policy", ""))
-        urn = v.get("urn") or ""
-        resource = (f"{code(resource_name(urn))}<br>{cell(_short_type(_type_of_urn(urn)))}" if urn
-                    else "(stack)")
-        fix = cell(meta.get("remediation") or "")
-        if meta.get("url"):
-            fix += f" [docs]({meta['url']})"
-        icon = "❌" if v.get("level") == "mandatory" else "⚠️"
-        rows.append([f"{icon} {cell(v.get('level'))}", code(rule), resource, cell(v.get("message")), fix])
-    text = table(["level", "rule", "resource", "message", "remediation"], rows)
-    if len(ordered) > MAX_FINDINGS:
-        text += f"\n… and {len(ordered) - MAX_FINDINGS} more finding(s); see the stack's compliance.csv.\n"
+    text = "".join(finding_line(summary, v) for v in ordered[:limit])
+    if len(ordered) > limit:
+        text += f"\n… and {len(ordered) - limit} more finding(s); see the stack's compliance.csv.\n"
     return text
+
+
+def relative(text: str) -> str:
+    """``text`` with the runner's working directory left out of paths (``/home/runner/work/x/stacks/...``
+    becomes ``stacks/...``): the report is read on GitHub, where only repository paths mean anything."""
+    here = str(Path.cwd().resolve())
+    return text.replace(here + "/", "").replace(here, ".")
+
+
+def failures_section(summary: dict[str, Any], plans: dict[str, dict[str, Any]]) -> str:
+    """What fails, first: per failing stack its config errors or mandatory findings with remediation;
+    mandatory cross-team findings."""
+    failing = [r for r in sorted(summary["stacks"], key=lambda r: (STATUS_RANK.get(r.get("status"), 0), r["stack"]))
+               if r.get("status") != Status.OK]
+    cross = [c for c in summary.get("crossTeam") or [] if c.get("level") == "mandatory"]
+    if not failing and not cross:
+        return ""
+    out = ["\n### What fails\n"]
+    for row in failing[:30]:
+        out.append(f"\n**{cell(row['stack'])}**: {STATUS_ICON.get(str(row.get('status')), '❔')} "
+                   f"{cell(row.get('status'))}\n\n")
+        errors = [relative(str(e)) for e in row.get("errors") or []]
+        if errors:
+            first = errors[0].strip().splitlines()
+            out.append("".join(f"    {line}\n" for line in first[:12]))
+            if len(errors) > 1 or len(first) > 12:
+                out.append("\n(more in the stack's section below)\n")
+        plan = _plan_of(row, plans)
+        violations = [v for v in ((plan or {}).get("policy") or {}).get("violations") or []
+                      if v.get("level") == "mandatory"]
+        if violations:
+            out.append(findings_table(summary, violations, MAX_FAILURES))
+    if len(failing) > 30:
+        out.append(f"\n… and {len(failing) - 30} more failing stack(s): see the table below.\n")
+    for c in cross:
+        out.append(f"\n- ❌ cross-team {code(c.get('check', ''), in_table=False)} "
+                   f"({', '.join(code(x, in_table=False) for x in c.get('stacks') or [])}): {cell(c.get('message'))}\n")
+    return "".join(out)
+
+
+def refusals(diff: PlanDiff, base: dict[str, dict[str, Any]], head: dict[str, dict[str, Any]]) -> list[str]:
+    """Protected or locked resources the change deletes or replaces, each as one warning line.
+
+    ``pulumi up`` refuses to delete or replace a resource marked ``protect`` and stops the whole
+    update there; Azure refuses to delete a resource under a CanNotDelete lock (ScopeLocked). The
+    plan cannot show either, so the reviewer must see it before merging."""
+    out: list[str] = []
+    for s in diff.touched:
+        old = {r["urn"]: r for r in (base.get(s.stack) or {}).get("resources") or []}
+        new_urns = {r["urn"] for r in (head.get(s.stack) or {}).get("resources") or []}
+        locked = _locked_keys(list(old.values()), keep=new_urns)
+        going: list[tuple[dict[str, Any], str]] = [(old[r["urn"]], "delete") for r in s.removed if r["urn"] in old]
+        for c in s.changed:
+            entry = arm.arm_type(c.type)
+            forcing = {*REPLACING_INPUTS, *((entry.name_input,) if entry else ())}
+            if c.urn in old and any(ch.path in forcing for ch in c.inputs):
+                going.append((old[c.urn], "replace"))
+        for res, action in going:
+            what = f"{code(s.stack, in_table=False)}: {action} {code(_short_type(res['type']), in_table=False)} " \
+                   f"{code(res['name'], in_table=False)}"
+            if res.get("protect"):
+                out.append(f"- 🛑 {what}: it is protected, so `pulumi up` will refuse (and stop the update). "
+                           "Unprotect it in a separate change first if this is intended.")
+            key = _arm_key_of(res)
+            if key is not None and key in locked:
+                out.append(f"- 🛑 {what}: a CanNotDelete lock covers it, so Azure will refuse (ScopeLocked). "
+                           "Remove the lock deliberately first if this is intended.")
+    return out
+
+
+def _arm_key_of(res: dict[str, Any]) -> tuple[str, str] | None:
+    entry = arm.arm_type(res["type"])
+    return (entry.segment.lower(), arm.physical_name(res["type"], res["name"], res.get("inputs")).lower()) \
+        if entry else None
+
+
+def _locked_keys(resources: list[dict[str, Any]], keep: set[str]) -> set[tuple[str, str]]:
+    """ARM keys of the resources a CanNotDelete lock that stays in the head plan covers (a lock the
+    same change deletes goes first: it depends on its scope)."""
+    keys: set[tuple[str, str]] = set()
+    for lock in resources:
+        if not lock["type"].startswith(LOCK_PREFIX) or lock["urn"] not in keep:
+            continue
+        inputs = lock.get("inputs") or {}
+        scope = inputs.get("scope")
+        if str(inputs.get("level")) == "CanNotDelete" and isinstance(scope, str):
+            key = diagram.arm_key(scope)
+            if key is not None:
+                keys.add(key)
+    return keys
+
+
+def refusal_section(lines: list[str]) -> str:
+    if not lines:
+        return ""
+    return ("\n> [!CAUTION]\n> **This change deletes or replaces protected or locked resources: `pulumi up` will "
+            "refuse.**\n>\n" + "".join(f"> {line}\n" for line in lines))
 
 
 def stack_section(summary: dict[str, Any], row: dict[str, Any], plan: dict[str, Any] | None, *,
                   full: bool = True) -> str:
-    """One stack's collapsible section; ``full=False`` leaves out the counts table and the diagram."""
+    """One stack's collapsible section: errors, findings with remediation and waivers first, then the
+    inventory (counts by type and, with ``full``, the diagrams; ``full=False`` leaves those out)."""
     status = row.get("status", Status.OK.value)
     head = (f"{STATUS_ICON.get(status, '❔')} <b>{cell(row['stack'])}</b>: {cell(status)} · "
             f"{row.get('resources', 0)} resources · {row.get('mandatory', 0)} mandatory · "
             f"{row.get('advisory', 0)} advisory · {row.get('waivers', 0)} waivers")
-    out = [f"<details{' open' if status != Status.OK else ''}><summary>{head}</summary>\n"]
+    out = [f"\n{CUT}\n<details{' open' if status != Status.OK else ''}><summary>{head}</summary>\n"]
     errors = row.get("errors") or []
     if errors:
-        text = "\n".join(str(e) for e in errors).replace("```", "'''")
+        text = relative("\n".join(str(e) for e in errors)).replace("```", "'''")
         if len(text) > 4000:
             text = text[:4000] + "\n… (cut)"
         out.append("\n**Errors**\n\n```text\n" + text + "\n```\n")
@@ -278,17 +404,6 @@ def stack_section(summary: dict[str, Any], row: dict[str, Any], plan: dict[str, 
         out.append("\nNo plan was produced for this stack.\n")
         out.append("\n</details>\n")
         return "".join(out)
-    counts = Counter(r["type"] for r in plan.get("resources") or [] if not r["type"].startswith("pulumi:"))
-    azure = sorted((t, n) for t, n in counts.items() if t.startswith("azure-native:"))
-    components = sorted((t, n) for t, n in counts.items() if not t.startswith("azure-native:"))
-    if full:
-        counts_rows: list[list[Any]] = [[code(_short_type(t)), n] for t, n in azure]
-        out.append("\n**Declares**\n\n" + table(["type", "count"], counts_rows))
-        if components:
-            out.append("\nComponents: " + ", ".join(f"{code(t)} × {n}" for t, n in components) + "\n")
-    else:
-        out.append(f"\n**Declares** {sum(n for _, n in azure)} Azure resources of {len(azure)} types "
-                   f"in {sum(n for _, n in components)} components.\n")
     policy = plan.get("policy")
     if policy is None:
         out.append("\n**Findings**: policy pack not run.\n")
@@ -301,8 +416,18 @@ def stack_section(summary: dict[str, Any], row: dict[str, Any], plan: dict[str, 
                      code(resource_name(w.get("urn", "")) or "(stack)"), cell(w.get("reason")),
                      cell(w.get("expires"))] for w in waivers]
             out.append("\n**Waivers**\n\n" + table(["rule", "resource", "reason", "expires"], rows))
+    counts = Counter(r["type"] for r in plan.get("resources") or [] if not r["type"].startswith("pulumi:"))
+    azure = sorted((t, n) for t, n in counts.items() if t.startswith("azure-native:"))
+    components = sorted((t, n) for t, n in counts.items() if not t.startswith("azure-native:"))
     if full:
-        out.append("\n**Architecture**\n\n" + diagram.mermaid_block(plan))
+        counts_rows: list[list[Any]] = [[code(_short_type(t)), n] for t, n in azure]
+        out.append("\n**Declares**\n\n" + table(["type", "count"], counts_rows))
+        if components:
+            out.append("\nComponents: " + ", ".join(f"{code(t)} × {n}" for t, n in components) + "\n")
+        out.append("\n**Architecture**\n" + diagram.mermaid_block(plan))
+    else:
+        out.append(f"\n**Declares** {sum(n for _, n in azure)} Azure resources of {len(azure)} types "
+                   f"in {sum(n for _, n in components)} components.\n")
     out.append("\n</details>\n")
     return "".join(out)
 
@@ -317,30 +442,33 @@ def render(out_dir: Path, base_dir: Path | None = None, *, budget: int = BUDGET,
     summary = load_summary(out_dir, plans)
     diff = diff_dirs(base_dir, out_dir) if base_dir is not None else None
     changed = {s.stack for s in diff.touched} if diff else set()
+    warnings = refusals(diff, load_plans(base_dir), plans) if diff is not None and base_dir is not None else []
 
     def top(limit: int) -> str:
-        parts = [header(summary), summary_table(summary, limit // 4), cross_team(summary, limit // 8),
-                 retirements_section(plans, today, limit // 8)]
+        parts = [header(summary), refusal_section(warnings), failures_section(summary, plans)]
         if diff is not None:
             parts.append(changes_section(diff, limit // 4))
-        return "".join(parts)
+        parts += [summary_table(summary, limit // 4, changed if diff is not None else None),
+                  cross_team(summary, limit // 8), retirements_section(plans, today, limit // 8)]
+        return f"\n{CUT}\n".join(p for p in parts if p)
 
     rows = sorted(summary["stacks"], key=lambda r: (STATUS_RANK.get(r.get("status"), 0),
                                                     r["stack"] not in changed, r["stack"]))
-    footer = ("\n<sub>Written by `ai-serving report`. Sections are ordered: failing, changed, then the rest."
+    footer = (f"\n{CUT}\n<sub>Written by `ai-serving report`. Sections are ordered: failing, changed, then the rest."
               "</sub>\n")
+    per_stack = f"\n{CUT}\n### Per stack\n"
     sections = {r["stack"]: stack_section(summary, r, _plan_of(r, plans)) for r in rows}
-    complete = top(10**9) + "\n### Per stack\n\n" + "".join(sections.values()) + footer
+    complete = top(10**9) + per_stack + "".join(sections.values()) + footer
     if len(complete) <= budget:
         return complete, None
 
     # Too long. Passing, unchanged stacks lose their counts and diagram; if the failing and changed
     # ones still do not fit whole, every stack does. Then sections are left out from the least
-    # interesting end (passing, unchanged stacks are still in the summary table).
+    # interesting end (passing, unchanged stacks are still in the summary line).
     slim = {r["stack"]: stack_section(summary, r, _plan_of(r, plans), full=False) for r in rows}
     important = {r["stack"] for r in rows if r.get("status") != Status.OK or r["stack"] in changed}
     bounded = top(budget)
-    room = budget - len(bounded) - len(footer) - 1500  # 1500: the note saying what was left out
+    room = budget - len(bounded) - len(footer) - len(per_stack) - 1500  # 1500: the note on what was left out
     chosen = {s: sections[s] if s in important else slim[s] for s in sections}
     if sum(len(chosen[s]) for s in important) > room:
         chosen = dict(slim)
@@ -359,10 +487,10 @@ def render(out_dir: Path, base_dir: Path | None = None, *, budget: int = BUDGET,
     if omitted:
         names = ", ".join(code(o) for o in omitted[:20]) + (", …" if len(omitted) > 20 else "")
         left_out = f"; {len(omitted)} stack section(s) left out ({names})"
-    note = (f"\n> ✂️ This report was shortened to fit a GitHub comment ({GITHUB_COMMENT_LIMIT:,} characters): "
+    note = (f"\n{CUT}\n> ✂️ This report was shortened to fit a GitHub comment ({GITHUB_COMMENT_LIMIT:,} characters): "
             f"{shortened} section(s) without their resource counts and diagram{left_out}. The full report is "
             "`report-full.md` in the plan artefact.\n")
-    return bounded + note + "\n### Per stack\n\n" + "".join(kept) + footer, complete
+    return bounded + note + per_stack + "".join(kept) + footer, complete
 
 
 def _plan_of(row: dict[str, Any], plans: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
