@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--no-policy", action="store_true", help="skip the policy pack")
     plan.add_argument("--workers", type=int, help="worker processes for --all (default: the machine's cores)")
     plan.add_argument("--quiet", action="store_true", help="no resource tree")
+    plan.add_argument("--output", choices=("text", "json"), default="text",
+                      help="json: one JSON document on stdout (status, findings with remediation, files)")
     plan.add_argument("--base", type=Path, help="with --all --out: a base plan output dir for the report's diff")
     common(plan)
 
@@ -136,6 +138,8 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
     project = _project(args)
     pack_dir = _pack_dir(args, project)
     policy_config = _policy_config(args, pack_dir)
+    if args.all and args.output == "json":
+        raise UsageError("--output json is for one stack; `plan --all --out DIR` writes summary.json")
     if args.all:
         from .org.plan_all import plan_all
 
@@ -147,10 +151,19 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
         raise UsageError(f"no stack {args.stack!r} in {project.stack_config_dir}; "
                          f"known: {', '.join(project.stacks()) or '(none)'}")
     from .plan import plan_stack
-    from .reports.terminal import print_outcome
+    from .reports.terminal import PhaseProgress, outcome_json, print_outcome
 
-    outcome = plan_stack(project, args.stack, pack_dir=pack_dir, policy_config=policy_config,
-                         out_dir=args.out.resolve() if args.out else None, today=date.today())
+    as_json = args.output == "json"
+    # Progress goes to stderr: a spinner on a terminal, plain step lines otherwise (not with
+    # --output json unless on a terminal, so a script's stderr stays for real errors).
+    with PhaseProgress(err, args.stack) as progress:
+        on_phase = progress.phase if (err.is_terminal or not as_json) else None
+        outcome = plan_stack(project, args.stack, pack_dir=pack_dir, policy_config=policy_config,
+                             out_dir=args.out.resolve() if args.out else None, today=date.today(),
+                             on_phase=on_phase)
+    if as_json:
+        print(json.dumps(outcome_json(outcome), indent=2, default=str))
+        return int(outcome.exit_code)
     return print_outcome(outcome, console, err, quiet=args.quiet)
 
 

@@ -6,7 +6,7 @@ import contextlib
 import csv
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -75,12 +75,14 @@ class StackOutcome:
 
 def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_config: dict | None,
                out_dir: Path | None, today: date, stack_file: Path | None = None,
-               zygote: PackZygote | None = None, phases: dict[str, float] | None = None) -> StackOutcome:
+               zygote: PackZygote | None = None, phases: dict[str, float] | None = None,
+               on_phase: Callable[[str], None] | None = None) -> StackOutcome:
     """Plan ``stack``: never raises for bad config or program errors (they become the outcome).
 
-    With ``phases``, the seconds each step took are added to it under the step's name (``make bench``).
+    With ``phases``, the seconds each step took are added to it under the step's name (``make bench``);
+    ``on_phase`` is called with each step's name as it starts (the terminal's progress lines).
     """
-    timer = _Phases(phases)
+    timer = _Phases(phases, on_phase)
     try:
         with timer("stack file read + validation (load_stack)"):
             loaded = load_stack(project, stack, stack_file)
@@ -129,11 +131,14 @@ def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_co
 class _Phases:
     """Adds each step's duration to a dict, when one is given."""
 
-    def __init__(self, into: dict[str, float] | None) -> None:
+    def __init__(self, into: dict[str, float] | None, on_start: Callable[[str], None] | None = None) -> None:
         self.into = into
+        self.on_start = on_start
 
     @contextlib.contextmanager
     def __call__(self, name: str) -> Iterator[None]:
+        if self.on_start is not None:
+            self.on_start(name)
         started = time.perf_counter()
         try:
             yield

@@ -7,14 +7,53 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
+from ..verdict import resource_name
+
 if TYPE_CHECKING:  # read through its attributes only
+    from rich.status import Status as Spinner
+
     from ..plan import StackOutcome
+
+
+class PhaseProgress:
+    """What ``plan STACK`` is doing during its silent seconds, on stderr.
+
+    On a terminal a spinner names the current step; otherwise (CI logs, pipes) one plain line per
+    step, so a log shows where the time went and nothing is redrawn. Use as a context manager and
+    pass ``phase`` as ``plan_stack``'s ``on_phase``."""
+
+    def __init__(self, err: Console, stack: str) -> None:
+        self.err = err
+        self.stack = stack
+        self.spinner: Spinner | None = None
+
+    def phase(self, name: str) -> None:
+        step = name.split(" (")[0]  # "program under mocks (run_program)" -> "program under mocks"
+        text = f"{self.stack}: {step}"
+        if not self.err.is_terminal:
+            self.err.print(f"plan {text}", markup=False, highlight=False)
+        elif self.spinner is None:
+            self.spinner = self.err.status(text)
+            self.spinner.start()
+        else:
+            self.spinner.update(text)
+
+    def __enter__(self) -> PhaseProgress:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self.spinner is not None:
+            self.spinner.stop()
+            self.spinner = None
 
 
 def plan_tree(plan: dict[str, Any]) -> Tree:
@@ -62,6 +101,58 @@ def print_policies(console: Console, pack: dict[str, Any], stack_policies: dict[
     console.print(table)
 
 
+def _short_type(urn: str) -> str:
+    parts = urn.split("::")
+    return parts[2].rsplit("$", 1)[-1].removeprefix("azure-native:") if len(parts) >= 4 else ""
+
+
+def finding_text(item: dict[str, Any], pack: dict[str, Any] | None, style: str) -> Text:
+    """A finding as the terminal shows it: rule, the resource's short name and type (not its URN),
+    the message, and the rule's remediation from the pack."""
+    urn = item.get("urn") or ""
+    meta = ((pack or {}).get("policies") or {}).get(item.get("policy", "")) or {}
+    text = Text("  ")
+    text.append(str(item.get("rule", "")), style=style)
+    text.append(f" {resource_name(urn)} ({_short_type(urn)})" if urn else " (stack)")
+    for line in str(item.get("message", "")).splitlines():
+        text.append(f"\n    {line}")
+    if meta.get("remediation"):
+        text.append("\n    fix: ", style="bold")
+        text.append(" ".join(str(meta["remediation"]).split()))
+    return text
+
+
+def outcome_json(outcome: StackOutcome) -> dict[str, Any]:
+    """``plan STACK --output json``: the outcome as one JSON document for scripts."""
+    v = outcome.verdict
+    policies = (outcome.pack or {}).get("policies") or {}
+
+    def finding(item: dict[str, Any]) -> dict[str, Any]:
+        meta = policies.get(item.get("policy", "")) or {}
+        return {"rule": item.get("rule"), "policy": item.get("policy"), "level": item.get("level"),
+                "resource": resource_name(item.get("urn") or "") or None, "urn": item.get("urn") or None,
+                "message": item.get("message"), "remediation": meta.get("remediation"), "url": meta.get("url")}
+
+    return {
+        "stack": outcome.stack, "status": str(outcome.status.value), "exitCode": int(outcome.exit_code),
+        "errors": list(outcome.errors),
+        "resources": len(outcome.run.resources) if outcome.run else 0,
+        "policyPack": {"name": v.pack} if v is not None else None,
+        "mandatory": [finding(i) for i in v.mandatory] if v else [],
+        "advisory": [finding(i) for i in v.advisory] if v else [],
+        "waived": [dict(i) for i in v.suppressed] if v else [],
+        "files": [_shown_path(p) for p in outcome.files],
+    }
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is under it (no runner home in output)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def print_outcome(outcome: StackOutcome, console: Console, err: Console, *, quiet: bool = False) -> int:
     """Print one stack's plan, findings and files; return its exit code."""
     for message in outcome.errors:
@@ -86,9 +177,7 @@ def print_outcome(outcome: StackOutcome, console: Console, err: Console, *, quie
             if items:
                 console.print(f"[bold {style}]{len(items)} {title} violation(s)[/]")
                 for item in items:
-                    first, _, rest = item["message"].partition("\n")
-                    console.print(f"  [{style}]{item['rule']}[/] {item['urn'] or '(stack)'}\n    {first}"
-                                  + (f"\n    {rest}" if rest else ""), markup=True)
+                    console.print(finding_text(item, outcome.pack, style))
         if v.suppressed:
             console.print(f"[bold]{len(v.suppressed)} waived finding(s)[/]")
             for s in v.suppressed:
