@@ -41,6 +41,8 @@ class StackOutcome:
     """The pack that judged the stack (``PolicyPackProcess.describe()``), when one ran."""
     config: StackConfig | None = None
     """The validated config, when the stack file was valid (for the cross-team checks)."""
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    """A bad stack file's problems, each ``{file, line, path, message}`` (for CI annotations)."""
 
     @property
     def status(self) -> Status:
@@ -87,7 +89,9 @@ def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_co
         with timer("stack file read + validation (load_stack)"):
             loaded = load_stack(project, stack, stack_file)
     except ConfigError as exc:
-        return StackOutcome(stack, ExitCode.USAGE, errors=[str(exc)])
+        issues = [{"file": str(exc.source) if exc.source is not None else None, "line": i.line, "path": i.path,
+                   "message": i.message} for i in exc.issues]
+        return StackOutcome(stack, ExitCode.USAGE, errors=[str(exc)], issues=issues)
     with timer("program under mocks (run_program)"):
         run = run_program(project, stack, loaded.config_map)
     if run.exit_code != 0:

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from infra.config.addressing import LARGEST_ALLOWED_PREFIX
+from infra.config.checks import PLACEHOLDER_COST_CENTER, placeholder_owner
 
 from ..engine.project import Project
 from ..generate import SCHEMA_FILE
@@ -42,7 +43,6 @@ OPENAI_DEPLOYMENT = {"name": "chat", "capacity": 10, "contentFilter": "default"}
 """The one deployment ``--openai`` adds (10K TPM); model, version and type come from ``pick_openai``."""
 OPENAI_SKU_PREFERENCE = ("GlobalStandard", "DataZoneStandard", "Standard")
 """Pay-per-token types, cheapest commitment first: no reserved capacity for a new team."""
-PLACEHOLDER_COST_CENTER = "CC-TODO"
 _ADDRESS_RE = re.compile(r"addressSpace\s*:\s*[\"']?([0-9]{1,3}(?:\.[0-9]{1,3}){3}/[0-9]{1,2})")
 
 
@@ -154,7 +154,7 @@ def render(config: dict[str, Any], *, placeholders: bool) -> str:
              "# Address space taken from the new-team pool (ai_serving/org/new_team.py): reuse it nowhere else."]
     if placeholders:
         lines.append(f"# TODO: set the real ai-serving:owners and ai-serving:costCenter (placeholders: "
-                     f"{PLACEHOLDER_COST_CENTER}, {team}-owners@example.com).")
+                     f"{PLACEHOLDER_COST_CENTER}, {placeholder_owner(team)}).")
     body = yaml.safe_dump({"config": config}, sort_keys=False, default_flow_style=False, width=120)
     return "\n".join(lines) + "\n" + body
 
@@ -189,7 +189,7 @@ def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | 
         if path.exists():
             raise UsageError(f"{path} already exists; not overwriting it")
         config = stack_config(name, env, location=location, address_space=free_range(used_ranges(stack_dir)),
-                              openai=openai, gpu=gpu, owners=owners or [f"{name}-owners@example.com"],
+                              openai=openai, gpu=gpu, owners=owners or [placeholder_owner(name)],
                               cost_center=cost_center or PLACEHOLDER_COST_CENTER)
         with open(path, "x", encoding="utf-8") as fh:
             fh.write(render(config, placeholders=not (owners and cost_center)))

@@ -25,6 +25,7 @@ from ..engine.analyzer import PackZygote
 from ..engine.project import Project
 from ..outcome import ExitCode, Status
 from ..plan import plan_stack
+from . import annotations
 from .crossteam import check_all, global_names_of, load_quotas
 
 SUMMARY_FILE = "summary.json"
@@ -65,7 +66,8 @@ def _plan_in_worker(stack: str) -> dict[str, Any]:
     w = _worker
     result = plan_stack(w.project, stack, pack_dir=w.pack_dir, policy_config=w.policy_config,
                         out_dir=(w.out / stack) if w.out else None, today=w.today, zygote=w.zygote)
-    outcome: dict[str, Any] = {**result.summary(), "exit_code": result.exit_code, "errors": result.errors}
+    outcome: dict[str, Any] = {**result.summary(), "exit_code": result.exit_code, "errors": result.errors,
+                               "issues": result.issues}
     outcome["verdict"] = result.verdict.to_json() if result.verdict else None
     outcome["pack"] = result.pack
     outcome["unused_waivers"] = result.verdict.unused_waivers if result.verdict else []
@@ -134,6 +136,8 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
     for o in ordered:
         for message in o["errors"]:
             err.print(f"[{o['stack']}] {message}", markup=False)
+    if annotations.enabled():  # on the stack files' lines in the PR's "Files changed"
+        annotations.emit(ordered, project.stack_file)
     console.print(_summary_table(ordered))
     for f in findings:
         style = "red" if f.level == "mandatory" else "yellow"

@@ -22,9 +22,39 @@ MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-
 """A Hugging Face model id (``org/name``) or a plain name: it goes into a systemd unit and a shell."""
 
 
+PLACEHOLDER_COST_CENTER = "CC-TODO"
+"""What ``ai-serving new-team`` writes until a team names its real cost center."""
+_TODO = re.compile(r"(?i)(?<![a-z])todo(?![a-z])")
+
+
+def placeholder_owner(team: str) -> str:
+    """The owner ``ai-serving new-team`` writes until a team names its real owners."""
+    return f"{team}-owners@example.com"
+
+
+def placeholders(cfg: StackConfig) -> list[Issue]:
+    """Scaffolding placeholders left in ``cfg`` (``CC-TODO``, a ``TODO`` word, new-team's default owner).
+
+    A config-level check rather than a pack rule on the tags: the values are config keys, so the
+    finding points at the exact line of the stack file, and a prod stack stops before anything is
+    declared. Prod rejects them (see ``check``); dev and test only get a warning from the tooling."""
+    found: list[Issue] = []
+    if _TODO.search(cfg.cost_center):
+        found.append((("ai-serving:costCenter",), f"placeholder cost center {cfg.cost_center!r}: set the real one"))
+    for i, owner in enumerate(cfg.owners):
+        if _TODO.search(owner) or owner == placeholder_owner(cfg.team):
+            found.append((("ai-serving:owners", i), f"placeholder owner {owner!r}: name the real owners"))
+    for key, value in cfg.tags.items():
+        if _TODO.search(value):
+            found.append((("ai-serving:tags", key), f"placeholder tag value {value!r}: set the real one"))
+    return found
+
+
 def check(cfg: StackConfig, stack_name: str | None) -> list[Issue]:
     """Every cross-key problem in ``cfg``; empty when the config is sound."""
     return [
+        # Nobody can be charged or paged for a prod stack that still carries new-team's placeholders.
+        *(placeholders(cfg) if cfg.environment == "prod" else []),
         *_stack_identity(cfg, stack_name),
         *_location(cfg),
         *_network(cfg),
