@@ -23,8 +23,10 @@ BROWSER_DIR = ROOT / "tests" / "browser"
 SHOTS = ROOT / "build" / "browser"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 GITHUB_MERMAID = "mermaid-github"
-"""npm alias of mermaid@11.3.0: GitHub renders ```mermaid blocks with 11.3.0 (docsible/docsible#30,
-2024-10-30: "Github use mermaid version: v11.3.0"; yusukebe/gh-markdown-preview#58)."""
+"""npm alias of mermaid@11.3.0, the version GitHub renders ```mermaid blocks with: docsible/docsible#30
+(2024-10-30, "Github use mermaid version: v11.3.0") and yusukebe/gh-markdown-preview#58 (merged
+2025-01-12, "Update mermaid version to same as GitHub", 10.9.1 -> 11.3.0). Looked up 2026-12-02; GitHub
+does not publish its version, so the newest is tested too."""
 NEWEST_MERMAID = "mermaid"
 """The newest Mermaid on npm when this was written (package.json pins it)."""
 COMMENT_WIDTH = 846
