@@ -47,6 +47,7 @@ def stack_dir(tmp_path, monkeypatch) -> Path:
 
 def test_plan_all_in_github_actions_annotates_config_errors_and_placeholders(stack_dir, monkeypatch, capsys):
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(stack_dir.parent))  # the checkout: cwd
 
     code = cli("plan", "--all", "--no-policy", "--workers", "1", "--stack-dir", stack_dir)
 
@@ -66,8 +67,14 @@ def test_plan_all_in_github_actions_annotates_config_errors_and_placeholders(sta
     assert code == 2
 
 
-def test_no_annotations_outside_github_actions(stack_dir, monkeypatch, capsys):
+def test_no_annotations_outside_github_actions_or_outside_the_checkout(stack_dir, monkeypatch, capsys):
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    assert not annotations.enabled()
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(stack_dir.parent))
+    assert annotations.enabled()
+    # The PR workflow plans the base commit in a worktree under $RUNNER_TEMP: no annotations from there.
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(ROOT))
     cli("plan", "--all", "--no-policy", "--workers", "1", "--stack-dir", stack_dir)
     assert "::error" not in capsys.readouterr().out
 

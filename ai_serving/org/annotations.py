@@ -30,8 +30,15 @@ resources (vault, workspace, identities) come from the stack as a whole and get 
 
 
 def enabled() -> bool:
-    """Whether this process runs as a GitHub Actions step."""
-    return os.environ.get("GITHUB_ACTIONS") == "true"
+    """Whether this process runs as a GitHub Actions step in the repository checkout.
+
+    Not elsewhere on the runner: the PR workflow also plans the base commit in a worktree under
+    $RUNNER_TEMP, whose stack files have the same relative paths; annotating from there would pin
+    the base's problems on the PR's lines."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return False
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    return workspace is None or Path.cwd().resolve() == Path(workspace).resolve()
 
 
 def escape_data(text: str) -> str:
