@@ -51,8 +51,11 @@ def test_plan_all_in_github_actions_annotates_config_errors_and_placeholders(sta
 
     code = cli("plan", "--all", "--no-policy", "--workers", "1", "--stack-dir", stack_dir)
 
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     commands = [line for line in out.splitlines() if line.startswith("::")]
+    # Config errors on stderr name the file as the repository does, not by the runner's absolute path.
+    assert "stacks/Pulumi.team-b-dev.yaml:" in captured.err and str(stack_dir) not in captured.err
     dev, prod = stack_dir / "Pulumi.team-n-dev.yaml", stack_dir / "Pulumi.team-n-prod.yaml"
     # prod: the placeholders are config errors, on their lines, and the stack fails.
     assert f"::error file=stacks/Pulumi.team-n-prod.yaml,line={_line_of(prod, 'ai-serving:costCenter')}," in out

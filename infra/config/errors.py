@@ -29,9 +29,19 @@ class ConfigError(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = str(self.source) if self.source is not None else "<stack config>"
+        where = _shown(self.source) if self.source is not None else "<stack config>"
         lines = [f"invalid stack config: {where} ({len(self.issues)} problem{'s' if len(self.issues) != 1 else ''})"]
         for issue in self.issues:
             at = f"{where}:{issue.line}" if issue.line else where
             lines.append(f"  {at}: {issue.path}: {issue.message}")
         return "\n".join(lines)
+
+
+def _shown(source: Path | str) -> str:
+    """``source`` relative to the working directory when it is under it: ``stacks/Pulumi.x.yaml``,
+    not the CI runner's ``/home/runner/work/...`` (which means nothing to the person reading it)."""
+    path = Path(source)
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix() if path.is_absolute() else str(source)
+    except (ValueError, OSError):
+        return str(source)
