@@ -193,3 +193,14 @@ def test_every_step_after_the_plan_runs_even_when_an_earlier_one_failed():
     (plan_index,) = [i for i, s in enumerate(steps) if s.get("id") == "plan"]
     for step in steps[plan_index + 1:]:
         assert "always()" in str(step.get("if", "")), step.get("name")
+
+
+def test_the_browser_screenshots_are_kept_as_an_artifact_even_when_tests_fail():
+    from tests.browser_render import ROOT as RENDER_ROOT
+    from tests.browser_render import SHOTS
+
+    steps = PR["jobs"]["test"]["steps"]
+    (upload,) = [s for s in steps if _uses(s, "actions/upload-artifact")]
+    assert steps.index(upload) > [s.get("run") for s in steps].index("make test")
+    assert "always()" in upload["if"]
+    assert RENDER_ROOT / upload["with"]["path"] == SHOTS
