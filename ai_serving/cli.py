@@ -18,6 +18,16 @@ from .outcome import ExitCode, UsageError
 # The heavy modules are imported by the commands that need them (a `validate` never loads gRPC).
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more; found {text[:40]!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more; found {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ai-serving", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -34,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--policy-pack-config", type=Path,
                       help="policy config JSON (default: the pack's policy-config.json)")
     plan.add_argument("--no-policy", action="store_true", help="skip the policy pack")
-    plan.add_argument("--workers", type=int, help="worker processes for --all (default: the machine's cores)")
+    plan.add_argument("--workers", type=_positive_int, help="worker processes for --all (default: the machine's cores)")
     plan.add_argument("--quiet", action="store_true", help="no resource tree")
     plan.add_argument("--output", choices=("text", "json"), default="text",
                       help="json: one JSON document on stdout (status, findings with remediation, files)")
@@ -90,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(ExitCode.USAGE)
     except ConfigError as exc:
         err.print(str(exc), markup=False)
+        return int(ExitCode.USAGE)
+    except OSError as exc:
+        # A file the command was pointed at cannot be read or written (missing, a folder, no permission,
+        # a full disk): one line naming it, not a traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.print(f"error: {where}{exc.strerror or exc}", markup=False)
         return int(ExitCode.USAGE)
 
 

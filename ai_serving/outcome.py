@@ -32,3 +32,14 @@ class Status(enum.StrEnum):
 
 class UsageError(Exception):
     """A bad command line or project layout (exit code 2)."""
+
+
+MAX_MESSAGE_CHARS = 2000
+"""The longest error text the tooling prints or records for one problem."""
+
+
+def bounded(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out (hostile input can be huge)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit:,} more characters not shown]"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from typing import Any
 from infra.config import StackConfig
 from infra.config.errors import ConfigError
 
+from . import atomic
 from .engine.analyzer import PackZygote, PolicyPackProcess
 from .engine.project import Project
 from .engine.runner import ProgramRun, run_program
@@ -164,13 +166,12 @@ def write_outputs(out_dir: Path, run: ProgramRun, verdict: Verdict | None) -> li
     files = [write_plan(out_dir, plan_document(run, verdict.to_json() if verdict else None))]
     if verdict is not None:
         rows = verdict.compliance
-        csv_path = out_dir / "compliance.csv"
-        with open(csv_path, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=["Rule ID", "Resource ID", "Compliance", "Exception Reason",
+        buffer = io.StringIO(newline="")
+        writer = csv.DictWriter(buffer, fieldnames=["Rule ID", "Resource ID", "Compliance", "Exception Reason",
                                                     "Rule Level", "Rule Info"])
-            writer.writeheader()
-            writer.writerows(rows)
-        json_path = out_dir / "compliance.json"
-        json_path.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+        writer.writeheader()
+        writer.writerows(rows)
+        csv_path = atomic.write_text(out_dir / "compliance.csv", buffer.getvalue())
+        json_path = atomic.write_text(out_dir / "compliance.json", json.dumps(rows, indent=2) + "\n")
         files += [csv_path, json_path]
     return files

@@ -358,14 +358,17 @@ def test_report_ignores_plan_files_left_from_an_earlier_run(plans, tmp_path):
     assert len(mermaid_blocks(text)) == 2
 
 
-def test_report_without_summary_derives_the_table_from_the_plans(plans, tmp_path):
+def test_report_without_summary_derives_the_table_from_the_plans_and_is_never_green(plans, tmp_path):
+    # Without summary.json (plan --all did not finish) a stack that was not planned has no plan file:
+    # the report cannot know it exists, so it must not say that all stacks pass (issue 15, item 2).
     for stack, plan in plans.items():
         (tmp_path / stack).mkdir()
         (tmp_path / stack / "plan.json").write_text(json.dumps(plan))
 
     text, _ = render(tmp_path)
 
-    assert text.startswith("## ✅ ai-serving plan: all 2 stack(s) pass")
+    assert text.startswith("## ❌ ai-serving plan incomplete: no summary.json")
+    assert "✅ ai-serving plan" not in text
     assert "policy pack not run" in text
     assert len(mermaid_blocks(text)) == 4
 
@@ -542,3 +545,12 @@ def test_report_lists_deployments_retiring_within_180_days_by_date_and_team(plan
     # Months earlier nothing is that close.
     early, _ = render(tmp_path, today=date(2026, 12, 2))
     assert "No deployment's model retires before 2026-12-02 + 180 days." in early
+
+
+@pytest.mark.parametrize("content", ['{"stacks": [{"stack": "a-dev", "sta', "[1, 2]", '{"stacks": [3]}', "\udcff"])
+def test_a_truncated_or_foreign_summary_is_a_usage_error(tmp_path, content):
+    from ai_serving.outcome import UsageError
+
+    (tmp_path / "summary.json").write_text(content, encoding="utf-8", errors="surrogateescape")
+    with pytest.raises(UsageError, match="summary.json"):
+        render(tmp_path)

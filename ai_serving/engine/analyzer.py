@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory"
           analyzer_pb2.DISABLED: "disabled", analyzer_pb2.REMEDIATE: "remediate"}
 LEVEL_VALUES = {v: k for k, v in LEVELS.items()}
 START_TIMEOUT_S = 60
+DEATH_GRACE_POLLS = 30
 
 
 @dataclass(frozen=True)
@@ -83,25 +85,72 @@ class _EngineServicer(engine_pb2_grpc.EngineServicer):
         return empty_pb2.Empty()
 
 
+class PackDied(RuntimeError):
+    """The policy pack process ended (or stopped answering) before the stack was judged.
+
+    Carries only text, so it crosses process boundaries (a gRPC error object holds locks and cannot
+    be pickled back to ``plan --all``'s parent).
+    """
+
+
+def _exit_text(code: int | None) -> str:
+    """``Popen.returncode`` in words."""
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+class _GuardedStub:
+    """The analyzer stub, turning a failed call into ``PackDied`` naming the call and the process state."""
+
+    def __init__(self, stub: Any, owner: PolicyPackProcess) -> None:
+        self._stub, self._owner = stub, owner
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._stub, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except grpc.RpcError as exc:
+                raise self._owner.died_during(name, exc) from None
+
+        return call
+
+
 class PackZygote:
     """A warm process that forks policy-pack processes (see ``pack_zygote.py``); one per worker."""
 
     def __init__(self, pack_dir: Path) -> None:
         self.pack_dir = pack_dir.resolve()
         self._proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "ai_serving.engine.pack_zygote", str(self.pack_dir)],
+            [sys.executable, "-u", "-m", "ai_serving.engine.pack_zygote", str(self.pack_dir), str(os.getpid())],
             cwd=self.pack_dir, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
 
     def fork(self, engine: str, env: Mapping[str, str]) -> tuple[int, str]:
         """Start a pack process with ``env``; return its pid and analyzer port."""
         assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._proc.stdin.write(json.dumps({"engine": engine, "env": dict(env)}) + "\n")
-        self._proc.stdin.flush()
+        try:
+            self._proc.stdin.write(json.dumps({"engine": engine, "env": dict(env)}) + "\n")
+            self._proc.stdin.flush()
+        except OSError:  # BrokenPipeError: the zygote is gone
+            raise PackDied(f"policy pack {self.pack_dir}: the pack zygote exited "
+                           f"({_exit_text(self._proc.poll())})") from None
         reply = json.loads(self._proc.stdout.readline() or '{"error": "the pack zygote exited"}')
         if "error" in reply:
             raise RuntimeError(f"policy pack {self.pack_dir}: {reply['error']}")
         return int(reply["pid"]), str(reply["port"])
+
+    @property
+    def alive(self) -> bool:
+        """Whether the zygote can still fork (a killed one is replaced by the worker)."""
+        return self._proc.poll() is None
 
     def close(self) -> None:
         """Stop the zygote (its stdin closing ends it)."""
@@ -157,9 +206,36 @@ class PolicyPackProcess:
                 raise RuntimeError(f"policy pack {self.pack_dir} did not start: {port_line}\n{err.strip()}")
         self._channel = grpc.insecure_channel(f"127.0.0.1:{port_line}")
         grpc.channel_ready_future(self._channel).result(timeout=START_TIMEOUT_S)
-        self.stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+        self.stub = _GuardedStub(analyzer_pb2_grpc.AnalyzerStub(self._channel), self)
         self.info = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
         self.policies = {p.name: _meta(p) for p in self.info.policies}
+
+    def died_during(self, call: str, exc: grpc.RpcError) -> PackDied:
+        """What to report when ``call`` failed: whether the pack process is gone, else the gRPC status."""
+        pid = self._pid if self._pid is not None else (self._proc.pid if self._proc else None)
+        state: str | None = None
+        # The connection drops while the dying process is still being torn down: give it a moment.
+        for _ in range(DEATH_GRACE_POLLS):
+            state = self._exit_state()
+            if state is not None:
+                break
+            time.sleep(0.1)
+        if state is not None:
+            return PackDied(f"the policy pack process (pid {pid}) died during {call}: {state}")
+        code = exc.code().name if hasattr(exc, "code") else "UNKNOWN"
+        details = exc.details() if hasattr(exc, "details") else str(exc)
+        return PackDied(f"the policy pack failed during {call}: {code}: {str(details)[:500]}")
+
+    def _exit_state(self) -> str | None:
+        """How the pack process ended, or None while it runs."""
+        if self._proc is not None:
+            return _exit_text(self._proc.returncode) if self._proc.poll() is not None else None
+        if self._pid is not None:
+            try:
+                os.kill(self._pid, 0)
+            except ProcessLookupError:
+                return "gone (killed or crashed)"  # forked by the zygote, which reaps it
+        return None
 
     @property
     def name(self) -> str:

@@ -7,6 +7,9 @@ imports all of that, then for each request forks a child that sets exactly the e
 engine would set and runs ``python -m pulumi.policy <engine> <pack-dir>`` in-process. The child
 is the same program with the same inputs as a freshly launched pack; only the imports are reused.
 
+Both the zygote and each forked pack process die with their parent (``lifetime.die_with_parent``):
+killing a worker leaves no pack process listening behind it.
+
 Protocol (one JSON object per line): stdin ``{"engine": "host:port", "env": {...}}``, stdout
 ``{"pid": N, "port": "P"}`` or ``{"error": "..."}``.
 """
@@ -19,6 +22,8 @@ import runpy
 import signal
 import sys
 from pathlib import Path
+
+from ai_serving.engine.lifetime import die_with_parent
 
 
 def _warm(pack_dir: Path) -> None:
@@ -34,8 +39,9 @@ def _warm(pack_dir: Path) -> None:
     sys.path.remove(str(pack_dir))
 
 
-def _child(pack_dir: Path, engine: str, env: dict[str, str], write_fd: int) -> None:
+def _child(pack_dir: Path, engine: str, env: dict[str, str], write_fd: int, zygote: int) -> None:
     """Become the pack process: its stdout (the port line) goes to ``write_fd``."""
+    die_with_parent(zygote)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.dup2(write_fd, 1)
     os.close(write_fd)
@@ -45,9 +51,11 @@ def _child(pack_dir: Path, engine: str, env: dict[str, str], write_fd: int) -> N
     runpy.run_module("pulumi.policy", run_name="__main__", alter_sys=True)
 
 
-def serve(pack_dir: Path) -> None:
-    """Answer fork requests on stdin until it closes."""
+def serve(pack_dir: Path, parent: int | None = None) -> None:
+    """Answer fork requests on stdin until it closes (or ``parent``, the worker, ends)."""
+    die_with_parent(parent)
     _warm(pack_dir)
+    me = os.getpid()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     out = sys.stdout
     for line in sys.stdin:
@@ -58,7 +66,7 @@ def serve(pack_dir: Path) -> None:
         if pid == 0:
             os.close(read_fd)
             try:
-                _child(pack_dir, request["engine"], request["env"], write_fd)
+                _child(pack_dir, request["engine"], request["env"], write_fd, me)
             finally:
                 os._exit(1)
         os.close(write_fd)
@@ -70,4 +78,4 @@ def serve(pack_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    serve(Path(sys.argv[1]).resolve())
+    serve(Path(sys.argv[1]).resolve(), int(sys.argv[2]) if len(sys.argv) > 2 else None)

@@ -11,11 +11,15 @@ one module (the pinned version is in requirements.lock):
 - ``pulumi.runtime.sync_await._sync_await``: run the program's coroutine to completion, as the
   language host's entry point does;
 - ``ResourceOptions._copy``: a shallow copy of resource options inside a transformation (the SDK's
-  own ``merge`` would re-merge the list options we are editing).
+  own ``merge`` would re-merge the list options we are editing);
+- ``pulumi.runtime.settings.SETTINGS.rpc_manager`` / ``.outputs`` and the asyncio event loop: state one
+  program run leaves behind that must not reach the next (see ``configure_runtime``, ``run_stack_program``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -23,6 +27,7 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
+from pulumi.runtime.rpc_manager import RPCManager
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
@@ -48,11 +53,49 @@ def configure_runtime(*, monitor: Any, engine: Any, project: str, stack: str, co
         root_directory=root_directory,
         callbacks=None,
     ))
+    # configure() copies a Settings' plain attributes only; the RPC manager (which keeps the first
+    # unhandled exception) and the set of pending output tasks live in context variables that stay
+    # those of the first run. Give every run fresh ones, or one stack's failure fails the next
+    # (issue 15: a stack whose budget could not be registered failed the next stack in the worker).
+    pulumi_settings.SETTINGS.rpc_manager = RPCManager()
+    pulumi_settings.SETTINGS.outputs = set()
 
 
 def run_stack_program(program: Callable[[], None]) -> None:
-    """Run ``program`` inside a root stack resource until every registration is done."""
-    _sync_await(run_in_stack(program))
+    """Run ``program`` inside a root stack resource until every registration is done.
+
+    Each run gets its own event loop, closed afterwards with everything still scheduled on it: when a
+    program fails, the SDK re-raises the first failed RPC and leaves the others pending (some on the
+    loop's thread pool); on a shared loop they ran during the NEXT program and failed it.
+    """
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_quiet)
+    asyncio.set_event_loop(loop)
+    try:
+        _sync_await(run_in_stack(program))
+    finally:
+        _close_loop(loop)
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel whatever the run left scheduled, let it unwind, wait for its threads, close the loop."""
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        # return_exceptions: a task that fails while unwinding belongs to the run that is ending.
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    # The SDK makes its RPCs on the loop's default executor: wait for those threads too, so none of
+    # them is still registering this run's resources when the next run starts.
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+def _quiet(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Failures of a run's leftover tasks are that run's (already reported): log them at debug level."""
+    logging.getLogger(__name__).debug("left over after the program: %s", context.get("message"))
 
 
 def copy_options(opts: pulumi.ResourceOptions) -> pulumi.ResourceOptions:

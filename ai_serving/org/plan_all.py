@@ -6,27 +6,38 @@ modules it uses, starting one policy-pack process) and then plans many stacks wi
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import multiprocessing
+import multiprocessing.process
 import os
+import pickle
+import shutil
+import signal
+import tempfile
 import time
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import date
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .. import atomic
 from ..engine.analyzer import PackZygote
+from ..engine.lifetime import die_with_parent
 from ..engine.project import Project
-from ..outcome import ExitCode, Status
+from ..outcome import ExitCode, Status, UsageError, bounded
 from ..plan import plan_stack
 from . import annotations
-from .crossteam import check_all, global_names_of, load_quotas
+from .crossteam import CrossTeamFinding, check_all, global_names_of, load_quotas
 
 SUMMARY_FILE = "summary.json"
 
@@ -48,7 +59,7 @@ def _init_worker(project: Project, pack_dir: Path | None, policy_config: dict | 
                  today: date) -> None:
     """Per-worker start-up, paid once: the program and the Azure SDK modules stay imported between stacks,
     and a warm zygote forks each stack's policy-pack process. The zygote ends when the worker does (its
-    stdin closes)."""
+    stdin closes, or the kernel kills it when the worker dies)."""
     global _worker
     zygote = PackZygote(pack_dir) if pack_dir is not None else None
     _worker = _Worker(project, pack_dir, policy_config, out, today, zygote)
@@ -61,13 +72,35 @@ def _close_worker() -> None:
     _worker = None
 
 
+def failed_outcome(stack: str, message: str, status: Status = Status.ERROR) -> dict[str, Any]:
+    """The outcome of a stack that could not be planned, with the reason."""
+    code = ExitCode.USAGE if status == Status.INVALID_CONFIG else ExitCode.FAILED
+    return {"stack": stack, "resources": 0, "mandatory": 0, "advisory": 0, "waivers": 0, "status": status.value,
+            "exit_code": code, "errors": [bounded(message)], "issues": [], "verdict": None, "unused_waivers": [],
+            "global_names": [], "pack": None, "config": None}
+
+
 def _plan_in_worker(stack: str) -> dict[str, Any]:
+    """Plan one stack in this worker; whatever goes wrong is this stack's outcome, never an exception."""
+    try:
+        outcome = _plan_unguarded(stack)
+        pickle.dumps(outcome)  # it crosses to the parent: find out here, where the stack is known
+        return outcome
+    except Exception as exc:  # noqa: BLE001 - the failure belongs to this stack, and says what it was
+        return failed_outcome(stack, f"{type(exc).__name__}: {exc}")
+
+
+def _plan_unguarded(stack: str) -> dict[str, Any]:
     assert _worker is not None, "worker not initialised"
     w = _worker
+    if w.zygote is not None and not w.zygote.alive:
+        # A killed zygote failed the stack it was serving; the next stack gets a new one.
+        w.zygote.close()
+        w.zygote = PackZygote(w.pack_dir) if w.pack_dir is not None else None
     result = plan_stack(w.project, stack, pack_dir=w.pack_dir, policy_config=w.policy_config,
                         out_dir=(w.out / stack) if w.out else None, today=w.today, zygote=w.zygote)
-    outcome: dict[str, Any] = {**result.summary(), "exit_code": result.exit_code, "errors": result.errors,
-                               "issues": result.issues}
+    outcome: dict[str, Any] = {**result.summary(), "exit_code": result.exit_code,
+                               "errors": [bounded(e) for e in result.errors], "issues": result.issues}
     outcome["verdict"] = result.verdict.to_json() if result.verdict else None
     outcome["pack"] = result.pack
     outcome["unused_waivers"] = result.verdict.unused_waivers if result.verdict else []
@@ -78,6 +111,23 @@ def _plan_in_worker(stack: str) -> dict[str, Any]:
     return outcome
 
 
+def _worker_main(conn: Connection, args: tuple[Any, ...], parent: int) -> None:
+    """A worker process: plan the stacks the parent sends, one at a time, until it sends None."""
+    die_with_parent(parent)
+    try:
+        _init_worker(*args)
+        startup_error = None
+    except Exception as exc:  # noqa: BLE001 - reported for every stack this worker is given
+        startup_error = f"worker start-up failed: {type(exc).__name__}: {exc}"
+    try:
+        while (stack := conn.recv()) is not None:
+            conn.send(failed_outcome(stack, startup_error) if startup_error else _plan_in_worker(stack))
+    except (EOFError, KeyboardInterrupt):
+        pass
+    finally:
+        _close_worker()
+
+
 def default_workers() -> int:
     """One worker per core the process may use."""
     try:
@@ -86,12 +136,31 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+@dataclass
+class _Slot:
+    """A worker process and the stack it is planning (None when idle)."""
+
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    stack: str | None = None
+
+
 def run_stacks(project: Project, stacks: list[str], *, pack_dir: Path | None, policy_config: dict | None,
                out: Path | None, workers: int, today: date) -> Iterator[dict[str, Any]]:
-    """Plan ``stacks`` on ``workers`` processes (in this process when 1), yielding outcomes as they finish."""
+    """Plan ``stacks`` on ``workers`` processes (in this process when 1), yielding outcomes as they finish.
+
+    Yields exactly one outcome per stack. Each worker plans one stack at a time and the parent knows
+    which: a stack's failure is its own outcome, and a worker that dies takes only the stack it was
+    planning with it (reported with how the worker ended); a new worker takes over the rest.
+    """
     args = (project, pack_dir, policy_config, out, today)
     if workers <= 1 or len(stacks) <= 1:
-        _init_worker(*args)
+        try:
+            _init_worker(*args)
+        except Exception as exc:  # noqa: BLE001
+            for stack in stacks:
+                yield failed_outcome(stack, f"start-up failed: {type(exc).__name__}: {exc}")
+            return
         try:
             for stack in stacks:
                 yield _plan_in_worker(stack)
@@ -100,39 +169,117 @@ def run_stacks(project: Project, stacks: list[str], *, pack_dir: Path | None, po
         return
     # spawn, not fork: the parent has gRPC loaded, and gRPC state does not survive a fork.
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=args) as pool:
-        futures = {pool.submit(_plan_in_worker, s): s for s in stacks}
-        for fut in as_completed(futures):
-            try:
-                yield fut.result()
-            except Exception as exc:  # noqa: BLE001 - one stack's crash is that stack's error
-                yield {"stack": futures[fut], "resources": 0, "mandatory": 0, "advisory": 0, "waivers": 0,
-                       "status": Status.ERROR.value, "exit_code": ExitCode.FAILED, "errors": [f"worker failed: {exc}"],
-                       "verdict": None, "unused_waivers": [], "global_names": [], "pack": None, "config": None}
+    pending = deque(stacks)
+    slots: list[_Slot] = []
+
+    def start() -> _Slot:
+        parent_end, child_end = ctx.Pipe()
+        process = ctx.Process(target=_worker_main, args=(child_end, args, os.getpid()), name="ai-serving-worker")
+        process.start()
+        child_end.close()
+        return _Slot(process, parent_end)
+
+    def feed(slot: _Slot) -> None:
+        slot.stack = pending.popleft() if pending else None
+        with contextlib.suppress(OSError):
+            slot.conn.send(slot.stack)
+
+    try:
+        for _ in range(min(workers, len(stacks))):
+            slot = start()
+            slots.append(slot)
+            feed(slot)
+        while busy := [s for s in slots if s.stack is not None]:
+            ready = set(wait([s.conn for s in busy] + [s.process.sentinel for s in busy]))
+            for slot in busy:
+                if slot.conn not in ready and slot.process.sentinel not in ready:
+                    continue
+                stack = slot.stack
+                assert stack is not None
+                try:
+                    outcome = slot.conn.recv() if slot.conn.poll() else None
+                except (EOFError, OSError):
+                    outcome = None
+                if outcome is not None:
+                    yield outcome
+                    feed(slot)
+                    continue
+                # The worker died while planning `stack`: that stack's outcome, and a fresh worker.
+                slot.process.join(timeout=5)
+                yield failed_outcome(stack, f"the worker planning this stack died "
+                                            f"({_exit_text(slot.process.exitcode)})")
+                slot.conn.close()
+                slots.remove(slot)
+                if pending:
+                    fresh = start()
+                    slots.append(fresh)
+                    feed(fresh)
+    finally:
+        for slot in slots:
+            with contextlib.suppress(OSError):
+                slot.conn.send(None)
+        for slot in slots:
+            slot.process.join(timeout=10)
+            if slot.process.is_alive():
+                slot.process.kill()
+                slot.process.join()
+            slot.conn.close()
+
+
+def _exit_text(code: int | None) -> str:
+    if code is None:
+        return "no exit status"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
 def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | None, out: Path | None,
              workers: int | None, console: Console, err: Console, today: date | None = None,
              base: Path | None = None) -> int:
-    """Plan every stack, check across teams, print the summary, write summary.json; return the worst exit code."""
+    """Plan every stack, check across teams, print the summary, write summary.json; return the worst exit code.
+
+    With ``out``, the run writes into a new folder beside it and renames it into place at the end, under
+    a lock: ``out`` always holds one complete run (plan files, summary.json and report.md of the same
+    run), and a second run into the same folder at the same time is refused.
+    """
     today = today or date.today()
     stacks = project.stacks()
     if not stacks:
         err.print(f"no stack files (Pulumi.*.yaml) in {project.stack_config_dir}", markup=False)
         return ExitCode.USAGE
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers must be 1 or more; found {workers}")
     workers = min(workers or default_workers(), len(stacks))
     out = out.resolve() if out else None
+    with OutputFolder(out) if out else contextlib.nullcontext(None) as staging:
+        return _plan_all(project, stacks, pack_dir=pack_dir, policy_config=policy_config, out=out, staging=staging,
+                         workers=workers, console=console, err=err, today=today, base=base)
+
+
+def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, policy_config: dict | None,
+              out: Path | None, staging: OutputFolder | None, workers: int, console: Console, err: Console,
+              today: date, base: Path | None) -> int:
     started = time.perf_counter()
     outcomes: dict[str, dict[str, Any]] = {}
+    work = staging.path if staging else None
     with _progress(console, len(stacks)) as advance:
-        for outcome in run_stacks(project, stacks, pack_dir=pack_dir, policy_config=policy_config, out=out,
+        for outcome in run_stacks(project, stacks, pack_dir=pack_dir, policy_config=policy_config, out=work,
                                   workers=workers, today=today):
             outcomes[outcome["stack"]] = outcome
             advance(outcome)
-    ordered = [outcomes[s] for s in stacks]
+    # Every stack file found has a row, planned or not.
+    ordered = [outcomes.get(s) or failed_outcome(s, "no outcome was received for this stack") for s in stacks]
     configs = {o["stack"]: o["config"] for o in ordered if o["config"] is not None}
-    findings = check_all(configs, load_quotas(project.stack_config_dir),
-                         {o["stack"]: [tuple(n) for n in o["global_names"]] for o in ordered})
+    try:
+        findings = check_all(configs, load_quotas(project.stack_config_dir),
+                             {o["stack"]: [tuple(n) for n in o["global_names"]] for o in ordered})
+    except Exception as exc:  # noqa: BLE001 - a broken quota file must not hide the stacks' results
+        findings = [CrossTeamFinding("cross-team", "mandatory", [],
+                                     bounded(f"the cross-team checks could not run: {type(exc).__name__}: {exc}"))]
     for o in ordered:
         for message in o["errors"]:
             err.print(f"[{o['stack']}] {message}", markup=False)
@@ -141,14 +288,15 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
     console.print(_summary_table(ordered))
     for f in findings:
         style = "red" if f.level == "mandatory" else "yellow"
-        console.print(f"[{style}]cross-team {f.check} ({f.level})[/] {', '.join(f.stacks)}: {f.message}")
+        console.print(f"[{style}]cross-team {f.check} ({f.level})[/] {', '.join(f.stacks)}: {escape(f.message)}",
+                      markup=True, highlight=False)
     worst = int(max([int(o["exit_code"]) for o in ordered] + [ExitCode.OK]))
     if any(f.level == "mandatory" for f in findings):
         worst = max(worst, ExitCode.FAILED)
     elapsed = time.perf_counter() - started
     console.print(f"planned {len(stacks)} stacks with {workers} worker(s) in {elapsed:.1f}s; exit code {worst}",
                   markup=False)
-    if out is not None:
+    if staging is not None and out is not None:
         summary = {
             "generated": today.isoformat(),
             # Described by the packs the workers ran; none when no stack got as far as the pack.
@@ -157,17 +305,80 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
                        for o in ordered],
             "crossTeam": [f.to_json() for f in findings],
         }
-        out.mkdir(parents=True, exist_ok=True)
-        (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        try:
+            atomic.write_text(staging.path / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
+            _write_report(staging.path, console, base)
+            staging.commit()
+        except OSError as exc:
+            raise UsageError(f"{out}: cannot write the plan output ({exc.strerror or exc}); "
+                             "nothing was replaced there") from None
         console.print(f"wrote {out / SUMMARY_FILE}", markup=False)
-        _write_report(out, console, base)
+        console.print(f"wrote {out / 'report.md'}", markup=False)
     return worst
+
+
+class OutputFolder:
+    """``--out`` for one run: a lock beside it, a staging folder to write into, and a rename at the end.
+
+    The lock (``.<name>.lock`` next to the folder, ``flock``) refuses a second run into the same folder
+    while one is running; the staging folder (``.<name>.run-*`` next to it) holds this run's files until
+    ``commit`` swaps it in for the old folder. A run that fails or is killed leaves the old folder as it
+    was. Only a folder a plan --all wrote (it has summary.json) or an empty one is ever replaced.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"--out {out}: exists and is not a folder")
+        if out.is_dir() and any(out.iterdir()) and not (out / SUMMARY_FILE).is_file():
+            raise UsageError(f"--out {out}: not empty and not a plan --all output (no {SUMMARY_FILE}); "
+                             "name a new or empty folder")
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = open(out.parent / f".{out.name}.lock", "a+")  # noqa: SIM115 - held for the run
+        except OSError as exc:
+            raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.close()
+            raise UsageError(f"--out {out}: another plan --all is writing there; wait for it to finish") from None
+        try:
+            self.path = Path(tempfile.mkdtemp(prefix=f".{out.name}.run-", dir=out.parent))
+        except OSError as exc:
+            self._release()
+            raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+        self._committed = False
+
+    def commit(self) -> None:
+        """Put this run's folder in place of ``out`` (the old one is removed)."""
+        os.chmod(self.path, 0o755)  # mkdtemp makes it 0700; the published folder reads like any other
+        old = None
+        if self.out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.old-", dir=self.out.parent))
+            os.replace(self.out, old / "out")
+        os.replace(self.path, self.out)
+        self._committed = True
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def _release(self) -> None:
+        fcntl.flock(self._lock, fcntl.LOCK_UN)
+        self._lock.close()
+
+    def __enter__(self) -> OutputFolder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._committed:
+            shutil.rmtree(self.path, ignore_errors=True)
+        self._release()
 
 
 def _write_report(out: Path, console: Console, base: Path | None) -> None:
     from ..reports.markdown import write_report
 
-    console.print(f"wrote {write_report(out, base.resolve() if base else None)}", markup=False)
+    write_report(out, base.resolve() if base else None)
 
 
 def _summary_table(outcomes: list[dict[str, Any]]) -> Table:

@@ -33,8 +33,10 @@ def load_plans(directory: Path) -> dict[str, dict[str, Any]]:
             continue
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise UsageError(f"{path}: not valid JSON: {exc}") from None
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+            raise UsageError(f"{path}: not a readable plan.json: {exc}") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("resources", []), list):
+            raise UsageError(f"{path}: expected a plan document (an object with a `resources` list)")
         # <dir>/<stack>/plan.json is named by its directory; a lone <dir>/plan.json by its content.
         stack = (doc.get("stack") or path.parent.name) if path.parent == directory else path.parent.name
         plans[stack] = doc

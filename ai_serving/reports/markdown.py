@@ -27,7 +27,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .. import arm
+from .. import arm, atomic
 from ..outcome import ExitCode, Status, UsageError
 from ..verdict import resource_name, rule_id
 from . import diagram
@@ -60,14 +60,33 @@ def load_summary(out_dir: Path, plans: dict[str, dict[str, Any]]) -> dict[str, A
     path = out_dir / "summary.json"
     summary: dict[str, Any] = {}
     if path.is_file():
-        summary = json.loads(path.read_text(encoding="utf-8"))
-        rows = {row["stack"]: row for row in summary.get("stacks") or []}
+        summary = _read_summary(path)
+        rows = {row["stack"]: row for row in summary["stacks"]}
     else:
+        # Without summary.json nobody knows which stack files exist: plan files alone cannot show a
+        # stack that was never planned, so such a report is never green (see verdict_line).
         rows = {stack: _derived_row(plan) for stack, plan in plans.items()}
+        summary["incomplete"] = (f"no {path.name} in {out_dir.name}/: `plan --all` did not finish, so stacks "
+                                 "that were not planned are missing from this report")
     summary["stacks"] = [rows[s] for s in sorted(rows)]
     summary.setdefault("crossTeam", [])
     summary.setdefault("pack", _derived_pack(plans))
     summary.setdefault("generated", date.today().isoformat())
+    return summary
+
+
+def _read_summary(path: Path) -> dict[str, Any]:
+    """summary.json, checked for the shape plan --all writes (``UsageError`` naming the file otherwise)."""
+    from ..outcome import UsageError
+
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"{path}: not a readable summary.json ({exc}); re-run `ai-serving plan --all`") from None
+    rows = summary.get("stacks") if isinstance(summary, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and isinstance(r.get("stack"), str) for r in rows):
+        raise UsageError(f"{path}: expected an object with a `stacks` list of rows naming their stack; "
+                         "re-run `ai-serving plan --all`")
     return summary
 
 
@@ -127,6 +146,8 @@ def verdict_line(summary: dict[str, Any]) -> str:
     advisory = sum(r.get("advisory", 0) for r in rows) + len(cross) - len(cross_mandatory)
     waivers = sum(r.get("waivers", 0) for r in rows)
     extra = f" ({advisory} advisory finding(s), {waivers} waiver(s))"
+    if summary.get("incomplete"):
+        return f"## ❌ ai-serving plan incomplete: {summary['incomplete']}\n"
     if failing or cross_mandatory:
         parts = []
         if failing:
@@ -502,11 +523,10 @@ def _plan_of(row: dict[str, Any], plans: dict[str, dict[str, Any]]) -> dict[str,
 def write_report(out_dir: Path, base_dir: Path | None = None) -> Path:
     """Write ``out_dir/report.md`` (and ``report-full.md`` when the report had to be shortened)."""
     text, full = render(out_dir, base_dir)
-    path = out_dir / "report.md"
-    path.write_text(text, encoding="utf-8")
+    path = atomic.write_text(out_dir / "report.md", text)
     full_path = out_dir / "report-full.md"
     if full is not None:
-        full_path.write_text(full, encoding="utf-8")
+        atomic.write_text(full_path, full)
     elif full_path.exists():
         full_path.unlink()
     return path

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import atomic
 from ..wire import mask_secrets
 
 if TYPE_CHECKING:  # the run is read through its attributes only: reports never load the engine
@@ -39,8 +40,5 @@ def plan_document(run: ProgramRun, policy: dict[str, Any] | None = None) -> dict
 
 
 def write_plan(out_dir: Path, doc: dict[str, Any]) -> Path:
-    """Write ``doc`` to ``out_dir/plan.json`` (creating the directory) and return the path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "plan.json"
-    path.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    return path
+    """Write ``doc`` to ``out_dir/plan.json`` atomically (creating the directory) and return the path."""
+    return atomic.write_text(out_dir / "plan.json", json.dumps(doc, indent=2, sort_keys=False) + "\n")

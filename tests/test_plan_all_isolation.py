@@ -1,0 +1,223 @@
+"""plan --all judges each stack alone: a stack's failure, a worker's death or a pack process's death
+affects that stack only, with its real reason; the output folder always holds one whole run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import textwrap
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from ai_serving.engine.project import load_project
+from ai_serving.org import plan_all as plan_all_module
+from ai_serving.org.plan_all import OutputFolder, plan_all
+from ai_serving.outcome import UsageError
+
+from .cli_helpers import write_stack
+from .stackdata import base_config
+
+# A tiny program: a few resources, and per stack config the failure under test.
+PROGRAM = textwrap.dedent('''
+    import os, signal
+    import pulumi
+
+    mode = pulumi.get_stack().split("-")[0].rstrip("0123456789")  # the team's name says what it does
+    if mode == "die":
+        os.kill(os.getpid(), signal.SIGKILL)  # the worker process dies while planning this stack
+    for i in range(5):
+        # float("inf") cannot be serialised: the registration fails inside the SDK's RPC machinery,
+        # which used to leave failing RPCs behind for the next stack in the same process.
+        value = float("inf") if mode == "raise" else i
+        pulumi.CustomResource("test:index:Thing", f"thing{i}", {"value": value, "mode": mode})
+    pulumi.export("mode", mode)
+''')
+
+PACK = textwrap.dedent('''
+    import os, signal, time
+    from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy
+
+    def check(args, report):
+        mode = args.props.get("mode")
+        if mode == "insecure":
+            report("insecure thing")
+        elif mode == "killpack":
+            os.kill(os.getpid(), signal.SIGKILL)  # the pack process dies during Analyze
+        elif mode == "killworker":
+            with open(os.environ["PACK_PID_FILE"], "w") as fh:
+                fh.write(str(os.getpid()))
+            zygote = os.getppid()
+            with open(f"/proc/{zygote}/stat") as fh:
+                worker = int(fh.read().rsplit(")", 1)[1].split()[1])
+            os.kill(worker, signal.SIGKILL)  # the worker dies while this pack process is serving it
+            time.sleep(60)
+
+    PolicyPack("test-pack", [ResourceValidationPolicy(name="things-secure", description="things are secure",
+               enforcement_level=EnforcementLevel.MANDATORY, validate=check)])
+''')
+
+
+def _project(tmp_path: Path, teams: list[str]) -> Path:
+    root = tmp_path / "project"
+    (root / "program").mkdir(parents=True)
+    (root / "Pulumi.yaml").write_text("name: ai-serving\nruntime: python\nmain: program/\n"
+                                      "stackConfigDir: stacks\n", encoding="utf-8")
+    (root / "program" / "__main__.py").write_text(PROGRAM, encoding="utf-8")
+    stacks = root / "stacks"
+    stacks.mkdir()
+    for i, team in enumerate(teams):
+        path = stacks / f"Pulumi.{team}-dev.yaml"
+        if team.startswith("binary"):
+            path.write_bytes(b"config:\n  ai-serving:team: \xff\xfe caf\xe9\n")
+            continue
+        cfg = base_config("dev", team=team, gpu=False)
+        cfg["ai-serving:network"] = {"addressSpace": f"10.{60 + i}.0.0/22"}
+        write_stack(stacks, f"{team}-dev", cfg)
+    pack = root / "pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n", encoding="utf-8")
+    (pack / "__main__.py").write_text(PACK, encoding="utf-8")
+    return root
+
+
+def _run(root: Path, out: Path, workers: int, *, pack: bool = True) -> tuple[int, dict]:
+    project = load_project(root)
+    console = Console(file=open(out.parent / f"{out.name}.log", "w"), soft_wrap=True)  # noqa: SIM115
+    code = plan_all(project, pack_dir=root / "pack" if pack else None, policy_config=None, out=out,
+                    workers=workers, console=console, err=console, today=date(2026, 12, 2))
+    return code, json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def _rows(summary: dict) -> dict[str, dict]:
+    return {row["stack"]: row for row in summary["stacks"]}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_failing_program_fails_only_its_own_stack(tmp_path, workers):
+    root = _project(tmp_path, ["raise1", "ok1", "raise2", "ok2"])
+    code, summary = _run(root, tmp_path / "out", workers, pack=False)
+    rows = _rows(summary)
+    assert code == 1
+    assert {s: r["status"] for s, r in rows.items()} == {"raise1-dev": "error", "ok1-dev": "ok", "raise2-dev": "error",
+                                                         "ok2-dev": "ok"}
+    assert rows["ok1-dev"]["errors"] == [] and rows["ok2-dev"]["errors"] == []
+    assert "Infinity" in rows["raise1-dev"]["errors"][0]
+
+
+def test_an_unreadable_stack_file_is_that_stacks_row_and_the_run_completes(tmp_path):
+    root = _project(tmp_path, ["binary1", "ok1"])
+    code, summary = _run(root, tmp_path / "out", 1, pack=False)
+    rows = _rows(summary)
+    assert rows["ok1-dev"]["status"] == "ok"
+    assert rows["binary1-dev"]["status"] in ("invalid-config", "error")
+    assert code != 0
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "✅" not in report.splitlines()[0] and "binary1-dev" in report
+
+
+def test_a_dead_worker_takes_only_its_stack_with_it(tmp_path):
+    root = _project(tmp_path, ["ok1", "die1", "ok2", "ok3", "insecure1"])
+    code, summary = _run(root, tmp_path / "out", 2)
+    rows = _rows(summary)
+    assert {s: r["status"] for s, r in rows.items()} == {"ok1-dev": "ok", "die1-dev": "error", "ok2-dev": "ok",
+                                                         "ok3-dev": "ok", "insecure1-dev": "policy-failed"}
+    assert "worker planning this stack died (killed by SIGKILL)" in rows["die1-dev"]["errors"][0]
+    assert code == 1
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_killed_pack_process_is_reported_as_such(tmp_path, workers):
+    root = _project(tmp_path, ["killpack1", "ok1", "insecure1"])
+    code, summary = _run(root, tmp_path / "out", workers)
+    rows = _rows(summary)
+    assert {s: r["status"] for s, r in rows.items()} == {"killpack1-dev": "error", "ok1-dev": "ok", "insecure1-dev": "policy-failed"}
+    message = rows["killpack1-dev"]["errors"][0]
+    assert "policy pack process" in message and "died during Analyze" in message, message
+    assert "pickle" not in message
+
+
+def test_a_killed_worker_leaves_no_pack_process_behind(tmp_path, monkeypatch):
+    pid_file = tmp_path / "pack.pid"
+    monkeypatch.setenv("PACK_PID_FILE", str(pid_file))
+    root = _project(tmp_path, ["ok1", "killworker1", "ok2"])
+    code, summary = _run(root, tmp_path / "out", 2)
+    rows = _rows(summary)
+    assert rows["killworker1-dev"]["status"] == "error" and "died" in rows["killworker1-dev"]["errors"][0]
+    assert rows["ok1-dev"]["status"] == rows["ok2-dev"]["status"] == "ok"
+    pack_pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 30  # generous: the kernel delivers the parent-death signal at once
+    while time.monotonic() < deadline and _alive(pack_pid):
+        time.sleep(0.1)
+    assert not _alive(pack_pid), f"pack process {pack_pid} outlived its worker"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie waiting for a reaper is not running
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_the_output_folder_holds_exactly_one_run(tmp_path):
+    root = _project(tmp_path, ["ok1", "ok2"])
+    out = tmp_path / "out"
+    _run(root, out, 1, pack=False)
+    (root / "stacks" / "Pulumi.ok2-dev.yaml").unlink()
+    code, summary = _run(root, out, 1, pack=False)
+    assert code == 0 and [r["stack"] for r in summary["stacks"]] == ["ok1-dev"]
+    assert not (out / "ok2-dev").exists(), "a plan file of an earlier run was left beside this run's summary"
+    assert not list(tmp_path.glob(".out.run-*")) and not list(tmp_path.glob(".out.old-*"))
+
+
+def test_a_second_run_into_the_same_folder_is_refused_while_one_runs(tmp_path):
+    root = _project(tmp_path, ["ok1"])
+    out = tmp_path / "out"
+    with OutputFolder(out):
+        with pytest.raises(UsageError, match="another plan --all is writing there"):
+            _run(root, out, 1, pack=False)
+
+
+def test_a_full_disk_is_a_clean_error_and_leaves_the_old_output(tmp_path, monkeypatch):
+    root = _project(tmp_path, ["ok1"])
+    out = tmp_path / "out"
+    _run(root, out, 1, pack=False)
+    before = (out / "summary.json").read_text(encoding="utf-8")
+    real = plan_all_module.atomic.write_text
+
+    def full(path, text):
+        if path.name == "summary.json":
+            raise OSError(28, "No space left on device")
+        return real(path, text)
+
+    monkeypatch.setattr(plan_all_module.atomic, "write_text", full)
+    with pytest.raises(UsageError, match="No space left on device"):
+        _run(root, out, 1, pack=False)
+    assert (out / "summary.json").read_text(encoding="utf-8") == before
+    assert not list(tmp_path.glob(".out.run-*"))
+
+
+def test_out_that_is_a_file_is_refused_before_planning(tmp_path):
+    root = _project(tmp_path, ["ok1"])
+    (tmp_path / "out").write_text("x")
+    with pytest.raises(UsageError, match="not a folder"):
+        _run(root, tmp_path / "out", 1, pack=False)
+
+
+def test_workers_must_be_positive(tmp_path):
+    root = _project(tmp_path, ["ok1"])
+    with pytest.raises(UsageError, match="--workers must be 1 or more; found -3"):
+        _run(root, tmp_path / "out", -3, pack=False)
+
+
+def test_signal_names_are_reported():
+    assert plan_all_module._exit_text(-signal.SIGKILL) == "killed by SIGKILL"
