@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from infra.config.errors import ConfigError
 
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(_COMMANDS[args.command](args, console, err))
     except UsageError as exc:
-        err.print(f"[red]error:[/] {exc}", markup=True)
+        err.print(f"[red]error:[/] {escape(str(exc))}", markup=True)  # the text may quote input with [brackets]
         return int(ExitCode.USAGE)
     except ConfigError as exc:
         err.print(str(exc), markup=False)
@@ -145,9 +146,18 @@ def _policy_config(args: argparse.Namespace, pack: Path | None) -> dict | None:
             raise UsageError(f"{path}: no such policy config file")
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise UsageError(f"{path}: not valid JSON: {exc}") from None
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:  # also UnicodeDecodeError
+        raise UsageError(f"{path}: not valid JSON: {str(exc)[:300]}") from None
+    if not isinstance(config, dict):
+        raise UsageError(f"{path}: expected a JSON object of policy name -> settings; found {type(config).__name__}")
+    from .verdict import WaiverRules
+
+    try:
+        WaiverRules.from_policy_config(config)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    return config
 
 
 def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:

@@ -24,7 +24,7 @@ from .models import waiver_problems
 from .outcome import ExitCode, Status
 from .reports.planfile import plan_document, write_plan
 from .stacks import load_stack
-from .verdict import Verdict, decide
+from .verdict import Verdict, WaiverRules, decide
 
 WAIVER_OUTLIVES_MODEL = "waiver-outlives-model"
 
@@ -115,7 +115,8 @@ def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_co
                 analysis = pack.analyze(run)
             with timer("verdict (decide)"):
                 outcome.verdict = decide(pack.name, pack.policies, analysis, list(loaded.config.suppressions),
-                                         today=today)
+                                         today=today, stack=stack,
+                                         rules=WaiverRules.from_policy_config(policy_config))
                 outcome.pack = pack.describe()
         finally:
             with timer("policy pack: close"):

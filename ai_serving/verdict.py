@@ -17,6 +17,53 @@ if TYPE_CHECKING:  # types only: reports use rule_id without loading the engine
 NON_WAIVABLE_TAG = "non-waivable"
 WAIVER_EXPIRED = "waiver-expired"
 WAIVER_NOT_ALLOWED = "waiver-not-allowed"
+WAIVER_TOO_LONG = "waiver-too-long"
+WAIVER_TOO_BROAD = "waiver-too-broad"
+WAIVER_SETTINGS_KEY = "waivers"
+"""The entry of policies/policy-config.json holding the waiver rules (``WaiverRules``).
+
+Not a policy name (those are ``<id>-<slug>``): the Pulumi CLI skips config entries that name no
+policy of the pack, and ``PolicyPackProcess.configure`` takes this one out before Configure."""
+
+
+@dataclass(frozen=True)
+class WaiverRules:
+    """What the platform team allows in waivers; the one place is ``waivers`` in policy-config.json.
+
+    ``maxDays``: the latest expiry a waiver may have, counted from the day of the plan (default 365).
+    ``broadResourceAllowances``: ``{"stack", "rule", "resource"}`` entries allowing a waiver whose
+    resource glob matches everything (``*``, ``**``, ``?*``...), which is otherwise refused.
+    """
+
+    max_days: int = 365
+    broad_allowances: tuple[tuple[str, str, str], ...] = ()
+
+    @classmethod
+    def from_policy_config(cls, policy_config: Mapping[str, Any] | None) -> WaiverRules:
+        """Read ``policy_config["waivers"]``; ``UsageError`` naming what is wrong when malformed."""
+        from .outcome import UsageError
+
+        raw = (policy_config or {}).get(WAIVER_SETTINGS_KEY)
+        if raw is None:
+            return cls()
+        where = f"policy config: {WAIVER_SETTINGS_KEY}"
+        if not isinstance(raw, Mapping) or set(raw) - {"maxDays", "broadResourceAllowances"}:
+            raise UsageError(f"{where}: expected an object with maxDays and broadResourceAllowances")
+        max_days = raw.get("maxDays", cls.max_days)
+        if not isinstance(max_days, int) or isinstance(max_days, bool) or not 1 <= max_days <= 3650:
+            raise UsageError(f"{where}.maxDays: expected a whole number of days from 1 to 3650; found {max_days!r}")
+        allowances = []
+        for i, entry in enumerate(raw.get("broadResourceAllowances") or []):
+            if not (isinstance(entry, Mapping) and set(entry) == {"stack", "rule", "resource"}
+                    and all(isinstance(v, str) for v in entry.values())):
+                raise UsageError(f"{where}.broadResourceAllowances[{i}]: expected {{stack, rule, resource}} strings")
+            allowances.append((entry["stack"], entry["rule"], entry["resource"]))
+        return cls(max_days, tuple(allowances))
+
+
+def matches_everything(glob: str) -> bool:
+    """Whether a waiver's resource glob names nothing in particular (only wildcards: ``*``, ``?*``...)."""
+    return not any(c.isalnum() for c in glob)
 _RULE_ID = re.compile(r"^([a-z]+)-(\d{2})")
 
 
@@ -59,12 +106,29 @@ class Verdict:
 
 
 def decide(pack: str, policies: Mapping[str, PolicyMeta], analysis: Analysis, suppressions: list[Suppression],
-           *, today: date) -> Verdict:
-    """Apply waivers to the pack's diagnostics; expired or forbidden waivers are violations themselves."""
+           *, today: date, stack: str = "", rules: WaiverRules | None = None) -> Verdict:
+    """Apply waivers to the pack's diagnostics; expired, forbidden, too long or too broad waivers are
+    violations themselves (and waive nothing)."""
+    rules = rules or WaiverRules()
     verdict = Verdict(pack=pack)
     used: set[int] = set()
+    latest = date.fromordinal(today.toordinal() + rules.max_days)
+    refused: set[int] = set()
     for i, s in enumerate(suppressions):
         meta = next((m for n, m in policies.items() if rule_id(n) == s.rule), None)
+        if s.expires > latest:
+            refused.add(i)
+            verdict.violations.append(_synthetic(WAIVER_TOO_LONG, f"the waiver of {s.rule} for {s.resource!r} runs "
+                                                 f"to {s.expires.isoformat()}, past the {rules.max_days}-day limit "
+                                                 f"({latest.isoformat()}); choose an earlier expiry"))
+        if matches_everything(s.resource) and (stack, s.rule, s.resource) not in rules.broad_allowances:
+            refused.add(i)
+            verdict.violations.append(_synthetic(WAIVER_TOO_BROAD, f"the waiver of {s.rule} for {s.resource!r} "
+                                                 "matches every resource; name the resources, or ask the platform "
+                                                 "team for an allowance in policy-config.json"))
+        if i in refused:
+            used.add(i)
+            continue
         if meta is not None and NON_WAIVABLE_TAG in meta.tags:
             used.add(i)
             verdict.violations.append(_synthetic(WAIVER_NOT_ALLOWED, f"{s.rule} cannot be waived (waiver for "
@@ -74,8 +138,9 @@ def decide(pack: str, policies: Mapping[str, PolicyMeta], analysis: Analysis, su
             verdict.violations.append(_synthetic(WAIVER_EXPIRED, f"the waiver of {s.rule} for {s.resource!r} expired "
                                                  f"on {s.expires.isoformat()}; renew it with a new reason or fix "
                                                  "the finding"))
+    usable = [s for i, s in enumerate(suppressions) if i not in refused]
     for d in analysis.diagnostics:
-        waiver = _matching_waiver(d, suppressions, policies, today)
+        waiver = _matching_waiver(d, usable, policies, today)
         entry = _entry(d)
         if waiver is not None:
             used.add(suppressions.index(waiver))

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .config.model import StackConfig
+from .config.patterns import full_match
 from .config.regions import REGION_SHORT_CODES
 
 ABBREVIATIONS: dict[str, str] = {
@@ -66,7 +67,7 @@ def short_hash(text: str, length: int = 6) -> str:
 def check_name(kind: str, name: str) -> str:
     """Return ``name`` if it satisfies Azure's rules for ``kind``; raise ``ValueError`` otherwise."""
     max_len, pattern = LIMITS[kind]
-    if len(name) > max_len or not re.match(pattern, name):
+    if len(name) > max_len or not full_match(pattern, name):
         raise ValueError(f"generated {kind} name {name!r} breaks Azure's rules (max {max_len}, {pattern})")
     return name
 

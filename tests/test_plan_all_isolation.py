@@ -221,3 +221,22 @@ def test_workers_must_be_positive(tmp_path):
 
 def test_signal_names_are_reported():
     assert plan_all_module._exit_text(-signal.SIGKILL) == "killed by SIGKILL"
+
+
+def test_a_hundred_stacks_report_exactly_their_three_failures(tmp_path):
+    """One unreadable file, one failing program and one policy failure among 100 stacks: exactly those three."""
+    teams = [f"ok{i}" for i in range(97)] + ["binary1", "raise1", "insecure1"]
+    root = _project(tmp_path, teams)
+    (root / "stacks" / "quotas.yaml").write_text(
+        "openai:\n  swedencentral:\n    gpt-4o:\n      GlobalStandard: 100000\n", encoding="utf-8")
+    code, summary = _run(root, tmp_path / "out", 2)
+    rows = _rows(summary)
+    assert len(rows) == 100
+    failing = {s: r["status"] for s, r in rows.items() if r["status"] != "ok"}
+    assert failing == {"binary1-dev": "invalid-config", "raise1-dev": "error", "insecure1-dev": "policy-failed"}
+    assert all(r["errors"] == [] and r["mandatory"] == 0 for s, r in rows.items() if s not in failing)
+    assert summary["crossTeam"] == []
+    assert "not valid UTF-8" in rows["binary1-dev"]["errors"][0]
+    assert code == 2
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert report.startswith("## ❌ ai-serving plan: 3 of 100 stack(s) fail")

@@ -13,6 +13,7 @@ import yaml
 from infra.config.errors import ConfigError, ConfigIssue
 
 from ..outcome import UsageError
+from . import stack_yaml
 
 SECRET_PLACEHOLDER = "offline-secret-placeholder"
 """What a ``secure:`` value becomes offline (it cannot be decrypted without the secrets provider)."""
@@ -53,8 +54,10 @@ def load_project(root: Path, stack_dir: Path | None = None) -> Project:
         raise UsageError(f"{root}: no Pulumi.yaml (pass --project DIR pointing at a Pulumi project)")
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML: {exc}") from None
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: not UTF-8
+        raise UsageError(f"{path}: not a readable YAML file: {str(exc)[:300]}") from None
+    if not isinstance(doc, dict):
+        raise UsageError(f"{path}: expected a mapping (name, runtime, main, ...); found {type(doc).__name__}")
     runtime = doc.get("runtime")
     runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if runtime_name != "python":
@@ -62,6 +65,9 @@ def load_project(root: Path, stack_dir: Path | None = None) -> Project:
     name = doc.get("name")
     if not name:
         raise UsageError(f"{path}: `name` is required")
+    if not isinstance(name, str) or not isinstance(doc.get("main", "."), str) \
+            or not isinstance(doc.get("stackConfigDir", "."), str) or not isinstance(doc.get("config") or {}, dict):
+        raise UsageError(f"{path}: `name`, `main` and `stackConfigDir` must be strings and `config` a mapping")
     main = (root / doc.get("main", ".")).resolve()
     defaults: dict[str, Any] = {}
     for key, spec in (doc.get("config") or {}).items():
@@ -100,16 +106,9 @@ def marshal(value: Any) -> str:
 def read_stack_config(project: Project, stack: str, path: Path | None = None) -> StackConfigMap:
     """Read ``Pulumi.<stack>.yaml`` and merge project defaults, as ``pulumi preview`` would."""
     path = path or project.stack_file(stack)
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(path, [ConfigIssue("(file)", f"no stack file for stack {stack!r}; expected {path}")])
-    text = path.read_text(encoding="utf-8")
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(path, [ConfigIssue("(yaml)", f"YAML syntax error: {problem}", line)]) from None
+    doc = stack_yaml.load(path)
     if doc is None:
         raise ConfigError(path, [ConfigIssue("config", "the file is empty; expected a `config:` mapping")])
     if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), dict):

@@ -36,6 +36,7 @@ import yaml
 from ..config.checks import MODEL_ID_RE
 from ..config.model import IMAGE_RE as _IMAGE_RE
 from ..config.model import UUID_RE as _UUID_RE
+from ..config.patterns import full_match
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 
@@ -100,16 +101,16 @@ class ServingBoot:
 
     def __post_init__(self) -> None:
         # These values end up in a systemd unit and shell scripts: refuse anything unexpected.
-        if not MODEL_ID_RE.match(self.model):
+        if not full_match(MODEL_ID_RE, self.model):
             raise ValueError(f"model id {self.model!r} is not a Hugging Face model id")
-        if not _IMAGE_RE.match(self.image):
+        if not full_match(_IMAGE_RE, self.image):
             raise ValueError(f"image {self.image!r} is not a container image reference")
         for name in ("identity_client_id", "tenant_id"):
-            if not _UUID_RE.match(getattr(self, name)):
+            if not full_match(_UUID_RE, getattr(self, name)):
                 raise ValueError(f"{name} must be a UUID, found {getattr(self, name)!r}")
         if not 1 <= self.tensor_parallel_size <= 16:
             raise ValueError(f"tensor_parallel_size must be 1-16, found {self.tensor_parallel_size}")
-        if self.registry_login_server is not None and not _HOST_RE.match(self.registry_login_server):
+        if self.registry_login_server is not None and not full_match(_HOST_RE, self.registry_login_server):
             raise ValueError(f"registry login server {self.registry_login_server!r} is not a host name")
         if self.model_hub_secret_url is not None and not self.model_hub_secret_url.startswith("https://"):
             raise ValueError(f"secret URL must be https, found {self.model_hub_secret_url!r}")

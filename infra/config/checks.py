@@ -13,6 +13,7 @@ from .. import catalogues, sizing
 from . import openai_checks
 from .addressing import LARGEST_ALLOWED_PREFIX, gpu_addresses_needed, layout, usable_addresses
 from .model import StackConfig
+from .patterns import full_match
 from .regions import REGION_SHORT_CODES
 
 Path = tuple[str | int, ...]
@@ -120,7 +121,7 @@ def _gpu_pool(cfg: StackConfig) -> Iterator[Issue]:
                                  "(evictions would take the serving endpoint down); set spot: false")
     if pool.spot and sku is not None and not sku["spot"]:
         yield (base + ("spot",), f"{pool.vm_sku} is not offered as Spot; set spot: false")
-    if not MODEL_ID_RE.match(pool.model):
+    if not full_match(MODEL_ID_RE, pool.model):
         yield (base + ("model",), f"expected a Hugging Face model id like meta-llama/Llama-3.1-8B-Instruct "
                                   f"(letters, digits, '.', '_', '-' and one '/'), found {pool.model!r}")
         return

@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 EXIT_CODE = 2
 """The exit code of a run stopped by bad config (the program's and the tooling's: ``ai_serving/outcome.py``)."""
+
+
+MAX_SHOWN_CHARS = 120
+"""The most of a bad value a message quotes (hostile input can be megabytes long)."""
+MAX_MESSAGE_CHARS = 1000
+"""The longest message one issue may carry."""
+MAX_ISSUES = 50
+"""Issues listed in one report; the rest are counted."""
+_KEY_MATERIAL = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|PuTTY-User-Key-File|\bPRIVATE KEY\b")
+
+
+def is_key_material(value: Any) -> bool:
+    """Whether ``value`` looks like a private key (which must never be echoed anywhere)."""
+    return isinstance(value, str) and bool(_KEY_MATERIAL.search(value))
+
+
+def shown(value: Any) -> str:
+    """How a message quotes a bad value: never key material, never more than ``MAX_SHOWN_CHARS``."""
+    if is_key_material(value):
+        return "a PRIVATE key (not shown; use the public key line from the .pub file, and treat this key as leaked)"
+    text = repr(value)
+    if len(text) > MAX_SHOWN_CHARS:
+        text = f"{text[:MAX_SHOWN_CHARS]}… ({len(text):,} characters)"
+    return text
 
 
 @dataclass(frozen=True)
@@ -31,9 +57,14 @@ class ConfigError(Exception):
     def __str__(self) -> str:
         where = _shown(self.source) if self.source is not None else "<stack config>"
         lines = [f"invalid stack config: {where} ({len(self.issues)} problem{'s' if len(self.issues) != 1 else ''})"]
-        for issue in self.issues:
+        for issue in self.issues[:MAX_ISSUES]:
             at = f"{where}:{issue.line}" if issue.line else where
-            lines.append(f"  {at}: {issue.path}: {issue.message}")
+            message = issue.message
+            if len(message) > MAX_MESSAGE_CHARS:
+                message = f"{message[:MAX_MESSAGE_CHARS]}… ({len(message):,} characters)"
+            lines.append(f"  {at}: {issue.path[:200]}: {message}")
+        if len(self.issues) > MAX_ISSUES:
+            lines.append(f"  … and {len(self.issues) - MAX_ISSUES} more problem(s)")
         return "\n".join(lines)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from . import checks
-from .errors import ConfigError, ConfigIssue
+from .errors import ConfigError, ConfigIssue, shown
 from .model import StackConfig
 from .yaml_lines import KeyPath, line_index, nearest_line
 
@@ -22,15 +22,30 @@ PROJECT = "ai-serving"
 LOCATION_KEY = "azure-native:location"
 STRING_KEYS = frozenset({"team", "environment", "costCenter", "modelHubToken"})
 """Top-level keys whose value is a plain string; every other value arrives as JSON text."""
+SECRET_KEYS = frozenset({"modelHubToken"})
+"""Plain-string keys holding secrets: never decoded, never shown."""
 STACK_FILE_ENV = "AI_SERVING_STACK_FILE"
 """Set by tools that read a stack file from a non-default place, so errors can cite its lines."""
+
+
+ALLOWED_FOREIGN_KEYS = frozenset({LOCATION_KEY})
+"""What a team's stack file may set outside the ``ai-serving:`` namespace: the region, nothing else.
+
+Provider settings (``azure-native:subscriptionId``, ``clientId``, ``clientSecret``, ``tenantId``,
+``environment``, ``useMsi`` ...) would redirect a deploy to another subscription or identity, and a
+credential written there would be copied into the provider's inputs; those come from the deploy
+job's environment (OIDC), never from a file a team edits."""
+PROVIDER_NAMESPACES = frozenset({"azure-native", "azure", "azuread", "pulumi"})
 
 
 def raw_from_config_map(config: Mapping[str, str]) -> dict[str, Any]:
     """The engine's flat ``{"ns:key": "string"}`` map -> a nested dict keyed like the model.
 
     Values are decoded the way ``pulumi.Config.get_object`` does (JSON), except plain-string keys.
-    Keys of other namespaces than ours are ignored, apart from ``azure-native:location``.
+    ``azure-native:location`` becomes ``location``; any other key outside ``ai-serving:`` (and
+    ``ai-serving:location``, which would shadow the region) is kept under its full name, so the model
+    rejects it as an unknown key naming exactly what was written. Values of rejected keys are never
+    shown (they may be credentials).
     """
     raw: dict[str, Any] = {}
     for full_key, value in config.items():
@@ -38,16 +53,24 @@ def raw_from_config_map(config: Mapping[str, str]) -> dict[str, Any]:
             raw["location"] = value
             continue
         namespace, _, key = full_key.partition(":")
-        if namespace != PROJECT or not key:
+        if namespace != PROJECT or not key or key == "location":
+            raw[full_key] = None
             continue
-        raw[key] = value if key in STRING_KEYS else _decode(value)
+        if key in STRING_KEYS:
+            # The engine hands every value over as text; one that decodes to null, a list, a map or a
+            # boolean was not text in the file (`costCenter: null` must not become the tag "null").
+            decoded = _decode(value) if key not in SECRET_KEYS else value
+            raw[key] = decoded if decoded is None or isinstance(decoded, (list, dict, bool)) else value
+        else:
+            raw[key] = _decode(value)
     return raw
 
 
 def _decode(value: str) -> Any:
     try:
+        # Infinity / NaN decode as floats; the model rejects them with their key path (allow_inf_nan).
         return json.loads(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return value
 
 
@@ -123,7 +146,7 @@ def _yaml_path(loc: tuple[Any, ...]) -> KeyPath:
     for i, part in enumerate(loc):
         if isinstance(part, str) and (part in _NOISE or part.startswith(("function-", "lax-", "json-"))):
             continue
-        if i == 0:
+        if i == 0 and not (isinstance(part, str) and ":" in part):
             part = LOCATION_KEY if part == "location" else f"{PROJECT}:{part}"
         parts.append(part)
     return tuple(parts)
@@ -142,8 +165,22 @@ def _issue_from_pydantic(err: Mapping[str, Any], index: dict[KeyPath, int]) -> C
     if kind == "extra_forbidden":
         unknown = str(path[-1]) if path else "?"
         allowed = _allowed_keys(tuple(err["loc"])[:-1])
-        hint = difflib.get_close_matches(unknown.split(":")[-1], allowed, n=1)
-        msg = f"unknown key {unknown!r}; expected one of: {', '.join(allowed)}"
+        namespace = unknown.partition(":")[0] if ":" in unknown else None
+        if len(path) == 1 and namespace in PROVIDER_NAMESPACES and unknown not in ALLOWED_FOREIGN_KEYS:
+            return ConfigIssue(_format_path(path), (
+                f"{unknown!r} may not be set in a team's stack file: outside {PROJECT}: only "
+                f"{', '.join(sorted(ALLOWED_FOREIGN_KEYS))} is allowed; subscription, identity and credentials "
+                "come from the deploy job, never from this file (the value is not shown)"),
+                nearest_line(index, path))
+        candidates = allowed + ([LOCATION_KEY] if len(path) == 1 else [])
+        # Compare whole keys first (a typo'd namespace: `ai-servng:budget`), then the part after ':'.
+        hint = difflib.get_close_matches(unknown, candidates, n=1) or difflib.get_close_matches(
+            unknown.split(":")[-1], [c.split(":")[-1] for c in candidates], n=1)
+        if hint and hint[0] not in candidates:
+            hint = [next(c for c in candidates if c.split(":")[-1] == hint[0])]
+        if unknown == f"{PROJECT}:location":
+            hint = [LOCATION_KEY]
+        msg = f"unknown key {shown(unknown)}; expected one of: {', '.join(allowed)}"
         if hint:
             msg += f" (did you mean {hint[0]!r}?)"
     elif kind == "missing":
@@ -153,7 +190,7 @@ def _issue_from_pydantic(err: Mapping[str, Any], index: dict[KeyPath, int]) -> C
         text = err["msg"]
         if text.startswith("Value error, "):
             text = text[len("Value error, "):]
-        msg = text if "found" in text else f"{text}; found {found!r}"
+        msg = text if "found" in text else f"{text}; found {shown(found)}"
         if kind == "string_pattern_mismatch" and path:
             msg = _pattern_message(path, found) or msg
     return ConfigIssue(_format_path(path), msg, nearest_line(index, path))
@@ -172,7 +209,7 @@ _PATTERN_HINTS = {
 def _pattern_message(path: KeyPath, found: Any) -> str | None:
     key = str(path[-1]).split(":")[-1]
     hint = _PATTERN_HINTS.get(key)
-    return f"expected {hint}; found {found!r}" if hint else None
+    return f"expected {hint}; found {shown(found)}" if hint else None
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
 from pydantic.alias_generators import to_camel
 
+from .patterns import full_match
 from .profiles import PROFILES, Environment, EnvironmentProfile
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 EMAIL_RE = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$")
-ARM_ID_RE = re.compile(r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/[^/]+/[^/]+/[^/]+")
+ARM_ID_RE = re.compile(
+    r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/\s]+/providers/[^/\s]+/[^/\s]+/[^/\s]+(/[^/\s]+/[^/\s]+)*")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?$")
 """A container image reference (``name[:tag][@sha256:digest]``); also checked again where it is rendered."""
@@ -31,13 +34,15 @@ SSH_KEY_RE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [
 
 
 def _email(value: str) -> str:
-    if not EMAIL_RE.match(value):
+    if not full_match(EMAIL_RE, value):
         raise ValueError(f"expected an email address like name@example.com, found {value!r}")
     return value
 
 
 def _arm_id(value: str) -> str:
-    if not ARM_ID_RE.match(value):
+    # One spelling per id: a trailing "/" once hid a hub address overlap (ids compare as text).
+    value = value.rstrip("/") if value.count("/") > 1 else value
+    if not full_match(ARM_ID_RE, value):
         raise ValueError(
             "expected an Azure resource id like /subscriptions/<uuid>/resourceGroups/<rg>/providers/"
             f"<namespace>/<type>/<name>, found {value!r}"
@@ -74,8 +79,49 @@ IPv4Cidr = Annotated[
     BeforeValidator(_strict_network),
     AfterValidator(_private_ipv4_network),
 ]
-TagKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$")]
+RESERVED_TAG_PREFIXES = ("microsoft", "azure", "windows")
+"""Tag name prefixes Azure reserves for itself (case-insensitive); it rejects tags that use them."""
+MAX_TEAM_TAGS = 50 - 4
+"""Azure allows 50 tags per resource; ``naming.tags`` adds four of its own (team, environment, cost-center,
+managed-by)."""
+
+
+def _tag_key(value: str) -> str:
+    if value.lower().startswith(RESERVED_TAG_PREFIXES):
+        raise ValueError(f"tag names starting with {', '.join(RESERVED_TAG_PREFIXES)} are reserved by Azure; "
+                         f"found {value[:60]!r}")
+    return value
+
+
+def _tags(value: dict[str, str]) -> dict[str, str]:
+    if len(value) > MAX_TEAM_TAGS:
+        raise ValueError(f"at most {MAX_TEAM_TAGS} tags (Azure allows 50 per resource and the stack adds 4); "
+                         f"found {len(value)}")
+    return value
+
+
+_HOST_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+FQDN_RE = re.compile(rf"(\*\.)?{_HOST_LABEL}(\.{_HOST_LABEL})+")
+_SHARED_SECOND_LEVEL = {"co", "com", "net", "org", "gov", "ac", "edu", "ne", "or", "go"}
+
+
+def _fqdn(value: str) -> str:
+    """An outbound allow-list entry: a host name, or ``*.`` + a domain below a registrable name."""
+    host = value.lower()
+    if "*" in host:
+        labels = host[2:].split(".") if host.startswith("*.") else []
+        # `*`, `*.com`, `*.co.uk`: a wildcard over a public suffix opens the exfiltration path to everyone.
+        if len(labels) < 2 or (len(labels) == 2 and labels[0] in _SHARED_SECOND_LEVEL):
+            raise ValueError(f"wildcard {value[:80]!r} is too broad: it covers a whole top-level domain or more; "
+                             "name the organisation's domain (*.example.com) or the exact host")
+    if not full_match(FQDN_RE, host) or len(host) > 253:
+        raise ValueError(f"expected a host name like api.example.com (or *.example.com); found {value[:80]!r}")
+    return host
+
+
+TagKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$"), AfterValidator(_tag_key)]
 TagValue = Annotated[str, StringConstraints(max_length=256)]
+Fqdn = Annotated[str, AfterValidator(_fqdn)]
 
 
 class _Model(BaseModel):
@@ -87,6 +133,7 @@ class _Model(BaseModel):
         frozen=True,
         alias_generator=to_camel,
         populate_by_name=True,
+        allow_inf_nan=False,  # `.inf` / `.nan` are YAML floats; no amount or size may be one
     )
 
 
@@ -153,7 +200,7 @@ class OpenAIConfig(_Model):
     kind: Literal["OpenAI", "AIServices"] = "OpenAI"
     deployments: Annotated[list[DeploymentConfig], Field(min_length=1)]
     consumers: list[Consumer] = Field(default_factory=list)
-    allowed_fqdns: list[str] = Field(default_factory=list)
+    allowed_fqdns: list[Fqdn] = Field(default_factory=list)
     """Extra outbound FQDNs the account may reach. Default: none beyond the team vault."""
     customer_managed_key: bool | None = None
     """Encrypt with a key from the team vault. Default: the environment profile (prod: on)."""
@@ -183,13 +230,29 @@ class BudgetConfig(_Model):
     contact_emails: Annotated[list[Email], Field(min_length=1)]
 
 
+MIN_REASON_CHARS = 10
+
+
+def _reason(value: str) -> str:
+    """A waiver's reason must say something: 10+ visible characters, with words in them.
+
+    Whitespace, zero-width and other format/control characters (Unicode categories Z*, C*) do not
+    count: 10 spaces or 10 zero-width spaces once waived a mandatory control.
+    """
+    visible = [c for c in value if not unicodedata.category(c).startswith(("Z", "C"))]
+    if len(visible) < MIN_REASON_CHARS or not re.search(r"[^\W\d_]{2,}", "".join(visible)):
+        raise ValueError(f"expected a reason in words, at least {MIN_REASON_CHARS} visible characters (not counting "
+                         f"spaces or invisible characters); found {len(visible)} visible character(s)")
+    return value
+
+
 class Suppression(_Model):
     """A waiver of one policy finding, with a reason and an expiry date."""
 
     rule: Annotated[str, StringConstraints(pattern=r"^[A-Z]+[0-9]*-[0-9]{2}$")]
     resource: Annotated[str, StringConstraints(min_length=1)]
     """A resource name, or a glob pattern (fnmatch) over resource names."""
-    reason: Annotated[str, StringConstraints(min_length=10)]
+    reason: Annotated[str, AfterValidator(_reason)]
     expires: Annotated[date, Field(strict=False)]
 
 
@@ -204,7 +267,7 @@ class StackConfig(_Model):
     network: NetworkConfig
     openai: OpenAIConfig | None = None
     gpu_pool: GpuPoolConfig | None = None
-    tags: dict[TagKey, TagValue] = Field(default_factory=dict)
+    tags: Annotated[dict[TagKey, TagValue], AfterValidator(_tags)] = Field(default_factory=dict)
     budget: BudgetConfig | None = None
     suppressions: list[Suppression] = Field(default_factory=list)
     model_hub_token: SecretStr | None = None

@@ -18,7 +18,7 @@ def line_index(path: Path) -> dict[KeyPath, int]:
     """
     try:
         root = yaml.compose(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+    except (OSError, ValueError, RecursionError, yaml.YAMLError):  # ValueError: not UTF-8
         return {}
     index: dict[KeyPath, int] = {}
     if not isinstance(root, yaml.MappingNode):

@@ -1,0 +1,127 @@
+"""Read a stack file strictly: UTF-8 only, no duplicate keys, no aliases, bounded size and depth.
+
+PyYAML's ``safe_load`` is lenient in ways that hurt a team's config: a key written twice keeps the
+last value silently (``maxInstances: 2`` then ``60``; a second ``config:`` block), aliases expand
+without limit (a 1.6 KB "billion laughs" file ran out of memory), deep nesting overflows the
+recursion limit, and a non-UTF-8 byte or an impossible date (``2027-02-30``) surfaces as a traceback.
+Here each of those is one ``ConfigError`` naming the file and line.
+
+Stack files need no anchors or aliases (each is one short mapping), so they are refused outright
+rather than expanded with a budget: that is simpler to explain and cannot be outgrown.
+"""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.config.errors import ConfigError, ConfigIssue
+
+MAX_BYTES = 256 * 1024
+"""A stack file is a few KB; anything this large is not one."""
+MAX_DEPTH = 24
+"""Nesting levels a stack file may use (the deepest real key is about 5 levels down)."""
+
+
+class StackYamlError(Exception):
+    """One problem with the file's YAML, at a 1-based line."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message, self.line = message, line
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases/anchors, duplicate keys, deep nesting and impossible dates."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            raise StackYamlError(f"YAML alias *{event.anchor[:40]}: anchors and aliases are not allowed in a stack file; write the value out",
+                                 line)
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise StackYamlError(f"YAML anchor &{anchor[:40]}: anchors and aliases are not allowed in a stack file; write the value out",
+                                 line)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise StackYamlError(f"nested more than {MAX_DEPTH} levels deep; a stack file needs far fewer", line)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                raise StackYamlError("a mapping key must be a plain value, not a list or mapping",
+                                     key_node.start_mark.line + 1) from None
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise StackYamlError(f"key {str(key)[:80]!r} appears twice (lines {seen[key]} and {line}); "
+                                     "YAML would silently keep only the last one", line)
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise StackYamlError(f"{str(node.value)[:40]!r} is not a valid date ({exc}); expected YYYY-MM-DD",
+                                 node.start_mark.line + 1) from None
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
+
+
+def decode(data: bytes) -> str:
+    """The file's text: UTF-8 (a UTF-8 BOM is allowed); anything else is a ``StackYamlError``."""
+    if len(data) > MAX_BYTES:
+        raise StackYamlError(f"the file is {len(data):,} bytes; a stack file is at most {MAX_BYTES:,}", None)
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise StackYamlError("the file is UTF-16 or UTF-32 encoded; save it as UTF-8", 1)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise StackYamlError(f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                             "save it as UTF-8", line) from None
+
+
+def load(path: Path) -> Any:
+    """Parse ``path`` strictly; ``ConfigError`` naming the file and line for every kind of bad file."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(path, [ConfigIssue("(file)", f"cannot read the file: {exc.strerror or exc}")]) from None
+    try:
+        text = decode(data)
+        if "\x00" in text:
+            raise StackYamlError("the file contains NUL characters; it is not a text file",
+                                 text[: text.index("\x00")].count("\n") + 1)
+        loader = _StrictLoader(text)
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
+    except StackYamlError as exc:
+        raise ConfigError(path, [ConfigIssue("(yaml)", exc.message, exc.line)]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(path, [ConfigIssue("(yaml)", f"YAML syntax error: {str(problem)[:300]}", line)]) from None
+    except RecursionError:  # pragma: no cover - MAX_DEPTH stops nesting long before this
+        raise ConfigError(path, [ConfigIssue("(yaml)", "nested too deeply")]) from None

@@ -1,0 +1,329 @@
+"""The hostile-input corpus: bad stack files and command lines, generated from the example stacks.
+
+Every case is built from each example stack in ``stacks/`` (so the corpus follows them as they
+change) and must end the way every bad input ends: exit code 2, no traceback, one message naming
+the file, the line (where there is one) and the key, bounded output, and nothing it must never show
+(key material, credentials, megabytes of echoed input). Cases that could hang or exhaust memory run
+as subprocesses with a generous timeout (never a timing assertion).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ai_serving.cli import main
+
+from .cli_helpers import ROOT
+
+EXAMPLES = sorted(p for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
+MAX_OUTPUT_CHARS = 20_000
+PRIVATE_KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+               "QyNTUxOQAAACBzZWNyZXQtc2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0AAAAAAAAAAAA\n"
+               "-----END OPENSSH PRIVATE KEY-----\n")
+CLIENT_SECRET = "Zq8~s3cr3t-client-secret-value-Xy"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One hostile mutation of a stack file."""
+
+    name: str
+    mutate: Callable[[dict[str, Any], str], bytes | str | dict[str, Any] | None]
+    """(config mapping, file text) -> new config mapping, or raw text/bytes; None: not applicable."""
+    expect: tuple[str, ...]
+    """Substrings the error output must contain (besides the file name)."""
+    line: bool = True
+    """Whether the message must cite a line of the file."""
+    never: tuple[str, ...] = ()
+    """Substrings the output must never contain."""
+    subprocess: bool = False
+
+
+def _with(path: str, value: Any) -> Callable[[dict[str, Any], str], dict[str, Any] | None]:
+    """Set ``ns:key.sub.sub`` (creating mappings) to ``value``; None when the section is absent."""
+    top, *rest = path.split(".")
+
+    def mutate(cfg: dict[str, Any], _text: str) -> dict[str, Any] | None:
+        cfg = copy.deepcopy(cfg)
+        if rest and top not in cfg:
+            return None
+        node = cfg
+        keys = [top, *rest]
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+        return cfg
+
+    return mutate
+
+
+def _rename(old: str, new: str) -> Callable[[dict[str, Any], str], dict[str, Any] | None]:
+    def mutate(cfg: dict[str, Any], _text: str) -> dict[str, Any] | None:
+        if old not in cfg:
+            return None
+        return {new if k == old else k: v for k, v in cfg.items()}
+
+    return mutate
+
+
+def _text(fn: Callable[[str], str | bytes]) -> Callable[[dict[str, Any], str], str | bytes]:
+    return lambda _cfg, text: fn(text)
+
+
+def _first_config_line(text: str) -> int:
+    lines = text.splitlines()
+    return next(i for i, line in enumerate(lines) if line.startswith("config:")) + 1
+
+
+def _duplicate_first_key(text: str) -> str:
+    lines = text.splitlines()
+    i = _first_config_line(text)
+    return "\n".join(lines[: i + 1] + [lines[i]] + lines[i + 1:]) + "\n"
+
+
+def _bad_byte(text: str) -> bytes:
+    lines = text.encode().splitlines()
+    i = _first_config_line(text) + 1
+    return b"\n".join(lines[:i] + [lines[i] + b" \xff\xfe"] + lines[i + 1:]) + b"\n"
+
+
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(9)
+) + "config:\n  ai-serving:tags: *j\n"
+
+
+def _waiver(**fields: Any) -> dict[str, Any]:
+    return {"rule": "CS-05", "resource": "oai-*", "reason": "CMK rollout tracked in PLAT-123",
+            "expires": "2027-03-31", **fields}
+
+
+CASES = [
+    Case("not-utf8", lambda cfg, text: _bad_byte(text), ("not valid UTF-8",)),
+    Case("utf16", _text(lambda t: t.encode("utf-16")), ("UTF-16",)),
+    Case("duplicate-key", _text(_duplicate_first_key), ("appears twice", "lines")),
+    Case("second-config-block", _text(lambda t: t + "config:\n  ai-serving:team: other\n"),
+         ("'config' appears twice",)),
+    Case("alias-bomb", _text(lambda t: ALIAS_BOMB), ("alias", "not allowed"), subprocess=True),
+    Case("deep-nesting", _text(lambda t: t + "  ai-serving:deep: " + "[" * 5000 + "]" * 5000 + "\n"),
+         ("nested more than",), subprocess=True),
+    Case("impossible-date", lambda cfg, text: None if "ai-serving:suppressions" in text else text + (
+        "  ai-serving:suppressions:\n    - {rule: CS-05, resource: oai-x, reason: CMK rollout tracked in PLAT-1, "
+        "expires: 2027-02-30}\n"), ("not a valid date",)),
+    Case("typo-namespace", _rename("ai-serving:network", "ai-servng:network"),
+         ("ai-servng:network", "did you mean 'ai-serving:network'",)),
+    Case("project-location", _with("ai-serving:location", "westeurope"),
+         ("ai-serving:location", "did you mean 'azure-native:location'")),
+    Case("provider-subscription", _with("azure-native:subscriptionId", "00000000-0000-0000-0000-000000000000"),
+         ("azure-native:subscriptionId", "may not be set"), never=("00000000-0000-0000-0000-000000000000",)),
+    Case("provider-client-secret", _with("azure-native:clientSecret", CLIENT_SECRET),
+         ("azure-native:clientSecret", "may not be set"), never=(CLIENT_SECRET,)),
+    Case("cost-center-null", _with("ai-serving:costCenter", None), ("ai-serving:costCenter",)),
+    Case("cost-center-list", _with("ai-serving:costCenter", ["CC-1", "CC-2"]), ("ai-serving:costCenter",)),
+    Case("cost-center-map", _with("ai-serving:costCenter", {"a": 1}), ("ai-serving:costCenter",)),
+    Case("cost-center-huge", _with("ai-serving:costCenter", "C" * 200_000), ("ai-serving:costCenter",)),
+    Case("budget-inf", _with("ai-serving:budget", {"monthlyAmount": float("inf"),
+                                                    "contactEmails": ["finops@example.com"]}),
+         ("ai-serving:budget.monthlyAmount",)),
+    Case("budget-nan", _with("ai-serving:budget", {"monthlyAmount": float("nan"),
+                                                    "contactEmails": ["finops@example.com"]}),
+         ("ai-serving:budget.monthlyAmount",)),
+    Case("reserved-tag", _with("ai-serving:tags", {"MicrosoftOwned": "x"}), ("reserved by Azure",)),
+    Case("too-many-tags", _with("ai-serving:tags", {f"t{i}": "x" for i in range(60)}), ("at most 46 tags",)),
+    Case("fqdn-tld-wildcard", _with("ai-serving:openai.allowedFqdns", ["*.com"]), ("too broad",)),
+    Case("fqdn-star", _with("ai-serving:openai.allowedFqdns", ["*"]), ("allowedFqdns",)),
+    Case("fqdn-garbage", _with("ai-serving:openai.allowedFqdns", ["exa mple.com/path"]), ("expected a host name",)),
+    Case("private-key-as-ssh-key", _with("ai-serving:gpuPool.sshPublicKey", PRIVATE_KEY),
+         ("ai-serving:gpuPool.sshPublicKey", "PRIVATE key (not shown"), never=("b3BlbnNzaC1rZXktdjEA", "BEGIN")),
+    Case("model-trailing-newline", _with("ai-serving:gpuPool.model", "meta-llama/Llama-3.1-8B-Instruct\n"),
+         ("ai-serving:gpuPool.model",)),
+    Case("owner-trailing-newline", _with("ai-serving:owners", ["alice@example.com\n"]), ("ai-serving:owners[0]",)),
+    Case("hub-garbage", _with("ai-serving:network.hubVnetId", "/subscriptions/x;rm -rf /"),
+         ("ai-serving:network.hubVnetId",)),
+    Case("waiver-blank-reason", _with("ai-serving:suppressions", [_waiver(reason=" " * 12)]),
+         ("ai-serving:suppressions[0].reason", "reason in words")),
+    Case("waiver-zero-width-reason", _with("ai-serving:suppressions", [_waiver(reason="\u200b" * 12)]),
+         ("ai-serving:suppressions[0].reason", "reason in words")),
+    Case("waiver-bad-item-and-more", lambda cfg, text: {
+        **_with("ai-serving:suppressions", [_waiver(), _waiver(rule=5, expires="soon")])(cfg, text),
+        "ai-serving:costCenter": None},
+        ("ai-serving:suppressions[1].rule", "ai-serving:suppressions[1].expires", "ai-serving:costCenter")),
+    Case("nul-bytes", _text(lambda t: t.replace("config:", "config:\x00", 1)), ("NUL",)),
+    Case("too-large", _text(lambda t: t + "#" + "x" * 300_000 + "\n"), ("at most",), line=False),
+]
+
+
+def _cases() -> list[Any]:
+    params = []
+    for example in EXAMPLES:
+        text = example.read_text(encoding="utf-8")
+        cfg = yaml.safe_load(text)["config"]
+        for case in CASES:
+            mutated = case.mutate(cfg, text)
+            if mutated is None:
+                continue
+            params.append(pytest.param(example.name[len("Pulumi."):-len(".yaml")], case, mutated,
+                                       id=f"{example.stem}-{case.name}"))
+    return params
+
+
+def _write(stack_dir: Path, stack: str, mutated: bytes | str | dict[str, Any]) -> Path:
+    stack_dir.mkdir(parents=True, exist_ok=True)
+    path = stack_dir / f"Pulumi.{stack}.yaml"
+    if isinstance(mutated, dict):
+        mutated = yaml.safe_dump({"config": mutated}, sort_keys=False, allow_unicode=True)
+    if isinstance(mutated, str):
+        mutated = mutated.encode("utf-8", errors="surrogatepass")
+    path.write_bytes(mutated)
+    return path
+
+
+@pytest.mark.parametrize(("stack", "case", "mutated"), _cases())
+def test_hostile_stack_file_is_a_clean_exit_2(tmp_path, capsys, stack, case, mutated):
+    path = _write(tmp_path / "stacks", stack, mutated)
+    argv = ["validate", stack, "--project", str(ROOT), "--stack-dir", str(path.parent)]
+    if case.subprocess:
+        proc = subprocess.run([sys.executable, "-m", "ai_serving.cli", *argv], capture_output=True, text=True,
+                              timeout=120, cwd=ROOT)
+        code, out = proc.returncode, proc.stdout + proc.stderr
+    else:
+        code = main(argv)
+        captured = capsys.readouterr()
+        out = captured.out + captured.err
+    assert code == 2, out[:2000]
+    assert "Traceback" not in out
+    assert len(out) < MAX_OUTPUT_CHARS, f"{len(out)} characters of output"
+    assert str(path) in out
+    if case.line:
+        assert f"{path}:" in out.replace(f"{path} (", ""), f"no line cited: {out[:1000]}"
+    for expected in case.expect:
+        assert expected in out, f"{expected!r} not in: {out[:2000]}"
+    for secret in case.never:
+        assert secret not in out
+
+
+def test_the_corpus_covers_every_example_and_every_case():
+    ids = {p.id for p in _cases()}
+    assert EXAMPLES and all(any(i.startswith(e.stem) for i in ids) for e in EXAMPLES)
+    assert {c.name for c in CASES} == {i.split("-", 3)[-1] for i in ids} | {
+        c.name for c in CASES if c.name in {i.split("-", 3)[-1] for i in ids}}
+
+
+def _run_cli(*args: str | Path, timeout: int = 300) -> tuple[int, str]:
+    proc = subprocess.run([sys.executable, "-m", "ai_serving.cli", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _project_with(tmp_path: Path, pulumi_yaml: str | bytes) -> Path:
+    root = tmp_path / "proj"
+    root.mkdir()
+    data = pulumi_yaml.encode() if isinstance(pulumi_yaml, str) else pulumi_yaml
+    (root / "Pulumi.yaml").write_bytes(data)
+    return root
+
+
+CLI_CASES: list[tuple[str, Callable[[Path], list[Any]], str]] = [
+    ("workers-negative", lambda t: ["plan", "--all", "--workers", "-3", "--no-policy"], "--workers"),
+    ("workers-text", lambda t: ["plan", "--all", "--workers", "many", "--no-policy"], "--workers"),
+    ("pulumi-yaml-list", lambda t: ["validate", "--project", _project_with(t, "- a\n- b\n")], "Pulumi.yaml"),
+    ("pulumi-yaml-binary", lambda t: ["validate", "--project", _project_with(t, b"name: \xff\n")], "Pulumi.yaml"),
+    ("pulumi-yaml-syntax", lambda t: ["validate", "--project", _project_with(t, "name: [x\n")], "Pulumi.yaml"),
+    ("policy-config-list", lambda t: ["plan", "team-a-dev", "--policy-pack-config", _file(t, "pc.json", "[1, 2]")],
+     "pc.json"),
+    ("policy-config-truncated", lambda t: ["plan", "team-a-dev", "--policy-pack-config",
+                                           _file(t, "pc.json", '{"a": ')], "pc.json"),
+    ("out-is-a-file", lambda t: ["plan", "team-a-dev", "--no-policy", "--out", _file(t, "out", "x")], "out"),
+    ("plan-all-out-is-a-file", lambda t: ["plan", "--all", "--no-policy", "--out", _file(t, "out", "x")], "out"),
+    ("report-truncated-summary", lambda t: ["report", "--out", _dir_with(t, "summary.json", '{"stacks": [{"st')],
+     "summary.json"),
+    ("report-summary-list", lambda t: ["report", "--out", _dir_with(t, "summary.json", "[]")], "summary.json"),
+    ("diff-truncated-plan", lambda t: ["diff", _dir_with(t, "a/plan.json", '{"resour'), _dir_with(t, "b/x", "")],
+     "plan.json"),
+    ("diff-plan-not-a-document", lambda t: ["diff", _dir_with(t, "a/plan.json", "[1]"), _dir_with(t, "b/x", "")],
+     "plan.json"),
+    ("unknown-stack", lambda t: ["plan", "team-zz-dev", "--no-policy"], "team-zz-dev"),
+    ("stack-file-is-a-folder", lambda t: ["validate", "team-a-dev", "--stack-dir", _folder_stack(t)],
+     "cannot read the file"),
+]
+
+
+def _file(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _dir_with(tmp_path: Path, name: str, text: str) -> Path:
+    path = _file(tmp_path / "d", name, text)
+    return path.parent
+
+
+def _folder_stack(tmp_path: Path) -> Path:
+    (tmp_path / "s" / "Pulumi.team-a-dev.yaml").mkdir(parents=True)
+    return tmp_path / "s"
+
+
+@pytest.mark.parametrize(("name", "argv", "expect"), CLI_CASES, ids=[c[0] for c in CLI_CASES])
+def test_hostile_command_line_is_a_clean_exit_2(tmp_path, name, argv, expect):
+    code, out = _run_cli(*argv(tmp_path))
+    assert code == 2, out[:2000]
+    assert "Traceback" not in out
+    assert len(out) < MAX_OUTPUT_CHARS
+    assert expect in out, out[:2000]
+
+
+def test_no_partial_pattern_checks_in_the_program():
+    """Patterns are applied with full matches only (infra/config/patterns.full_match)."""
+    offenders = []
+    for path in (ROOT / "infra").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "match":
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_a_private_key_never_reaches_summary_or_report(tmp_path):
+    text = (ROOT / "stacks" / "Pulumi.team-b-dev.yaml").read_text(encoding="utf-8")
+    cfg = yaml.safe_load(text)["config"]
+    cfg["ai-serving:gpuPool"]["sshPublicKey"] = PRIVATE_KEY
+    stack_dir = tmp_path / "stacks"
+    _write(stack_dir, "team-b-dev", cfg)
+    out = tmp_path / "out"
+    code, log = _run_cli("plan", "--all", "--no-policy", "--workers", "1", "--stack-dir", stack_dir, "--out", out)
+    assert code == 2, log[:2000]
+    for produced in (log, (out / "summary.json").read_text(), (out / "report.md").read_text()):
+        assert "b3BlbnNzaC1rZXktdjEA" not in produced and "BEGIN OPENSSH" not in produced
+    assert json.loads((out / "summary.json").read_text())["stacks"][0]["status"] == "invalid-config"
+
+
+def test_hub_ids_are_compared_normalised():
+    """A trailing '/' or other letter case in the hub id must not hide an address overlap."""
+    from ai_serving.org.crossteam import overlapping_address_spaces
+    from infra.config import raw_from_config_map, validate
+
+    from .stackdata import base_config
+
+    hub = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-hub/providers/" \
+          "Microsoft.Network/virtualNetworks/vnet-hub"
+    configs = {}
+    for team, hub_id in (("team-x", hub), ("team-y", hub.upper().replace("/SUBSCRIPTIONS", "/subscriptions")
+                                                        .replace("/RESOURCEGROUPS", "/resourceGroups")
+                                                        .replace("/PROVIDERS", "/providers") + "/")):
+        cfg = base_config("dev", team=team)
+        cfg["ai-serving:network"] = {"addressSpace": "10.50.0.0/22", "hubVnetId": hub_id}
+        values = {k: v if isinstance(v, str) else json.dumps(v) for k, v in cfg.items()}
+        configs[f"{team}-dev"] = validate(raw_from_config_map(values), stack_name=f"{team}-dev")
+    [finding] = overlapping_address_spaces(configs)
+    assert finding.stacks == ["team-x-dev", "team-y-dev"]
