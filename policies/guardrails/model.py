@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
+from . import templates
 from .values import Undetermined, canonical_type
 
 Severity = Literal["low", "medium", "high", "critical"]
@@ -158,6 +159,8 @@ class Rule:
         answer) is compliant with the rule: reports can list Compliant rows from this.
         """
         token = canonical_type(resource_type)
+        if self.scope == "resource" and templates.is_deployment(token):
+            return True  # the template's resources of this rule's types (see guardrails.templates)
         return any(fnmatchcase(token, pattern) for pattern in self.resource_types)
 
     @property
@@ -179,6 +182,10 @@ class Rule:
         """Run the rule on ``subject`` (props, or stack resources) and normalise its answer."""
         ctx = ctx or Context()
         ctx = Context(self.settings(ctx.config), ctx.resource_type, ctx.name, ctx.urn, ctx.stack_environment)
+        token = canonical_type(ctx.resource_type)
+        if self.scope == "resource" and templates.is_deployment(token) \
+                and not any(fnmatchcase(token, pattern) for pattern in self.resource_types):
+            return self._evaluate_template(subject, ctx)
         try:
             result = self.fn(subject, ctx)
         except Undetermined as exc:
@@ -187,6 +194,23 @@ class Rule:
             return Verdict(not_applicable=result.reason)
         violations = tuple(v if isinstance(v, Violation) else Violation(str(v)) for v in result or ())
         return Verdict(violations, undetermined=tuple(getattr(result, "undetermined", ())))
+
+    def _evaluate_template(self, props: Any, ctx: Context) -> Verdict:
+        """Judge the resources an ARM template deployment declares (those of this rule's types)."""
+        violations: list[Violation] = []
+        undetermined: list[str] = []
+        judged = False
+        for label, token, resource in templates.template_resources(props):
+            if not any(fnmatchcase(token, pattern) for pattern in self.resource_types):
+                continue
+            judged = True
+            inner = self.evaluate(resource, Context(ctx.config, token, label, ctx.urn, ctx.stack_environment))
+            violations += [Violation(f"template resource {label} ({token.rsplit(':', 1)[-1]}): {v.message}")
+                           for v in inner.violations]
+            undetermined += [f"template resource {label}: {u}" for u in inner.undetermined]
+        if not judged:
+            return Verdict(not_applicable=f"the template declares no resource {self.id} judges")
+        return Verdict(tuple(violations), undetermined=tuple(undetermined))
 
     def check(
         self,

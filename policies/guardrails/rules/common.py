@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from ..model import Findings
-from ..values import Undetermined, eq, get
+from ..values import Undetermined, elements, eq, flat, get
 
 
 def any_of(props: Any, *checks: tuple[str, str]) -> bool:
@@ -22,17 +23,50 @@ def any_of(props: Any, *checks: tuple[str, str]) -> bool:
     return False
 
 
-def network_closed(props: Any, pna_path: str, acl_path: str) -> bool:
-    """Public network access Disabled, or the firewall's default action Deny: either closes the door."""
-    return any_of(props, (pna_path, "Disabled"), (acl_path, "Deny"))
+OPEN_RULE_MAX_PREFIX = 8
+"""An IP rule as wide as a /8 (16 million addresses) or wider opens the firewall to the Internet."""
+
+
+def opens_internet(value: Any) -> bool:
+    """Whether a firewall IP rule value (``0.0.0.0/0``, ``0.0.0.0``, ``1.0.0.0/1``...) admits the Internet."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    try:
+        network = ipaddress.ip_network(text if "/" in text or text != "0.0.0.0" else "0.0.0.0/0", strict=False)
+    except ValueError:
+        return False
+    return network.prefixlen <= OPEN_RULE_MAX_PREFIX or str(network.network_address) == "0.0.0.0"
+
+
+def network_closed(props: Any, pna_path: str, acl_path: str, ip_rules: tuple[str, str] | None = None) -> bool:
+    """Public network access Disabled, or the firewall's default action Deny with no IP rule that
+    reopens it to the Internet (``ip_rules``: the rules' list path and their value key). A default
+    action Deny beside an ipRule ``0.0.0.0/0`` is as open as Allow."""
+    if ip_rules is None:
+        return any_of(props, (pna_path, "Disabled"), (acl_path, "Deny"))
+    pna_unknown: Undetermined | None = None
+    try:
+        if any_of(props, (pna_path, "Disabled")):
+            return True
+    except Undetermined as exc:  # either property may settle it: look at the firewall first
+        pna_unknown = exc
+    list_path, key = ip_rules
+    if any_of(props, (acl_path, "Deny")) and not any(
+            opens_internet(get(flat(rule), key)) for rule in elements(props, list_path)):
+        return True
+    if pna_unknown is not None:
+        raise pna_unknown
+    return False
 
 
 def firewall_findings(props: Any) -> list[str]:
     """ST-03 / ACR-02: a storage account or registry closed by ``publicNetworkAccess`` or its firewall."""
-    if not network_closed(props, "publicNetworkAccess", "networkRuleSet.defaultAction"):
+    if not network_closed(props, "publicNetworkAccess", "networkRuleSet.defaultAction",
+                          ("networkRuleSet.ipRules", "iPAddressOrRange")):
         return [
             "neither publicNetworkAccess is Disabled nor networkRuleSet.defaultAction is Deny (unset means "
-            "open)"
+            "open) without an ipRule that reopens it to the Internet"
         ]
     return []
 

@@ -11,11 +11,21 @@ from typing import Any
 from .. import config as cfg
 from ..define import azure_policy, checkov, psrule, rule
 from ..model import Context, Findings, NotApplicable
-from ..values import elements, flat, get, is_true, is_unknown, one_of, present, reveal, shown
+from ..values import canonical_type, elements, flat, get, is_true, is_unknown, one_of, present, reveal, shown
 from .common import has_managed_identity
 
 VMSS = "azure-native:compute:VirtualMachineScaleSet"
+VM = "azure-native:compute:VirtualMachine"
+NIC = "azure-native:network:NetworkInterface"
 PROFILE = "virtualMachineProfile"
+
+
+def _profile(ctx: Context) -> str:
+    """Where the instance settings are: a scale set's ``virtualMachineProfile``, a standalone VM's top level.
+
+    The program declares scale sets only; a standalone VM (password login, public IP) is judged by the
+    same rules, so declaring one instead of a scale set does not slip past the pack."""
+    return "" if canonical_type(ctx.resource_type) == VM else f"{PROFILE}."
 
 
 @rule(
@@ -58,10 +68,10 @@ def vmss01(props: Any, ctx: Context) -> list[str]:
     ),
     link=psrule("Azure.VMSS.PublicKey"),
     anchors=("PSRule Azure.VMSS.PublicKey", "CKV_AZURE_49"),
-    types=(VMSS,),
+    types=(VMSS, VM),
 )
 def vmss02(props: Any, ctx: Context) -> Findings | NotApplicable:
-    os_profile = get(props, f"{PROFILE}.osProfile")
+    os_profile = get(props, f"{_profile(ctx)}osProfile")
     if os_profile is None:
         return NotApplicable("no osProfile: the scale set defines no instances")
     out = Findings()
@@ -80,8 +90,8 @@ def vmss02(props: Any, ctx: Context) -> Findings | NotApplicable:
     return out
 
 
-def _ip_configurations(props: Any) -> Iterator[tuple[str, Any]]:
-    for nic in elements(props, f"{PROFILE}.networkProfile.networkInterfaceConfigurations"):
+def _ip_configurations(props: Any, profile: str = f"{PROFILE}.") -> Iterator[tuple[str, Any]]:
+    for nic in elements(props, f"{profile}networkProfile.networkInterfaceConfigurations"):
         nic = flat(nic)
         nic_name = get(nic, "name") or "?"
         for ipc in elements(nic, "ipConfigurations"):
@@ -102,12 +112,19 @@ def _ip_configurations(props: Any) -> Iterator[tuple[str, Any]]:
     ),
     link=azure_policy("83a86a26-fd1f-447c-b59d-e51f44264114"),
     anchors=("Azure Policy 83a86a26-fd1f-447c-b59d-e51f44264114", "CKV_AZURE_* (public IP on VM)"),
-    types=(VMSS,),
+    types=(VMSS, VM, NIC),
 )
 def vmss03(props: Any, ctx: Context) -> list[str]:
+    if canonical_type(ctx.resource_type) == NIC:
+        # A standalone VM's network interface is its own resource: its IP configurations name the public IP.
+        return [
+            f"ipConfigurations[{i}] has a publicIPAddress"
+            for i, ipc in enumerate(elements(props, "ipConfigurations"))
+            if present(get(flat(ipc), "publicIPAddress"))
+        ]
     return [
         f"network interface {shown(where)} has a publicIPAddressConfiguration"
-        for where, ipc in _ip_configurations(props)
+        for where, ipc in _ip_configurations(props, _profile(ctx))
         if present(get(ipc, "publicIPAddressConfiguration"))
     ]
 

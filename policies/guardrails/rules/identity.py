@@ -1,4 +1,4 @@
-"""Role assignments: RBAC-01..02."""
+"""Role assignments and custom role definitions: RBAC-01..02."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from typing import Any
 from .. import config as cfg
 from ..define import psrule, rule
 from ..model import Context
-from ..values import eq, get
+from ..values import canonical_type, elements, eq, flat, get, shown
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
+_WILDCARD_ACTIONS = {"*", "*/write", "*/action", "*/delete", "Microsoft.Authorization/*"}
 
 
 @rule(
@@ -52,10 +54,19 @@ def role_guid(role_definition_id: str) -> str:
     ),
     link=psrule("Azure.RBAC.LimitOwner"),
     anchors=("PSRule Azure.RBAC.LimitOwner",),
-    types=(ROLE_ASSIGNMENT,),
+    types=(ROLE_ASSIGNMENT, ROLE_DEFINITION),
     config={"deniedRoles": cfg.denied_roles()},
 )
 def rbac02(props: Any, ctx: Context) -> list[str]:
+    if canonical_type(ctx.resource_type) == ROLE_DEFINITION:
+        # A custom role with wildcard actions is Owner by another name: judge the definition itself.
+        return [
+            f"permissions[{i}].{field} contains {shown(action)}, as broad as Owner; list the actions needed"
+            for i, perm in enumerate(elements(props, "permissions"))
+            for field in ("actions", "dataActions")
+            for action in elements(flat(perm), field)
+            if isinstance(action, str) and action.strip() in _WILDCARD_ACTIONS
+        ]
     role = get(props, "roleDefinitionId")
     if not isinstance(role, str):
         return []

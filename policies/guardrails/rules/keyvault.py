@@ -99,7 +99,8 @@ def kv03(props: Any, ctx: Context) -> list[str]:
     types=(VAULT,),
 )
 def kv04(props: Any, ctx: Context) -> list[str]:
-    if not network_closed(props, "properties.publicNetworkAccess", "properties.networkAcls.defaultAction"):
+    if not network_closed(props, "properties.publicNetworkAccess", "properties.networkAcls.defaultAction",
+                          ("properties.networkAcls.ipRules", "value")):
         return [
             "neither properties.publicNetworkAccess is Disabled nor properties.networkAcls.defaultAction is "
             "Deny "

@@ -7,6 +7,7 @@ a subnet embedded in ``VirtualNetwork.subnets``.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -55,6 +56,32 @@ def is_internet(prefix: Any) -> bool:
         return False
     value = prefix.strip().lower()
     return value in _ANY_SOURCE or value.endswith("/0")
+
+
+# Address space that is not reachable from the Internet: RFC 1918, shared (CGNAT), loopback,
+# link-local, and their IPv6 counterparts (unique local, link-local, loopback).
+_NON_PUBLIC = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "fc00::/7", "fe80::/10", "::1/128"))
+# Service tags that stand for public address space (anyone on the Internet, or anyone on Azure).
+_PUBLIC_TAGS = ("internet", "azurecloud", "*", "any")
+
+
+def is_public(prefix: Any) -> bool:
+    """Whether a source prefix admits any public address: the Internet, a public IP or range, or a
+    service tag for public space. Judged per prefix, so sources that together cover the Internet
+    (``0.0.0.0/1`` + ``128.0.0.0/1``) are caught piece by piece."""
+    if not isinstance(prefix, str):
+        return False
+    value = prefix.strip().lower()
+    if is_internet(value) or value.split(".", 1)[0] in _PUBLIC_TAGS:
+        return True
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False  # another service tag (VirtualNetwork, AzureLoadBalancer...): not public space
+    return not any(network.version == block.version and network.subnet_of(block)  # type: ignore[arg-type]
+                   for block in _NON_PUBLIC)
 
 
 def covers(port_spec: Any, port: int) -> bool:
@@ -111,7 +138,10 @@ def _ports(item: Any) -> list[Any]:
     "NET-01",
     "net-01-no-internet-management-ports",
     title="No SSH/RDP from the Internet",
-    description="No network security rule may allow inbound SSH (22) or RDP (3389) from the Internet.",
+    description=(
+        "No network security rule may allow inbound SSH (22) or RDP (3389) from the Internet or any public "
+        "address range (sources are judged one by one, so ranges that together cover the Internet fail too)."
+    ),
     severity="critical",
     category="security",
     waivable=False,
@@ -142,9 +172,11 @@ def net01(props: Any, ctx: Context) -> Findings:
             if protocol is not None and not one_of(protocol, _PORT_PROTOCOLS):
                 continue
             open_ports = [p for p in ports if any(covers(spec, p) for spec in _ports(item))]
-            if open_ports and any(is_internet(s) for s in _sources(item)):
+            public = [s for s in _sources(item) if is_public(s)]
+            if open_ports and public:
                 out.add(
-                    f"rule {label} allows port {', '.join(map(str, open_ports))} inbound from the Internet"
+                    f"rule {label} allows port {', '.join(map(str, open_ports))} inbound from public address "
+                    f"space ({', '.join(shown(s) for s in public[:4])})"
                 )
     return out
 

@@ -1,0 +1,85 @@
+"""Resources declared inside an ARM template deployment, seen the way the rules see the program's own.
+
+A program can declare anything inside ``azure-native:resources:Deployment`` (``properties.template``):
+a public, key-enabled OpenAI account there was invisible to every rule. Each resource rule therefore
+also judges a deployment: ``Rule.evaluate`` runs it on every template resource of a type it judges,
+converted from ARM's shape (``{type, apiVersion, name, properties: {...}}``) to azure-native's wire
+shape, and reports "template resource <name>: ..." against the deployment. Template expressions
+(``[parameters('x')]``) are strings no rule accepts as a safe value, so they fail closed. Nested
+deployments are followed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .values import reveal
+
+DEPLOYMENT_TYPES = frozenset({
+    "azure-native:resources:Deployment",
+    "azure-native:resources:DeploymentAtScope",
+    "azure-native:resources:DeploymentAtSubscriptionScope",
+    "azure-native:resources:DeploymentAtManagementGroupScope",
+    "azure-native:resources:DeploymentAtTenantScope",
+})
+
+# ARM type (lower case) -> (azure-native type token, whether azure-native keeps `properties` nested).
+ARM_TYPES: Mapping[str, tuple[str, bool]] = {
+    "microsoft.cognitiveservices/accounts": ("azure-native:cognitiveservices:Account", True),
+    "microsoft.cognitiveservices/accounts/deployments": ("azure-native:cognitiveservices:Deployment", True),
+    "microsoft.keyvault/vaults": ("azure-native:keyvault:Vault", True),
+    "microsoft.keyvault/vaults/secrets": ("azure-native:keyvault:Secret", True),
+    "microsoft.storage/storageaccounts": ("azure-native:storage:StorageAccount", False),
+    "microsoft.containerregistry/registries": ("azure-native:containerregistry:Registry", False),
+    "microsoft.network/networksecuritygroups": ("azure-native:network:NetworkSecurityGroup", False),
+    "microsoft.network/networksecuritygroups/securityrules": ("azure-native:network:SecurityRule", False),
+    "microsoft.network/networkinterfaces": ("azure-native:network:NetworkInterface", False),
+    "microsoft.compute/virtualmachines": ("azure-native:compute:VirtualMachine", False),
+    "microsoft.compute/virtualmachinescalesets": ("azure-native:compute:VirtualMachineScaleSet", False),
+    "microsoft.authorization/roledefinitions": ("azure-native:authorization:RoleDefinition", False),
+    "microsoft.authorization/roleassignments": ("azure-native:authorization:RoleAssignment", False),
+}
+_NESTED = "microsoft.resources/deployments"
+MAX_NESTING = 5
+
+
+def is_deployment(token: str) -> bool:
+    """Whether ``token`` (canonical) is an ARM template deployment."""
+    return token in DEPLOYMENT_TYPES
+
+
+def template_resources(props: Any, depth: int = 0) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(label, azure-native type, wire-shaped props) of every resource the deployment's template declares."""
+    template = reveal(_get(reveal(_get(props, "properties")), "template"))
+    if not isinstance(template, Mapping) or depth > MAX_NESTING:
+        return
+    resources = reveal(template.get("resources"))
+    # languageVersion 2.0 templates hold resources in a mapping of symbolic names.
+    items = list(resources.items()) if isinstance(resources, Mapping) else list(enumerate(resources or []))
+    for key, resource in items:
+        resource = reveal(resource)
+        if not isinstance(resource, Mapping):
+            continue
+        arm_type = str(reveal(resource.get("type")) or "").lower()
+        label = str(reveal(resource.get("name")) or key)[:80]
+        if arm_type == _NESTED:
+            for nested_label, token, nested in template_resources(resource, depth + 1):
+                yield f"{label}/{nested_label}", token, nested
+            continue
+        if arm_type not in ARM_TYPES:
+            continue
+        token, keep_nested = ARM_TYPES[arm_type]
+        yield label, token, _to_wire(resource, keep_nested)
+
+
+def _to_wire(resource: Mapping[str, Any], keep_nested: bool) -> dict[str, Any]:
+    outer = {k: v for k, v in resource.items() if k not in ("type", "apiVersion", "properties", "dependsOn")}
+    properties = reveal(resource.get("properties"))
+    if keep_nested:
+        return {**outer, "properties": properties if isinstance(properties, Mapping) else {}}
+    return {**(dict(properties) if isinstance(properties, Mapping) else {}), **outer}
+
+
+def _get(value: Any, key: str) -> Any:
+    return value.get(key) if isinstance(value, Mapping) else None

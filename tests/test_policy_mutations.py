@@ -1,0 +1,142 @@
+"""Insecure program mutations the pack must fail (issue 15, item 9): the red team's bypasses.
+
+Each row takes a compliant baseline of what the program declares (``tests/fixtures/policy``), or a
+resource of a type the program does not declare but a program could, makes it insecure in one way,
+and asserts the pack's rule reports it. Rows marked as the red team's exact bypass passed before.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from guardrails import lookup
+
+from tests.fixtures.policy import fixture, mutate
+
+SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers"
+
+
+def _nsg_rule(**fields: Any) -> dict[str, Any]:
+    return {"name": "mgmt", "access": "Allow", "direction": "Inbound", "protocol": "Tcp", "priority": 200.0,
+            "destinationPortRange": "22", "destinationAddressPrefix": "*", "sourcePortRange": "*", **fields}
+
+
+def _nsg_with(*rules: dict[str, Any]) -> dict[str, Any]:
+    props = fixture("nsg")["props"]
+    props["securityRules"] = props["securityRules"] + list(rules)
+    return props
+
+
+# (row id, rule id, resource type, properties)
+MUTATIONS: list[tuple[str, str, str, dict[str, Any]]] = [
+    ("ssh-from-two-halves-of-the-internet", "NET-01", "azure-native:network:NetworkSecurityGroup",
+     _nsg_with(_nsg_rule(name="a", sourceAddressPrefix="0.0.0.0/1"),
+               _nsg_rule(name="b", sourceAddressPrefix="128.0.0.0/1", priority=201.0))),
+    ("ssh-from-halves-in-one-rule", "NET-01", "azure-native:network:NetworkSecurityGroup",
+     _nsg_with(_nsg_rule(sourceAddressPrefixes=["0.0.0.0/1", "128.0.0.0/1"]))),
+    ("rdp-from-a-public-range", "NET-01", "azure-native:network:NetworkSecurityGroup",
+     _nsg_with(_nsg_rule(destinationPortRange="3389", sourceAddressPrefix="203.0.113.0/24"))),
+    ("ssh-from-one-public-ip", "NET-01", "azure-native:network:SecurityRule",
+     {**_nsg_rule(sourceAddressPrefix="198.51.100.7"), "securityRuleName": "ssh"}),
+    ("ssh-from-all-of-azure", "NET-01", "azure-native:network:NetworkSecurityGroup",
+     _nsg_with(_nsg_rule(sourceAddressPrefix="AzureCloud"))),
+    ("ssh-range-from-public-ipv6", "NET-01", "azure-native:network:NetworkSecurityGroup",
+     _nsg_with(_nsg_rule(destinationPortRange="20-25", sourceAddressPrefix="2001:db8::/32"))),
+    ("vault-deny-with-ip-rule-any", "KV-04", "azure-native:keyvault:Vault",
+     mutate(fixture("vault")["props"], {"properties.publicNetworkAccess": "Enabled",
+                                        "properties.networkAcls.ipRules": [{"value": "0.0.0.0/0"}]})),
+    ("storage-deny-with-ip-rule-any", "ST-03", "azure-native:storage:StorageAccount",
+     mutate(fixture("storage-account")["props"], {"publicNetworkAccess": "Enabled",
+                                                  "networkRuleSet.ipRules": [{"iPAddressOrRange": "0.0.0.0/0"}]})),
+    ("registry-deny-with-ip-rule-half", "ACR-02", "azure-native:containerregistry:Registry",
+     mutate(fixture("registry")["props"], {"publicNetworkAccess": "Enabled",
+                                           "networkRuleSet.ipRules": [{"iPAddressOrRange": "0.0.0.0/1"}]})),
+    ("custom-role-with-every-action", "RBAC-02", "azure-native:authorization:RoleDefinition",
+     {"roleName": "team-admin", "scope": f"{SUB}/x", "permissions": [{"actions": ["*"], "notActions": []}],
+      "assignableScopes": [f"{SUB}/x"]}),
+    ("custom-role-with-every-data-action", "RBAC-02", "azure-native:authorization:RoleDefinition",
+     {"roleName": "team-reader", "permissions": [{"actions": ["Microsoft.Resources/*/read"],
+                                                  "dataActions": ["*"]}]}),
+    ("standalone-vm-with-password", "VMSS-02", "azure-native:compute:VirtualMachine",
+     {"vmName": "vm1", "osProfile": {"adminUsername": "azureuser", "adminPassword": "Passw0rd!Passw0rd!",
+                                     "linuxConfiguration": {"disablePasswordAuthentication": False}}}),
+    ("standalone-vm-password-by-default", "VMSS-02", "azure-native:compute:VirtualMachine",
+     {"vmName": "vm1", "osProfile": {"adminUsername": "azureuser", "linuxConfiguration": {}}}),
+    ("standalone-vm-inline-public-ip", "VMSS-03", "azure-native:compute:VirtualMachine",
+     {"vmName": "vm1", "networkProfile": {"networkInterfaceConfigurations": [
+         {"name": "nic", "ipConfigurations": [{"name": "ipc", "publicIPAddressConfiguration": {"name": "pip"}}]}]}}),
+    ("standalone-nic-with-public-ip", "VMSS-03", "azure-native:network:NetworkInterface",
+     {"networkInterfaceName": "nic1", "ipConfigurations": [
+         {"name": "ipc", "publicIPAddress": {"id": f"{SUB}/Microsoft.Network/publicIPAddresses/pip"}}]}),
+]
+
+
+@pytest.mark.parametrize(("row", "rule_id", "resource_type", "props"), MUTATIONS, ids=[m[0] for m in MUTATIONS])
+def test_the_pack_fails_the_insecure_mutation(row, rule_id, resource_type, props):
+    rule = lookup(rule_id)
+    assert rule.applies_to(resource_type), f"{rule_id} does not judge {resource_type}"
+    verdict = rule.check(props, environment="prod", resource_type=resource_type, name=row)
+    assert verdict.violations, f"{rule_id} passed {row}: {verdict}"
+
+
+@pytest.mark.parametrize(("rule_id", "resource_type", "props"), [
+    ("NET-01", "azure-native:network:NetworkSecurityGroup",
+     _nsg_with(_nsg_rule(sourceAddressPrefixes=["10.0.0.0/8", "192.168.10.0/24", "VirtualNetwork"]))),
+    ("KV-04", "azure-native:keyvault:Vault",
+     mutate(fixture("vault")["props"], {"properties.networkAcls.ipRules": [{"value": "203.0.113.10/32"}]})),
+    ("RBAC-02", "azure-native:authorization:RoleDefinition",
+     {"roleName": "locks", "permissions": [{"actions": ["Microsoft.Authorization/locks/read",
+                                                        "Microsoft.Authorization/locks/write"]}]}),
+    ("VMSS-02", "azure-native:compute:VirtualMachine",
+     {"vmName": "vm1", "osProfile": {"linuxConfiguration": {"disablePasswordAuthentication": True}}}),
+], ids=["private-sources", "one-office-ip", "narrow-custom-role", "vm-ssh-keys-only"])
+def test_the_narrow_equivalents_pass(rule_id, resource_type, props):
+    assert not lookup(rule_id).check(props, environment="prod", resource_type=resource_type, name="x").violations
+
+
+def _deployment(*resources: dict[str, Any]) -> dict[str, Any]:
+    return {"deploymentName": "arm", "resourceGroupName": "rg", "properties": {"mode": "Incremental", "template": {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0", "resources": list(resources)}}}
+
+
+PUBLIC_OPENAI = {"type": "Microsoft.CognitiveServices/accounts", "apiVersion": "2024-10-01", "name": "oai-arm",
+                 "location": "swedencentral", "kind": "OpenAI", "sku": {"name": "S0"},
+                 "properties": {"publicNetworkAccess": "Enabled", "disableLocalAuth": False,
+                                "customSubDomainName": "oai-arm"}}
+
+TEMPLATE_MUTATIONS = [
+    ("public-openai-in-a-template", "CS-01", _deployment(PUBLIC_OPENAI)),
+    ("key-enabled-openai-in-a-template", "CS-02", _deployment(PUBLIC_OPENAI)),
+    ("nested-template-openai", "CS-01", _deployment({"type": "Microsoft.Resources/deployments", "name": "inner",
+                                                     "properties": {"template": {"resources": [PUBLIC_OPENAI]}}})),
+    ("expression-for-public-access", "CS-01", _deployment({**PUBLIC_OPENAI, "properties": {
+        "publicNetworkAccess": "[parameters('access')]"}})),
+    ("ssh-from-internet-in-a-template", "NET-01", _deployment({
+        "type": "Microsoft.Network/networkSecurityGroups", "name": "nsg-arm", "properties": {"securityRules": [
+            {"name": "ssh", "properties": {"access": "Allow", "direction": "Inbound", "protocol": "Tcp",
+                                           "destinationPortRange": "22", "sourceAddressPrefix": "0.0.0.0/1"}}]}})),
+    ("custom-role-in-a-template", "RBAC-02", _deployment({
+        "type": "Microsoft.Authorization/roleDefinitions", "name": "r",
+        "properties": {"roleName": "god", "permissions": [{"actions": ["*"]}]}})),
+    ("public-vault-in-a-template", "KV-04", _deployment({
+        "type": "Microsoft.KeyVault/vaults", "name": "kv-arm", "properties": {
+            "publicNetworkAccess": "Enabled", "networkAcls": {"defaultAction": "Deny",
+                                                              "ipRules": [{"value": "0.0.0.0/0"}]}}})),
+]
+
+
+@pytest.mark.parametrize(("row", "rule_id", "props"), TEMPLATE_MUTATIONS, ids=[m[0] for m in TEMPLATE_MUTATIONS])
+def test_resources_inside_an_arm_template_are_judged(row, rule_id, props):
+    token = "azure-native:resources:Deployment"
+    rule = lookup(rule_id)
+    assert rule.applies_to(token)
+    verdict = rule.check(props, environment="prod", resource_type=token, name="arm")
+    assert verdict.violations, f"{rule_id} passed {row}: {verdict}"
+    assert all(v.message.startswith("template resource ") for v in verdict.violations)
+
+
+def test_a_template_without_such_resources_is_not_applicable():
+    verdict = lookup("CS-01").check(_deployment(), resource_type="azure-native:resources:Deployment")
+    assert verdict.not_applicable and not verdict.violations
