@@ -30,12 +30,18 @@ PROGRAM = textwrap.dedent('''
     mode = pulumi.get_stack().split("-")[0].rstrip("0123456789")  # the team's name says what it does
     if mode == "die":
         os.kill(os.getpid(), signal.SIGKILL)  # the worker process dies while planning this stack
-    for i in range(5):
-        # float("inf") cannot be serialised: the registration fails inside the SDK's RPC machinery,
-        # which used to leave failing RPCs behind for the next stack in the same process.
-        value = float("inf") if mode == "raise" else i
-        pulumi.CustomResource("test:index:Thing", f"thing{i}", {"value": value, "mode": mode})
+    # float("inf") cannot be serialised: the budget's registration fails inside the SDK's RPC machinery
+    # once the resources it waits for exist, with outputs still waiting on it.
+    # (test_a_failed_registration_... below is the red team's case with the real program.)
+    things = [pulumi.CustomResource("test:index:Thing", f"thing{i}", {"value": i, "mode": mode})
+              for i in range(8)]
+    budget = pulumi.CustomResource("test:index:Budget", "budget", {
+        "amount": float("inf") if mode == "raise" else 1.0, "mode": mode,
+        "scope": pulumi.Output.all(*[t.id for t in things]).apply(lambda ids: ",".join(ids))})
+    for i in range(8):
+        pulumi.CustomResource("test:index:Alert", f"alert{i}", {"budget": budget.id, "mode": mode})
     pulumi.export("mode", mode)
+    pulumi.export("budget", budget.id)
 ''')
 
 PACK = textwrap.dedent('''
@@ -240,3 +246,28 @@ def test_a_hundred_stacks_report_exactly_their_three_failures(tmp_path):
     assert code == 2
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert report.startswith("## ❌ ai-serving plan: 3 of 100 stack(s) fail")
+
+
+def test_a_failed_registration_does_not_fail_the_next_stack_in_the_same_worker(tmp_path, monkeypatch):
+    """The red team's case: a stack whose budget cannot be registered, planned before a valid one in
+    the same process, made the valid one fail with the first one's error (Pulumi's RPC state leaked)."""
+    from ai_serving.engine import runner
+
+    from .cli_helpers import ROOT
+
+    register = runner._RecordingMonitor.RegisterResource
+
+    def failing(self, request):
+        if self.stack == "team-a-dev" and request.type == "azure-native:consumption:Budget":
+            raise ValueError("injected: the budget cannot be registered")
+        return register(self, request)
+
+    monkeypatch.setattr(runner._RecordingMonitor, "RegisterResource", failing)
+    project = load_project(ROOT)
+    console = Console(file=open(tmp_path / "log", "w"), soft_wrap=True)  # noqa: SIM115
+    code = plan_all(project, pack_dir=None, policy_config=None, out=tmp_path / "out", workers=1, console=console,
+                    err=console, today=date(2026, 12, 2))
+    rows = _rows(json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8")))
+    assert rows["team-a-dev"]["status"] == "error" and "budget" in rows["team-a-dev"]["errors"][0]
+    assert {s: r["status"] for s, r in rows.items() if s != "team-a-dev"} == {"team-a-prod": "ok", "team-b-dev": "ok"}
+    assert code == 1
