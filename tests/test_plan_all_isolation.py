@@ -188,9 +188,8 @@ def test_the_output_folder_holds_exactly_one_run(tmp_path):
 def test_a_second_run_into_the_same_folder_is_refused_while_one_runs(tmp_path):
     root = _project(tmp_path, ["ok1"])
     out = tmp_path / "out"
-    with OutputFolder(out):
-        with pytest.raises(UsageError, match="another plan --all is writing there"):
-            _run(root, out, 1, pack=False)
+    with OutputFolder(out), pytest.raises(UsageError, match="another plan --all is writing there"):
+        _run(root, out, 1, pack=False)
 
 
 def test_a_full_disk_is_a_clean_error_and_leaves_the_old_output(tmp_path, monkeypatch):

@@ -140,3 +140,21 @@ def test_resources_inside_an_arm_template_are_judged(row, rule_id, props):
 def test_a_template_without_such_resources_is_not_applicable():
     verdict = lookup("CS-01").check(_deployment(), resource_type="azure-native:resources:Deployment")
     assert verdict.not_applicable and not verdict.violations
+
+
+@pytest.mark.parametrize(("row", "props"), [
+    ("linked-template", {"properties": {"mode": "Incremental", "templateLink": {"uri": "https://example.com/t.json"}}}),
+    ("unknown-resource-type", _deployment({"type": "Microsoft.Web/sites", "name": "app",
+                                           "properties": {"publicNetworkAccess": "Enabled"}})),
+], ids=["linked-template", "unknown-resource-type"])
+def test_what_the_pack_cannot_see_into_fails_closed(row, props):
+    from guardrails import all_rules
+
+    token = "azure-native:resources:Deployment"
+    strict = [r for r in all_rules() if not r.waivable and r.scope == "resource"]
+    assert strict
+    for rule in strict:
+        verdict = rule.check(props, environment="prod", resource_type=token, name="arm")
+        assert verdict.violations and "cannot see" in verdict.violations[0].message, (rule.id, verdict)
+    waivable = next(r for r in all_rules() if r.waivable and r.scope == "resource")
+    assert not waivable.check(props, environment="prod", resource_type=token, name="arm").violations

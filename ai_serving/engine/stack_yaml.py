@@ -26,6 +26,9 @@ MAX_DEPTH = 24
 """Nesting levels a stack file may use (the deepest real key is about 5 levels down)."""
 
 
+_NO_ALIASES = "anchors and aliases are not allowed in a stack file; write the value out"
+
+
 class StackYamlError(Exception):
     """One problem with the file's YAML, at a 1-based line."""
 
@@ -45,12 +48,10 @@ class _StrictLoader(yaml.SafeLoader):
         event = self.peek_event()
         line = event.start_mark.line + 1
         if isinstance(event, yaml.AliasEvent):
-            raise StackYamlError(f"YAML alias *{event.anchor[:40]}: anchors and aliases are not allowed in a stack file; write the value out",
-                                 line)
+            raise StackYamlError(f"YAML alias *{event.anchor[:40]}: {_NO_ALIASES}", line)
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
-            raise StackYamlError(f"YAML anchor &{anchor[:40]}: anchors and aliases are not allowed in a stack file; write the value out",
-                                 line)
+            raise StackYamlError(f"YAML anchor &{anchor[:40]}: {_NO_ALIASES}", line)
         self._depth += 1
         if self._depth > MAX_DEPTH:
             raise StackYamlError(f"nested more than {MAX_DEPTH} levels deep; a stack file needs far fewer", line)

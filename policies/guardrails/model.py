@@ -200,6 +200,10 @@ class Rule:
         violations: list[Violation] = []
         undetermined: list[str] = []
         judged = False
+        if not self.waivable:
+            violations += [Violation(f"the pack cannot see what this deployment declares: {part}; declare the "
+                                     "resources with the provider instead") for part in templates.opaque_parts(props)]
+            judged = bool(violations)
         for label, token, resource in templates.template_resources(props):
             if not any(fnmatchcase(token, pattern) for pattern in self.resource_types):
                 continue

@@ -6,7 +6,9 @@ also judges a deployment: ``Rule.evaluate`` runs it on every template resource o
 converted from ARM's shape (``{type, apiVersion, name, properties: {...}}``) to azure-native's wire
 shape, and reports "template resource <name>: ..." against the deployment. Template expressions
 (``[parameters('x')]``) are strings no rule accepts as a safe value, so they fail closed. Nested
-deployments are followed.
+deployments are followed. What the pack cannot see into (``opaque_parts``: a linked template, a
+resource type it does not map) fails the non-waivable rules (public AI access, local auth, management
+ports from the Internet): those exposures could hide there, and nobody may waive them.
 """
 
 from __future__ import annotations
@@ -47,6 +49,30 @@ MAX_NESTING = 5
 def is_deployment(token: str) -> bool:
     """Whether ``token`` (canonical) is an ARM template deployment."""
     return token in DEPLOYMENT_TYPES
+
+
+def opaque_parts(props: Any, depth: int = 0) -> Iterator[str]:
+    """What the pack cannot see into: a template given by link or as an unknown value, resources of
+    ARM types it does not map, nesting deeper than ``MAX_NESTING``. The non-waivable rules report
+    these (fail closed): such a part could carry exactly the exposures those rules forbid."""
+    properties = reveal(_get(props, "properties"))
+    template = reveal(_get(properties, "template"))
+    if _get(properties, "templateLink") is not None or not isinstance(template, Mapping):
+        yield "its template is not inline (templateLink, or a value unknown at preview)"
+        return
+    if depth > MAX_NESTING:
+        yield f"templates are nested more than {MAX_NESTING} deep"
+        return
+    resources = reveal(template.get("resources"))
+    items = list(resources.items()) if isinstance(resources, Mapping) else list(enumerate(resources or []))
+    for key, resource in items:
+        resource = reveal(resource)
+        arm_type = str(reveal(_get(resource, "type")) or "").lower()
+        label = str(reveal(_get(resource, "name")) or key)[:80]
+        if arm_type == _NESTED:
+            yield from (f"{label}/{part}" for part in opaque_parts(resource, depth + 1))
+        elif arm_type not in ARM_TYPES:
+            yield f"template resource {label} has type {arm_type[:80] or '(none)'!r}, which the pack does not judge"
 
 
 def template_resources(props: Any, depth: int = 0) -> Iterator[tuple[str, str, dict[str, Any]]]:
