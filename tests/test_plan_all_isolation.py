@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import yaml
 from rich.console import Console
 
 from ai_serving.engine.project import load_project
@@ -232,8 +233,11 @@ def test_a_hundred_stacks_report_exactly_their_three_failures(tmp_path):
     """One unreadable file, one failing program and one policy failure among 100 stacks: exactly those three."""
     teams = [f"ok{i}" for i in range(97)] + ["binary1", "raise1", "insecure1"]
     root = _project(tmp_path, teams)
-    (root / "stacks" / "quotas.yaml").write_text(
-        "openai:\n  swedencentral:\n    gpt-4o:\n      GlobalStandard: 100000\n", encoding="utf-8")
+    cfg = base_config("dev", gpu=False)
+    [dep] = cfg["ai-serving:openai"]["deployments"]
+    (root / "stacks" / "quotas.yaml").write_text(yaml.safe_dump(  # room for all of them: no cross-team finding
+        {"openai": {cfg["azure-native:location"]: {dep["model"]: {dep["sku"]: 100 * dep["capacity"]}}}}),
+        encoding="utf-8")
     code, summary = _run(root, tmp_path / "out", 2)
     rows = _rows(summary)
     assert len(rows) == 100

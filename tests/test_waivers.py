@@ -36,7 +36,7 @@ def test_a_sound_waiver_waives():
 
 
 @pytest.mark.parametrize("reason", [" " * 12, "\u200b" * 12, "\u200b \u2060\ufeff" * 5, "1234567890!!",
-                                    "x" + " " * 20, "\t\n" * 10, "a\u200bb\u200bc"])
+                                    "x" + " " * 20, "\t\n" * 10, "\u200b" * 10 + "ab"])
 def test_a_reason_without_words_is_refused(reason):
     with pytest.raises(ValueError, match="reason in words"):
         Suppression.model_validate({"rule": "CS-05", "resource": "oai-*", "reason": reason, "expires": "2027-01-31"})

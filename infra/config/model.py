@@ -252,7 +252,7 @@ class Suppression(_Model):
     rule: Annotated[str, StringConstraints(pattern=r"^[A-Z]+[0-9]*-[0-9]{2}$")]
     resource: Annotated[str, StringConstraints(min_length=1)]
     """A resource name, or a glob pattern (fnmatch) over resource names."""
-    reason: Annotated[str, AfterValidator(_reason)]
+    reason: Annotated[str, StringConstraints(min_length=MIN_REASON_CHARS), AfterValidator(_reason)]
     expires: Annotated[date, Field(strict=False)]
 
 
