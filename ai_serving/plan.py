@@ -116,7 +116,7 @@ def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_co
             with timer("verdict (decide)"):
                 outcome.verdict = decide(pack.name, pack.policies, analysis, list(loaded.config.suppressions),
                                          today=today, stack=stack,
-                                         rules=WaiverRules.from_policy_config(policy_config))
+                                         rules=WaiverRules.from_pack(pack_dir))
                 outcome.pack = pack.describe()
         finally:
             with timer("policy pack: close"):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infra.config.model import Suppression
@@ -19,16 +21,16 @@ WAIVER_EXPIRED = "waiver-expired"
 WAIVER_NOT_ALLOWED = "waiver-not-allowed"
 WAIVER_TOO_LONG = "waiver-too-long"
 WAIVER_TOO_BROAD = "waiver-too-broad"
-WAIVER_SETTINGS_KEY = "waivers"
-"""The entry of policies/policy-config.json holding the waiver rules (``WaiverRules``).
+WAIVERS_FILE = "waivers.json"
+"""The platform team's waiver rules, beside the pack's policy-config.json (``WaiverRules``).
 
-Not a policy name (those are ``<id>-<slug>``): the Pulumi CLI skips config entries that name no
-policy of the pack, and ``PolicyPackProcess.configure`` takes this one out before Configure."""
+Not an entry of policy-config.json: the Pulumi CLI reads every entry there as a policy's config and
+rejects one without an enforcement level (found by ``make witness`` under the real engine)."""
 
 
 @dataclass(frozen=True)
 class WaiverRules:
-    """What the platform team allows in waivers; the one place is ``waivers`` in policy-config.json.
+    """What the platform team allows in waivers; the one place is ``policies/waivers.json``.
 
     ``maxDays``: the latest expiry a waiver may have, counted from the day of the plan (default 365).
     ``broadResourceAllowances``: ``{"stack", "rule", "resource"}`` entries allowing a waiver whose
@@ -39,16 +41,27 @@ class WaiverRules:
     broad_allowances: tuple[tuple[str, str, str], ...] = ()
 
     @classmethod
-    def from_policy_config(cls, policy_config: Mapping[str, Any] | None) -> WaiverRules:
-        """Read ``policy_config["waivers"]``; ``UsageError`` naming what is wrong when malformed."""
+    def from_pack(cls, pack_dir: Path | None) -> WaiverRules:
+        """Read ``<pack>/waivers.json`` (the defaults without one); ``UsageError`` naming what is wrong."""
         from .outcome import UsageError
 
-        raw = (policy_config or {}).get(WAIVER_SETTINGS_KEY)
-        if raw is None:
+        path = pack_dir / WAIVERS_FILE if pack_dir is not None else None
+        if path is None or not path.is_file():
             return cls()
-        where = f"policy config: {WAIVER_SETTINGS_KEY}"
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"{path}: not readable JSON: {str(exc)[:200]}") from None
+        return cls.from_settings(raw, str(path))
+
+    @classmethod
+    def from_settings(cls, raw: Any, where: str = WAIVERS_FILE) -> WaiverRules:
+        """Check and read the settings object; ``UsageError`` naming what is wrong when malformed."""
+        from .outcome import UsageError
+
         if not isinstance(raw, Mapping) or set(raw) - {"maxDays", "broadResourceAllowances"}:
             raise UsageError(f"{where}: expected an object with maxDays and broadResourceAllowances")
+        assert isinstance(raw, Mapping)
         max_days = raw.get("maxDays", cls.max_days)
         if not isinstance(max_days, int) or isinstance(max_days, bool) or not 1 <= max_days <= 3650:
             raise UsageError(f"{where}.maxDays: expected a whole number of days from 1 to 3650; found {max_days!r}")
@@ -125,7 +138,7 @@ def decide(pack: str, policies: Mapping[str, PolicyMeta], analysis: Analysis, su
             refused.add(i)
             verdict.violations.append(_synthetic(WAIVER_TOO_BROAD, f"the waiver of {s.rule} for {s.resource!r} "
                                                  "matches every resource; name the resources, or ask the platform "
-                                                 "team for an allowance in policy-config.json"))
+                                                 "team for an allowance in policies/waivers.json"))
         if i in refused:
             used.add(i)
             continue

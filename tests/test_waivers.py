@@ -3,6 +3,7 @@ without the platform team's allowance (issue 15, item 3)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -78,20 +79,23 @@ def test_named_globs_are_not_catch_alls():
     assert not matches_everything("oai-*") and not matches_everything("kv-team-?")
 
 
-def test_the_rules_come_from_policy_config_and_are_checked():
-    rules = WaiverRules.from_policy_config({"waivers": {"maxDays": 90, "broadResourceAllowances": [
-        {"stack": "team-a-dev", "rule": "GEN-01", "resource": "*"}]}})
-    assert rules == WaiverRules(90, (("team-a-dev", "GEN-01", "*"),))
-    for bad in ({"waivers": []}, {"waivers": {"maxDays": "a year"}}, {"waivers": {"maxDays": 0}},
-                {"waivers": {"broadResourceAllowances": ["*"]}}, {"waivers": {"other": 1}}):
-        with pytest.raises(UsageError, match="waivers"):
-            WaiverRules.from_policy_config(bad)
+def test_the_rules_come_from_the_packs_waivers_file_and_are_checked(tmp_path):
+    (tmp_path / "waivers.json").write_text(json.dumps({"maxDays": 90, "broadResourceAllowances": [
+        {"stack": "team-a-dev", "rule": "GEN-01", "resource": "*"}]}), encoding="utf-8")
+    assert WaiverRules.from_pack(tmp_path) == WaiverRules(90, (("team-a-dev", "GEN-01", "*"),))
+    assert WaiverRules.from_pack(tmp_path / "no-such-pack") == WaiverRules()
+    for bad in ([], {"maxDays": "a year"}, {"maxDays": 0}, {"broadResourceAllowances": ["*"]}, {"other": 1}):
+        (tmp_path / "waivers.json").write_text(json.dumps(bad), encoding="utf-8")
+        with pytest.raises(UsageError, match="waivers.json"):
+            WaiverRules.from_pack(tmp_path)
+    (tmp_path / "waivers.json").write_text('{"maxDays": ', encoding="utf-8")
+    with pytest.raises(UsageError, match="waivers.json"):
+        WaiverRules.from_pack(tmp_path)
 
 
-def test_the_repository_policy_config_sets_the_default_limit():
-    import json
-
+def test_the_repository_sets_the_default_limit_and_no_allowance():
     from .cli_helpers import ROOT
 
-    config = json.loads((ROOT / "policies" / "policy-config.json").read_text(encoding="utf-8"))
-    assert WaiverRules.from_policy_config(config) == WaiverRules()
+    assert WaiverRules.from_pack(ROOT / "policies") == WaiverRules()
+    # policy-config.json is for the Pulumi CLI, which rejects entries that are not policies' config.
+    assert "waivers" not in json.loads((ROOT / "policies" / "policy-config.json").read_text(encoding="utf-8"))

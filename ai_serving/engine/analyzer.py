@@ -271,7 +271,6 @@ class PolicyPackProcess:
         breaks a policy's JSON schema is a ``UsageError``, as it is for the CLI.
         """
         user = dict(user_config or {})
-        user.pop("waivers", None)  # the tooling's waiver rules (ai_serving.verdict.WaiverRules), not a policy
         all_level = user.pop("all", None)
         effective: dict[str, dict[str, Any]] = {}
         for name, meta in self.policies.items():

@@ -117,17 +117,8 @@ def render_config() -> str:
     for rule in all_rules():
         if rule.config:
             config[rule.policy_name] = rule.defaults()
-    config[WAIVER_SETTINGS_KEY] = dict(WAIVER_DEFAULTS)
     return json.dumps(config, indent=2) + "\n"
 
-
-WAIVER_SETTINGS_KEY = "waivers"
-"""Not a policy: the waiver rules ``ai-serving plan`` applies to a stack's ``ai-serving:suppressions``
-(``ai_serving.verdict.WaiverRules``, which checks this file's defaults are its own). The Pulumi CLI
-skips config entries that name no policy of the pack."""
-WAIVER_DEFAULTS = {"maxDays": 365, "broadResourceAllowances": []}
-"""``maxDays``: latest expiry from the day of the plan; ``broadResourceAllowances``: ``{stack, rule,
-resource}`` entries the platform team grants for waivers whose resource glob matches everything."""
 
 
 if __name__ == "__main__":
