@@ -7,6 +7,7 @@ org) names these facts from here.
 from __future__ import annotations
 
 import enum
+import signal
 
 from infra.config.errors import EXIT_CODE as CONFIG_ERROR_EXIT_CODE
 
@@ -43,3 +44,16 @@ def bounded(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}… [{len(text) - limit:,} more characters not shown]"
+
+
+def exit_text(code: int | None, *, unknown: str = "no exit status") -> str:
+    """A child process's exit status in words (``Popen.returncode`` / ``Process.exitcode``: negative
+    means killed by that signal), for the one-line reason a stack failed."""
+    if code is None:
+        return unknown
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"

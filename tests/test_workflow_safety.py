@@ -18,33 +18,13 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-GITHUB = ROOT / ".github"
-WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
-ACTIONS = sorted((GITHUB / "actions").glob("*/action.yml"))
+from tests.workflow_docs import ACTIONS, DEPLOY, GITHUB, PR, ROOT, WORKFLOWS
+from tests.workflow_docs import load as _load
+from tests.workflow_docs import steps as _steps
+from tests.workflow_docs import uses as _uses
+
 ACTIONLINT = ROOT / "build" / "tools" / "actionlint"
 ZIZMOR = Path(sys.executable).parent / "zizmor"
-
-
-def _load(path: Path) -> dict[str, Any]:
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if True in doc:  # YAML 1.1 reads the key `on` as a boolean
-        doc["on"] = doc.pop(True)
-    return doc
-
-
-PR = _load(GITHUB / "workflows" / "pull-request.yml")
-DEPLOY = _load(GITHUB / "workflows" / "deploy.yml")
-
-
-def _steps(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    if "jobs" in doc:
-        return [(job_id, step) for job_id, job in doc["jobs"].items() for step in job.get("steps", [])]
-    return [("", step) for step in doc["runs"].get("steps", [])]
-
-
-def _uses(step: dict[str, Any], action: str) -> bool:
-    return step.get("uses", "").split("@")[0] == action
 
 
 def _require(tool: Path, how: str) -> None:

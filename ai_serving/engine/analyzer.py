@@ -26,7 +26,7 @@ import jsonschema
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 
-from ..outcome import UsageError
+from ..outcome import UsageError, exit_text
 from .runner import ProgramRun, Registration
 
 LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
@@ -93,17 +93,6 @@ class PackDied(RuntimeError):
     """
 
 
-def _exit_text(code: int | None) -> str:
-    """``Popen.returncode`` in words."""
-    if code is None:
-        return "still running"
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit code {code}"
-
 
 class _GuardedStub:
     """The analyzer stub, turning a failed call into ``PackDied`` naming the call and the process state."""
@@ -141,7 +130,7 @@ class PackZygote:
             self._proc.stdin.flush()
         except OSError:  # BrokenPipeError: the zygote is gone
             raise PackDied(f"policy pack {self.pack_dir}: the pack zygote exited "
-                           f"({_exit_text(self._proc.poll())})") from None
+                           f"({exit_text(self._proc.poll(), unknown='still running')})") from None
         reply = json.loads(self._proc.stdout.readline() or '{"error": "the pack zygote exited"}')
         if "error" in reply:
             raise RuntimeError(f"policy pack {self.pack_dir}: {reply['error']}")
@@ -229,7 +218,7 @@ class PolicyPackProcess:
     def _exit_state(self) -> str | None:
         """How the pack process ended, or None while it runs."""
         if self._proc is not None:
-            return _exit_text(self._proc.returncode) if self._proc.poll() is not None else None
+            return exit_text(self._proc.returncode) if self._proc.poll() is not None else None
         if self._pid is not None:
             try:
                 os.kill(self._pid, 0)

@@ -14,7 +14,6 @@ import multiprocessing.process
 import os
 import pickle
 import shutil
-import signal
 import tempfile
 import time
 from collections import deque
@@ -34,7 +33,7 @@ from .. import atomic
 from ..engine.analyzer import PackZygote
 from ..engine.lifetime import die_with_parent
 from ..engine.project import Project
-from ..outcome import ExitCode, Status, UsageError, bounded
+from ..outcome import ExitCode, Status, UsageError, bounded, exit_text
 from ..plan import plan_stack
 from . import annotations
 from .crossteam import CrossTeamFinding, check_all, global_names_of, load_quotas
@@ -207,7 +206,7 @@ def run_stacks(project: Project, stacks: list[str], *, pack_dir: Path | None, po
                 # The worker died while planning `stack`: that stack's outcome, and a fresh worker.
                 slot.process.join(timeout=5)
                 yield failed_outcome(stack, f"the worker planning this stack died "
-                                            f"({_exit_text(slot.process.exitcode)})")
+                                            f"({exit_text(slot.process.exitcode)})")
                 slot.conn.close()
                 slots.remove(slot)
                 if pending:
@@ -225,16 +224,6 @@ def run_stacks(project: Project, stacks: list[str], *, pack_dir: Path | None, po
                 slot.process.join()
             slot.conn.close()
 
-
-def _exit_text(code: int | None) -> str:
-    if code is None:
-        return "no exit status"
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit code {code}"
 
 
 def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | None, out: Path | None,
