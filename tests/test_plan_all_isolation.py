@@ -18,7 +18,7 @@ from rich.console import Console
 from ai_serving.engine.project import load_project
 from ai_serving.org import plan_all as plan_all_module
 from ai_serving.org.plan_all import OutputFolder, plan_all
-from ai_serving.outcome import UsageError
+from ai_serving.outcome import UsageError, exit_text
 
 from .cli_helpers import write_stack
 from .stackdata import base_config
@@ -226,7 +226,10 @@ def test_workers_must_be_positive(tmp_path):
 
 
 def test_signal_names_are_reported():
-    assert plan_all_module._exit_text(-signal.SIGKILL) == "killed by SIGKILL"
+    assert exit_text(-signal.SIGKILL) == "killed by SIGKILL"
+    assert exit_text(-200) == "killed by signal 200"
+    assert exit_text(3) == "exit code 3"
+    assert exit_text(None) == "no exit status"
 
 
 def test_a_hundred_stacks_report_exactly_their_three_failures(tmp_path):
