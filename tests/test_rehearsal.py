@@ -141,23 +141,31 @@ def a10_config() -> dict:
     return cfg
 
 
-def test_fails_on_the_double_quoted_arch_apt_line(rehearse_config, monkeypatch, tmp_path):
+def rehearse_with_template(rehearse_config, monkeypatch, tmp_path, name, edit, cfg):
+    """Rehearse ``cfg`` with the template ``name`` changed by ``edit`` (text -> text), the others as shipped."""
     templates = tmp_path / "templates"
     templates.mkdir()
     for src in cloud_init.TEMPLATES_DIR.iterdir():
         text = src.read_text()
-        if src.name == "install-container-toolkit.sh.j2":
-            lines = text.splitlines(keepends=True)
-            i = next(n for n, ln in enumerate(lines) if ln.lstrip().startswith("printf '%s\\n' {{ source_line"))
-            lines[i] = OLD_APT_LINE
-            text = "".join(lines)
-        (templates / src.name).write_text(text)
+        (templates / src.name).write_text(edit(text) if src.name == name else text)
     monkeypatch.setattr(cloud_init, "TEMPLATES_DIR", templates)
     cloud_init._templates.cache_clear()
     try:
-        rehearsal = rehearse_config(a10_config())
+        return rehearse_config(cfg)
     finally:
         cloud_init._templates.cache_clear()
+
+
+def _old_apt_line(text):
+    lines = text.splitlines(keepends=True)
+    i = next(n for n, ln in enumerate(lines) if ln.lstrip().startswith("printf '%s\\n' {{ source_line"))
+    lines[i] = OLD_APT_LINE
+    return "".join(lines)
+
+
+def test_fails_on_the_double_quoted_arch_apt_line(rehearse_config, monkeypatch, tmp_path):
+    rehearsal = rehearse_with_template(rehearse_config, monkeypatch, tmp_path, "install-container-toolkit.sh.j2",
+                                       _old_apt_line, a10_config())
     assert not rehearsal.ok
     assert "ARCH: command not found" in problems(rehearsal)
     assert "stable/deb/ /' does not have a Release file" in problems(rehearsal)
@@ -205,19 +213,10 @@ def test_fails_when_systemd_would_kill_the_prestart_during_the_apt_lock_wait(reh
 
 
 def test_fails_on_a_flag_the_pinned_vllm_does_not_have(rehearse_config, monkeypatch, tmp_path):
-    templates = tmp_path / "templates"
-    templates.mkdir()
-    for src in cloud_init.TEMPLATES_DIR.iterdir():
-        text = src.read_text()
-        if src.name == "ai-serving.service.j2":
-            text = text.replace("    --host 0.0.0.0 \\\n", "    --disable-log-requests \\\n    --host 0.0.0.0 \\\n")
-        (templates / src.name).write_text(text)
-    monkeypatch.setattr(cloud_init, "TEMPLATES_DIR", templates)
-    cloud_init._templates.cache_clear()
-    try:
-        rehearsal = rehearse_config(base_config("dev", openai=False))
-    finally:
-        cloud_init._templates.cache_clear()
+    rehearsal = rehearse_with_template(
+        rehearse_config, monkeypatch, tmp_path, "ai-serving.service.j2",
+        lambda text: text.replace("    --host 0.0.0.0 \\\n", "    --disable-log-requests \\\n    --host 0.0.0.0 \\\n"),
+        base_config("dev", openai=False))
     assert "unrecognized arguments: --disable-log-requests (not a flag of vLLM 0.34.0)" in problems(rehearsal)
 
 
@@ -277,18 +276,10 @@ def test_cli_rehearse_of_a_stack_without_a_pool_or_unknown_says_so(tmp_path, cap
 
 
 def test_fails_when_the_prestart_does_not_wait_for_the_driver(rehearse_config, monkeypatch, tmp_path):
-    templates = tmp_path / "templates"
-    templates.mkdir()
-    for src in cloud_init.TEMPLATES_DIR.iterdir():
-        text = src.read_text()
-        if src.name == "ai-serving-prestart.sh.j2":
-            start = text.index("if ! nvidia-smi")
-            text = text[:start] + text[text.index("fi\n", start) + 3:]
-        (templates / src.name).write_text(text)
-    monkeypatch.setattr(cloud_init, "TEMPLATES_DIR", templates)
-    cloud_init._templates.cache_clear()
-    try:
-        rehearsal = rehearse_config(a10_config())
-    finally:
-        cloud_init._templates.cache_clear()
+    def drop_driver_wait(text):
+        start = text.index("if ! nvidia-smi")
+        return text[:start] + text[text.index("fi\n", start) + 3:]
+
+    rehearsal = rehearse_with_template(rehearse_config, monkeypatch, tmp_path, "ai-serving-prestart.sh.j2",
+                                       drop_driver_wait, a10_config())
     assert "the prestart succeeded without a GPU driver" in problems(rehearsal)
