@@ -155,6 +155,16 @@ func options(info *pulumirpc.ProgramInfo, isPlugin bool) (toolchain.PythonOption
 	return opts, nil
 }
 
+// toolchainFor resolves the Python toolchain (pip, poetry or uv, and its virtualenv) that the project's
+// or plugin's runtime options name; every RPC that runs Python goes through it.
+func toolchainFor(info *pulumirpc.ProgramInfo, isPlugin bool) (toolchain.Toolchain, error) {
+	opts, err := options(info, isPlugin)
+	if err != nil {
+		return nil, err
+	}
+	return toolchain.ResolveToolchain(opts)
+}
+
 func (h *host) Handshake(ctx context.Context, req *pulumirpc.LanguageHandshakeRequest,
 ) (*pulumirpc.LanguageHandshakeResponse, error) {
 	h.engineAddress = req.GetEngineAddress()
@@ -181,7 +191,7 @@ func (h *host) GetRequiredPackages(context.Context, *pulumirpc.GetRequiredPackag
 func (h *host) InstallDependencies(req *pulumirpc.InstallDependenciesRequest,
 	server pulumirpc.LanguageRuntime_InstallDependenciesServer,
 ) error {
-	opts, err := options(req.GetInfo(), req.GetIsPlugin())
+	tc, err := toolchainFor(req.GetInfo(), req.GetIsPlugin())
 	if err != nil {
 		return err
 	}
@@ -190,10 +200,6 @@ func (h *host) InstallDependencies(req *pulumirpc.InstallDependenciesRequest,
 		return err
 	}
 	defer closer.Close()
-	tc, err := toolchain.ResolveToolchain(opts)
-	if err != nil {
-		return err
-	}
 	if err := tc.InstallDependencies(server.Context(), req.GetInfo().GetProgramDirectory(),
 		req.GetUseLanguageVersionTools(), true, stdout, stderr); err != nil {
 		return err
@@ -226,11 +232,7 @@ func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumir
 
 func (h *host) GetProgramDependencies(ctx context.Context, req *pulumirpc.GetProgramDependenciesRequest,
 ) (*pulumirpc.GetProgramDependenciesResponse, error) {
-	opts, err := options(req.GetInfo(), false)
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := toolchainFor(req.GetInfo(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -248,11 +250,7 @@ func (h *host) GetProgramDependencies(ctx context.Context, req *pulumirpc.GetPro
 // Run runs the program: `python pulumi-language-python-exec --monitor ... <entry point>` in the project's
 // virtualenv, with the stack config in PULUMI_CONFIG and its secret keys in PULUMI_CONFIG_SECRET_KEYS.
 func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
-	opts, err := options(req.GetInfo(), false)
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := toolchainFor(req.GetInfo(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -322,11 +320,7 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
 	ctx := server.Context()
 	isAnalyzer := req.GetKind() == string(apitype.AnalyzerPlugin)
-	opts, err := options(req.GetInfo(), !isAnalyzer)
-	if err != nil {
-		return err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := toolchainFor(req.GetInfo(), !isAnalyzer)
 	if err != nil {
 		return err
 	}
