@@ -147,8 +147,9 @@ class Estimate:
         return _money(sum(line.expected if line.expected is not None else line.committed for line in self.lines))
 
     def by_group(self) -> dict[str, dict[str, float]]:
-        """Resource group -> {committed, ceiling}, sorted by group."""
-        out: dict[str, dict[str, float]] = {}
+        """Resource group -> {committed, ceiling}, sorted by group (a group with only unpriced items shows 0)."""
+        out: dict[str, dict[str, float]] = {
+            gap.resource_group: {"committed": 0.0, "ceiling": 0.0} for gap in self.not_included}
         for line in self.lines:
             row = out.setdefault(line.resource_group, {"committed": 0.0, "ceiling": 0.0})
             row["committed"] += line.committed
