@@ -348,3 +348,50 @@ def test_a_negative_expected_token_count_is_a_config_error(tmp_path: Path, capsy
     assert cli("cost", "team-a-dev", "--stack-dir", tmp_path, "--project", ROOT) == 2
     err = capsys.readouterr().err
     assert "expectedMonthlyTokens.input" in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------------------- the PR report
+
+def _plan_into(out: Path, stack: str, cfg: dict[str, Any], tmp: Path) -> None:
+    stacks = tmp / f"stacks-{out.name}"
+    write_stack(stacks, stack, cfg)
+    assert cli("plan", stack, "--stack-dir", stacks, "--quiet", "--out", out / stack) == 0
+
+
+def test_the_report_shows_each_stack_estimate_and_what_the_change_adds(tmp_path: Path) -> None:
+    from ai_serving.reports.markdown import render
+
+    cfg = yaml.safe_load((ROOT / "stacks/Pulumi.team-a-dev.yaml").read_text())["config"]
+    _plan_into(tmp_path / "base", "team-a-dev", cfg, tmp_path)
+    head = copy.deepcopy(cfg)
+    head["ai-serving:openai"]["deployments"][0]["capacity"] = 40  # chat: 30K -> 40K tokens/minute
+    _plan_into(tmp_path / "head", "team-a-dev", head, tmp_path)
+
+    report, _ = render(tmp_path / "head", tmp_path / "base")
+    ceiling = round(tokens(40) * GPT55_TOP + tokens(50) * EMB_SMALL, 2)
+    delta = round((tokens(40) - tokens(30)) * GPT55_TOP, 2)  # 438 M tokens x $45
+    assert "### Cost estimate (USD per month, list prices)" in report
+    assert f"| `team-a-dev` | $0.00 | ${ceiling:,.2f} | - | $2,000.00 | 11 | $0.00 | +${delta:,.2f} |" in report
+    assert (f"| `oai-team-a-dev-sdc-chat` | gpt-5.5 GlobalStandard: 40K tokens/minute around the clock at the "
+            f"output long context rate | added | $0.00 | +${tokens(40) * GPT55_TOP:,.2f} |") in report
+    assert (f"| `oai-team-a-dev-sdc-chat` | gpt-5.5 GlobalStandard: 30K tokens/minute around the clock at the "
+            f"output long context rate | removed | $0.00 | -${tokens(30) * GPT55_TOP:,.2f} |") in report
+    # near the top: before what fails, the stacks table and the per-stack sections
+    assert report.index("### Cost estimate") < report.index("### Stacks") < report.index("### Per stack")
+
+    alone, _ = render(tmp_path / "head")
+    assert "Δ committed" not in alone and f"${ceiling:,.2f}" in alone
+
+
+def test_a_plan_json_with_a_malformed_cost_is_left_out_not_a_traceback(tmp_path: Path) -> None:
+    from ai_serving.reports.markdown import render
+
+    cfg = yaml.safe_load((ROOT / "stacks/Pulumi.team-b-dev.yaml").read_text())["config"]
+    _plan_into(tmp_path / "head", "team-b-dev", cfg, tmp_path)
+    path = tmp_path / "head/team-b-dev/plan.json"
+    doc = json.loads(path.read_text())
+    for bad in ("lots", {"committed": "1e9", "ceiling": 0, "lines": []}, {"committed": 1, "ceiling": 2, "lines": [3]}):
+        doc["cost"] = bad
+        path.write_text(json.dumps(doc))
+        report, _ = render(tmp_path / "head")
+        assert "### Cost estimate" not in report

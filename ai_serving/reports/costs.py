@@ -90,6 +90,20 @@ def explain(console: Console, stack: str, cost: Mapping[str, Any], sources: Mapp
                           f"(read {src.get('retrieved', '?')})".rstrip(), markup=False)
 
 
+def of_plan(plan: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A plan document's ``cost`` when it has the estimate's shape (a hand-edited or older plan.json may not)."""
+    cost = (plan or {}).get("cost")
+    if not isinstance(cost, dict) or not isinstance(cost.get("lines"), list):
+        return None
+    if not all(isinstance(cost.get(k), (int, float)) and not isinstance(cost.get(k), bool)
+               for k in ("committed", "ceiling")):
+        return None
+    if not all(isinstance(line, dict) and isinstance(line.get("committed"), (int, float))
+               and isinstance(line.get("ceiling"), (int, float)) for line in cost["lines"]):
+        return None
+    return cost
+
+
 def line_delta(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """Per line (resource + item), the change in committed and ceiling from ``base`` to ``head``."""
     def keyed(cost: Mapping[str, Any] | None) -> dict[tuple[str, str], Mapping[str, Any]]:
@@ -105,50 +119,6 @@ def line_delta(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None) -
             out.append({"resource": key[0], "item": key[1], "committed": round(d_committed, 2),
                         "ceiling": round(d_ceiling, 2), "change": "added" if a is None else
                         ("removed" if b is None else "changed")})
-    return out
-
-
-def markdown_section(stacks: Mapping[str, Mapping[str, Any] | None],
-                     base: Mapping[str, Mapping[str, Any] | None] | None = None) -> list[str]:
-    """The report's cost section: each stack's estimate and, with ``base``, what the change adds."""
-    out = ["## Cost estimate", "",
-           "Monthly list-price estimate per stack (`ai-serving cost STACK` explains every line). *Committed* runs "
-           "whatever the traffic; *ceiling* is the GPU pool at its maximum and every standard deployment at full "
-           "capacity around the clock, an upper bound.", ""]
-    header = "| stack | committed | ceiling | expected | budget | not included |"
-    rule = "|---|---:|---:|---:|---:|---:|"
-    if base is not None:
-        header = header[:-1] + "| Δ committed | Δ ceiling |"
-        rule += "---:|---:|"
-    out += [header, rule]
-    names = sorted(set(stacks) | set(base or {}))
-    deltas: list[tuple[str, list[dict[str, Any]]]] = []
-    for name in names:
-        cost = stacks.get(name)
-        old = (base or {}).get(name)
-        if cost is None:
-            row = f"| {name} | - | - | - | - | - |"
-        else:
-            row = (f"| {name} | {money(cost['committed'])} | {money(cost['ceiling'])} | {money(cost.get('expected'))} "
-                   f"| {money(cost.get('budget'))} | {len(cost.get('notIncluded') or [])} |")
-        if base is not None:
-            d_c = (cost or {}).get("committed", 0.0) - (old or {}).get("committed", 0.0)
-            d_x = (cost or {}).get("ceiling", 0.0) - (old or {}).get("ceiling", 0.0)
-            row += f" {signed(d_c)} | {signed(d_x)} |"
-            changed = line_delta(old, cost)
-            if changed:
-                deltas.append((name, changed))
-        out.append(row)
-    if base is not None:
-        out.append("")
-        if not deltas:
-            out.append("This change does not change any stack's estimate.")
-        for name, changed in deltas:
-            out += ["", f"**{name}**: what this change adds per month", "",
-                    "| resource | line | change | Δ committed | Δ ceiling |", "|---|---|---|---:|---:|"]
-            out += [f"| {d['resource']} | {d['item']} | {d['change']} | {signed(d['committed'])} "
-                    f"| {signed(d['ceiling'])} |" for d in changed]
-    out.append("")
     return out
 
 

@@ -30,7 +30,7 @@ from typing import Any
 from .. import arm, atomic
 from ..outcome import ExitCode, Status, UsageError
 from ..verdict import resource_name, rule_id
-from . import diagram
+from . import costs, diagram
 from .diff import PlanDiff, diff_dirs, load_plans, short
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -209,6 +209,47 @@ def cross_team(summary: dict[str, Any], budget: int) -> str:
         lines = text.splitlines(keepends=True)
         text = "".join(lines[:2]) + _fit(lines[2:], budget, "cross-team finding(s)")
     return "\n### Cross-team findings\n\n" + text
+
+
+def cost_section(plans: dict[str, dict[str, Any]], base: dict[str, dict[str, Any]] | None, budget: int) -> str:
+    """Each stack's monthly estimate and, with a base, what the change adds (+$/month by stack and line)."""
+    names = sorted(n for n in set(plans) | set(base or {}) if costs.of_plan(plans.get(n)) or
+                   costs.of_plan((base or {}).get(n)))
+    if not names:
+        return ""
+    head = ["stack", "committed", "ceiling", "expected", "budget", "not included"]
+    if base is not None:
+        head += ["Δ committed", "Δ ceiling"]
+    rows, deltas = [], []
+    for name in names:
+        cost, old = costs.of_plan(plans.get(name)), costs.of_plan((base or {}).get(name))
+        row = [code(name)] + ([costs.money(cost["committed"]), costs.money(cost["ceiling"]),
+                               costs.money(cost.get("expected") if isinstance(cost.get("expected"), (int, float))
+                                           else None),
+                               costs.money(cost.get("budget") if isinstance(cost.get("budget"), (int, float))
+                                           else None),
+                               str(len(cost.get("notIncluded") or []))] if cost else ["-"] * 5)
+        if base is not None:
+            row += [costs.signed((cost or {}).get("committed", 0.0) - (old or {}).get("committed", 0.0)),
+                    costs.signed((cost or {}).get("ceiling", 0.0) - (old or {}).get("ceiling", 0.0))]
+            changed = costs.line_delta(old, cost)
+            if changed:
+                deltas.append((name, changed))
+        rows.append(row)
+    out = ["\n### Cost estimate (USD per month, list prices)\n",
+           "*Committed* runs whatever the traffic; *ceiling* is the GPU pool at its maximum and every standard "
+           "deployment at full capacity around the clock (an upper bound). `ai-serving cost STACK` explains every "
+           "line and what is not included.\n", table(head, rows)]
+    if base is not None:
+        parts = []
+        for name, changed in deltas:
+            parts.append(f"\n**{code(name, in_table=False)}**: what this change adds per month\n\n" + table(
+                ["resource", "line", "change", "Δ committed", "Δ ceiling"],
+                [[code(d["resource"]), cell(d["item"]), d["change"], costs.signed(d["committed"]),
+                  costs.signed(d["ceiling"])] for d in changed]))
+        out.append(_fit(parts, budget, "cost changes") if parts else "\nThis change does not change any stack's "
+                   "cost estimate.\n")
+    return "\n".join(out)
 
 
 def retirements_section(plans: dict[str, dict[str, Any]], today: date, budget: int) -> str:
@@ -463,10 +504,13 @@ def render(out_dir: Path, base_dir: Path | None = None, *, budget: int = BUDGET,
     summary = load_summary(out_dir, plans)
     diff = diff_dirs(base_dir, out_dir) if base_dir is not None else None
     changed = {s.stack for s in diff.touched} if diff else set()
-    warnings = refusals(diff, load_plans(base_dir), plans) if diff is not None and base_dir is not None else []
+    base_plans = load_plans(base_dir) if base_dir is not None else {}
+    warnings = refusals(diff, base_plans, plans) if diff is not None and base_dir is not None else []
 
     def top(limit: int) -> str:
-        parts = [header(summary), refusal_section(warnings), failures_section(summary, plans)]
+        parts = [header(summary), refusal_section(warnings),
+                 cost_section(plans, base_plans if base_dir is not None else None, limit // 8),
+                 failures_section(summary, plans)]
         if diff is not None:
             parts.append(changes_section(diff, limit // 4))
         parts += [summary_table(summary, limit // 4, changed if diff is not None else None),
