@@ -395,3 +395,16 @@ def test_a_plan_json_with_a_malformed_cost_is_left_out_not_a_traceback(tmp_path:
         path.write_text(json.dumps(doc))
         report, _ = render(tmp_path / "head")
         assert "### Cost estimate" not in report
+
+
+def test_plan_all_prints_the_org_table_per_stack_team_cost_center_and_total(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("plan", "--all", "--no-policy", "--workers", "1", "--project", ROOT) == 0
+    out = capsys.readouterr().out
+    team_a = round(EXAMPLES["team-a-dev"][1] + EXAMPLES["team-a-prod"][1], 2)
+    for scope, name, ceiling in (("stack", "team-a-prod", EXAMPLES["team-a-prod"][1]), ("team", "team-a", team_a),
+                                 ("cost center", "CC-1042", team_a), ("cost center", "CC-2077", 0.0)):
+        assert any(row.split("│")[1:5] and [c.strip() for c in row.split("│")[1:5]] ==
+                   [scope, name, "$0.00", f"${ceiling:,.2f}"] for row in out.splitlines()), (scope, name)
+    assert any([c.strip() for c in row.split("│")[1:5]] == ["total", "", "$0.00", f"${team_a:,.2f}"]
+               for row in out.splitlines())
