@@ -336,6 +336,8 @@ def test_cost_explains_every_line_with_quantity_price_and_source(capsys: pytest.
     assert "ceiling 1,314 × $45/1M tokens = $59,130.00 [source: retail-eastus2-2026-10-06]" in out
     assert "ceiling 2,190 × $0.02/1M tokens = $43.80 [source: embeddingcost-2026-05]" in out
     assert "not included (11):" in out and "https://embeddingcost.com/azure-openai" in out
+    assert ("github:modelschemas/modelschemas:src/server/providers/azure-pricing.test.ts"
+            "@2e6825eef083235787689a8acaf3acf4a5e9e500") in out
 
 
 def test_cost_json_is_the_plan_estimate(capsys: pytest.CaptureFixture[str]) -> None:

@@ -86,6 +86,9 @@ def explain(console: Console, stack: str, cost: Mapping[str, Any], sources: Mapp
         for key in used:
             src = sources.get(key) or {}
             where = src.get("url") or ""
+            if src.get("repository"):  # a repository is cited by path (and commit), so the figure can be re-read
+                where = f"github:{src['repository']}:{src.get('path', '')}" + (
+                    f"@{src['commit']}" if src.get("commit") else "")
             console.print(f"  {key}: {' '.join(str(src.get('document', '')).split())} {where} "
                           f"(read {src.get('retrieved', '?')})".rstrip(), markup=False)
 
