@@ -392,6 +392,11 @@ def test_the_report_shows_each_stack_estimate_and_what_the_change_adds(tmp_path:
     ceiling = round(tokens(40) * GPT55_TOP + tokens(50) * EMB_SMALL, 2)
     delta = round((tokens(40) - tokens(30)) * GPT55_TOP, 2)  # 438 M tokens x $45
     assert "### Cost estimate (USD per month, list prices)" in report
+    # above the fold: the totals and the stacks the change moves; each stack's figures and the lines collapsed
+    assert (f"1 stack(s): committed **$0.00** / ceiling **${ceiling:,.2f}** per month; this change: **$0.00** "
+            f"committed / **+${delta:,.2f}** ceiling per month.") in report
+    assert f"| `team-a-dev` | $0.00 | +${delta:,.2f} |" in report
+    assert report.index(f"| `team-a-dev` | $0.00 | +${delta:,.2f} |") < report.index("<details><summary>Each stack")
     assert f"| `team-a-dev` | $0.00 | ${ceiling:,.2f} | - | $2,000.00 | 11 | $0.00 | +${delta:,.2f} |" in report
     assert (f"| `oai-team-a-dev-sdc-chat` | gpt-5.5 GlobalStandard: 40K tokens/minute around the clock at the "
             f"output long context rate | added | $0.00 | +${tokens(40) * GPT55_TOP:,.2f} |") in report
