@@ -52,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--base", type=Path, help="with --all --out: a base plan output dir for the report's diff")
     common(plan)
 
+    cst = sub.add_parser("cost", help="explain a stack's monthly cost estimate line by line (quantity x unit price)")
+    cst.add_argument("stack", help="stack name, e.g. team-a-dev")
+    cst.add_argument("--json", action="store_true", help="the estimate as JSON (plan.json's `cost`)")
+    common(cst)
+
     val = sub.add_parser("validate", help="check stack config only (fast); all stacks when none is named")
     val.add_argument("stacks", nargs="*")
     common(val)
@@ -190,6 +195,27 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
     return print_outcome(outcome, console, err, quiet=args.quiet)
 
 
+def _cost(args: argparse.Namespace, console: Console, err: Console) -> int:
+    project = _project(args)
+    if args.stack not in project.stacks():
+        raise UsageError(f"no stack {args.stack!r} in {project.stack_config_dir}; "
+                         f"known: {', '.join(project.stacks()) or '(none)'}")
+    from .cost import sources
+    from .plan import plan_stack
+    from .reports.costs import explain
+
+    outcome = plan_stack(project, args.stack, pack_dir=None, policy_config=None, out_dir=None, today=date.today())
+    for message in outcome.errors:
+        err.print(message, markup=False)
+    if outcome.cost is None:
+        return int(outcome.exit_code)
+    if args.json:
+        print(json.dumps(outcome.cost, indent=2))
+    else:
+        explain(console, args.stack, outcome.cost, sources())
+    return int(outcome.exit_code)
+
+
 def _policies(args: argparse.Namespace, console: Console, err: Console) -> int:
     from .engine.analyzer import PolicyPackProcess
     from .reports.terminal import print_policies
@@ -229,7 +255,7 @@ def _models(args: argparse.Namespace, console: Console, err: Console) -> int:
     return run_models(args, console, err)
 
 
-_COMMANDS = {"validate": _validate, "plan": _plan, "policies": _policies, "report": _report, "diff": _diff,
+_COMMANDS = {"cost": _cost, "validate": _validate, "plan": _plan, "policies": _policies, "report": _report, "diff": _diff,
              "rehearse": _rehearse, "models": _models, "new-team": _new_team}
 """Sub-command -> handler(args, console, err) returning the exit code."""
 

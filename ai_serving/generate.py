@@ -6,6 +6,7 @@ file                                   generated from
 policies/guardrails/catalogue.json     infra/catalogues/*.yaml, infra/config/regions.py,
                                        infra/naming.py (tags), infra/config/profiles.py
 policies/guardrails/arm_types.json     ai_serving/arm.py (the types the pack's stack rules resolve)
+policies/guardrails/prices.json        infra/catalogues/prices.yaml (the cost estimate's prices)
 policies/README.md                     the pack's rule registry (guardrails.docs.render_readme)
 policies/policy-config.json            the pack's rule registry (guardrails.docs.render_config)
 stacks/stack.schema.json               infra/config/model.py (StackConfig, by alias)
@@ -69,6 +70,13 @@ def pack_arm_types() -> str:
     return _json({"_comment": _HEADER.format(sources="ai_serving/arm.py"), "types": policy_table()})
 
 
+def pack_prices() -> str:
+    """The price catalogue the cost estimate (``policies/guardrails/cost.py``) reads, as JSON."""
+    from infra import catalogues
+
+    return _json({"_comment": _HEADER.format(sources="infra/catalogues/prices.yaml"), **catalogues.prices()})
+
+
 def _pack_docs(*args: str) -> str:
     """Run the pack's own renderer in a fresh process in policies/, as its README says: the rules
     build their defaults from the generated JSON when imported, so this always sees the files on disk."""
@@ -130,6 +138,7 @@ def stack_schema() -> str:
 GENERATED: dict[str, Callable[[], str]] = {
     "policies/guardrails/catalogue.json": pack_catalogue,
     "policies/guardrails/arm_types.json": pack_arm_types,
+    "policies/guardrails/prices.json": pack_prices,
     "policies/README.md": pack_readme,
     "policies/policy-config.json": pack_config,
     f"stacks/{SCHEMA_FILE}": stack_schema,

@@ -17,6 +17,7 @@ from infra.config import StackConfig
 from infra.config.errors import ConfigError
 
 from . import atomic
+from .cost import estimate as estimate_cost
 from .engine.analyzer import PackZygote, PolicyPackProcess
 from .engine.project import Project
 from .engine.runner import ProgramRun, run_program
@@ -45,6 +46,8 @@ class StackOutcome:
     """The validated config, when the stack file was valid (for the cross-team checks)."""
     issues: list[dict[str, Any]] = field(default_factory=list)
     """A bad stack file's problems, each ``{file, line, path, message}`` (for CI annotations)."""
+    cost: dict[str, Any] | None = None
+    """The monthly cost estimate (``ai_serving.cost.estimate``), when the program ran to the end."""
 
     @property
     def status(self) -> Status:
@@ -62,7 +65,7 @@ class StackOutcome:
         """The plan.json document, when the program ran to the end."""
         if self.run is None or self.run.exit_code != 0:
             return None
-        return plan_document(self.run, self.verdict.to_json() if self.verdict else None)
+        return plan_document(self.run, self.verdict.to_json() if self.verdict else None, self.cost)
 
     def summary(self) -> dict[str, Any]:
         """One row of the summary table."""
@@ -100,6 +103,8 @@ def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_co
         return StackOutcome(stack, _exit_code(run.exit_code), run=run, config=loaded.config,
                             errors=run.errors or [f"program exited {run.exit_code}"])
     outcome = StackOutcome(stack, ExitCode.OK, run=run, config=loaded.config)
+    with timer("cost estimate (estimate)"):
+        outcome.cost = estimate_cost(outcome_resources(run), loaded.config)
     if pack_dir is not None:
         config = loaded.config_map
         # One pack process per stack, as `pulumi preview` runs it: the pack reads the stack's name and
@@ -131,7 +136,7 @@ def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_co
             outcome.exit_code = ExitCode.FAILED
     if out_dir is not None:
         with timer("report writing (write_outputs)"):
-            outcome.files = write_outputs(out_dir, run, outcome.verdict)
+            outcome.files = write_outputs(out_dir, run, outcome.verdict, outcome.cost)
     return outcome
 
 
@@ -162,9 +167,15 @@ def _exit_code(code: int) -> ExitCode:
         return ExitCode.FAILED
 
 
-def write_outputs(out_dir: Path, run: ProgramRun, verdict: Verdict | None) -> list[Path]:
+def outcome_resources(run: ProgramRun) -> list[dict[str, Any]]:
+    """The run's resources as plan.json lists them (what the cost estimate reads)."""
+    return plan_document(run)["resources"]
+
+
+def write_outputs(out_dir: Path, run: ProgramRun, verdict: Verdict | None,
+                  cost: dict[str, Any] | None = None) -> list[Path]:
     """plan.json, and with a verdict the compliance report as CSV and JSON."""
-    files = [write_plan(out_dir, plan_document(run, verdict.to_json() if verdict else None))]
+    files = [write_plan(out_dir, plan_document(run, verdict.to_json() if verdict else None, cost))]
     if verdict is not None:
         rows = verdict.compliance
         buffer = io.StringIO(newline="")

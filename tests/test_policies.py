@@ -19,7 +19,9 @@ from guardrails.rules import MODULES
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
-STACK_IDS = {"NET-05", "NET-06", "NET-07", "MON-01", "MON-02", "GEN-03"}
+STACK_IDS = {"NET-05", "NET-06", "NET-07", "MON-01", "MON-02", "GEN-03", "COST-01", "COST-02", "COST-03", "COST-04"}
+
+PROD_BLOCKERS = {"DEP-05", "COST-01", "COST-03"}
 
 
 def test_stack_rules_are_the_catalogue_stack_rows() -> None:
@@ -36,8 +38,9 @@ def test_rule_metadata_is_complete(rule: Rule) -> None:
     assert re.fullmatch(r"[a-zA-Z0-9\-_.]{1,100}", rule.policy_name)  # what Pulumi accepts
     assert rule.title and rule.description.endswith(".")
     assert rule.severity in SEVERITIES
-    # Only the prod retirement rule blocks although it is hygiene: a retired model breaks prod outright.
-    assert rule.level == ("mandatory" if rule.id == "DEP-05" else CATEGORY_LEVEL[rule.category])
+    # Only the prod retirement rule blocks although it is hygiene: a retired model breaks prod outright; and
+    # the prod budget rules although they are cost: a prod stack over (or without) its budget must not deploy.
+    assert rule.level == ("mandatory" if rule.id in PROD_BLOCKERS else CATEGORY_LEVEL[rule.category])
     assert len(rule.remediation) > 20
     assert rule.link.startswith("https://")
     assert rule.resource_types and all(
@@ -47,7 +50,7 @@ def test_rule_metadata_is_complete(rule: Rule) -> None:
 
 def test_security_is_mandatory_hygiene_and_cost_advisory() -> None:
     levels = {(r.category, r.level) for r in all_rules() if r.enforcement is None}
-    assert [r.id for r in all_rules() if r.enforcement is not None] == ["DEP-05"]
+    assert {r.id for r in all_rules() if r.enforcement is not None} == PROD_BLOCKERS
     assert levels == {("security", "mandatory"), ("hygiene", "advisory"), ("cost", "advisory")}
 
 

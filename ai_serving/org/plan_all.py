@@ -107,6 +107,7 @@ def _plan_unguarded(stack: str) -> dict[str, Any]:
                                                for r in result.run.resources]) if result.run else []
     # The config this worker validated (for the cross-team checks): each stack is read and validated once.
     outcome["config"] = result.config
+    outcome["cost"] = result.cost
     return outcome
 
 
@@ -275,6 +276,11 @@ def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, pol
     if annotations.enabled():  # on the stack files' lines in the PR's "Files changed"
         annotations.emit(ordered, project.stack_file)
     console.print(_summary_table(ordered))
+    from ..reports.costs import org_table
+
+    console.print(org_table([{"stack": o["stack"], "team": getattr(o["config"], "team", None),
+                              "costCenter": getattr(o["config"], "cost_center", None), "cost": o.get("cost")}
+                             for o in ordered]))
     for f in findings:
         style = "red" if f.level == "mandatory" else "yellow"
         console.print(f"[{style}]cross-team {f.check} ({f.level})[/] {', '.join(f.stacks)}: {escape(f.message)}",

@@ -30,7 +30,7 @@ from typing import Any
 from .. import arm, atomic
 from ..outcome import ExitCode, Status, UsageError
 from ..verdict import resource_name, rule_id
-from . import diagram
+from . import costs, diagram
 from .diff import PlanDiff, diff_dirs, load_plans, short
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -209,6 +209,75 @@ def cross_team(summary: dict[str, Any], budget: int) -> str:
         lines = text.splitlines(keepends=True)
         text = "".join(lines[:2]) + _fit(lines[2:], budget, "cross-team finding(s)")
     return "\n### Cross-team findings\n\n" + text
+
+
+COST_ROWS_SHOWN = 10
+"""Stacks whose estimate a change moves, shown above the fold; the rest, and every line, are collapsed."""
+
+
+def cost_section(plans: dict[str, dict[str, Any]], base: dict[str, dict[str, Any]] | None, budget: int) -> str:
+    """The org's monthly estimate and, with a base, what the change adds (+$/month by stack and line).
+
+    Visible: one line of totals and (with a base) the stacks whose estimate changes, at most
+    ``COST_ROWS_SHOWN``; each stack's figures and the per-line deltas are collapsed below, so a report of
+    many stacks still shows what fails above the fold."""
+    names = sorted(n for n in set(plans) | set(base or {}) if costs.of_plan(plans.get(n)) or
+                   costs.of_plan((base or {}).get(n)))
+    if not names:
+        return ""
+    head = ["stack", "committed", "ceiling", "expected", "budget", "not included"]
+    if base is not None:
+        head += ["Δ committed", "Δ ceiling"]
+    rows, moved, deltas = [], [], []
+    totals = {"committed": 0.0, "ceiling": 0.0, "d_committed": 0.0, "d_ceiling": 0.0}
+    for name in names:
+        cost, old = costs.of_plan(plans.get(name)), costs.of_plan((base or {}).get(name))
+        row = [code(name)] + ([costs.money(cost["committed"]), costs.money(cost["ceiling"]),
+                               costs.money(cost.get("expected") if isinstance(cost.get("expected"), (int, float))
+                                           else None),
+                               costs.money(cost.get("budget") if isinstance(cost.get("budget"), (int, float))
+                                           else None),
+                               str(len(cost.get("notIncluded") or []))] if cost else ["-"] * 5)
+        totals["committed"] += (cost or {}).get("committed", 0.0)
+        totals["ceiling"] += (cost or {}).get("ceiling", 0.0)
+        if base is not None:
+            d_committed = (cost or {}).get("committed", 0.0) - (old or {}).get("committed", 0.0)
+            d_ceiling = (cost or {}).get("ceiling", 0.0) - (old or {}).get("ceiling", 0.0)
+            totals["d_committed"] += d_committed
+            totals["d_ceiling"] += d_ceiling
+            row += [costs.signed(d_committed), costs.signed(d_ceiling)]
+            changed = costs.line_delta(old, cost)
+            if changed or abs(d_committed) >= 0.005 or abs(d_ceiling) >= 0.005:
+                moved.append([code(name), costs.signed(d_committed), costs.signed(d_ceiling)])
+            if changed:
+                deltas.append((name, changed))
+        rows.append(row)
+    line = (f"{len(names)} stack(s): committed **{costs.money(round(totals['committed'], 2))}** / ceiling "
+            f"**{costs.money(round(totals['ceiling'], 2))}** per month")
+    if base is not None:
+        line += (f"; this change: **{costs.signed(totals['d_committed'])}** committed / "
+                 f"**{costs.signed(totals['d_ceiling'])}** ceiling per month")
+    out = ["\n### Cost estimate (USD per month, list prices)\n", line + ".\n"]
+    if base is not None:
+        if moved:
+            shown = table(["stack", "Δ committed", "Δ ceiling"], moved[:COST_ROWS_SHOWN])
+            if len(moved) > COST_ROWS_SHOWN:
+                shown += f"\n… and {len(moved) - COST_ROWS_SHOWN} more stack(s) whose estimate changes (below).\n"
+            out.append(shown)
+        else:
+            out.append("This change does not change any stack's cost estimate.\n")
+    body = ["*Committed* runs whatever the traffic; *ceiling* is the GPU pool at its maximum and every standard "
+            "deployment at full capacity around the clock (an upper bound). `ai-serving cost STACK` explains every "
+            "line and what is not included.\n", table(head, rows)]
+    parts = [f"\n**{code(name, in_table=False)}**: what this change adds per month\n\n" + table(
+        ["resource", "line", "change", "Δ committed", "Δ ceiling"],
+        [[code(d["resource"]), cell(d["item"]), d["change"], costs.signed(d["committed"]),
+          costs.signed(d["ceiling"])] for d in changed]) for name, changed in deltas]
+    if parts:
+        body.append(_fit(parts, budget, "cost changes"))
+    out.append("\n<details><summary>Each stack's estimate" + (" and what the change adds, by line"
+               if parts else "") + "</summary>\n\n" + "\n".join(body) + "\n</details>\n")
+    return "\n".join(out)
 
 
 def retirements_section(plans: dict[str, dict[str, Any]], today: date, budget: int) -> str:
@@ -463,10 +532,13 @@ def render(out_dir: Path, base_dir: Path | None = None, *, budget: int = BUDGET,
     summary = load_summary(out_dir, plans)
     diff = diff_dirs(base_dir, out_dir) if base_dir is not None else None
     changed = {s.stack for s in diff.touched} if diff else set()
-    warnings = refusals(diff, load_plans(base_dir), plans) if diff is not None and base_dir is not None else []
+    base_plans = load_plans(base_dir) if base_dir is not None else {}
+    warnings = refusals(diff, base_plans, plans) if diff is not None and base_dir is not None else []
 
     def top(limit: int) -> str:
-        parts = [header(summary), refusal_section(warnings), failures_section(summary, plans)]
+        parts = [header(summary), refusal_section(warnings),
+                 cost_section(plans, base_plans if base_dir is not None else None, limit // 8),
+                 failures_section(summary, plans)]
         if diff is not None:
             parts.append(changes_section(diff, limit // 4))
         parts += [summary_table(summary, limit // 4, changed if diff is not None else None),

@@ -13,8 +13,9 @@ if TYPE_CHECKING:  # the run is read through its attributes only: reports never 
     from ..engine.runner import ProgramRun
 
 
-def plan_document(run: ProgramRun, policy: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The plan.json document for ``run`` (and the policy verdict when the pack ran)."""
+def plan_document(run: ProgramRun, policy: dict[str, Any] | None = None,
+                  cost: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The plan.json document for ``run`` (the policy verdict when the pack ran, the cost estimate when given)."""
     doc: dict[str, Any] = {
         "project": run.project,
         "stack": run.stack,
@@ -36,6 +37,8 @@ def plan_document(run: ProgramRun, policy: dict[str, Any] | None = None) -> dict
     }
     if policy is not None:
         doc["policy"] = policy
+    if cost is not None:
+        doc["cost"] = cost
     return doc
 
 

@@ -160,6 +160,10 @@ def print_outcome(outcome: StackOutcome, console: Console, err: Console, *, quie
     document = outcome.document
     if document is not None and not quiet:
         print_plan(console, document)
+    if document is not None and document.get("cost") is not None:
+        from .costs import print_summary
+
+        print_summary(console, document["cost"])
     if document is not None:
         from ..models import catalogue_age_line, deployment_horizons, staleness_warning
 

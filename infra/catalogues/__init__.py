@@ -55,3 +55,11 @@ def harm_categories() -> list[str]:
 def content_filter_names() -> dict[str, list[str]]:
     """Source (``prompt``/``completion``) -> the other filter names the API accepts there."""
     return {k: list(v) for k, v in load("content_filters")["filter_names"].items()}
+
+
+def prices() -> dict[str, Any]:
+    """The price catalogue (``prices.yaml``): as_of, currency, hours_per_month, sources and prices per
+    kind of resource, each a price with its source or an ``unpriced`` reason. Dates become ISO strings."""
+    import json
+
+    return json.loads(json.dumps(load("prices"), default=str))

@@ -164,6 +164,17 @@ DeploymentSku = Literal[
 ]
 
 
+TokenCount = Annotated[int, Field(ge=0, le=10**15)]
+
+
+class ExpectedTokens(_Model):
+    """Tokens a deployment is expected to bill per month, for the cost estimate's *expected* figure."""
+
+    input: TokenCount = 0
+    cached_input: TokenCount = 0
+    output: TokenCount = 0
+
+
 class DeploymentConfig(_Model):
     """One Azure OpenAI model deployment."""
 
@@ -184,6 +195,9 @@ class DeploymentConfig(_Model):
     """A global / data-zone provisioned deployment only: the name of a standard deployment of the same
     model and version in this account (GlobalStandard for GlobalProvisionedManaged, DataZoneStandard
     for DataZoneProvisionedManaged), listed before it, that takes its overflow. Default: none."""
+    expected_monthly_tokens: ExpectedTokens | None = None
+    """Expected usage per month (``input``, ``cachedInput``, ``output`` tokens): adds an *expected* figure to
+    the cost estimate. Default: none (the estimate shows committed and ceiling only)."""
 
 
 class Consumer(_Model):

@@ -9,7 +9,7 @@ from .rules import MODULES
 
 PACK_NAME = "ai-serving-guardrails"
 
-_ORDER = ("CS", "DEP", "VMSS", "NET", "KV", "MON", "ST", "ACR", "RBAC", "GEN")
+_ORDER = ("CS", "DEP", "VMSS", "NET", "KV", "MON", "ST", "ACR", "RBAC", "GEN", "COST")
 
 
 def _sort_key(rule: Rule) -> tuple[int, int]:
