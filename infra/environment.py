@@ -29,11 +29,11 @@ from .components.interfaces import (
     RegistrySource,
     RoleAssignmentSpec,
 )
-from .components.weights_storage import WeightsStorage, blob_host, container_scope
 from .components.keyvault import TeamKeyVault
 from .components.monitoring import Monitoring
 from .components.network import ServingNetwork
 from .components.openai import CONSUMER_ROLE, OpenAIService
+from .components.weights_storage import WeightsStorage, blob_host, container_scope
 from .config import StackConfig
 from .naming import Naming, tags
 

@@ -11,8 +11,8 @@ import json
 
 import pytest
 import yaml
-
 from guardrails import lookup
+
 from infra.components.network import EGRESS_ALLOWED
 from infra.components.roles import BUILTIN_ROLES
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-from pathlib import Path
-
 from datetime import date
+from pathlib import Path
 
 import pytest
 import yaml

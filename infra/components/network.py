@@ -107,7 +107,8 @@ def gpu_egress_rules(subnet_cidr: str) -> list[network.SecurityRuleArgs]:
     """
     rules = [
         network.SecurityRuleArgs(
-            name=name, priority=PRIORITY_FIRST_ALLOW_OUTBOUND + 10 * i, direction=network.SecurityRuleDirection.OUTBOUND,
+            name=name, priority=PRIORITY_FIRST_ALLOW_OUTBOUND + 10 * i,
+            direction=network.SecurityRuleDirection.OUTBOUND,
             access=network.SecurityRuleAccess.ALLOW, protocol=network.SecurityRuleProtocol.TCP,
             source_address_prefix=subnet_cidr, source_port_range="*", destination_address_prefix=destination,
             destination_port_range=ports, description=why,
