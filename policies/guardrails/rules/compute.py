@@ -471,6 +471,11 @@ def vmss09(props: Any, ctx: Context) -> list[str] | NotApplicable:
     remediation="Pin `gpuPool.servingImage: <repository>:<tag>@sha256:<digest>` (the digest "
                 "`make import-image` prints).",
     anchors=("SLSA: pin dependencies by digest",),
+    # Advisory in the pack, mandatory in the config: a prod stack without a digest is a config error
+    # (exit 2) unless it waives this rule, and the Pulumi engine at deploy knows no waivers, so a
+    # mandatory level would block the one visible override. A tag in the team's own private registry
+    # (only the import writes it) is a reproducibility risk, not a public pull: VMSS-09 stays mandatory.
+    level="advisory",
     **_SUPPLY,
 )
 def vmss10(props: Any, ctx: Context) -> list[str] | NotApplicable:
