@@ -5,7 +5,8 @@ PY     := $(VENV)/bin/python
 STACK  ?= team-a-dev
 OUT    ?= out
 
-.PHONY: setup system-deps workflow-linters browser-deps plan plan-all validate test lint generate clean bench engine witness witness-or-skip
+.PHONY: setup system-deps workflow-linters browser-deps plan plan-all validate test lint generate clean bench engine witness witness-or-skip \
+        supply import-image upload-weights
 
 setup: $(VENV)/.installed
 
@@ -103,3 +104,19 @@ clean:
 # Plan latency and org-scale throughput on this machine; writes benchmarks/RESULTS.md (see benchmarks/README.md).
 bench: setup
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
+
+# Private model supply (README "Private model supply"): where STACK's registry and weights container are,
+# the image import (az acr import of gpuPool.servingImage) and the one-time weights upload from the hub
+# (REVISION: a commit or tag of the model repository; HF_TOKEN in the environment for a gated model).
+# They run with the caller's Entra ID login (az login / OIDC), never keys.
+REVISION ?= main
+supply: setup
+	$(PY) -m ai_serving.supply $(STACK)
+import-image: setup
+	@values=$$($(PY) -m ai_serving.supply $(STACK)) && eval "$$values" && \
+	  if [ -z "$${registry:-}" ]; then echo "$(STACK) pulls from the hub (imageSource: hub)" >&2; exit 2; fi && \
+	  scripts/import-image.sh "$$registry" "$$image"
+upload-weights: setup
+	@values=$$($(PY) -m ai_serving.supply $(STACK)) && eval "$$values" && \
+	  if [ -z "$${account:-}" ]; then echo "$(STACK) loads its model from the hub (modelSource: hub)" >&2; exit 2; fi && \
+	  scripts/upload-weights.sh "$$account" "$$container" "$$path" "$$model" "$(REVISION)"

@@ -114,6 +114,8 @@ ARM_TYPES: dict[str, ArmType] = {
     "azure-native:storage:StorageAccount": ArmType("Microsoft.Storage", "storageAccounts", "accountName",
                                                    Node("st", "Storage account", standalone=True), policy=True,
                                                    global_name=("accountName",)),
+    "azure-native:storage:BlobServiceProperties": ArmType("Microsoft.Storage", "blobServices", "blobServicesName"),
+    "azure-native:storage:BlobContainer": ArmType("Microsoft.Storage", "containers", "containerName"),
     "azure-native:containerregistry:Registry": ArmType("Microsoft.ContainerRegistry", "registries", "registryName",
                                                        Node("acr", "Container registry", standalone=True),
                                                        policy=True, global_name=("registryName",)),

@@ -17,13 +17,23 @@ import pulumi
 import pulumi_azure_native.resources as resources
 
 from .components.budget import TeamBudget
-from .components.dns import PrivateDnsZones
+from .components.cloud_init import registry_login_server
+from .components.container_registry import ContainerRegistry
+from .components.dns import ON_DEMAND_ZONES, PRIVATE_DNS_ZONES, PrivateDnsZones
 from .components.gpu_pool import GpuInferencePool
-from .components.interfaces import Foundation, Placement, PrivateEndpointSpec, RoleAssignmentSpec
+from .components.interfaces import (
+    BlobSource,
+    Foundation,
+    Placement,
+    PrivateEndpointSpec,
+    RegistrySource,
+    RoleAssignmentSpec,
+)
 from .components.keyvault import TeamKeyVault
 from .components.monitoring import Monitoring
 from .components.network import ServingNetwork
 from .components.openai import CONSUMER_ROLE, OpenAIService
+from .components.weights_storage import WeightsStorage, blob_host, container_scope
 from .config import StackConfig
 from .naming import Naming, tags
 
@@ -88,16 +98,22 @@ class ServingEnvironment(pulumi.ComponentResource):
             serving_port=pool.port if pool is not None else None,
             ssh_from_vnet=pool is not None and pool.ssh_public_key is not None,
             nat_gateway=pool is not None,  # only the GPU pool needs Internet egress
+            # Private supply (image and weights over private endpoints): only driver and OS updates leave.
+            restricted_egress=pool is not None and profile.gpu_private_egress
+            and cfg.gpu_image_source == "registry" and cfg.gpu_model_source.kind == "blob",
             zone_redundant=profile.zone_redundant,
             hub_vnet_id=cfg.network.hub_vnet_id,
             diagnostic_settings=monitoring.diagnostic_settings,
             opts=child,
         )
+        own_registry = pool is not None and cfg.gpu_image_source == "registry" and pool.registry_id is None
         dns = PrivateDnsZones(
             naming.name("private_dns_zone"),
             placement,
             virtual_network_id=net.vnet_id,
             central_zone_ids=cfg.network.private_dns_zone_ids,
+            # privatelink.azurecr.io only where the stack has a registry endpoint of its own.
+            zone_keys=[k for k in PRIVATE_DNS_ZONES if k not in ON_DEMAND_ZONES or own_registry],
             opts=child,
         )
         endpoints = PrivateEndpointSpec(subnet_id=net.subnet_ids["private-endpoints"], dns_zone_ids=dns.zone_ids)
@@ -148,7 +164,9 @@ class ServingEnvironment(pulumi.ComponentResource):
             foundation.placement.naming.name("vmss", "gpu"),
             cfg.gpu_pool,
             foundation,
-            model_hub_token=cfg.model_hub_token,
+            model_hub_token=cfg.model_hub_token if cfg.gpu_model_source.kind == "hub" else None,
+            registry=self._registry(cfg, foundation),
+            weights=self._weights(cfg, foundation),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.outputs.update({
@@ -158,6 +176,51 @@ class ServingEnvironment(pulumi.ComponentResource):
             "gpuScaleSetName": pool.scale_set_name,
         })
         return pool
+
+    def _registry(self, cfg: StackConfig, foundation: Foundation) -> RegistrySource | None:
+        """The private registry the pool pulls from: the shared one named in config, or the stack's own."""
+        assert cfg.gpu_pool is not None
+        if cfg.gpu_image_source != "registry":
+            return None
+        if cfg.gpu_pool.registry_id is not None:
+            return RegistrySource(cfg.gpu_pool.registry_id, registry_login_server(cfg.gpu_pool.registry_id))
+        placement, profile = foundation.placement, cfg.profile
+        registry = ContainerRegistry(
+            placement.naming.container_registry(),
+            placement,
+            private_endpoint=foundation.private_endpoints,
+            zone_redundant=profile.zone_redundant,
+            lock=profile.protect_stateful,
+            diagnostic_settings=foundation.diagnostic_settings,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.outputs.update({"registryLoginServer": registry.login_server, "registryId": registry.registry_id})
+        return RegistrySource(registry.registry_id, registry.login_server)
+
+    def _weights(self, cfg: StackConfig, foundation: Foundation) -> BlobSource | None:
+        """The private container the pool downloads its weights from: in a shared account or the stack's own."""
+        source = cfg.gpu_model_source
+        if source.kind != "blob":
+            return None
+        assert source.container is not None and source.path is not None
+        if source.account_id is not None:
+            name = source.account_id.rsplit("/", 1)[-1].lower()
+            return BlobSource(blob_host(name), source.container, source.path,
+                              container_scope(source.account_id, source.container))
+        placement, profile = foundation.placement, cfg.profile
+        store = WeightsStorage(
+            placement.naming.storage_account("weights"),
+            placement,
+            containers=[source.container],
+            private_endpoint=foundation.private_endpoints,
+            zone_redundant=profile.zone_redundant,
+            soft_delete_days=profile.weights_soft_delete_days,
+            lock=profile.protect_stateful,
+            diagnostic_settings=foundation.diagnostic_settings,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.outputs.update({"weightsAccountName": store.account_name, "weightsContainer": source.container})
+        return BlobSource(store.host, source.container, source.path, store.container_ids[source.container])
 
     def _openai(self, cfg: StackConfig, foundation: Foundation, gpu_pool: GpuInferencePool | None) -> None:
         """The OpenAI account, its content filters and deployments.

@@ -39,6 +39,8 @@ ABBREVIATIONS: dict[str, str] = {
     "lock": "lock",
     "diagnostic_setting": "diag",
     "content_filter": "rai",
+    "container_registry": "cr",
+    "storage_account": "st",
 }
 
 # Azure's limits for the names we generate: (max length, allowed characters).
@@ -51,6 +53,7 @@ LIMITS: dict[str, tuple[int, str]] = {
     "openai": (64, r"^[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]$"),
     "custom_subdomain": (64, r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"),
     "storage": (24, r"^[a-z0-9]{3,24}$"),
+    "container_registry": (50, r"^[a-z0-9]{5,50}$"),
     "vmss": (64, r"^[A-Za-z0-9][-A-Za-z0-9.]*[A-Za-z0-9]$"),
     "computer_name_prefix": (9, r"^[a-z][a-z0-9-]*$"),
     "log_analytics": (63, r"^[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]$"),
@@ -118,6 +121,11 @@ class Naming:
         """Globally unique storage account name: lowercase alphanumerics, at most 24."""
         stem = re.sub(r"[^a-z0-9]", "", f"st{self.team}{self.environment[0]}{purpose}")[:16]
         return check_name("storage", f"{stem}{short_hash(self.identity + purpose, 8)}")
+
+    def container_registry(self) -> str:
+        """Globally unique registry name (its login server ``<name>.azurecr.io``): 5-50 alphanumerics."""
+        stem = re.sub(r"[^a-z0-9]", "", f"cr{self.team}{self.environment[0]}")
+        return check_name("container_registry", f"{stem}{short_hash(self.identity + '/registry', 8)}")
 
     def computer_name_prefix(self) -> str:
         """VM host name prefix for scale-set instances (Linux allows up to 9 + instance suffix)."""

@@ -8,6 +8,10 @@ from typing import Any
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC2rV3gJqX0s6m8m6Y5n0ZkP1Qq8xN3d4b5c6d7e8f9g test"
 
 
+TEST_IMAGE_BY_DIGEST = "vllm/vllm-openai:v0.34.0@sha256:" + "d1" * 32
+"""A digest-pinned reference for prod test stacks (a made-up digest: the fakes never fetch it)."""
+
+
 def base_config(environment: str = "dev", *, openai: bool = True, gpu: bool = True, team: str = "team-t") -> dict[str, Any]:
     """A valid config for ``<team>-<environment>`` with the sections asked for."""
     cfg: dict[str, Any] = {
@@ -33,6 +37,9 @@ def base_config(environment: str = "dev", *, openai: bool = True, gpu: bool = Tr
             "maxInstances": 3,
             "model": "Qwen/Qwen2.5-7B-Instruct",
         }
+        if environment == "prod":
+            # Prod pulls by digest (config check); test data, not a real image's digest.
+            cfg["ai-serving:gpuPool"]["servingImage"] = TEST_IMAGE_BY_DIGEST
     return copy.deepcopy(cfg)
 
 

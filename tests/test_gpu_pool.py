@@ -240,7 +240,7 @@ def test_gpu_subnet_nsg_admits_only_the_serving_port_and_ssh_only_with_a_key(cas
     pool = cfg["ai-serving:gpuPool"]
     [nsg] = [n for n in run.by_type(NSG) if n.name.endswith("-gpu")]
     allowed = {(r["sourceAddressPrefix"], r["destinationPortRange"])
-               for r in nsg.inputs["securityRules"] if r["access"] == "Allow"}
+               for r in nsg.inputs["securityRules"] if r["access"] == "Allow" and r["direction"] == "Inbound"}
     port = str(pool.get("port", 8000))
     # Serving only from the stack's own address space (the VirtualNetwork tag would include peers).
     expected = {(cfg["ai-serving:network"]["addressSpace"], port), ("AzureLoadBalancer", port)}

@@ -72,7 +72,7 @@ def test_vault_is_reached_through_a_private_endpoint_registered_in_its_dns_zone(
 
 def test_vault_endpoint_uses_the_central_zone_when_one_is_given(plan_stack):
     run = plan(plan_stack, "prod", privateDnsZoneIds={"keyvault": CENTRAL_KV_ZONE})
-    [group] = run.by_type(ZONE_GROUP)
+    group = run.one(ZONE_GROUP, f"pep-{vault_of(run).inputs['vaultName']}-dns")
     assert [c["privateDnsZoneId"] for c in group.inputs["privateDnsZoneConfigs"]] == [CENTRAL_KV_ZONE]
     assert all(z.inputs["privateZoneName"] != "privatelink.vaultcore.azure.net" for z in run.by_type(ZONE))
 

@@ -61,5 +61,15 @@ def test_every_diagnostic_setting_sends_enabled_logs_to_the_stack_workspace(plan
     assert len(settings) >= 4
     for diag in settings:
         assert diag.inputs["workspaceId"] == workspace_id, diag.name
+        if diag.inputs["resourceUri"].split("/providers/")[-1].count("/") == 2 and \
+                "/Microsoft.Storage/storageAccounts/" in diag.inputs["resourceUri"]:
+            # A storage account itself has metrics only; its logs are on its blob service's setting.
+            assert not diag.inputs["logs"] and diag.inputs["metrics"], diag.name
+            continue
+        if diag.inputs["resourceUri"].split("/providers/")[-1].startswith("Microsoft.Storage/storageAccounts/") and (
+                "/blobServices/" not in diag.inputs["resourceUri"]):
+            # A storage account has no log categories (its blob service has them): metrics only.
+            assert diag.inputs["logs"] == [] and diag.inputs["metrics"][0]["enabled"] is True, diag.name
+            continue
         assert diag.inputs["logs"] and all(log["enabled"] is True for log in diag.inputs["logs"]), diag.name
         assert run.one(WORKSPACE).urn in diag.dependencies

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from infra.components.dns import PRIVATE_DNS_ZONES
+from infra.components.dns import ON_DEMAND_ZONES, PRIVATE_DNS_ZONES
 from infra.config.addressing import gpu_addresses_needed, usable_addresses
 from infra.config.profiles import PROFILES
 
@@ -32,6 +32,8 @@ CENTRAL = {
          f"Microsoft.Network/privateDnsZones/{zone}"
     for key, zone in PRIVATE_DNS_ZONES.items()
 }
+STANDING_ZONES = {k: v for k, v in PRIVATE_DNS_ZONES.items() if k not in ON_DEMAND_ZONES}
+"""The zones every stack has; privatelink.azurecr.io only comes with a registry of the stack's own."""
 OPEN_TO_ALL = {"*", "internet", "0.0.0.0/0", "any"}
 
 
@@ -201,11 +203,11 @@ def test_no_peering_by_default_and_a_stack_to_hub_peering_when_configured(plan_s
 def test_private_dns_zones_are_created_global_and_linked_to_the_vnet_by_default(plan_stack):
     run = plan(plan_stack)
     zones = run.by_type(ZONE)
-    assert sorted(z.inputs["privateZoneName"] for z in zones) == sorted(PRIVATE_DNS_ZONES.values())
+    assert sorted(z.inputs["privateZoneName"] for z in zones) == sorted(STANDING_ZONES.values())
     assert {z.inputs["location"] for z in zones} == {"global"}
     vnet_urn = run.one(VNET).urn
     links = run.by_type(LINK)
-    assert sorted(link.inputs["privateZoneName"] for link in links) == sorted(PRIVATE_DNS_ZONES.values())
+    assert sorted(link.inputs["privateZoneName"] for link in links) == sorted(STANDING_ZONES.values())
     for link in links:
         assert link.inputs["registrationEnabled"] is False
         assert link.inputs["location"] == "global"
@@ -216,14 +218,23 @@ def test_private_dns_zones_are_created_global_and_linked_to_the_vnet_by_default(
 def test_central_private_dns_zones_are_used_and_none_are_created(plan_stack):
     run = plan(plan_stack, "prod", privateDnsZoneIds=CENTRAL)
     assert run.by_type(ZONE) == [] and run.by_type(LINK) == []
-    [group] = run.by_type(ZONE_GROUP)
-    assert [c["privateDnsZoneId"] for c in group.inputs["privateDnsZoneConfigs"]] == [CENTRAL["keyvault"]]
+    # Prod: the vault, the stack's registry and its weights account, each registered in the central zone.
+    groups = {g.inputs["privateEndpointName"]: [c["privateDnsZoneId"] for c in g.inputs["privateDnsZoneConfigs"]]
+              for g in run.by_type(ZONE_GROUP)}
+    assert sorted(z for zs in groups.values() for z in zs) == sorted(
+        [CENTRAL["keyvault"], CENTRAL["acr"], CENTRAL["blob"]])
+
+
+def test_the_registry_zone_exists_only_with_a_registry_of_the_stacks_own(plan_stack):
+    prod = {z.inputs["privateZoneName"] for z in plan(plan_stack, "prod").by_type(ZONE)}
+    assert "privatelink.azurecr.io" in prod
+    assert "privatelink.azurecr.io" not in {z.inputs["privateZoneName"] for z in plan(plan_stack).by_type(ZONE)}
 
 
 def test_only_the_zones_without_a_central_id_are_created(plan_stack):
     run = plan(plan_stack, privateDnsZoneIds={"keyvault": CENTRAL["keyvault"]})
     created = {z.inputs["privateZoneName"] for z in run.by_type(ZONE)}
-    assert created == set(PRIVATE_DNS_ZONES.values()) - {PRIVATE_DNS_ZONES["keyvault"]}
+    assert created == set(STANDING_ZONES.values()) - {PRIVATE_DNS_ZONES["keyvault"]}
     assert len(run.by_type(LINK)) == 4
 
 

@@ -21,9 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 STACK_IDS = {"NET-05", "NET-06", "NET-07", "MON-01", "MON-02", "GEN-03", "COST-01", "COST-02", "COST-03", "COST-04"}
 
-PROD_BLOCKERS = {"DEP-05", "COST-01", "COST-03"}
-
-
 def test_stack_rules_are_the_catalogue_stack_rows() -> None:
     assert {r.id for r in all_rules() if r.scope == "stack"} == STACK_IDS
 
@@ -38,9 +35,11 @@ def test_rule_metadata_is_complete(rule: Rule) -> None:
     assert re.fullmatch(r"[a-zA-Z0-9\-_.]{1,100}", rule.policy_name)  # what Pulumi accepts
     assert rule.title and rule.description.endswith(".")
     assert rule.severity in SEVERITIES
-    # Only the prod retirement rule blocks although it is hygiene: a retired model breaks prod outright; and
-    # the prod budget rules although they are cost: a prod stack over (or without) its budget must not deploy.
-    assert rule.level == ("mandatory" if rule.id in PROD_BLOCKERS else CATEGORY_LEVEL[rule.category])
+    # The prod retirement rule blocks although it is hygiene (a retired model breaks prod outright); the
+    # prod budget rules block although they are cost (a prod stack over or without its budget must not
+    # deploy); the prod digest rule only advises although it is security (the config check enforces it,
+    # see VMSS-10).
+    assert rule.level == LEVEL_EXCEPTIONS.get(rule.id, CATEGORY_LEVEL[rule.category])
     assert len(rule.remediation) > 20
     assert rule.link.startswith("https://")
     assert rule.resource_types and all(
@@ -48,9 +47,14 @@ def test_rule_metadata_is_complete(rule: Rule) -> None:
     )
 
 
+LEVEL_EXCEPTIONS = {
+    "DEP-05": "mandatory", "COST-01": "mandatory", "COST-03": "mandatory", "VMSS-10": "advisory",
+}
+
+
 def test_security_is_mandatory_hygiene_and_cost_advisory() -> None:
     levels = {(r.category, r.level) for r in all_rules() if r.enforcement is None}
-    assert {r.id for r in all_rules() if r.enforcement is not None} == PROD_BLOCKERS
+    assert {r.id: r.enforcement for r in all_rules() if r.enforcement is not None} == LEVEL_EXCEPTIONS
     assert levels == {("security", "mandatory"), ("hygiene", "advisory"), ("cost", "advisory")}
 
 

@@ -87,6 +87,19 @@ ROLE = (
     "/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/"
 )
 
+CUSTOM_DATA = "virtualMachineProfile.osProfile.customData"
+DIGEST = "@sha256:" + "0" * 64
+PRIVATE_BOOT = base64.b64decode(fixture("vmss")["props"]["virtualMachineProfile"]["osProfile"]["customData"]).decode()
+HUB_BOOT = """#cloud-config
+write_files:
+  - path: /etc/systemd/system/ai-serving.service
+    content: |
+      ExecStart=/usr/bin/docker run --rm --name ai-serving --gpus all --ipc=host \\
+          --volume /var/lib/ai-serving/huggingface:/root/.cache/huggingface \\
+          vllm/vllm-openai:v0.34.0 --model Qwen/Qwen2.5-7B-Instruct --port 8000
+"""
+
+
 FAILING = [
     # Cognitive Services accounts
     ("CS-01", "account", {"properties.publicNetworkAccess": DELETE}, "unset, which Azure treats as Enabled"),
@@ -207,6 +220,16 @@ FAILING = [
     ("VMSS-08", "vmss", {"upgradePolicy.automaticOSUpgradePolicy.enableAutomaticOSUpgrade": False},
      "enableAutomaticOSUpgrade is not true"),
     ("VMSS-08", "vmss", {"virtualMachineProfile.extensionProfile.extensions.0": DELETE}, "need a health signal"),
+    # Model supply (prod): the image from a private registry by digest, the weights from private Blob.
+    ("VMSS-09", "vmss", {CUSTOM_DATA: b64(HUB_BOOT)}, "pulls 'vllm/vllm-openai:v0.34.0', not from a private"),
+    ("VMSS-09", "vmss", {CUSTOM_DATA: b64(PRIVATE_BOOT.replace("crteamtp0123abcd.azurecr.io/", "docker.io/"))},
+     "not from a private Azure Container Registry"),
+    ("VMSS-10", "vmss", {CUSTOM_DATA: b64(PRIVATE_BOOT.replace(DIGEST, ""))}, "by tag, not by @sha256 digest"),
+    ("VMSS-10", "vmss", {CUSTOM_DATA: b64(HUB_BOOT)}, "by tag"),
+    ("VMSS-11", "vmss", {CUSTOM_DATA: b64(HUB_BOOT)}, "from the model hub (Hugging Face"),
+    ("VMSS-11", "vmss", {CUSTOM_DATA: b64(HUB_BOOT)}, "downloads no weights"),
+    ("VMSS-11", "vmss", {CUSTOM_DATA: b64(PRIVATE_BOOT.replace("--env HF_HUB_OFFLINE=1 ", ""))},
+     "does not set HF_HUB_OFFLINE=1"),
     ("VMSS-08", "vmss", {"virtualMachineProfile.storageProfile.imageReference.version": "22.04.202401010"},
      "follow only `latest`"),
     # Network security rules, embedded and standalone
@@ -464,6 +487,11 @@ NOT_APPLICABLE = [
     ("GEN-01", "deployment", {}, "prod"),
     ("GEN-02", "deployment", {}, "prod"),
     ("GEN-02", "account", {"location": DELETE}, "prod"),
+    # A dev pool may pull from the hub; a scale set that starts no container has no supply to judge.
+    ("VMSS-09", "vmss", {"tags.environment": "dev", CUSTOM_DATA: b64(HUB_BOOT)}, "dev"),
+    ("VMSS-10", "vmss", {"tags.environment": "dev", CUSTOM_DATA: b64(HUB_BOOT)}, "dev"),
+    ("VMSS-11", "vmss", {"tags.environment": "dev", CUSTOM_DATA: b64(HUB_BOOT)}, "dev"),
+    ("VMSS-11", "vmss", {CUSTOM_DATA: b64("#cloud-config\nruncmd: [[true]]\n")}, "prod"),
 ]
 
 

@@ -68,7 +68,9 @@ def test_every_example_gpu_stack_would_serve(project, rehearse_config, stack):
     assert rehearsal.ok, "\n".join(render(rehearsal))
     calls = [c for s in rehearsal.steps for c in s.calls]
     run = next(c for c in calls if c["tool"] == "docker" and c["argv"][0] == "run")
-    assert config["ai-serving:gpuPool"].get("servingImage", DEFAULT_SERVING_IMAGE) in run["argv"]
+    image = config["ai-serving:gpuPool"].get("servingImage", DEFAULT_SERVING_IMAGE)
+    # A private-supply pool runs the same reference from its private registry.
+    assert image in run["argv"] or any(a.endswith("/" + image) and ".azurecr.io/" in a for a in run["argv"])
     assert {"apt-get", "nvidia-ctk", "nvidia-smi", "docker", "systemctl"} <= {c["tool"] for c in calls}
 
 
@@ -283,3 +285,57 @@ def test_fails_when_the_prestart_does_not_wait_for_the_driver(rehearse_config, m
     rehearsal = rehearse_with_template(rehearse_config, monkeypatch, tmp_path, "ai-serving-prestart.sh.j2",
                                        drop_driver_wait, a10_config())
     assert "the prestart succeeded without a GPU driver" in problems(rehearsal)
+
+
+# --- Private supply (prod): image and weights only from the private endpoints, by identity ---------
+
+def test_prod_fetches_image_and_weights_with_its_identity_from_private_endpoints_only(rehearse_config):
+    rehearsal = rehearse_config(base_config("prod", openai=False))
+    assert rehearsal.ok, "\n".join(render(rehearsal))
+    calls = [c for s in rehearsal.steps for c in s.calls]
+    urls = [a for c in calls if c["tool"] == "curl" for a in c["argv"] if a.startswith(("http://", "https://"))]
+    hosts = {u.split("/")[2] for u in urls}
+    registry = next(h for h in hosts if h.endswith(".azurecr.io"))
+    blob = next(h for h in hosts if h.endswith(".blob.core.windows.net"))
+    # IMDS, the private registry and blob account, and NVIDIA's toolkit key (OS packages, not model supply).
+    assert hosts == {"169.254.169.254", registry, blob, "nvidia.github.io"}
+    assert any("resource=https://storage.azure.com/" in u for u in urls)
+    assert any("comp=list" in u for u in urls) and sum("comp=list" in u for u in urls) == 2  # follows NextMarker
+    assert [c for c in calls if c["tool"] == "docker" and c["argv"][0] == "login"]
+    run = next(c for c in calls if c["tool"] == "docker" and c["argv"][0] == "run")
+    assert any(a.startswith(registry + "/vllm/vllm-openai:v0.34.0@sha256:") for a in run["argv"])
+    # Tokens travel on stdin only: never an Authorization header on a command line.
+    assert not any("Authorization" in a or "Bearer" in a for c in calls for a in c["argv"])
+
+
+def test_fails_when_a_prod_pool_pulls_its_image_from_docker_hub_again(rehearse_config, monkeypatch):
+    monkeypatch.setattr(cloud_init, "image_in_registry", lambda image, server: image)  # the hub pull, back
+    rehearsal = rehearse_config(base_config("prod", openai=False))
+    assert not rehearsal.ok
+    assert "comes from a public registry" in problems(rehearsal)
+
+
+def test_fails_when_a_prod_pool_loads_its_model_from_the_hub_again(rehearse_config, monkeypatch, tmp_path):
+    rehearsal = rehearse_with_template(
+        rehearse_config, monkeypatch, tmp_path, "ai-serving.service.j2",
+        lambda text: text.replace("--model {{ container_weights_dir }}/{{ weights.path }}", "--model {{ model }}"),
+        base_config("prod", openai=False))
+    assert not rehearsal.ok
+    assert "makes vLLM fetch them from the model hub" in problems(rehearsal)
+
+
+def test_fails_when_the_weights_download_is_not_made_with_the_identity(rehearse_config, monkeypatch, tmp_path):
+    rehearsal = rehearse_with_template(
+        rehearse_config, monkeypatch, tmp_path, "ai-serving-prestart.sh.j2",
+        lambda text: text.replace("imds_token {{ storage_resource | sh }}", "imds_token https://vault.azure.net"),
+        base_config("prod", openai=False))
+    assert not rehearsal.ok
+    assert "token for https://storage.azure.com/>' from the pool's managed identity" in problems(rehearsal)
+
+
+def test_fails_when_the_hub_is_not_switched_off(rehearse_config, monkeypatch, tmp_path):
+    rehearsal = rehearse_with_template(
+        rehearse_config, monkeypatch, tmp_path, "ai-serving.service.j2",
+        lambda text: text.replace("    --env HF_HUB_OFFLINE=1 \\\n", ""), base_config("prod", openai=False))
+    assert not rehearsal.ok
+    assert "HF_HUB_OFFLINE=1 is not set" in problems(rehearsal)

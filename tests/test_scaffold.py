@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,10 @@ def test_gpu_pool_serves_a_catalogue_model_that_fits_the_sku(tmp_path):
     assert fit_problems(cfg.gpu_pool.model, model, "Standard_NC4as_T4_v3", sku) == []
     assert cfg.owners == ["lead@example.com"] and cfg.cost_center == "CC-9" and cfg.location == "westeurope"
     assert "TODO" not in (tmp_path / "Pulumi.team-g-prod.yaml").read_text()
+    # Prod pulls by digest; until the first import prints it, a visible waiver that expires.
+    [waiver] = cfg.suppressions
+    assert (waiver.rule, waiver.resource) == ("VMSS-10", "vmss-team-g-prod-*-gpu")
+    assert 0 < (waiver.expires - date.today()).days <= 30
 
 
 def test_openai_deployment_is_one_the_region_offers_today(tmp_path, capsys):

@@ -193,13 +193,16 @@ def plan_verdicts(plan: dict[str, Any]) -> set[tuple[str, str, str]]:
 def compare_verdicts(events: list[dict[str, Any]], plan: dict[str, Any]) -> list[Difference]:
     """Violations the engine reported that plan.json lacks, and the reverse."""
     engine, offline = engine_verdicts(events), plan_verdicts(plan)
+    not_run = {(pe.get("policyName", ""), pe.get("resourceUrn", ""))
+               for pe in _policy_events(events) if not_run_in_preview(pe)}
     diffs = [Difference("policy", urn, f"{name}/{level}", "reported", None)
              for name, urn, level in sorted(engine - offline)]
+    # A policy the engine could not run on a resource has no engine verdict there to compare (a waived
+    # finding of plan.json, say): the not-run itself is the difference, below, and must be explained.
     diffs += [Difference("policy", urn, f"{name}/{level}", None, "reported")
-              for name, urn, level in sorted(offline - engine)]
-    diffs += sorted({Difference("policy-not-run", pe.get("resourceUrn", ""), pe.get("policyName", ""),
-                                "unknown during preview", "ran")
-                     for pe in _policy_events(events) if not_run_in_preview(pe)})
+              for name, urn, level in sorted(offline - engine) if (name, urn) not in not_run]
+    diffs += sorted(Difference("policy-not-run", urn, name, "unknown during preview", "ran")
+                    for name, urn in not_run)
     return diffs
 
 

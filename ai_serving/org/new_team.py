@@ -18,14 +18,14 @@ import os
 import re
 import typing
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from infra.config.addressing import LARGEST_ALLOWED_PREFIX
-from infra.config.checks import PLACEHOLDER_COST_CENTER, placeholder_owner
+from infra.config.checks import DIGEST_RULE, PLACEHOLDER_COST_CENTER, placeholder_owner
 
 from ..engine.project import Project
 from ..generate import SCHEMA_FILE
@@ -125,6 +125,10 @@ def pick_openai(location: str, today: date | None = None) -> dict[str, Any]:
                      "--location (`ai-serving models --region R` lists what each region offers) or --gpu")
 
 
+DIGEST_WAIVER_DAYS = 30
+"""How long a scaffolded prod stack may pull its image by tag before the digest must be pinned."""
+
+
 def stack_config(name: str, env: str, *, location: str, address_space: ipaddress.IPv4Network,
                  openai: bool, gpu: str | None, owners: list[str], cost_center: str) -> dict[str, Any]:
     """The ``config:`` mapping of a new stack (keys of infra/config/model.py only)."""
@@ -141,6 +145,16 @@ def stack_config(name: str, env: str, *, location: str, address_space: ipaddress
     if gpu is not None:
         config["ai-serving:gpuPool"] = {"vmSku": gpu, "minInstances": 1, "maxInstances": 2,
                                         "model": pick_model(gpu)}
+        if env == "prod":
+            # Prod pulls by digest, and the digest exists only once scripts/import-image.sh has imported
+            # the image into the team's registry (after the first deploy): a visible, expiring waiver
+            # until then, never a made-up digest.
+            config["ai-serving:suppressions"] = [{
+                "rule": DIGEST_RULE,
+                "resource": f"vmss-{name}-{env}-*-gpu",
+                "reason": "new stack: pin servingImage to the digest the first scripts/import-image.sh run prints",
+                "expires": (date.today() + timedelta(days=DIGEST_WAIVER_DAYS)).isoformat(),
+            }]
     return config
 
 

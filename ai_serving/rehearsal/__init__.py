@@ -14,10 +14,15 @@ from typing import Any
 
 from infra import catalogues
 from infra.components import cloud_init
+from infra.components.container_registry import login_server
+from infra.components.weights_storage import blob_host
 from infra.config.model import StackConfig
 
 from ..engine.mocks import TENANT_ID, computed_outputs
 from .boot import VMSS, Expectation, Rehearsal, find_pool, rehearse, render
+
+REGISTRY = "azure-native:containerregistry:Registry"
+ACCOUNT = "azure-native:storage:StorageAccount"
 
 __all__ = ["Rehearsal", "expectation", "rehearse_run", "render"]
 
@@ -36,8 +41,10 @@ def expectation(run: Any, cfg: StackConfig) -> Expectation:
         uri = computed_outputs(vault.type, vault.name, vault.inputs, "")["properties"]["vaultUri"]
         vault_host = uri.split("/")[2]
     sku = catalogues.gpu_skus()[pool.vm_sku]
+    registry, image = _registry(run, cfg)
+    weights = _weights(run, cfg)
     return Expectation(
-        image=pool.serving_image,
+        image=image,
         model=pool.model,
         port=pool.port,
         gpus=sku["gpus"],
@@ -45,9 +52,41 @@ def expectation(run: Any, cfg: StackConfig) -> Expectation:
         client_id=client_id,
         tenant_id=TENANT_ID,
         vault_host=vault_host,
-        registry=cloud_init.registry_login_server(pool.registry_id) if pool.registry_id else None,
+        registry=registry,
         gated_models=sorted(m for m, e in catalogues.open_models().items() if e.get("gated")),
+        weights=weights,
+        weights_dir=cloud_init.WEIGHTS_DIR,
+        container_weights_dir=cloud_init.CONTAINER_WEIGHTS_DIR,
+        # Private supply: image and weights only from the private endpoints, nothing from a public host.
+        private_only=cfg.gpu_image_source == "registry" and weights is not None,
     )
+
+
+def _registry(run: Any, cfg: StackConfig) -> tuple[str | None, str]:
+    """(login server the VM must log in to, image it must run), from the config and the planned registry."""
+    pool = cfg.gpu_pool
+    assert pool is not None
+    if cfg.gpu_image_source != "registry":
+        server = cloud_init.registry_login_server(pool.registry_id) if pool.registry_id else None
+        return server, pool.serving_image
+    if pool.registry_id:
+        server = cloud_init.registry_login_server(pool.registry_id)
+    else:
+        registry = next(r for r in run.resources if r.type == REGISTRY)
+        server = login_server(registry.inputs["registryName"])
+    return server, cloud_init.image_in_registry(pool.serving_image, server)
+
+
+def _weights(run: Any, cfg: StackConfig) -> dict[str, str] | None:
+    """The blob host, container and prefix the VM must download from (None: the hub)."""
+    source = cfg.gpu_model_source
+    if source.kind != "blob":
+        return None
+    if source.account_id:
+        account = source.account_id.rsplit("/", 1)[-1].lower()
+    else:
+        account = next(r for r in run.resources if r.type == ACCOUNT).inputs["accountName"]
+    return {"host": blob_host(account), "container": str(source.container), "path": str(source.path)}
 
 
 def rehearse_run(run: Any, cfg: StackConfig) -> Rehearsal | None:

@@ -83,6 +83,13 @@ class Expectation:
     vault_host: str | None
     registry: str | None
     gated_models: list[str]
+    weights: dict[str, str] | None = None
+    """``{host, container, path}`` of the private blob container the weights come from (None: the hub)."""
+    weights_dir: str = ""
+    container_weights_dir: str = ""
+    private_only: bool = False
+    """Image and weights must come from the private registry and blob container only: any pull from a
+    public registry or the model hub is a failure."""
 
     def as_json(self) -> dict[str, Any]:
         version = image_version(self.image)

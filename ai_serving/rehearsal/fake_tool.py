@@ -256,7 +256,54 @@ def _curl(argv: list[str]) -> str:
         sys.stdout.write(json.dumps({"refresh_token": state["acr_refresh_token"]}))
         return "ACR refresh token"
 
+    if url.scheme == "https" and url.netloc.endswith(CONTRACTS["blob"]["host_suffix"]):
+        return _blob(url, query, header_map, values, state)
+
+    if EXPECT.get("private_only"):
+        raise Rejected(f"curl: {urls[0]} is a public host, and this pool's image and weights come only from "
+                       "its private endpoints", 6)
     raise Rejected(f"curl: {urls[0]} is not a service the boot path is expected to call", 6)
+
+
+def _blob(url, query: dict, header_map: dict, values: dict, state: dict) -> str:
+    """Blob storage: List Blobs and Get Blob on the pool's container, with its identity's bearer token."""
+    blob, weights = CONTRACTS["blob"], EXPECT.get("weights")
+    if weights is None or url.netloc != weights["host"]:
+        raise Rejected(f"Blob: {url.netloc} is not the pool's weights account "
+                       f"{(weights or {}).get('host')} (the private endpoint resolves only that one)", 22)
+    auth = header_map.get("authorization", "")
+    token = auth[len("Bearer "):] if auth.startswith("Bearer ") else None
+    if token is None or state.get("tokens", {}).get(token) != blob["token_resource"]:
+        raise Rejected(f"Blob: no 'Authorization: Bearer <token for {blob['token_resource']}>' from the pool's "
+                       "managed identity (403 AuthorizationPermissionMismatch / 401)", 22)
+    version = header_map.get("x-ms-version", "")
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", version) or version < blob["min_oauth_version"]:
+        raise Rejected(f"Blob: x-ms-version {version!r}: OAuth requests need {blob['min_oauth_version']} or later "
+                       "(400)", 22)
+    container, prefix = weights["container"], weights["path"] + "/"
+    names = [prefix + f for f in blob["fake_files"]]
+    if url.path == f"/{container}" and query.get("restype") == "container" and query.get("comp") == "list":
+        if not query.get("prefix", "").startswith(prefix):
+            raise Rejected(f"Blob: listing prefix {query.get('prefix')!r} is not the model's {prefix!r}", 22)
+        # Two pages: the boot path must follow NextMarker.
+        page = names[1:] if query.get("marker") == "page-2" else names[:1]
+        marker = "" if query.get("marker") == "page-2" else "page-2"
+        body = "".join(f"<Blob><Name>{n}</Name><Properties/></Blob>" for n in page)
+        sys.stdout.write('<?xml version="1.0" encoding="utf-8"?><EnumerationResults ContainerName="'
+                         f'{container}"><Blobs>{body}</Blobs><NextMarker>{marker}</NextMarker></EnumerationResults>')
+        state["blob_pages"] = state.get("blob_pages", 0) + 1
+        _save(state)
+        return f"listed {len(page)} blob(s) under {container}/{prefix}"
+    name = url.path[len(f"/{container}/"):] if url.path.startswith(f"/{container}/") else None
+    if name not in names:
+        raise Rejected(f"Blob: {url.path} is not a blob of the model's container (404 BlobNotFound)", 22)
+    out = values.get("--output", [None])[-1]
+    if not out:
+        raise Rejected("Blob: Get Blob without --output would write gigabytes to stdout", 22)
+    Path(out).write_text(f"rehearsal blob {name}\n")
+    state.setdefault("blobs_downloaded", []).append(name)
+    _save(state)
+    return f"downloaded {name}"
 
 
 # --- gpg ----------------------------------------------------------------------------------------
@@ -360,6 +407,9 @@ def _docker(argv: list[str]) -> str:
             raise Rejected(f"docker login: {rest[-1]} is not the pool's registry", 1)
         if sys.stdin.read() != _state().get("acr_refresh_token"):
             raise Rejected("docker login: the password is not the ACR refresh token", 1)
+        state = _state()
+        state["logged_in"] = rest[-1]
+        _save(state)
         return f"logged in to {rest[-1]}"
     if sub != "run":
         raise Rejected(f"docker {sub}: outside the rehearsed contract", 125)
@@ -384,6 +434,13 @@ def _docker_run(argv: list[str]) -> str:
     image, args = argv[i], argv[i + 1:]
     if image != EXPECT["image"]:
         raise Rejected(f"docker run: image {image} is not the configured {EXPECT['image']}", 125)
+    registry = EXPECT.get("registry")
+    if EXPECT.get("private_only") and not (registry and image.startswith(registry + "/")):
+        raise Rejected(f"docker run: {image} comes from a public registry; this pool pulls only from its "
+                       f"private registry {registry}", 125)
+    if registry and image.startswith(registry + "/") and _state().get("logged_in") != registry:
+        raise Rejected(f"docker run: pull {image}: unauthorized (401): docker never logged in to {registry} "
+                       "with the pool identity", 125)
     if "--gpus" not in given:
         raise Rejected("docker run: no --gpus: the container would see no GPU", 125)
     daemon = Path("/etc/docker/daemon.json")
@@ -398,11 +455,33 @@ def _docker_run(argv: list[str]) -> str:
     if not env_files or not all(Path(f).is_file() for f in env_files):
         raise Rejected(f"docker run: --env-file {env_files} missing (docker: open ...: no such file)", 125)
     env = dict(ln.split("=", 1) for f in env_files for ln in Path(f).read_text().splitlines() if "=" in ln)
+    env.update(dict(e.split("=", 1) for e in given.get("--env", []) if "=" in e))
+    _check_weights(given.get("--volume", []), env)
     for volume in given.get("--volume", []):
         if not Path(volume.split(":", 1)[0]).is_dir():
             raise Rejected(f"docker run: volume source {volume.split(':', 1)[0]} does not exist", 125)
     _check_vllm(args, env)
     return f"serving {EXPECT['model']} on :{port}"
+
+
+def _check_weights(volumes: list[str], env: dict[str, str]) -> None:
+    """Weights from Blob: every listed file is on the host, mounted where vLLM loads it, hub switched off."""
+    weights = EXPECT.get("weights")
+    if weights is None:
+        return
+    downloaded = set(_state().get("blobs_downloaded", []))
+    wanted = {f"{weights['path']}/{f}" for f in CONTRACTS["blob"]["fake_files"]}
+    if downloaded != wanted:
+        raise Rejected(f"docker run: the weights are incomplete: downloaded {sorted(downloaded)}, the container "
+                       f"holds {sorted(wanted)}", 125)
+    for name in wanted:
+        if not Path(EXPECT["weights_dir"], name).is_file():
+            raise Rejected(f"docker run: {EXPECT['weights_dir']}/{name} is missing on the host", 125)
+    mount = f"{EXPECT['weights_dir']}:{EXPECT['container_weights_dir']}"
+    if not any(v == mount or v.startswith(mount + ":") for v in volumes):
+        raise Rejected(f"docker run: no --volume {mount}: the container cannot see the downloaded weights", 125)
+    if env.get("HF_HUB_OFFLINE") != "1":
+        raise Rejected("docker run: HF_HUB_OFFLINE=1 is not set: vLLM would still call huggingface.co", 125)
 
 
 def _check_vllm(args: list[str], env: dict[str, str]) -> None:
@@ -425,7 +504,18 @@ def _check_vllm(args: list[str], env: dict[str, str]) -> None:
             positional.append(arg)
         i += 1
     model = positional[0] if positional else seen.get("--model")
-    if model != EXPECT["model"]:
+    weights = EXPECT.get("weights")
+    if weights is not None:
+        local = f"{EXPECT['container_weights_dir']}/{weights['path']}"
+        if model != local:
+            raise Rejected(f"vllm serve: --model {model!r}: the weights were downloaded to {local!r}; any other "
+                           "value makes vLLM fetch them from the model hub", 2)
+        if seen.get("--served-model-name") != EXPECT["model"]:
+            raise Rejected(f"vllm serve: --served-model-name {seen.get('--served-model-name')!r}: clients ask for "
+                           f"{EXPECT['model']!r}", 2)
+    elif EXPECT.get("private_only"):
+        raise Rejected(f"vllm serve: --model {model!r} downloads from huggingface.co, a public host", 2)
+    elif model != EXPECT["model"]:
         raise Rejected(f"vllm serve: model {model!r} is not the configured {EXPECT['model']!r}", 2)
     if seen.get("--tensor-parallel-size") != str(EXPECT["gpus"]):
         raise Rejected(f"vllm serve: --tensor-parallel-size {seen.get('--tensor-parallel-size')} but the VM has "
@@ -434,7 +524,7 @@ def _check_vllm(args: list[str], env: dict[str, str]) -> None:
         raise Rejected(f"vllm serve: --port {seen.get('--port')} is not the published {EXPECT['port']}", 2)
     if seen.get("--host") not in ("0.0.0.0", "::"):
         raise Rejected("vllm serve: --host must be 0.0.0.0 inside the container, or nothing answers", 2)
-    if model in EXPECT["gated_models"] and not env.get(CONTRACTS["hugging_face"]["token_variable"]):
+    if weights is None and model in EXPECT["gated_models"] and not env.get(CONTRACTS["hugging_face"]["token_variable"]):
         raise Rejected(f"Hugging Face: {model} is gated and the container has no "
                        f"{CONTRACTS['hugging_face']['token_variable']}: the download is refused (401) "
                        "and vLLM exits", 1)

@@ -68,12 +68,54 @@ RUNTIME_DIR = "/run/ai-serving"
 """tmpfs: the token env file and registry credentials vanish at shutdown."""
 CACHE_DIR = "/var/lib/ai-serving/huggingface"
 """Model weights cache on the OS disk, so a restart does not download the model again."""
+WEIGHTS_DIR = "/var/lib/ai-serving/models"
+"""Weights downloaded from Blob storage (host side), so a restart does not download them again."""
+CONTAINER_WEIGHTS_DIR = "/models"
+"""Where the container sees ``WEIGHTS_DIR`` (read-only); vLLM loads ``--model`` from here."""
+STORAGE_RESOURCE = "https://storage.azure.com/"
+"""The token audience of Blob storage data-plane calls with Entra ID (Authorize with Microsoft Entra ID)."""
+STORAGE_API_VERSION = "2023-11-03"
+"""``x-ms-version`` of the Blob REST calls; OAuth bearer tokens need 2017-11-09 or later."""
 TOOLS = (("docker", "docker.io"), ("nvidia-ctk", "nvidia-container-toolkit"))
 """(command, package) the prestart's install script installs when the command is missing, with the lock
 wait, not cloud-init's ``packages:``. curl, gnupg and ca-certificates are in the Ubuntu image already."""
 KEYRING = "/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg"
 
 _HOST_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+_BLOB_HOST_RE = re.compile(r"^[a-z0-9]{3,24}\.blob\.core\.windows\.net$")
+_CONTAINER_RE = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
+_BLOB_PATH_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
+
+
+@dataclass(frozen=True)
+class BlobWeights:
+    """The model's files in a private blob container: ``https://<host>/<container>/<path>/...``."""
+
+    host: str
+    """``<account>.blob.core.windows.net``."""
+    container: str
+    path: str
+    """The blob prefix (folder) of the model's files."""
+
+    def __post_init__(self) -> None:
+        # Values reach a URL and a shell: refuse anything but a blob host, a container and plain segments.
+        if not full_match(_BLOB_HOST_RE, self.host):
+            raise ValueError(f"weights host {self.host!r} is not <account>.blob.core.windows.net")
+        if not full_match(_CONTAINER_RE, self.container):
+            raise ValueError(f"weights container {self.container!r} is not a blob container name")
+        if not full_match(_BLOB_PATH_RE, self.path):
+            raise ValueError(f"weights path {self.path!r} is not a blob prefix of plain segments")
+
+
+def image_in_registry(image: str, login_server: str) -> str:
+    """``image`` as imported into the private registry ``login_server``.
+
+    ``az acr import`` keeps the repository path without the source registry (``docker.io/vllm/x:t``
+    -> ``vllm/x:t``) and the manifest digest, so ``repo:tag@sha256:...`` pulls the same bytes.
+    """
+    first, _, rest = image.partition("/")
+    repository = rest if rest and ("." in first or ":" in first or first == "localhost") else image
+    return f"{login_server}/{repository}"
 
 
 @dataclass(frozen=True)
@@ -98,6 +140,8 @@ class ServingBoot:
     """``<registry>.azurecr.io`` to log Docker in to with the identity. Default: no login."""
     ssh_enabled: bool = False
     """False: cloud-init masks the SSH daemon, so an instance has no SSH access at all."""
+    weights: BlobWeights | None = None
+    """Download the weights from this private container at boot. Default: vLLM fetches them from the hub."""
 
     def __post_init__(self) -> None:
         # These values end up in a systemd unit and shell scripts: refuse anything unexpected.
@@ -112,6 +156,8 @@ class ServingBoot:
             raise ValueError(f"tensor_parallel_size must be 1-16, found {self.tensor_parallel_size}")
         if self.registry_login_server is not None and not full_match(_HOST_RE, self.registry_login_server):
             raise ValueError(f"registry login server {self.registry_login_server!r} is not a host name")
+        if self.weights is not None and self.model_hub_secret_url is not None:
+            raise ValueError("weights from Blob storage need no model-hub token at boot")
         if self.model_hub_secret_url is not None and not self.model_hub_secret_url.startswith("https://"):
             raise ValueError(f"secret URL must be https, found {self.model_hub_secret_url!r}")
 
@@ -149,6 +195,8 @@ def _files(boot: ServingBoot) -> list[dict[str, Any]]:
         "runtime_dir": RUNTIME_DIR,
         "cache_dir": CACHE_DIR,
         "env_file": f"{RUNTIME_DIR}/serving.env",
+        "weights_dir": WEIGHTS_DIR,
+        "weights": boot.weights,
     }
     unit = _render(
         "ai-serving.service.j2",
@@ -159,6 +207,7 @@ def _files(boot: ServingBoot) -> list[dict[str, Any]]:
         tensor_parallel_size=boot.tensor_parallel_size,
         max_model_len=boot.max_model_len,
         container=CONTAINER_NAME,
+        container_weights_dir=CONTAINER_WEIGHTS_DIR,
         prestart_path=PRESTART_PATH,
         start_timeout=START_TIMEOUT_SECONDS,
     )
@@ -170,6 +219,8 @@ def _files(boot: ServingBoot) -> list[dict[str, Any]]:
         tenant_id=boot.tenant_id,
         secret_url=boot.model_hub_secret_url,
         registry=boot.registry_login_server,
+        storage_resource=STORAGE_RESOURCE,
+        storage_api_version=STORAGE_API_VERSION,
     )
     toolkit = _render(
         "install-container-toolkit.sh.j2",

@@ -15,8 +15,13 @@ PRIVATE_DNS_ZONES: dict[str, str] = {
     "aiservices": "privatelink.services.ai.azure.com",
     "keyvault": "privatelink.vaultcore.azure.net",
     "blob": "privatelink.blob.core.windows.net",
+    "acr": "privatelink.azurecr.io",
 }
-"""Zone key (as in ``network.privateDnsZoneIds`` and ``PrivateEndpointSpec``) -> zone name."""
+"""Zone key (as in ``network.privateDnsZoneIds`` and ``PrivateEndpointSpec``) -> zone name (Azure's
+"Azure Private Endpoint private DNS zone values": privatelink.azurecr.io holds a registry's login
+server and its regional data endpoints)."""
+ON_DEMAND_ZONES = ("acr",)
+"""Zones a stack creates only when it has the service (a private registry)."""
 
 ZONE_LOCATION = "global"
 """Private DNS zones and their links are global resources."""

@@ -21,7 +21,7 @@ from ..config.model import GpuPoolConfig
 from ..sizing import max_context_tokens
 from . import cloud_init
 from .autoscale import pool_autoscale
-from .interfaces import Foundation, RoleAssignmentSpec
+from .interfaces import BlobSource, Foundation, RegistrySource, RoleAssignmentSpec
 from .keyvault import vault_secret
 from .roles import assign_roles
 
@@ -145,8 +145,10 @@ class GpuInferencePool(pulumi.ComponentResource):
       configured key (otherwise an unusable key, see ``unusable_ssh_public_key``, and the SSH
       daemon masked). The gpu subnet's NSG (foundation) admits the serving port from the VNet
       and the load-balancer probe, and SSH from the VNet only when a key is configured.
-    - **Identity**: one user-assigned identity, ``Key Vault Secrets User`` on the team vault and
-      ``AcrPull`` on ``registry_id`` when set (the OpenAI component grants it OpenAI User).
+    - **Identity**: one user-assigned identity, ``Key Vault Secrets User`` on the team vault,
+      ``AcrPull`` on the private registry (``registry``, or ``registry_id`` when set) and
+      ``Storage Blob Data Reader`` on the model's blob container only (``weights``); the OpenAI
+      component grants it OpenAI User.
       The model-hub token, when given, is stored as the vault secret ``model-hub-token`` and read
       at boot with that identity; custom data holds no secret (see ``cloud_init.py``).
     - **Health**: the ``ApplicationHealthLinux`` 1.0 extension probes ``http://localhost:<port>/health``
@@ -162,8 +164,12 @@ class GpuInferencePool(pulumi.ComponentResource):
       collection rule, out of scope here. The load balancer has metrics but no logs, and its
       platform metrics (health-probe status, data path availability) stay in Azure Monitor without
       a diagnostic setting.
-    - **Outbound**: image, model and driver downloads leave through the gpu subnet's NAT gateway
-      (foundation); an internal load balancer gives its members no outbound access.
+    - **Supply**: with ``registry`` the image is pulled from the private registry (imported there
+      under the same repository and digest, ``cloud_init.image_in_registry``) after a Docker login
+      by identity; with ``weights`` the boot downloads the model from the private container with a
+      storage token and vLLM loads the local copy with the hub switched off (``HF_HUB_OFFLINE=1``).
+    - **Outbound**: driver, OS and (without private supply) image and model downloads leave through
+      the gpu subnet's NAT gateway (foundation); an internal load balancer gives its members none.
     """
 
     principal_id: pulumi.Output[str]
@@ -185,12 +191,18 @@ class GpuInferencePool(pulumi.ComponentResource):
         foundation: Foundation,
         *,
         model_hub_token: SecretStr | None = None,
+        registry: RegistrySource | None = None,
+        weights: BlobSource | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Declare the pool ``name`` (the scale set's name) in the foundation's gpu subnet.
 
         ``pool`` is the validated ``gpuPool`` config (its SKU is in the catalogue). ``model_hub_token``:
         stored in the team vault for the instances to read at boot (default: none, public models only).
+        ``registry``: the private registry the image is pulled from, by the pool identity with
+        ``AcrPull`` on it only (default: ``pool.registry_id`` for login only, else the image's own
+        public registry). ``weights``: the private blob container the weights are downloaded from
+        at boot, with ``Storage Blob Data Reader`` on that container only (default: the model hub).
         """
         super().__init__("ai-serving:gpu_pool:GpuInferencePool", name, None, opts)
         placement = foundation.placement
@@ -216,12 +228,28 @@ class GpuInferencePool(pulumi.ComponentResource):
             subscription_id=placement.subscription_id,
             parent=self,
         )
-        if pool.registry_id:
+        if registry is None and pool.registry_id:
+            registry = RegistrySource(pool.registry_id, cloud_init.registry_login_server(pool.registry_id))
+            image = pool.serving_image  # login only: the image names its registry itself
+        else:
+            image = cloud_init.image_in_registry(pool.serving_image, registry.login_server) if registry else (
+                pool.serving_image)
+        if registry is not None:
             grants += assign_roles(
                 identity_name,
-                pool.registry_id,
+                registry.registry_id,
                 [RoleAssignmentSpec("AcrPull", identity.principal_id, "ServicePrincipal", key="gpu-pool",
                                     description="GPU pool pulls its serving image")],
+                subscription_id=placement.subscription_id,
+                parent=self,
+            )
+        if weights is not None:
+            # The container, not the account: the pool reads its own model and nothing else.
+            grants += assign_roles(
+                f"{identity_name}-weights",
+                weights.scope,
+                [RoleAssignmentSpec("Storage Blob Data Reader", identity.principal_id, "ServicePrincipal",
+                                    key="gpu-pool", description="GPU pool downloads its model weights")],
                 subscription_id=placement.subscription_id,
                 parent=self,
             )
@@ -254,16 +282,15 @@ class GpuInferencePool(pulumi.ComponentResource):
             lambda v: cloud_init.custom_data(
                 cloud_init.ServingBoot(
                     model=pool.model,
-                    image=pool.serving_image,
+                    image=image,
                     port=pool.port,
                     tensor_parallel_size=sku["gpus"],
                     identity_client_id=v["client_id"],
                     tenant_id=v["tenant_id"],
                     max_model_len=self._max_model_len(pool, sku),
                     model_hub_secret_url=v["secret_url"],
-                    registry_login_server=(
-                        cloud_init.registry_login_server(pool.registry_id) if pool.registry_id else None
-                    ),
+                    registry_login_server=registry.login_server if registry else None,
+                    weights=cloud_init.BlobWeights(weights.host, weights.container, weights.path) if weights else None,
                     ssh_enabled=pool.ssh_public_key is not None,
                 )
             )

@@ -85,3 +85,26 @@ class Foundation:
     key_vault_uri: pulumi.Input[str]
     diagnostic_settings: DiagnosticSettings
     """Where every component sends its logs and metrics (the stack's workspace)."""
+
+
+@dataclass(frozen=True)
+class RegistrySource:
+    """The private registry a GPU pool pulls its image from (the stack's own or a shared one)."""
+
+    registry_id: pulumi.Input[str]
+    """The scope of the pool identity's ``AcrPull``."""
+    login_server: str
+    """``<name>.azurecr.io``: where the instances log in and pull from."""
+
+
+@dataclass(frozen=True)
+class BlobSource:
+    """The private blob container a GPU pool downloads its weights from at boot."""
+
+    host: str
+    """``<account>.blob.core.windows.net`` (resolved to the private endpoint inside the VNet)."""
+    container: str
+    path: str
+    """The blob prefix holding the model's files."""
+    scope: pulumi.Input[str]
+    """The container's id: the pool identity's ``Storage Blob Data Reader`` is granted here only."""

@@ -77,6 +77,53 @@ def security_rules(role: str, subnet_cidr: str, *, vnet_cidr: str, serving_port:
     return rules
 
 
+EGRESS_ALLOWED: tuple[tuple[str, str, str, str], ...] = (
+    # (name, destination, ports, why)
+    ("AllowHttpsToPrivateEndpoints", "VirtualNetwork", "443",
+     "Registry, weights storage and Key Vault through their private endpoints"),
+    ("AllowAzureMonitorOutbound", "AzureMonitor", "443", "Boot diagnostics and platform metrics"),
+    ("AllowHttpsForDriverAndOsUpdates", "Internet", "443",
+     "NVIDIA driver extension downloads (NVIDIA/Microsoft CDNs), NVIDIA container toolkit repository "
+     "and signing key: no service tag covers them"),
+    ("AllowHttpForOsUpdates", "Internet", "80",
+     "Ubuntu archive (azure.archive.ubuntu.com, security.ubuntu.com) serves apt over HTTP, signed"),
+)
+"""The prod GPU subnet's outbound allow-list (see README "Egress"). Azure's platform addresses
+(IMDS 169.254.169.254, DNS and the WireServer 168.63.129.16 the VM agent and extensions use) are
+not subject to NSG rules."""
+PRIORITY_FIRST_ALLOW_OUTBOUND = 1000
+PRIORITY_DENY_ALL_OUTBOUND = 4095
+"""Outbound priorities apart from the inbound ones (Azure needs them unique per direction only; distinct
+numbers keep every rule's priority unique in the NSG)."""
+
+
+def gpu_egress_rules(subnet_cidr: str) -> list[network.SecurityRuleArgs]:
+    """Outbound rules of a GPU subnet whose image and weights come over private endpoints.
+
+    HTTP(S) only, to the VNet's private endpoints, Azure Monitor and the web hosts that the driver
+    extension and OS / toolkit updates need; everything else outbound is denied (the default
+    AllowInternetOutBound and AllowVnetOutBound rules included). An NSG cannot filter by host name:
+    the hub firewall's FQDN rules are the place to narrow port 80/443 further.
+    """
+    rules = [
+        network.SecurityRuleArgs(
+            name=name, priority=PRIORITY_FIRST_ALLOW_OUTBOUND + 10 * i,
+            direction=network.SecurityRuleDirection.OUTBOUND,
+            access=network.SecurityRuleAccess.ALLOW, protocol=network.SecurityRuleProtocol.TCP,
+            source_address_prefix=subnet_cidr, source_port_range="*", destination_address_prefix=destination,
+            destination_port_range=ports, description=why,
+        )
+        for i, (name, destination, ports, why) in enumerate(EGRESS_ALLOWED)
+    ]
+    rules.append(network.SecurityRuleArgs(
+        name="DenyAllOutbound", priority=PRIORITY_DENY_ALL_OUTBOUND, direction=network.SecurityRuleDirection.OUTBOUND,
+        access=network.SecurityRuleAccess.DENY, protocol=network.SecurityRuleProtocol.ASTERISK,
+        source_address_prefix="*", source_port_range="*", destination_address_prefix="*",
+        destination_port_range="*", description="Only the outbound rules above (overrides AllowInternetOutBound)",
+    ))
+    return rules
+
+
 class ServingNetwork(pulumi.ComponentResource):
     """The team's private VNet, carved into fixed subnets (see ``infra/config/addressing.py``).
 
@@ -111,6 +158,7 @@ class ServingNetwork(pulumi.ComponentResource):
         serving_port: int | None = None,
         ssh_from_vnet: bool = False,
         nat_gateway: bool = True,
+        restricted_egress: bool = False,
         zone_redundant: bool = False,
         hub_vnet_id: str | None = None,
         diagnostic_settings: DiagnosticSettings | None = None,
@@ -120,7 +168,9 @@ class ServingNetwork(pulumi.ComponentResource):
 
         ``name`` is the VNet name. ``serving_port``: the GPU pool's port (default: none, so the GPU
         subnet admits nothing). ``ssh_from_vnet``: allow SSH from the VNet to the GPU subnet
-        (default off). ``nat_gateway``: egress for the GPU subnet (default on). ``zone_redundant``:
+        (default off). ``nat_gateway``: egress for the GPU subnet (default on).
+        ``restricted_egress``: the GPU subnet's NSG allows only ``EGRESS_ALLOWED`` outbound
+        (default off; prod with private image and weights supply turns it on). ``zone_redundant``:
         the NAT gateway's public IP in zones 1-3 (default off; prod profiles turn it on). ``hub_vnet_id``:
         peer with a hub (default: no peering). ``diagnostic_settings``: NSG event logs to a
         workspace (default: none).
@@ -160,7 +210,8 @@ class ServingNetwork(pulumi.ComponentResource):
                 resource_group_name=placement.resource_group_name,
                 location=placement.location,
                 security_rules=security_rules(role, str(cidr), vnet_cidr=str(address_space),
-                                              serving_port=serving_port, ssh_from_vnet=ssh_from_vnet),
+                                              serving_port=serving_port, ssh_from_vnet=ssh_from_vnet)
+                + (gpu_egress_rules(str(cidr)) if role == "gpu" and restricted_egress else []),
                 tags=tags,
                 opts=child,
             )

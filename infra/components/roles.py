@@ -24,7 +24,9 @@ BUILTIN_ROLES: dict[str, str] = {
     "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
     "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
 }
-"""Roles the project grants. Owner / Contributor / User Access Administrator are deliberately absent."""
+"""Roles the project grants. Owner / Contributor / User Access Administrator are deliberately absent.
+Ids from learn.microsoft.com/azure/role-based-access-control/built-in-roles/ (Containers: AcrPull;
+Storage: Storage Blob Data Reader; AI + machine learning; Security: the Key Vault roles)."""
 
 _NAMESPACE = uuid.UUID("8f0e3e8c-5d0b-4f7e-9a43-0a1c2d3e4f50")
 

@@ -62,6 +62,7 @@ def check(cfg: StackConfig, stack_name: str | None) -> list[Issue]:
         *openai_checks.check(cfg),
         *_gpu_pool(cfg),
         *_gated_model(cfg),
+        *_supply(cfg),
         *_zero_instances(cfg),
     ]
 
@@ -154,3 +155,36 @@ def _zero_instances(cfg: StackConfig) -> Iterator[Issue]:
                "minInstances: 0 would never start: autoscale scales on a metric of running VMs, and at zero "
                "instances there is none, so the pool stays at zero; set minInstances: 1 or more")
 
+
+
+DIGEST_RULE = "VMSS-10"
+"""The pack rule a prod pool's unpinned image is waived under (the one visible override)."""
+
+
+def _supply(cfg: StackConfig) -> Iterator[Issue]:
+    """Image and weights supply: hub keys only where they mean something; prod images by digest."""
+    pool = cfg.gpu_pool
+    if pool is None:
+        return
+    base: Path = ("ai-serving:gpuPool",)
+    source = pool.model_source
+    if source is not None and source.kind == "hub":
+        for key, value in (("accountId", source.account_id), ("container", source.container),
+                           ("path", source.path)):
+            if value is not None:
+                yield (base + ("modelSource", key), f"`{key}` applies to kind: blob only; "
+                                                    "found it with kind: hub (remove it or set kind: blob)")
+    if pool.registry_id is not None and not pool.registry_id.lower().split("/providers/", 1)[-1].startswith(
+            "microsoft.containerregistry/registries/"):
+        yield (base + ("registryId",), "expected the id of a Microsoft.ContainerRegistry/registries resource, "
+                                       f"found {pool.registry_id[:120]!r}")
+    if source is not None and source.account_id is not None and not source.account_id.lower().split(
+            "/providers/", 1)[-1].startswith("microsoft.storage/storageaccounts/"):
+        yield (base + ("modelSource", "accountId"), "expected the id of a Microsoft.Storage/storageAccounts "
+                                                    f"resource, found {source.account_id[:120]!r}")
+    waived = any(s.rule == DIGEST_RULE for s in cfg.suppressions)
+    if cfg.environment == "prod" and "@sha256:" not in pool.serving_image and not waived:
+        yield (base + ("servingImage",),
+               f"a prod pool pulls its image by digest: expected {pool.serving_image.split('@')[0]}@sha256:<64 hex> "
+               f"(scripts/import-image.sh prints the digest it imported), found {pool.serving_image!r}; "
+               f"or waive {DIGEST_RULE} in ai-serving:suppressions with a reason and an expiry")

@@ -137,7 +137,7 @@ class _Model(BaseModel):
     )
 
 
-DnsZoneKey = Literal["openai", "cognitiveservices", "aiservices", "keyvault", "blob"]
+DnsZoneKey = Literal["openai", "cognitiveservices", "aiservices", "keyvault", "blob", "acr"]
 
 
 class NetworkConfig(_Model):
@@ -220,6 +220,42 @@ class OpenAIConfig(_Model):
     """Encrypt with a key from the team vault. Default: the environment profile (prod: on)."""
 
 
+CONTAINER_NAME_RE = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
+
+
+def _container_name(value: str) -> str:
+    if not full_match(CONTAINER_NAME_RE, value):
+        raise ValueError("expected a blob container name: 3-63 lowercase letters, digits and single hyphens, "
+                         f"starting and ending with a letter or digit; found {value[:80]!r}")
+    return value
+
+
+"""A blob container name: 3-63 lowercase letters, digits and single hyphens (Blob REST, "Naming and
+Referencing Containers, Blobs, and Metadata")."""
+BLOB_PATH_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
+"""A blob name prefix (a virtual folder): it reaches a shell and a URL, so only plain path segments."""
+
+
+class ModelSourceConfig(_Model):
+    """Where a pool's instances get the model weights at boot."""
+
+    kind: Literal["hub", "blob"]
+    """``hub``: vLLM downloads from Hugging Face (public internet). ``blob``: the instances download
+    the weights from a storage account behind a private endpoint with their managed identity."""
+    account_id: ArmId | None = None
+    """``blob`` only: a shared storage account (ARM id). Default: the stack's own weights account."""
+    container: Annotated[str, AfterValidator(_container_name)] | None = None
+    """``blob`` only: the container holding the model. Default: derived from the model id."""
+    path: Annotated[str, StringConstraints(pattern=BLOB_PATH_RE.pattern, max_length=200)] | None = None
+    """``blob`` only: the blob prefix (folder) of the model's files. Default: the model id."""
+
+
+def model_container(model: str) -> str:
+    """The default blob container of a model id: ``Qwen/Qwen2.5-7B-Instruct`` -> ``qwen-qwen2-5-7b-instruct``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", model.lower()).strip("-")[:63].strip("-")
+    return slug if len(slug) >= 3 else f"model-{slug}"
+
+
 class GpuPoolConfig(_Model):
     """A self-hosted GPU inference pool (vLLM, OpenAI-compatible API)."""
 
@@ -234,7 +270,14 @@ class GpuPoolConfig(_Model):
     ssh_public_key: Annotated[str, StringConstraints(pattern=SSH_KEY_RE.pattern)] | None = None
     """Admin SSH key. Default: none, and then there is no SSH access at all."""
     registry_id: ArmId | None = None
-    """Azure Container Registry the image comes from; the pool identity gets AcrPull on it."""
+    """A shared Azure Container Registry the image comes from; the pool identity gets AcrPull on it.
+    Default: with ``imageSource: registry``, the stack's own registry."""
+    image_source: Literal["hub", "registry"] | None = None
+    """``hub``: pull ``servingImage`` from its public registry. ``registry``: pull it from the private
+    registry (``registryId`` or the stack's own), into which ``scripts/import-image.sh`` imported it.
+    Default: the environment profile (prod: registry)."""
+    model_source: ModelSourceConfig | None = None
+    """Where the weights come from. Default: the environment profile (prod: blob, the stack's account)."""
 
 
 class BudgetConfig(_Model):
@@ -297,6 +340,24 @@ class StackConfig(_Model):
     def profile(self) -> EnvironmentProfile:
         """The environment profile holding every environment-dependent default."""
         return PROFILES[self.environment]
+
+    @property
+    def gpu_image_source(self) -> Literal["hub", "registry"]:
+        """Where the GPU pool pulls its image: ``gpuPool.imageSource``, else the profile's default."""
+        assert self.gpu_pool is not None
+        return self.gpu_pool.image_source or self.profile.gpu_image_source
+
+    @property
+    def gpu_model_source(self) -> ModelSourceConfig:
+        """Where the GPU pool gets its weights, with every default filled in (container, path)."""
+        assert self.gpu_pool is not None
+        given = self.gpu_pool.model_source or ModelSourceConfig(kind=self.profile.gpu_model_source)
+        if given.kind == "hub":
+            return given
+        return given.model_copy(update={
+            "container": given.container or model_container(self.gpu_pool.model),
+            "path": given.path or self.gpu_pool.model,
+        })
 
     @property
     def customer_managed_key(self) -> bool:

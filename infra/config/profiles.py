@@ -61,6 +61,15 @@ class EnvironmentProfile(BaseModel):
     minutes to pull the image and load the model."""
     autoscale_scale_out_cooldown: str = "PT10M"
     autoscale_scale_in_cooldown: str = "PT30M"
+    gpu_image_source: Literal["hub", "registry"] = "hub"
+    """Where a pool pulls its serving image by default (``gpuPool.imageSource``)."""
+    gpu_model_source: Literal["hub", "blob"] = "hub"
+    """Where a pool gets its weights by default (``gpuPool.modelSource.kind``)."""
+    gpu_private_egress: bool = False
+    """The GPU subnet's NSG denies outbound traffic except what the driver extension and OS updates
+    need (only with private image and model supply: nothing else must leave)."""
+    weights_soft_delete_days: int = 7
+    """Blob and container soft delete in the weights account: a deleted model can be restored."""
     model_hub_token_expires: date = date(2027, 12, 31)
     """`expires` of the model-hub token secret (policy KV-05). Fixed, never "now + n": plans stay
     stable. Rotate the token before then (`pulumi config set --secret modelHubToken`) and move it on."""
@@ -101,5 +110,8 @@ PROFILES: dict[str, EnvironmentProfile] = {
         version_upgrade_option="NoAutoUpgrade",
         customer_managed_key=True,
         spot_allowed=False,
+        gpu_image_source="registry",
+        gpu_model_source="blob",
+        gpu_private_egress=True,
     ),
 }

@@ -1,15 +1,18 @@
-"""Virtual machine scale sets (the GPU serving pool): VMSS-01..08."""
+"""Virtual machine scale sets (the GPU serving pool): VMSS-01..11."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import re
+import shlex
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .. import config as cfg
 from ..define import azure_policy, checkov, psrule, rule
+from ..environment import is_prod
 from ..model import Context, Findings, NotApplicable
 from ..values import canonical_type, elements, flat, get, is_true, is_unknown, one_of, present, reveal, shown
 from .common import has_managed_identity
@@ -347,4 +350,180 @@ def vmss08(props: Any, ctx: Context) -> Findings:
     return out
 
 
-RULES = (vmss01, vmss02, vmss03, vmss04, vmss05, vmss06, vmss07, vmss08)
+# --- Model supply: what the serving container pulls at boot -------------------------------------
+
+_DOCKER_VALUE_OPTIONS = {"--name", "--gpus", "--publish", "-p", "--env-file", "--env", "-e", "--volume", "-v",
+                         "--shm-size", "--pull", "--network", "--mount", "--entrypoint", "--user", "-u",
+                         "--workdir", "-w", "--label", "-l", "--ipc", "--runtime", "--platform"}
+"""``docker run`` options that take a value (docs.docker.com/reference/cli/docker/container/run/)."""
+_PRIVATE_REGISTRY = re.compile(r"^[a-z0-9]{5,50}\.azurecr\.io/")
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+_BLOB_URL = re.compile(r"https://[a-z0-9]{3,24}\.blob\.core\.windows\.net/")
+
+
+@dataclass(frozen=True)
+class ServingContainer:
+    """The ``docker run`` a scale set's custom data starts: image, options and the server's arguments."""
+
+    image: str
+    env: tuple[str, ...]
+    args: tuple[str, ...]
+
+    def arg(self, flag: str) -> str | None:
+        """The value of the server argument ``flag`` (``--flag v`` or ``--flag=v``)."""
+        for i, word in enumerate(self.args):
+            if word == flag and i + 1 < len(self.args):
+                return self.args[i + 1]
+            if word.startswith(flag + "="):
+                return word.split("=", 1)[1]
+        return None
+
+
+def serving_container(text: str) -> ServingContainer | None:
+    """The first ``docker run`` in a systemd ``ExecStart=`` of ``text`` (custom data, decoded), if any."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    for i, line in enumerate(lines):
+        if not line.startswith("ExecStart=") or "docker" not in line:
+            continue
+        command = line[len("ExecStart="):]
+        while command.endswith("\\") and i + 1 < len(lines):
+            i += 1
+            command = command[:-1] + " " + lines[i]
+        try:
+            words = shlex.split(command)
+        except ValueError:
+            return None
+        if "run" not in words:
+            continue
+        rest = words[words.index("run") + 1:]
+        env: list[str] = []
+        j = 0
+        while j < len(rest) and rest[j].startswith("-"):
+            name = rest[j].split("=", 1)[0]
+            value = rest[j].split("=", 1)[1] if "=" in rest[j] else None
+            if value is None and name in _DOCKER_VALUE_OPTIONS and j + 1 < len(rest):
+                j += 1
+                value = rest[j]
+            if name in ("--env", "-e") and value:
+                env.append(value)
+            j += 1
+        if j < len(rest):
+            return ServingContainer(rest[j], tuple(env), tuple(rest[j + 1:]))
+    return None
+
+
+_IMAGE_TEXT = re.compile(r"[a-z0-9][a-z0-9._/:-]{0,150}(@sha256:[0-9a-f]{64})?")
+
+
+def _image(value: str) -> str:
+    """An image reference for a message: echoed only when it has an image's shape (it is not a secret)."""
+    return f"'{value}'" if _IMAGE_TEXT.fullmatch(value) else shown(value)
+
+
+def _model(value: str | None) -> str:
+    return f"'{value}'" if value and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,150}", value) else shown(value)
+
+
+def _container(props: Any) -> tuple[ServingContainer | None, str]:
+    data = get(props, f"{PROFILE}.osProfile.customData")
+    text = _decoded(data) if isinstance(data, str) else ""
+    return serving_container(text), text
+
+
+_SUPPLY = dict(severity="high", category="security", types=(VMSS,),
+               link="https://learn.microsoft.com/azure/container-registry/container-registry-private-link")
+
+
+@rule(
+    "VMSS-09",
+    "vmss-09-prod-image-from-private-registry",
+    title="Prod pool pulls its image from a private registry",
+    description=(
+        "A production GPU pool must pull its serving image from an Azure Container Registry (the team's or "
+        "the shared one, reached through its private endpoint), never from a public registry such as "
+        "Docker Hub: what a public tag serves can change, and anonymous pulls are rate-limited."
+    ),
+    remediation=(
+        "Set `gpuPool.imageSource: registry` (the prod default), import the image with "
+        "`make import-image STACK=...`, and pull `<registry>.azurecr.io/<repository>@sha256:...`."
+    ),
+    anchors=("Azure AI landing zone: private container registry",),
+    **_SUPPLY,
+)
+def vmss09(props: Any, ctx: Context) -> list[str] | NotApplicable:
+    if not is_prod(props, ctx):
+        return NotApplicable("not production")
+    container, _ = _container(props)
+    if container is None:
+        return NotApplicable("the custom data starts no container")
+    if is_unknown(container.image) or not _PRIVATE_REGISTRY.match(container.image):
+        return [f"the serving container pulls {_image(container.image)}, not from a private Azure Container "
+                "Registry (<name>.azurecr.io)"]
+    return []
+
+
+@rule(
+    "VMSS-10",
+    "vmss-10-prod-image-by-digest",
+    title="Prod pool pulls its image by digest",
+    description="A production GPU pool must reference its serving image by digest (@sha256:...), not by a "
+                "mutable tag, so every instance, repair and scale-out runs the same bytes.",
+    remediation="Pin `gpuPool.servingImage: <repository>:<tag>@sha256:<digest>` (the digest "
+                "`make import-image` prints).",
+    anchors=("SLSA: pin dependencies by digest",),
+    # Advisory in the pack, mandatory in the config: a prod stack without a digest is a config error
+    # (exit 2) unless it waives this rule, and the Pulumi engine at deploy knows no waivers, so a
+    # mandatory level would block the one visible override. A tag in the team's own private registry
+    # (only the import writes it) is a reproducibility risk, not a public pull: VMSS-09 stays mandatory.
+    level="advisory",
+    **_SUPPLY,
+)
+def vmss10(props: Any, ctx: Context) -> list[str] | NotApplicable:
+    if not is_prod(props, ctx):
+        return NotApplicable("not production")
+    container, _ = _container(props)
+    if container is None:
+        return NotApplicable("the custom data starts no container")
+    if not _DIGEST.search(container.image):
+        return [f"the serving container pulls {_image(container.image)} by tag, not by @sha256 digest"]
+    return []
+
+
+@rule(
+    "VMSS-11",
+    "vmss-11-prod-weights-from-private-storage",
+    title="Prod pool loads its weights from private storage",
+    description=(
+        "A production GPU pool must download its model weights from Blob storage behind a private endpoint "
+        "(with its managed identity) and load them from local disk with the model hub switched off, never "
+        "from Hugging Face over the Internet."
+    ),
+    remediation=(
+        "Set `gpuPool.modelSource: {kind: blob}` (the prod default) and upload the model once with "
+        "`make upload-weights STACK=...`."
+    ),
+    anchors=("Azure AI landing zone: private model storage", "KAITO: weights from Blob"),
+    **_SUPPLY,
+)
+def vmss11(props: Any, ctx: Context) -> Findings | NotApplicable:
+    if not is_prod(props, ctx):
+        return NotApplicable("not production")
+    container, text = _container(props)
+    if container is None:
+        return NotApplicable("the custom data starts no container")
+    out = Findings()
+    model = container.arg("--model") or next((a for a in container.args if not a.startswith("-")), None)
+    with out.check():
+        if model is None or not model.startswith("/"):
+            out.add(f"vLLM loads --model {_model(model)} from the model hub (Hugging Face, public internet); "
+                    "load a local copy downloaded from private Blob storage")
+    with out.check():
+        if "HF_HUB_OFFLINE=1" not in container.env:
+            out.add("the serving container does not set HF_HUB_OFFLINE=1: vLLM may still call the model hub")
+    with out.check():
+        if not _BLOB_URL.search(text):
+            out.add("the boot path downloads no weights from <account>.blob.core.windows.net")
+    return out
+
+
+RULES = (vmss01, vmss02, vmss03, vmss04, vmss05, vmss06, vmss07, vmss08, vmss09, vmss10, vmss11)

@@ -1,0 +1,208 @@
+"""Private model supply: prod pools pull their image from a private registry by digest and their weights
+from private Blob storage, with the pool identity holding only AcrPull / Storage Blob Data Reader there.
+
+Planned through the real program under mocks; the pack's verdicts through the real CLI (its gRPC pack).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+import yaml
+from guardrails import lookup
+
+from infra.components.network import EGRESS_ALLOWED
+from infra.components.roles import BUILTIN_ROLES
+
+from .cli_helpers import ROOT, cli, write_stack
+from .stackdata import TEST_IMAGE_BY_DIGEST, base_config, stack_name
+
+VMSS = "azure-native:compute:VirtualMachineScaleSet"
+REGISTRY = "azure-native:containerregistry:Registry"
+ACCOUNT = "azure-native:storage:StorageAccount"
+CONTAINER = "azure-native:storage:BlobContainer"
+BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
+ROLE = "azure-native:authorization:RoleAssignment"
+ENDPOINT = "azure-native:network:PrivateEndpoint"
+NSG = "azure-native:network:NetworkSecurityGroup"
+SECRET = "azure-native:keyvault:Secret"
+SHARED_REGISTRY = ("/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/rg-platform/providers/"
+                   "Microsoft.ContainerRegistry/registries/crplatformshared")
+SHARED_ACCOUNT = ("/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/rg-platform/providers/"
+                  "Microsoft.Storage/storageAccounts/stplatformweights")
+
+
+def boot_text(run) -> str:
+    return base64.b64decode(run.one(VMSS).inputs["virtualMachineProfile"]["osProfile"]["customData"]).decode()
+
+
+def grants(run) -> dict[str, str]:
+    """role GUID -> scope of every assignment to the GPU pool identity."""
+    ids = {v: k for k, v in BUILTIN_ROLES.items()}
+    return {ids[r.inputs["roleDefinitionId"].rsplit("/", 1)[-1]]: r.inputs["scope"]
+            for r in run.by_type(ROLE) if r.name.startswith("id-")}
+
+
+@pytest.fixture
+def prod(plan_stack):
+    run = plan_stack(base_config("prod", openai=False))
+    assert run.exit_code == 0, run.errors
+    return run
+
+
+def test_prod_registry_is_premium_private_keyless_and_diagnosed(prod):
+    registry = prod.one(REGISTRY)
+    assert registry.inputs["sku"] == {"name": "Premium"}
+    assert registry.inputs["publicNetworkAccess"] == "Disabled"
+    assert registry.inputs["adminUserEnabled"] is False and registry.inputs["anonymousPullEnabled"] is False
+    assert registry.inputs["networkRuleSet"] == {"defaultAction": "Deny"}
+    assert registry.inputs["zoneRedundancy"] == "Enabled"
+    [endpoint] = [e for e in prod.by_type(ENDPOINT) if e.name.startswith("pep-cr")]
+    assert endpoint.inputs["privateLinkServiceConnections"][0]["groupIds"] == ["registry"]
+    name = registry.inputs["registryName"]
+    assert any(d.inputs["resourceUri"].endswith(f"/registries/{name}")
+               for d in prod.by_type("azure-native:monitor:DiagnosticSetting"))
+
+
+def test_prod_weights_account_is_private_entra_only_with_soft_delete_and_one_container(prod):
+    account = prod.one(ACCOUNT)
+    inputs = account.inputs
+    assert inputs["kind"] == "StorageV2" and inputs["publicNetworkAccess"] == "Disabled"
+    assert inputs["allowSharedKeyAccess"] is False and inputs["allowBlobPublicAccess"] is False
+    assert inputs["minimumTlsVersion"] == "TLS1_2"
+    service = prod.one(BLOB_SERVICE).inputs
+    assert service["deleteRetentionPolicy"] == {"enabled": True, "days": 7}
+    assert service["containerDeleteRetentionPolicy"] == {"enabled": True, "days": 7}
+    [container] = prod.by_type(CONTAINER)
+    assert container.inputs["containerName"] == "qwen-qwen2-5-7b-instruct"
+    assert container.inputs["publicAccess"] == "None"
+    [endpoint] = [e for e in prod.by_type(ENDPOINT) if e.name.startswith("pep-st")]
+    assert endpoint.inputs["privateLinkServiceConnections"][0]["groupIds"] == ["blob"]
+    uris = [d.inputs["resourceUri"] for d in prod.by_type("azure-native:monitor:DiagnosticSetting")]
+    assert any(u.endswith(f"/storageAccounts/{inputs['accountName']}/blobServices/default") for u in uris)
+
+
+def test_pool_identity_gets_acr_pull_on_the_registry_and_blob_reader_on_its_container_only(prod):
+    scopes = grants(prod)
+    registry, account = prod.one(REGISTRY).inputs["registryName"], prod.one(ACCOUNT).inputs["accountName"]
+    assert scopes["AcrPull"].endswith(f"/registries/{registry}")
+    assert scopes["Storage Blob Data Reader"].endswith(
+        f"/storageAccounts/{account}/blobServices/default/containers/qwen-qwen2-5-7b-instruct")
+    assert set(scopes) == {"Key Vault Secrets User", "AcrPull", "Storage Blob Data Reader"}
+
+
+def test_prod_boot_pulls_by_digest_from_the_registry_and_downloads_weights_from_blob(prod):
+    text = boot_text(prod)
+    registry, account = prod.one(REGISTRY).inputs["registryName"], prod.one(ACCOUNT).inputs["accountName"]
+    digest = TEST_IMAGE_BY_DIGEST.split("@")[1]
+    assert f"{registry}.azurecr.io/vllm/vllm-openai:v0.34.0@{digest}" in text
+    assert f"https://{account}.blob.core.windows.net/qwen-qwen2-5-7b-instruct" in text
+    assert "--model /models/Qwen/Qwen2.5-7B-Instruct" in text and "HF_HUB_OFFLINE=1" in text
+    assert "https://storage.azure.com/" in text
+    # Nothing public for the model supply, and no key or SAS anywhere.
+    assert "huggingface.co" not in text
+    assert "docker.io/" not in text and "registry-1.docker.io" not in text  # (docker.io the apt package is fine)
+    assert "sig=" not in text and "AccountKey" not in text
+    vmss = prod.one(VMSS)
+    for rule in ("VMSS-09", "VMSS-10", "VMSS-11"):
+        verdict = lookup(rule).check(vmss.inputs, environment="prod", resource_type=VMSS, name=vmss.name)
+        assert verdict.violations == () and verdict.not_applicable is None, rule
+
+
+def test_dev_keeps_the_hub_and_creates_no_registry_or_weights_account(plan_stack):
+    run = plan_stack(base_config("dev", openai=False))
+    assert run.exit_code == 0, run.errors
+    assert run.by_type(REGISTRY) == [] and run.by_type(ACCOUNT) == []
+    assert "vllm/vllm-openai:v0.34.0" in boot_text(run) and "--model Qwen/Qwen2.5-7B-Instruct" in boot_text(run)
+
+
+def test_shared_registry_and_account_are_used_and_nothing_is_created(plan_stack):
+    cfg = base_config("prod", openai=False)
+    cfg["ai-serving:gpuPool"].update(registryId=SHARED_REGISTRY,
+                                     modelSource={"kind": "blob", "accountId": SHARED_ACCOUNT, "container": "qwen",
+                                                  "path": "qwen2.5-7b"})
+    run = plan_stack(cfg)
+    assert run.exit_code == 0, run.errors
+    assert run.by_type(REGISTRY) == [] and run.by_type(ACCOUNT) == []
+    scopes = grants(run)
+    assert scopes["AcrPull"] == SHARED_REGISTRY
+    assert scopes["Storage Blob Data Reader"] == f"{SHARED_ACCOUNT}/blobServices/default/containers/qwen"
+    text = boot_text(run)
+    assert "crplatformshared.azurecr.io/vllm/vllm-openai:v0.34.0@sha256:" in text
+    assert "https://stplatformweights.blob.core.windows.net/qwen?restype=container&comp=list&prefix=qwen2.5-7b/" in text
+
+
+def test_a_blob_pool_stores_no_hub_token(plan_stack):
+    cfg = base_config("prod", openai=False)
+    cfg["ai-serving:modelHubToken"] = "hf_PLANTEDtokenForTheSupplyTests0123456789"
+    run = plan_stack(cfg)
+    assert run.exit_code == 0, run.errors
+    assert run.by_type(SECRET) == []
+    assert "hf_PLANTED" not in boot_text(run)
+
+
+def test_prod_gpu_subnet_egress_is_only_what_driver_and_os_updates_need(prod, plan_stack):
+    [nsg] = [n for n in prod.by_type(NSG) if n.name.endswith("-gpu")]
+    outbound = [r for r in nsg.inputs["securityRules"] if r["direction"] == "Outbound"]
+    allows = [(r["destinationAddressPrefix"], r["destinationPortRange"]) for r in outbound if r["access"] == "Allow"]
+    assert allows == [(dest, ports) for _, dest, ports, _ in EGRESS_ALLOWED]
+    last = max(outbound, key=lambda r: r["priority"])
+    assert (last["access"], last["destinationAddressPrefix"], last["destinationPortRange"]) == ("Deny", "*", "*")
+    assert all(r["protocol"] == "Tcp" for r in outbound if r["access"] == "Allow")
+    dev = plan_stack(base_config("dev", openai=False))
+    [dev_nsg] = [n for n in dev.by_type(NSG) if n.name.endswith("-gpu")]
+    assert not [r for r in dev_nsg.inputs["securityRules"] if r["direction"] == "Outbound"]
+
+
+# --- config: one clear message, exit 2 -----------------------------------------------------------
+
+def test_prod_without_a_digest_is_a_config_error_naming_the_key(tmp_path, capsys):
+    cfg = base_config("prod", openai=False)
+    cfg["ai-serving:gpuPool"]["servingImage"] = "vllm/vllm-openai:v0.34.0"
+    write_stack(tmp_path, stack_name(cfg), cfg)
+    assert cli("validate", stack_name(cfg), "--stack-dir", tmp_path) == 2
+    err = capsys.readouterr().err
+    assert "gpuPool.servingImage" in err and "@sha256" in err and "VMSS-10" in err and "Traceback" not in err
+
+
+def test_hub_source_with_blob_keys_is_a_config_error(tmp_path, capsys):
+    cfg = base_config("dev", openai=False)
+    cfg["ai-serving:gpuPool"]["modelSource"] = {"kind": "hub", "container": "qwen"}
+    write_stack(tmp_path, stack_name(cfg), cfg)
+    assert cli("validate", stack_name(cfg), "--stack-dir", tmp_path) == 2
+    err = capsys.readouterr().err
+    assert "gpuPool.modelSource.container" in err and "kind: blob" in err
+
+
+# --- the pack, end to end --------------------------------------------------------------------------
+
+def _plan_json(tmp_path, cfg, capsys) -> tuple[int, dict]:
+    write_stack(tmp_path / "stacks", stack_name(cfg), cfg)
+    capsys.readouterr()
+    code = cli("plan", stack_name(cfg), "--stack-dir", tmp_path / "stacks", "--output", "json")
+    return code, json.loads(capsys.readouterr().out)
+
+
+def _failed_rules(doc: dict) -> set[str]:
+    return {f["rule"] for f in doc.get("mandatory", [])}
+
+
+def test_team_a_prod_plans_private_supply_and_passes_the_pack(tmp_path, capsys):
+    cfg = yaml.safe_load((ROOT / "stacks" / "Pulumi.team-a-prod.yaml").read_text())["config"]
+    code, doc = _plan_json(tmp_path, cfg, capsys)
+    assert code == 0, doc
+    assert not _failed_rules(doc)
+
+
+@pytest.mark.parametrize(("change", "rule"), [
+    ({"imageSource": "hub"}, "VMSS-09"),
+    ({"modelSource": {"kind": "hub"}}, "VMSS-11"),
+])
+def test_the_pack_fails_a_prod_pool_that_pulls_from_a_public_registry_or_the_hub(tmp_path, capsys, change, rule):
+    cfg = base_config("prod", openai=False)
+    cfg["ai-serving:gpuPool"].update(change)
+    code, doc = _plan_json(tmp_path, cfg, capsys)
+    assert code == 1, doc
+    assert rule in _failed_rules(doc)
