@@ -255,8 +255,8 @@ def _models(args: argparse.Namespace, console: Console, err: Console) -> int:
     return run_models(args, console, err)
 
 
-_COMMANDS = {"cost": _cost, "validate": _validate, "plan": _plan, "policies": _policies, "report": _report, "diff": _diff,
-             "rehearse": _rehearse, "models": _models, "new-team": _new_team}
+_COMMANDS = {"validate": _validate, "plan": _plan, "cost": _cost, "policies": _policies, "report": _report,
+             "diff": _diff, "rehearse": _rehearse, "models": _models, "new-team": _new_team}
 """Sub-command -> handler(args, console, err) returning the exit code."""
 
 

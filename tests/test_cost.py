@@ -56,7 +56,7 @@ def test_every_model_and_deployment_type_a_stack_may_use_is_priced_or_explicitly
     assert set(table) == set(catalogues.openai_models())
     for model, entry in catalogues.openai_models().items():
         offered = {t for v in entry["versions"].values() for ts in (v.get("offers") or {}).values() for t in ts}
-        priced = set((table[model].get("types") or {}))
+        priced = set(table[model].get("types") or {})
         assert priced <= offered or not offered, (model, priced - offered)
         if offered - priced:
             assert str(table[model].get("unpriced") or "").strip(), f"{model}: {sorted(offered - priced)} unmarked"
