@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from guardrails import StackResource, lookup
-from guardrails.cost import SPOT_CAVEAT, estimate, prices
+from guardrails.cost import NO_LINE, SPOT_CAVEAT, estimate, prices
 
 from infra import catalogues
 from tests.cli_helpers import ROOT, cli, write_stack
@@ -279,6 +279,24 @@ def test_every_example_plan_carries_the_hand_computed_estimate(stack: str, tmp_p
     assert "monthly estimate by resource group" in shown
 
 
+@pytest.mark.parametrize("stack", sorted(EXAMPLES))
+def test_every_type_an_example_declares_has_a_line_a_gap_or_a_reason_for_neither(stack: str, tmp_path: Path) -> None:
+    # A resource type that is neither priced, nor listed as not included, nor deliberately lineless would
+    # silently drop out of the estimate (the registry and weights storage once did).
+    assert cli("plan", stack, "--no-policy", "--quiet", "--out", tmp_path) == 0
+    doc = json.loads((tmp_path / "plan.json").read_text())
+    declared = {res["type"] for res in doc["resources"] if res["type"].startswith("azure-native:")}
+    shown = {f"azure-native:{row['type']}" for row in doc["cost"]["lines"] + doc["cost"]["notIncluded"]}
+    assert declared - shown - set(NO_LINE) == set()
+    assert shown & set(NO_LINE) == set()  # a lineless type with a line would be a stale reason
+
+
+def test_a_type_without_a_price_model_is_not_included_rather_than_dropped() -> None:
+    est = estimate([r("apimanagement:ApiManagementService", "apim", {"location": "eastus"})])
+    assert [(g.resource, g.item) for g in est.not_included] == [("apim", "the whole resource")]
+    assert "no price model for apimanagement:ApiManagementService" in est.not_included[0].reason
+
+
 def test_two_plans_of_a_stack_carry_the_same_estimate(tmp_path: Path) -> None:
     for out in ("a", "b"):
         assert cli("plan", "team-a-prod", "--no-policy", "--quiet", "--out", tmp_path / out) == 0
@@ -338,7 +356,7 @@ def test_cost_explains_every_line_with_quantity_price_and_source(capsys: pytest.
     out = capsys.readouterr().out
     assert "ceiling 1,314 × $45/1M tokens = $59,130.00 [source: retail-eastus2-2026-10-06]" in out
     assert "ceiling 2,190 × $0.02/1M tokens = $43.80 [source: embeddingcost-2026-05]" in out
-    assert "not included (11):" in out and "https://embeddingcost.com/azure-openai" in out
+    assert "not included (17):" in out and "https://embeddingcost.com/azure-openai" in out
     assert ("github:modelschemas/modelschemas:src/server/providers/azure-pricing.test.ts"
             "@2e6825eef083235787689a8acaf3acf4a5e9e500") in out
 
@@ -400,7 +418,7 @@ def test_the_report_shows_each_stack_estimate_and_what_the_change_adds(tmp_path:
             f"committed / **+${delta:,.2f}** ceiling per month.") in report
     assert f"| `team-a-dev` | $0.00 | +${delta:,.2f} |" in report
     assert report.index(f"| `team-a-dev` | $0.00 | +${delta:,.2f} |") < report.index("<details><summary>Each stack")
-    assert f"| `team-a-dev` | $0.00 | ${ceiling:,.2f} | - | $2,000.00 | 11 | $0.00 | +${delta:,.2f} |" in report
+    assert f"| `team-a-dev` | $0.00 | ${ceiling:,.2f} | - | $2,000.00 | 17 | $0.00 | +${delta:,.2f} |" in report
     assert (f"| `oai-team-a-dev-sdc-chat` | gpt-5.5 GlobalStandard: 40K tokens/minute around the clock at the "
             f"output long context rate | added | $0.00 | +${tokens(40) * GPT55_TOP:,.2f} |") in report
     assert (f"| `oai-team-a-dev-sdc-chat` | gpt-5.5 GlobalStandard: 30K tokens/minute around the clock at the "

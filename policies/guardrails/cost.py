@@ -48,6 +48,34 @@ PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 WORKSPACE = "azure-native:operationalinsights:Workspace"
 KEY = "azure-native:keyvault:Key"
 BUDGET = "azure-native:consumption:Budget"
+REGISTRY = "azure-native:containerregistry:Registry"
+STORAGE = "azure-native:storage:StorageAccount"
+DNS_ZONE = "azure-native:privatedns:PrivateZone"
+VAULT = "azure-native:keyvault:Vault"
+
+NO_LINE = {
+    "azure-native:resources:ResourceGroup": "a container, not billed",
+    "azure-native:network:VirtualNetwork": "the network itself: its traffic is billed on the gateways and endpoints",
+    "azure-native:network:Subnet": "part of the virtual network",
+    "azure-native:network:NetworkSecurityGroup": "rules on the virtual network",
+    "azure-native:network:PrivateDnsZoneGroup": "binds an endpoint to its zone (the zone has its own line)",
+    "azure-native:privatedns:VirtualNetworkLink": "links a zone to the network (the zone has its own line)",
+    "azure-native:authorization:RoleAssignment": "access control, not billed",
+    "azure-native:authorization:ManagementLockByScope": "access control, not billed",
+    "azure-native:managedidentity:UserAssignedIdentity": "an Entra ID identity, not billed",
+    "azure-native:monitor:DiagnosticSetting": "routes logs: their ingestion is the workspace's line",
+    "azure-native:monitor:AutoscaleSetting": "scales the pool: its instances are the scale set's line",
+    "azure-native:cognitiveservices:Account": "billed through its deployments' lines",
+    "azure-native:cognitiveservices:RaiPolicy": "content filtering is part of the deployments' price",
+    "azure-native:cognitiveservices:RaiBlocklist": "content filtering is part of the deployments' price",
+    "azure-native:cognitiveservices:RaiBlocklistItem": "content filtering is part of the deployments' price",
+    "azure-native:keyvault:Secret": "billed per operation on the vault (usage)",
+    "azure-native:storage:BlobServiceProperties": "settings of the storage account (its own line)",
+    "azure-native:storage:BlobContainer": "part of the storage account (its own line)",
+    "azure-native:consumption:Budget": "the limit the estimate is judged against",
+}
+"""Types the estimate deliberately gives no line, each with why; a declared type that is neither estimated
+nor here is reported as not included, so a new resource never drops out of the estimate silently."""
 
 STANDARD_TYPES = ("Standard", "GlobalStandard", "DataZoneStandard")
 """Pay-per-token deployment types: nothing committed, capacity (K tokens/minute) bounds the ceiling."""
@@ -262,6 +290,20 @@ def estimate(resources: Sequence[StackResource], expected_tokens: Mapping[str, M
                     b.gap(res, f"HSM-protected key ({kty})", str(prices()["key_vault_hsm_key"]["unpriced"]))
             elif kind == BUDGET:
                 b.estimate.budget = _number(get(res.props, "amount"))
+            elif kind == REGISTRY:
+                sku = str(get(res.props, "sku.name") or "")
+                b.gap(res, f"{sku or 'container'} registry, daily fee",
+                      str(prices()["container_registry_premium"]["unpriced"]) if sku == "Premium"
+                      else "no sourced price for this registry tier")
+                b.gap(res, "registry storage beyond the included GB (usage)", "usage-driven: not estimated")
+            elif kind == STORAGE:
+                b.gap(res, "blob capacity, transactions and reads (usage)", "usage-driven: not estimated")
+            elif kind == DNS_ZONE:
+                b.gap(res, "hosted private DNS zone and its queries", str(prices()["private_dns_zone"]["unpriced"]))
+            elif kind == VAULT:
+                b.gap(res, "vault operations (usage)", "usage-driven: not estimated")
+            elif kind.startswith("azure-native:") and kind not in NO_LINE:
+                b.gap(res, "the whole resource", f"the estimate has no price model for {_short(kind)}")
         except Undetermined as exc:
             b.gap(res, "the whole resource", f"{exc.path} is unknown until the update runs")
     b.estimate.has_expected = any(line.expected_quantity is not None for line in b.estimate.lines)
