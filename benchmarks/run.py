@@ -287,7 +287,9 @@ project = load_project(Path({str(ROOT)!r}), Path({str(dest)!r}))
 for i in range({n}):
     env = ("dev", "prod", "test")[i % 3]
     gpu = "Standard_NC24ads_A100_v4" if i % 2 else None
-    new_team(project, f"bench{{i:03d}}", env, openai=True, gpu=gpu, location="swedencentral")
+    # Real owners and cost center: prod refuses new-team's placeholders.
+    new_team(project, f"bench{{i:03d}}", env, openai=True, gpu=gpu, location="swedencentral",
+             owners=[f"bench{{i:03d}}-lead@example.com"], cost_center=f"CC-{{1000 + i}}")
 """
     dest.mkdir(parents=True, exist_ok=True)
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
