@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from datetime import date
@@ -255,10 +256,29 @@ def _models(args: argparse.Namespace, console: Console, err: Console) -> int:
     return run_models(args, console, err)
 
 
+def run() -> int:
+    """The ``ai-serving`` console script: :func:`main` as a short-lived process.
+
+    The cyclic garbage collector is off for the command and the interpreter's final collection is
+    skipped (``gc.freeze``). Loading the Azure SDK's types creates about a million long-lived objects,
+    and each full collection walks them all: measured on ``plan team-a-prod``, 0.4-0.5 s of a 2.3 s
+    plan in collections and 0.7 s after the last output in the exit's collection, for 1 MB less peak
+    memory (the command's own cyclic garbage). ``plan --all`` workers, which live for many stacks,
+    collect as usual (``ai_serving.org.plan_all``). Callers of :func:`main` in-process are unaffected.
+    """
+    gc.disable()
+    try:
+        return main()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        gc.freeze()
+
+
 _COMMANDS = {"validate": _validate, "plan": _plan, "cost": _cost, "policies": _policies, "report": _report,
              "diff": _diff, "rehearse": _rehearse, "models": _models, "new-team": _new_team}
 """Sub-command -> handler(args, console, err) returning the exit code."""
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())
