@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--output", choices=("text", "json"), default="text",
                       help="json: one JSON document on stdout (status, findings with remediation, files)")
     plan.add_argument("--base", type=Path, help="with --all --out: a base plan output dir for the report's diff")
+    plan.add_argument("--watch", action="store_true",
+                      help="re-plan the stack each time its file is saved, in one warm process (Ctrl-C stops)")
     common(plan)
 
     cst = sub.add_parser("cost", help="explain a stack's monthly cost estimate line by line (quantity x unit price)")
@@ -169,6 +171,8 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
     WaiverRules.from_pack(pack_dir)  # a malformed waivers.json is one usage error, before any stack runs
     if args.all and args.output == "json":
         raise UsageError("--output json is for one stack; `plan --all --out DIR` writes summary.json")
+    if args.watch and (args.all or args.output == "json"):
+        raise UsageError("--watch re-plans one stack for a terminal: not with --all or --output json")
     if args.all:
         from .org.plan_all import plan_all
 
@@ -179,6 +183,11 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
     if args.stack not in project.stacks():
         raise UsageError(f"no stack {args.stack!r} in {project.stack_config_dir}; "
                          f"known: {', '.join(project.stacks()) or '(none)'}")
+    if args.watch:
+        from .watch import watch
+
+        return watch(project, args.stack, pack_dir=pack_dir, policy_config=policy_config, out=args.out,
+                     quiet=args.quiet, console=console, err=err)
     from .plan import plan_stack
     from .reports.terminal import PhaseProgress, outcome_json, print_outcome
 
