@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from datetime import date
@@ -50,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--output", choices=("text", "json"), default="text",
                       help="json: one JSON document on stdout (status, findings with remediation, files)")
     plan.add_argument("--base", type=Path, help="with --all --out: a base plan output dir for the report's diff")
+    plan.add_argument("--watch", action="store_true",
+                      help="re-plan the stack each time its file is saved, in one warm process (Ctrl-C stops)")
     common(plan)
 
     cst = sub.add_parser("cost", help="explain a stack's monthly cost estimate line by line (quantity x unit price)")
@@ -168,6 +171,8 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
     WaiverRules.from_pack(pack_dir)  # a malformed waivers.json is one usage error, before any stack runs
     if args.all and args.output == "json":
         raise UsageError("--output json is for one stack; `plan --all --out DIR` writes summary.json")
+    if args.watch and (args.all or args.output == "json"):
+        raise UsageError("--watch re-plans one stack for a terminal: not with --all or --output json")
     if args.all:
         from .org.plan_all import plan_all
 
@@ -178,6 +183,11 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
     if args.stack not in project.stacks():
         raise UsageError(f"no stack {args.stack!r} in {project.stack_config_dir}; "
                          f"known: {', '.join(project.stacks()) or '(none)'}")
+    if args.watch:
+        from .watch import watch
+
+        return watch(project, args.stack, pack_dir=pack_dir, policy_config=policy_config, out=args.out,
+                     quiet=args.quiet, console=console, err=err)
     from .plan import plan_stack
     from .reports.terminal import PhaseProgress, outcome_json, print_outcome
 
@@ -255,10 +265,29 @@ def _models(args: argparse.Namespace, console: Console, err: Console) -> int:
     return run_models(args, console, err)
 
 
+def run() -> int:
+    """The ``ai-serving`` console script: :func:`main` as a short-lived process.
+
+    The cyclic garbage collector is off for the command and the interpreter's final collection is
+    skipped (``gc.freeze``). Loading the Azure SDK's types creates about a million long-lived objects,
+    and each full collection walks them all: measured on ``plan team-a-prod``, 0.4-0.5 s of a 2.3 s
+    plan in collections and 0.7 s after the last output in the exit's collection, for 1 MB less peak
+    memory (the command's own cyclic garbage). ``plan --all`` workers, which live for many stacks,
+    collect as usual (``ai_serving.org.plan_all``). Callers of :func:`main` in-process are unaffected.
+    """
+    gc.disable()
+    try:
+        return main()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        gc.freeze()
+
+
 _COMMANDS = {"validate": _validate, "plan": _plan, "cost": _cost, "policies": _policies, "report": _report,
              "diff": _diff, "rehearse": _rehearse, "models": _models, "new-team": _new_team}
 """Sub-command -> handler(args, console, err) returning the exit code."""
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -97,22 +97,29 @@ def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_co
         issues = [{"file": str(exc.source) if exc.source is not None else None, "line": i.line, "path": i.path,
                    "message": i.message} for i in exc.issues]
         return StackOutcome(stack, ExitCode.USAGE, errors=[str(exc)], issues=issues)
-    with timer("program under mocks (run_program)"):
-        run = run_program(project, stack, loaded.config_map)
-    if run.exit_code != 0:
-        return StackOutcome(stack, _exit_code(run.exit_code), run=run, config=loaded.config,
-                            errors=run.errors or [f"program exited {run.exit_code}"])
-    outcome = StackOutcome(stack, ExitCode.OK, run=run, config=loaded.config)
-    with timer("cost estimate (estimate)"):
-        outcome.cost = estimate_cost(outcome_resources(run), loaded.config)
+    pack: PolicyPackProcess | None = None
     if pack_dir is not None:
-        config = loaded.config_map
         # One pack process per stack, as `pulumi preview` runs it: the pack reads the stack's name and
-        # config (e.g. whether it is prod) from its environment at start-up.
-        with timer("policy pack: process start + handshake"):
-            pack = PolicyPackProcess(pack_dir, project=project.name, stack=stack, config=config.values,
-                                     zygote=zygote)
-        try:
+        # config (e.g. whether it is prod) from its environment at start-up. It is launched before the
+        # program runs, so that its start-up (interpreter, pulumi_policy, the rules) overlaps the
+        # program on the machine's other core; `connect` then waits for it.
+        with timer("policy pack: process start"):
+            pack = PolicyPackProcess(pack_dir, project=project.name, stack=stack,
+                                     config=loaded.config_map.values, zygote=zygote, connect=False)
+    try:
+        with timer("program under mocks (run_program)"):
+            run = run_program(project, stack, loaded.config_map)
+        if run.exit_code != 0:
+            return StackOutcome(stack, _exit_code(run.exit_code), run=run, config=loaded.config,
+                                errors=run.errors or [f"program exited {run.exit_code}"])
+        outcome = StackOutcome(stack, ExitCode.OK, run=run, config=loaded.config)
+        with timer("cost estimate (estimate)"):
+            outcome.cost = estimate_cost(outcome_resources(run), loaded.config)
+        if pack is not None:
+            assert pack_dir is not None
+            config = loaded.config_map
+            with timer("policy pack: handshake (waits for its start-up)"):
+                pack.connect()
             with timer("policy pack: configure"):
                 pack.configure(policy_config)
                 pack.configure_stack(run, config.values, config.secret_keys)
@@ -123,9 +130,11 @@ def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_co
                                          today=today, stack=stack,
                                          rules=WaiverRules.from_pack(pack_dir))
                 outcome.pack = pack.describe()
-        finally:
+    finally:
+        if pack is not None:
             with timer("policy pack: close"):
                 pack.close()
+    if outcome.verdict is not None:
         # A retirement waiver may postpone a migration, never past the day the model stops working.
         outcome.verdict.violations += [
             {"policy": WAIVER_OUTLIVES_MODEL, "rule": WAIVER_OUTLIVES_MODEL, "level": "mandatory", "urn": "",

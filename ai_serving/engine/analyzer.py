@@ -157,11 +157,16 @@ class PolicyPackProcess:
     """A running policy pack, and the engine side of the analyzer protocol.
 
     The pack runs as its own process, launched as the engine launches it, or forked with the same
-    environment from a warm ``zygote`` when one is given (``plan --all``).
+    environment from a warm ``zygote`` when one is given (``plan --all``). With ``connect=False`` the
+    constructor only launches it: the pack imports its modules (on another core) while the caller
+    runs the program, and :meth:`connect` then waits for it and asks for its policies.
     """
 
+    info: Any = None
+    """GetAnalyzerInfo's answer (None until connected)."""
+
     def __init__(self, pack_dir: Path, *, project: str, stack: str, config: Mapping[str, str],
-                 dry_run: bool = True, zygote: PackZygote | None = None) -> None:
+                 dry_run: bool = True, zygote: PackZygote | None = None, connect: bool = True) -> None:
         self.pack_dir = pack_dir.resolve()
         if not (self.pack_dir / "PulumiPolicy.yaml").is_file():
             raise UsageError(f"{self.pack_dir}: not a policy pack (no PulumiPolicy.yaml)")
@@ -180,20 +185,31 @@ class PolicyPackProcess:
         )
         self._proc: subprocess.Popen[bytes] | None = None
         self._pid: int | None = None
+        self._port: str | None = None
+        self._channel: grpc.Channel | None = None
         if zygote is not None:
-            self._pid, port_line = zygote.fork(f"127.0.0.1:{engine_port}", env)
+            self._pid, self._port = zygote.fork(f"127.0.0.1:{engine_port}", env)
         else:
             # Like the engine: the pack's own directory is the working directory and on sys.path.
             self._proc = subprocess.Popen(
                 [sys.executable, "-u", "-m", "pulumi.policy", f"127.0.0.1:{engine_port}", str(self.pack_dir)],
                 cwd=self.pack_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             )
+        if connect:
+            self.connect()
+
+    def connect(self) -> None:
+        """Wait until the pack listens, then GetAnalyzerInfo (once; later calls return at once)."""
+        if self.info is not None:
+            return
+        if self._port is None and self._proc is not None:
             port_line = self._proc.stdout.readline().decode().strip() if self._proc.stdout else ""
             if not port_line.isdigit():
                 err = self._proc.stderr.read().decode() if self._proc.stderr else ""
                 self.close()
                 raise RuntimeError(f"policy pack {self.pack_dir} did not start: {port_line}\n{err.strip()}")
-        self._channel = grpc.insecure_channel(f"127.0.0.1:{port_line}")
+            self._port = port_line
+        self._channel = grpc.insecure_channel(f"127.0.0.1:{self._port}")
         grpc.channel_ready_future(self._channel).result(timeout=START_TIMEOUT_S)
         self.stub = _GuardedStub(analyzer_pb2_grpc.AnalyzerStub(self._channel), self)
         self.info = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
@@ -351,6 +367,7 @@ class PolicyPackProcess:
         """Stop the pack process and the engine endpoint."""
         if getattr(self, "_channel", None) is not None:
             self._channel.close()
+            self._channel = None
         if self._pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self._pid, signal.SIGTERM)  # the zygote reaps it

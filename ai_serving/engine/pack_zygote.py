@@ -54,6 +54,11 @@ def _child(pack_dir: Path, engine: str, env: dict[str, str], write_fd: int, zygo
 def serve(pack_dir: Path, parent: int | None = None) -> None:
     """Answer fork requests on stdin until it closes (or ``parent``, the worker, ends)."""
     die_with_parent(parent)
+    # Ctrl-C in a terminal reaches the whole process group: the command that owns this zygote handles
+    # it and closes our stdin, which ends us; here it would only print a KeyboardInterrupt traceback
+    # beside the command's own message (`plan --watch`). The forked packs inherit this; their owner
+    # stops them with SIGTERM (`PolicyPackProcess.close`).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _warm(pack_dir)
     me = os.getpid()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically

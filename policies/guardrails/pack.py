@@ -12,12 +12,19 @@ the engine's vocabulary:
 - violations -> ``report_violation``; not applicable -> ``args.not_applicable``; a verdict that
   depends on an unknown value and found nothing -> ``UnknownValueError``, which the SDK turns
   into the engine's advisory "can't run policy during preview" diagnostic.
+
+It also makes the SDK decode each resource once per call (:func:`decode_once`): the pack stays one
+Pulumi policy per rule (ids, levels and config are what users see), without paying for it 48 times.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
+import pulumi_policy.policy as _sdk
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -74,8 +81,13 @@ def stack_resource(resource: Any) -> StackResource:
 
 
 def _resource_validator(rule: Rule):
+    applies: dict[str, bool] = {}  # resource type -> rule.applies_to(type): asked for every resource
+
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-        if not rule.applies_to(args.resource_type):
+        judged = applies.get(args.resource_type)
+        if judged is None:
+            judged = applies[args.resource_type] = rule.applies_to(args.resource_type)
+        if not judged:
             # Say so rather than pass silently: compliance reports then count only resources judged.
             args.not_applicable(f"{rule.id} does not apply to {args.resource_type}")
             return
@@ -121,5 +133,94 @@ def policy(rule: Rule) -> Policy:
 
 
 def policies() -> list[Policy]:
-    """One Pulumi policy per registered rule, in catalogue order."""
+    """One Pulumi policy per registered rule, in catalogue order (and the SDK set to decode once per call)."""
+    decode_once()
     return [policy(r) for r in all_rules()]
+
+
+# --- decoding once per call ------------------------------------------------------------------------
+# pulumi_policy (1.21) dispatches an Analyze request to every policy in turn and, for each policy,
+# decodes the request again: `unknown_checking_proxy(deserialize_properties(MessageToDict(request.
+# properties)))`, plus the provider's properties; AnalyzeStack does it for every resource, per stack
+# policy. With 48 policies that decoding was 85 % of the pack's time (benchmarks/RESULTS.md). Within
+# one call every policy decodes the same protobuf object, so the three steps are memoised by the
+# identity of their input for the duration of that call: every policy still gets exactly what the SDK
+# would give it, decoded once. The memo is per thread (the SDK's gRPC server answers calls on a thread
+# pool) and is dropped when the call returns; outside a call the functions are the SDK's own.
+# Sharing one decoded object between policies is safe because no rule writes to its input: the
+# adapter hands each rule a fresh plain copy (`to_plain`).
+
+
+class _CallMemo(threading.local):
+    table: dict[tuple[int, int, tuple[Any, ...]], tuple[Any, Any]] | None = None
+
+
+_memo = _CallMemo()
+
+
+def _once_per_call(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn(value, *args)``, computed once per (``value`` object, args) within one analyzer call."""
+
+    @wraps(fn)
+    def memoised(value: Any, *args: Any, **kwargs: Any) -> Any:
+        table = _memo.table
+        if table is None or kwargs:
+            return fn(value, *args, **kwargs)
+        key = (id(fn), id(value), args)
+        hit = table.get(key)
+        if hit is not None and hit[0] is value:  # the table holds `value`: its id cannot be reused
+            return hit[1]
+        result = fn(value, *args)
+        table[key] = (value, result)
+        return result
+
+    memoised.once_per_call = True  # type: ignore[attr-defined]
+    return memoised
+
+
+def _in_call_scope(method: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(method)
+    def scoped(self: Any, request: Any, context: Any) -> Any:
+        _memo.table = {}
+        try:
+            return method(self, request, context)
+        finally:
+            _memo.table = None
+
+    scoped.once_per_call = True  # type: ignore[attr-defined]
+    return scoped
+
+
+class _JsonFormat:
+    """``google.protobuf.json_format`` as the SDK's policy module sees it, with MessageToDict memoised."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+        self.MessageToDict = _once_per_call(self._message_to_dict)  # noqa: N815 - the module's name
+
+    def _message_to_dict(self, message: Any, *args: Any) -> Any:
+        return self._module.MessageToDict(message, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+
+def decode_once() -> bool:
+    """Make the SDK's analyzer decode each resource once per Analyze/AnalyzeStack call (idempotent).
+
+    Returns whether it is in place: False (the SDK's own, slower behaviour, same verdicts) when this
+    pulumi_policy does not have the shape it was written against; tests/test_pack_decoding.py pins it.
+    """
+    servicer = getattr(_sdk, "_PolicyAnalyzerServicer", None)
+    needed = ("json_format", "deserialize_properties", "unknown_checking_proxy")
+    if servicer is None or not all(hasattr(_sdk, n) for n in needed) \
+            or not all(hasattr(servicer, m) for m in ("Analyze", "AnalyzeStack")):
+        return False
+    if getattr(servicer.Analyze, "once_per_call", False):
+        return True
+    _sdk.json_format = _JsonFormat(_sdk.json_format)
+    _sdk.deserialize_properties = _once_per_call(_sdk.deserialize_properties)
+    _sdk.unknown_checking_proxy = _once_per_call(_sdk.unknown_checking_proxy)
+    servicer.Analyze = _in_call_scope(servicer.Analyze)
+    servicer.AnalyzeStack = _in_call_scope(servicer.AnalyzeStack)
+    return True

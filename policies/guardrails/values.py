@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 # The engine's sentinels for values not known until the update runs (pulumi_policy/proxy.py).
@@ -185,6 +186,7 @@ def to_plain(value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=1024)  # a pure function of a type token, asked per rule per resource
 def canonical_type(token: str) -> str:
     """``azure-native:<module>:<Type>`` without an API-version suffix or module alias."""
     package, _, rest = token.partition(":")
