@@ -38,9 +38,9 @@ def test_the_example_stacks_report_renders_legibly_at_comment_width(examples, me
     assert seen["unsupported"] == []
     assert seen["blocks"] == 6  # a network and a services view for each of the 3 stacks
     assert len(seen["diagrams"]) == 6
-    for d in seen["diagrams"]:
+    for i, d in enumerate(seen["diagrams"]):
         assert d["shown"] <= 846
-        assert d["minFont"] is not None and d["minFont"] >= MIN_FONT_PX, d
+        assert d["minFont"] is not None and d["minFont"] >= MIN_FONT_PX, repr((i, d))
 
 
 def test_the_harness_sees_what_github_showed_for_the_old_diagrams(tmp_path):

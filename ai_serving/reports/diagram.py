@@ -329,6 +329,15 @@ class _Builder:
         self.g.lines.append(f'{pad}subgraph {sid}["{text}"]')
         if not members:
             self.g.lines.append(f'{pad}  {self.g.new_id("free")}["{_label("empty")}"]')
+        endpoints = [m for m in members if m.get("type") == PRIVATE_ENDPOINT]
+        if len(endpoints) > 2:
+            # One node listing them, as for the DNS zones: a prod stack's four endpoints side by side made
+            # the network view 2,000 px wide, shrunk to 6.5 px text at comment width.
+            nid = self.g.new_id("pe")
+            text = _label(f"{len(endpoints)} private endpoints", *(physical_name(pe) for pe in endpoints))
+            self.g.lines.append(f'{pad}  {nid}["{text}"]')
+            self.g.ids.update((pe["urn"], nid) for pe in endpoints)
+            members = [m for m in members if m.get("type") != PRIVATE_ENDPOINT]
         for member in members:
             self.add_node(member, indent + 1)
         self.g.lines.append(f"{pad}end")
