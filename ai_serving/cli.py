@@ -93,6 +93,8 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--location", help="Azure region (default: swedencentral)")
     new.add_argument("--owner", action="append", help="owner email (repeatable; default: a placeholder)")
     new.add_argument("--cost-center", help="cost center (default: a placeholder)")
+    new.add_argument("--budget", type=float, metavar="AMOUNT",
+                     help="monthly budget, alerts to the owners (required for prod: COST-03)")
     common(new)
     return p
 

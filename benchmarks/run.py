@@ -295,7 +295,8 @@ for i in range({n}):
     gpu = "Standard_NC24ads_A100_v4" if i % 2 else None
     # Real owners and cost center: prod refuses new-team's placeholders.
     new_team(project, f"bench{{i:03d}}", env, openai=True, gpu=gpu, location="swedencentral",
-             owners=[f"bench{{i:03d}}-lead@example.com"], cost_center=f"CC-{{1000 + i}}")
+             owners=[f"bench{{i:03d}}-lead@example.com"], cost_center=f"CC-{{1000 + i}}",
+             budget=50000.0 if env == "prod" else None)  # prod needs one (COST-03)
 """
     dest.mkdir(parents=True, exist_ok=True)
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)

@@ -103,7 +103,8 @@ def test_placeholders_are_rejected_in_prod_only(tmp_path):
 def test_new_team_will_not_write_a_prod_stack_with_placeholders(tmp_path, capsys):
     stacks = tmp_path / "stacks"
     stacks.mkdir()
-    assert cli("new-team", "team-p", "--env", "prod", "--project", ROOT, "--stack-dir", stacks) == 2
+    assert cli("new-team", "team-p", "--env", "prod", "--budget", "5000", "--project", ROOT,
+               "--stack-dir", stacks) == 2
     assert "placeholder cost center" in capsys.readouterr().err
     assert not (stacks / "Pulumi.team-p-prod.yaml").exists()
 

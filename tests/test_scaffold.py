@@ -56,7 +56,8 @@ def test_gpu_only_stack_has_no_openai_section(tmp_path):
 
 def test_gpu_pool_serves_a_catalogue_model_that_fits_the_sku(tmp_path):
     assert new_team(tmp_path, "team-g", "--env", "prod", "--gpu", "Standard_NC4as_T4_v3", "--openai",
-                    "--location", "westeurope", "--owner", "lead@example.com", "--cost-center", "CC-9") == 0
+                    "--location", "westeurope", "--owner", "lead@example.com", "--cost-center", "CC-9",
+                    "--budget", "20000") == 0
 
     cfg = load(tmp_path, "team-g-prod")
     assert cfg.openai is not None and cfg.gpu_pool.vm_sku == "Standard_NC4as_T4_v3"
@@ -69,6 +70,24 @@ def test_gpu_pool_serves_a_catalogue_model_that_fits_the_sku(tmp_path):
     [waiver] = cfg.suppressions
     assert (waiver.rule, waiver.resource) == ("VMSS-10", "vmss-team-g-prod-*-gpu")
     assert 0 < (waiver.expires - date.today()).days <= 30
+    assert cfg.budget is not None and cfg.budget.monthly_amount == 20000
+    assert cfg.budget.contact_emails == ["lead@example.com"]
+
+
+def test_a_scaffolded_prod_gpu_stack_passes_the_policy_pack(tmp_path, capsys):
+    # What new-team writes for prod must deploy: no budget once failed COST-03 (mandatory in prod).
+    assert new_team(tmp_path, "team-g", "--env", "prod", "--gpu", "Standard_NC24ads_A100_v4", "--owner",
+                    "lead@example.com", "--cost-center", "CC-9", "--budget", "50000") == 0
+    code = cli("plan", "team-g-prod", "--project", ROOT, "--stack-dir", tmp_path, "--out", tmp_path / "out",
+               "--quiet")
+    assert code == 0, capsys.readouterr()
+
+
+def test_a_prod_stack_without_a_budget_is_refused_before_anything_is_written(tmp_path, capsys):
+    assert new_team(tmp_path, "team-g", "--env", "prod", "--owner", "lead@example.com", "--cost-center",
+                    "CC-9") == 2
+    assert "a prod stack needs --budget AMOUNT" in capsys.readouterr().err
+    assert not (tmp_path / "Pulumi.team-g-prod.yaml").exists()
 
 
 def test_openai_deployment_is_one_the_region_offers_today(tmp_path, capsys):

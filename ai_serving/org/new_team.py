@@ -130,7 +130,8 @@ DIGEST_WAIVER_DAYS = 30
 
 
 def stack_config(name: str, env: str, *, location: str, address_space: ipaddress.IPv4Network,
-                 openai: bool, gpu: str | None, owners: list[str], cost_center: str) -> dict[str, Any]:
+                 openai: bool, gpu: str | None, owners: list[str], cost_center: str,
+                 budget: float | None = None) -> dict[str, Any]:
     """The ``config:`` mapping of a new stack (keys of infra/config/model.py only)."""
     config: dict[str, Any] = {
         "azure-native:location": location,
@@ -140,6 +141,9 @@ def stack_config(name: str, env: str, *, location: str, address_space: ipaddress
         "ai-serving:owners": owners,
         "ai-serving:network": {"addressSpace": str(address_space)},
     }
+    if budget is not None:  # alerts go to the owners (the alert thresholds are the budget component's)
+        config["ai-serving:budget"] = {"monthlyAmount": int(budget) if budget.is_integer() else budget,
+                                     "contactEmails": list(owners)}  # a copy: a shared list dumps as a YAML alias
     if openai or gpu is None:
         config["ai-serving:openai"] = {"kind": "OpenAI", "deployments": [pick_openai(location)]}
     if gpu is not None:
@@ -174,10 +178,12 @@ def render(config: dict[str, Any], *, placeholders: bool) -> str:
 
 
 def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | None, location: str,
-             owners: list[str] | None = None, cost_center: str | None = None) -> tuple[Path, dict[str, Any]]:
+             owners: list[str] | None = None, cost_center: str | None = None,
+             budget: float | None = None) -> tuple[Path, dict[str, Any]]:
     """Write and validate ``Pulumi.<name>-<env>.yaml``; returns its path and config.
 
-    Raises ``UsageError`` for a bad name, environment or GPU size, or an existing file, and
+    Raises ``UsageError`` for a bad name, environment or GPU size, a prod stack without a budget, or an
+    existing file, and
     ``ConfigError`` (after deleting the file) when the result does not validate.
     """
     from pydantic import TypeAdapter, ValidationError
@@ -192,6 +198,10 @@ def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | 
     envs = typing.get_args(Environment)
     if env not in envs:
         raise UsageError(f"environment {env!r}: expected one of {', '.join(envs)}")
+    if env == "prod" and budget is None:
+        # COST-03 blocks a prod stack without a budget: a scaffold the pack refuses helps nobody.
+        raise UsageError("a prod stack needs --budget AMOUNT (its monthly budget in the billing currency; the "
+                         "policy pack blocks a prod stack without one, COST-03)")
     stack = f"{name}-{env}"
     stack_dir = project.stack_config_dir
     if not stack_dir.is_dir():
@@ -204,7 +214,7 @@ def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | 
             raise UsageError(f"{path} already exists; not overwriting it")
         config = stack_config(name, env, location=location, address_space=free_range(used_ranges(stack_dir)),
                               openai=openai, gpu=gpu, owners=owners or [placeholder_owner(name)],
-                              cost_center=cost_center or PLACEHOLDER_COST_CENTER)
+                              cost_center=cost_center or PLACEHOLDER_COST_CENTER, budget=budget)
         with open(path, "x", encoding="utf-8") as fh:
             fh.write(render(config, placeholders=not (owners and cost_center)))
     finally:
@@ -230,7 +240,7 @@ def run(project: Project, args: Any, console: Any, err: Any = None) -> int:
     try:
         path, config = new_team(project, args.name, args.env, openai=args.openai, gpu=args.gpu,
                                 location=args.location or DEFAULT_LOCATION, owners=args.owner,
-                                cost_center=args.cost_center)
+                                cost_center=args.cost_center, budget=args.budget)
     except ConfigError as exc:
         err = err or console
         err.print(str(exc), markup=False)
