@@ -1,9 +1,11 @@
-"""The pack decodes each resource once per analyzer call, and answers exactly as the SDK alone would.
+"""The pack decodes each resource once per analyzer call, hands it only to the policies that judge its
+type, and answers exactly as the SDK alone would.
 
-pulumi_policy decodes an Analyze request once per policy (48 times); ``guardrails.pack.decode_once``
-memoises that decoding for the length of one call. These tests drive the SDK's own analyzer servicer
-in-process with the registrations of an example stack and compare every response with the SDK's
-unmemoised path (the same servicer method without the call scope).
+pulumi_policy decodes an Analyze request once per policy (48 times) and builds every policy's
+arguments; ``guardrails.pack.decode_once`` memoises that decoding for the length of one call and
+runs the SDK's Analyze with the applicable policies only. These tests drive the SDK's own analyzer
+servicer in-process with the registrations of every example stack and compare every response with
+the SDK's own path (the same servicer method without our wrapper), a disabled policy included.
 """
 
 from __future__ import annotations
@@ -29,12 +31,18 @@ from witness.run import strict_policy_config
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = "team-a-prod"
+DISABLED = "vmss-08-automatic-os-upgrades"
+"""A policy the comparison turns off: the SDK skips it without a not-applicable entry, and so must we."""
+
+
+def _run(stack: str) -> ProgramRun:
+    project = load_project(ROOT)
+    return run_program(project, stack, load_stack(project, stack).config_map)
 
 
 @pytest.fixture(scope="module")
 def run() -> ProgramRun:
-    project = load_project(ROOT)
-    return run_program(project, STACK, load_stack(project, STACK).config_map)
+    return _run(STACK)
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +51,8 @@ def servicer() -> Iterator[Any]:
     serv = sdk._PolicyAnalyzerServicer(PACK_NAME, "0.0.1", policies(), sdk.EnforcementLevel.ADVISORY)
     # The strict config makes the pack report advisory and mandatory violations on most resources.
     config = strict_policy_config(json.loads((ROOT / "policies" / "policy-config.json").read_text()))
+    assert DISABLED in {p.name for p in policies()}
+    config[DISABLED] = "disabled"
     request = analyzer_pb2.ConfigureAnalyzerRequest()
     for name, values in config.items():
         values = dict(values) if isinstance(values, dict) else {"enforcementLevel": values}
@@ -92,7 +102,7 @@ def test_each_resource_is_decoded_once_per_call(servicer: Any, run: ProgramRun,
     assert len(calls) == 2  # the resource's properties and its provider's, not once per policy
     calls.clear()
     servicer.Analyze.__wrapped__(servicer, request, None)  # the SDK alone: once per policy
-    resource_policies = [p for p in policies() if isinstance(p, sdk.ResourceValidationPolicy)]
+    resource_policies = [p for p in policies() if isinstance(p, sdk.ResourceValidationPolicy) and p.name != DISABLED]
     assert len(calls) == 2 * len(resource_policies)
     calls.clear()
     stack_request = _stack_request(run)
@@ -101,17 +111,48 @@ def test_each_resource_is_decoded_once_per_call(servicer: Any, run: ProgramRun,
     assert len(calls) == len(stack_request.resources) + with_provider
 
 
-def test_every_verdict_is_the_sdks_own(servicer: Any, run: ProgramRun) -> None:
+@pytest.mark.parametrize("stack", sorted(p.name[len("Pulumi."):-len(".yaml")]
+                                         for p in (ROOT / "stacks").glob("Pulumi.*.yaml")))
+def test_every_verdict_is_the_sdks_own(servicer: Any, stack: str) -> None:
+    run = _run(stack)
     levels: list[int] = []
+    not_applicable = 0
     for request in _requests(run):
-        memoised = servicer.Analyze(request, None)
-        assert _key(memoised) == _key(servicer.Analyze.__wrapped__(servicer, request, None)), request.urn
-        levels += [d.enforcementLevel for d in memoised.diagnostics]
+        ours = servicer.Analyze(request, None)
+        assert _key(ours) == _key(servicer.Analyze.__wrapped__(servicer, request, None)), request.urn
+        levels += [d.enforcementLevel for d in ours.diagnostics]
+        not_applicable += len(ours.not_applicable)
+        assert DISABLED not in {na.policy_name for na in ours.not_applicable}
     stack_request = _stack_request(run)
     assert _key(servicer.AnalyzeStack(stack_request, None)) == \
         _key(servicer.AnalyzeStack.__wrapped__(servicer, stack_request, None))
-    # The comparison judged real findings at both levels, not empty answers.
+    # The comparison judged real findings at both levels and the policies it skipped, not empty answers.
     assert len(levels) >= 20 and {analyzer_pb2.ADVISORY, analyzer_pb2.MANDATORY} <= set(levels)
+    assert not_applicable > 10 * len(run.resources)
+
+
+def test_a_resource_reaches_only_the_policies_that_judge_its_type(servicer: Any, run: ProgramRun,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from guardrails.registry import all_rules
+
+    rules = {r.policy_name: r for r in all_rules()}
+    called: list[str] = []
+    pack = policies()
+    for pol in pack:
+        if isinstance(pol, sdk.ResourceValidationPolicy):
+            real = pol.validate
+            monkeypatch.setattr(pol, "validate",
+                                lambda args, report, _n=pol.name, _r=real: (called.append(_n), _r(args, report))[1])
+    spied = sdk._PolicyAnalyzerServicer(PACK_NAME, "0.0.1", pack, sdk.EnforcementLevel.ADVISORY)
+    for request in _requests(run):
+        called.clear()
+        response = spied.Analyze(request, None)
+        judged = {n for n, r in rules.items() if r.scope == "resource" and r.applies_to(request.type)}
+        assert set(called) == judged, request.type
+        # Every other resource policy still answers: not applicable, with its rule's reason.
+        skipped = {na.policy_name: na.reason for na in response.not_applicable if na.policy_name not in judged}
+        assert set(skipped) == {n for n, r in rules.items() if r.scope == "resource"} - judged
+        assert all(reason == f"{rules[n].id} does not apply to {request.type}" for n, reason in skipped.items())
 
 
 def test_concurrent_calls_do_not_share_a_memo(servicer: Any, run: ProgramRun) -> None:

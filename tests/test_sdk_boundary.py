@@ -8,8 +8,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BOUNDARIES = {ROOT / "infra" / "sdk.py", ROOT / "ai_serving" / "engine" / "sdk.py"}
 PRIVATE_MODULES = {"pulumi.runtime.settings", "pulumi.runtime.config", "pulumi.runtime.sync_await",
-                   "pulumi.runtime.stack", "pulumi.runtime.rpc"}
-PRIVATE_NAMES = {"_sync_await", "_copy", "ROOT", "CONFIG", "set_all_config", "run_in_stack"}
+                   "pulumi.runtime.stack", "pulumi.runtime.rpc", "pulumi.runtime.resource"}
+PRIVATE_NAMES = {"_sync_await", "_copy", "ROOT", "CONFIG", "set_all_config", "run_in_stack", "_get_stack_trace"}
 
 
 def _uses(path: Path) -> set[str]:
@@ -43,3 +43,27 @@ def test_the_boundaries_are_where_the_internals_are():
     """The scan itself finds internals (it would pass vacuously if it could not see them)."""
     for path in BOUNDARIES:
         assert _uses(path), path
+
+
+def test_offline_runs_capture_no_stack_traces_and_leave_the_sdk_as_it_was(monkeypatch):
+    """Each resource constructor asks the SDK for the Python call stack (for the real engine's
+    diagnostics); offline nothing reads it, so the runner turns it off for the run, and only then."""
+    import inspect
+
+    import pulumi.runtime.resource as sdk_resource
+
+    from ai_serving.engine.project import load_project
+    from ai_serving.engine.runner import run_program
+    from ai_serving.stacks import load_stack
+
+    # The SDK still captures it where the runner expects (else turning it off would do nothing).
+    assert "_get_stack_trace()" in inspect.getsource(sdk_resource.register_resource)
+    calls = []
+    real = sdk_resource._get_stack_trace
+    spy = lambda: (calls.append(1), real())[1]  # noqa: E731
+    monkeypatch.setattr(sdk_resource, "_get_stack_trace", spy)
+    project = load_project(ROOT)
+    run = run_program(project, "team-b-dev", load_stack(project, "team-b-dev").config_map)
+    assert run.exit_code == 0 and len(run.resources) > 20
+    assert calls == []
+    assert sdk_resource._get_stack_trace is spy  # restored after the run

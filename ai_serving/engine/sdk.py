@@ -13,18 +13,22 @@ one module (the pinned version is in requirements.lock):
 - ``ResourceOptions._copy``: a shallow copy of resource options inside a transformation (the SDK's
   own ``merge`` would re-merge the list options we are editing);
 - ``pulumi.runtime.settings.SETTINGS.rpc_manager`` / ``.outputs`` and the asyncio event loop: state one
-  program run leaves behind that must not reach the next (see ``configure_runtime``, ``run_stack_program``).
+  program run leaves behind that must not reach the next (see ``configure_runtime``, ``run_stack_program``);
+- ``pulumi.runtime.resource._get_stack_trace``: the call stack every resource constructor captures for
+  the engine's diagnostics, which nothing offline reads (see ``without_stack_traces``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.rpc_manager import RPCManager
@@ -72,9 +76,34 @@ def run_stack_program(program: Callable[[], None]) -> None:
     loop.set_exception_handler(_quiet)
     asyncio.set_event_loop(loop)
     try:
-        _sync_await(run_in_stack(program))
+        with without_stack_traces():
+            _sync_await(run_in_stack(program))
     finally:
         _close_loop(loop)
+
+
+@contextlib.contextmanager
+def without_stack_traces() -> Iterator[None]:
+    """Resource constructors register without a captured call stack while this is active.
+
+    The SDK extracts and converts the whole Python stack for every resource (``traceback.extract_stack``,
+    a file URI per frame) so that the real engine can point its diagnostics at the program's line. The
+    mock monitor never reads it, and it was a sixth of a warm offline run. Under the real engine the
+    program runs in the language host, not here, and keeps its stack traces.
+    """
+    original = pulumi_resource._get_stack_trace
+    pulumi_resource._get_stack_trace = _no_stack_trace
+    try:
+        yield
+    finally:
+        pulumi_resource._get_stack_trace = original
+
+
+def _no_stack_trace() -> Any:
+    return _EMPTY_STACK_TRACE
+
+
+_EMPTY_STACK_TRACE = pulumi_resource.source_pb2.StackTrace()
 
 
 def _close_loop(loop: asyncio.AbstractEventLoop) -> None:

@@ -13,13 +13,16 @@ the engine's vocabulary:
   depends on an unknown value and found nothing -> ``UnknownValueError``, which the SDK turns
   into the engine's advisory "can't run policy during preview" diagnostic.
 
-It also makes the SDK decode each resource once per call (:func:`decode_once`): the pack stays one
-Pulumi policy per rule (ids, levels and config are what users see), without paying for it 48 times.
+It also makes the SDK decode each resource once per call, and hand a resource only to the policies
+whose rule judges its type (:func:`decode_once`): the pack stays one Pulumi policy per rule (ids,
+levels and config are what users see), without paying for it 48 times per resource.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
+import weakref
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -80,16 +83,27 @@ def stack_resource(resource: Any) -> StackResource:
     )
 
 
-def _resource_validator(rule: Rule):
-    applies: dict[str, bool] = {}  # resource type -> rule.applies_to(type): asked for every resource
+_APPLIES: dict[tuple[str, str], bool] = {}
+"""(rule id, resource type) -> ``rule.applies_to(type)``: asked for every resource and policy."""
 
+
+def _applies(rule: Rule, resource_type: str) -> bool:
+    key = (rule.id, resource_type)
+    judged = _APPLIES.get(key)
+    if judged is None:
+        judged = _APPLIES[key] = rule.applies_to(resource_type)
+    return judged
+
+
+def _not_applicable_reason(rule: Rule, resource_type: str) -> str:
+    # Said rather than passing silently: compliance reports then count only resources judged.
+    return f"{rule.id} does not apply to {resource_type}"
+
+
+def _resource_validator(rule: Rule):
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-        judged = applies.get(args.resource_type)
-        if judged is None:
-            judged = applies[args.resource_type] = rule.applies_to(args.resource_type)
-        if not judged:
-            # Say so rather than pass silently: compliance reports then count only resources judged.
-            args.not_applicable(f"{rule.id} does not apply to {args.resource_type}")
+        if not _applies(rule, args.resource_type):
+            args.not_applicable(_not_applicable_reason(rule, args.resource_type))
             return
         ctx = Context(
             dict(args.get_config() or {}), args.resource_type, args.name, args.urn, stack_environment()
@@ -129,7 +143,13 @@ def policy(rule: Rule) -> Policy:
     }
     if rule.scope == "stack":
         return StackValidationPolicy(validate=_stack_validator(rule), **common)
-    return ResourceValidationPolicy(validate=_resource_validator(rule), **common)
+    made = ResourceValidationPolicy(validate=_resource_validator(rule), **common)
+    _RULE_OF[made] = rule
+    return made
+
+
+_RULE_OF: weakref.WeakKeyDictionary[Policy, Rule] = weakref.WeakKeyDictionary()
+"""The rule of each resource policy :func:`policy` made (see ``_applicable_only``)."""
 
 
 def policies() -> list[Policy]:
@@ -178,17 +198,58 @@ def _once_per_call(fn: Callable[..., Any]) -> Callable[..., Any]:
     return memoised
 
 
-def _in_call_scope(method: Callable[..., Any]) -> Callable[..., Any]:
+def _in_call_scope(method: Callable[..., Any], *, applicable_only: bool = False) -> Callable[..., Any]:
     @wraps(method)
     def scoped(self: Any, request: Any, context: Any) -> Any:
         _memo.table = {}
         try:
+            if applicable_only:
+                return _applicable_only(method, self, request, context)
             return method(self, request, context)
         finally:
             _memo.table = None
 
     scoped.once_per_call = True  # type: ignore[attr-defined]
     return scoped
+
+
+_POLICIES = "_PolicyAnalyzerServicer__policies"
+"""The SDK servicer's (name-mangled) list of the pack's policies."""
+
+
+def _applicable_only(method: Callable[..., Any], servicer: Any, request: Any, context: Any) -> Any:
+    """The SDK's ``Analyze``, run with only the policies whose rule judges ``request.type``.
+
+    Most rules judge one or two resource types, so most (resource, policy) pairs end in our validator's
+    not-applicable answer, after the SDK has built that policy's arguments (options, provider, config)
+    for nothing: that was most of Analyze's time. The SDK runs on a copy of the servicer that holds
+    the applicable policies (a call must not change what a concurrent call sees); every other enabled
+    policy gets exactly the not-applicable entry its validator gives, and the entries keep the SDK's
+    order (the pack's policy order). The SDK skips a disabled policy without an entry; so does this.
+    """
+    every = getattr(servicer, _POLICIES)
+    run: list[Any] = []
+    skipped: dict[int, Any] = {}  # policy position -> its not-applicable entry
+    for position, pol in enumerate(every):
+        rule = _RULE_OF.get(pol)
+        if rule is None or _applies(rule, request.type) \
+                or servicer._get_enforcement_level(pol) == EnforcementLevel.DISABLED:
+            run.append(pol)
+        else:
+            skipped[position] = _sdk.proto.PolicyNotApplicable(
+                policy_name=pol.name, reason=_not_applicable_reason(rule, request.type))
+    if not skipped:
+        return method(servicer, request, context)
+    view = copy.copy(servicer)
+    setattr(view, _POLICIES, run)
+    response = method(view, request, context)
+    position_of = {pol.name: position for position, pol in enumerate(every)}
+    entries = [(position_of.get(na.policy_name, -1), na) for na in response.not_applicable]
+    entries += list(skipped.items())
+    entries.sort(key=lambda entry: entry[0])
+    del response.not_applicable[:]
+    response.not_applicable.extend(na for _, na in entries)
+    return response
 
 
 class _JsonFormat:
@@ -206,21 +267,23 @@ class _JsonFormat:
 
 
 def decode_once() -> bool:
-    """Make the SDK's analyzer decode each resource once per Analyze/AnalyzeStack call (idempotent).
+    """Make the SDK's analyzer decode each resource once per Analyze/AnalyzeStack call, and give a
+    resource only to the policies that judge its type (idempotent).
 
     Returns whether it is in place: False (the SDK's own, slower behaviour, same verdicts) when this
     pulumi_policy does not have the shape it was written against; tests/test_pack_decoding.py pins it.
     """
     servicer = getattr(_sdk, "_PolicyAnalyzerServicer", None)
-    needed = ("json_format", "deserialize_properties", "unknown_checking_proxy")
+    needed = ("json_format", "deserialize_properties", "unknown_checking_proxy", "proto")
     if servicer is None or not all(hasattr(_sdk, n) for n in needed) \
-            or not all(hasattr(servicer, m) for m in ("Analyze", "AnalyzeStack")):
+            or not all(hasattr(servicer, m) for m in ("Analyze", "AnalyzeStack", "_get_enforcement_level")) \
+            or _POLICIES not in getattr(servicer, "__annotations__", {}):
         return False
     if getattr(servicer.Analyze, "once_per_call", False):
         return True
     _sdk.json_format = _JsonFormat(_sdk.json_format)
     _sdk.deserialize_properties = _once_per_call(_sdk.deserialize_properties)
     _sdk.unknown_checking_proxy = _once_per_call(_sdk.unknown_checking_proxy)
-    servicer.Analyze = _in_call_scope(servicer.Analyze)
+    servicer.Analyze = _in_call_scope(servicer.Analyze, applicable_only=True)
     servicer.AnalyzeStack = _in_call_scope(servicer.AnalyzeStack)
     return True
