@@ -270,13 +270,12 @@ class PolicyPackProcess:
     @property
     def version(self) -> str:
         """The pack's version: PulumiPolicy.yaml's, as the CLI reports it, else the pack's own."""
+        path = self.pack_dir / "PulumiPolicy.yaml"
         try:
-            import yaml
-
-            doc = yaml.safe_load((self.pack_dir / "PulumiPolicy.yaml").read_text(encoding="utf-8")) or {}
-            return str(doc.get("version") or self.info.version)
-        except (OSError, ValueError):
+            stat = path.stat()
+        except OSError:
             return self.info.version
+        return _declared_version(str(path), stat.st_mtime_ns, stat.st_size) or self.info.version
 
     def describe(self) -> dict[str, Any]:
         """The pack's name, version and each policy's rule id, text, level, remediation and link."""
@@ -409,6 +408,21 @@ class PolicyPackProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@functools.lru_cache(maxsize=16)
+def _declared_version(path: str, mtime_ns: int, size: int) -> str | None:
+    """``version:`` of the PulumiPolicy.yaml at ``path`` as it was at (``mtime_ns``, ``size``): read once,
+    not for every stack of ``plan --all``. None when it has none or cannot be read."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = yaml.safe_load(fh)
+    except (OSError, ValueError, yaml.YAMLError):
+        return None
+    version = doc.get("version") if isinstance(doc, dict) else None
+    return str(version) if version else None
 
 
 @functools.lru_cache(maxsize=256)

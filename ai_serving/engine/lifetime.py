@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import signal
 import sys
@@ -27,9 +28,16 @@ def die_with_parent(expected_parent: int | None = None) -> bool:
     """
     if not sys.platform.startswith("linux"):
         return False
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc = _libc()
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         return False
     if expected_parent is not None and os.getppid() != expected_parent:
         os._exit(1)
     return True
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    # Resolved once per process: find_library runs `ldconfig -p`, and a pack zygote resolves it before
+    # it forks, so the pack process it forks for every stack does not start that program again.
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)

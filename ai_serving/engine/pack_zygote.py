@@ -16,6 +16,9 @@ Protocol (one JSON object per line): stdin ``{"engine": "host:port", "env": {...
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import importlib
 import json
 import os
 import runpy
@@ -27,16 +30,37 @@ from ai_serving.engine.lifetime import die_with_parent
 
 
 def _warm(pack_dir: Path) -> None:
-    """Import what every pack process imports, plus the pack's own top-level packages."""
-    import grpc  # noqa: F401
+    """Import what every pack process imports: the SDK, gRPC's server (imported on first use), the
+    pack's own top-level packages and whatever its ``__main__.py`` imports (without running it)."""
+    import grpc
+    import grpc._server  # noqa: F401 - grpc.server() imports it on the first call
     import pulumi.runtime  # noqa: F401
     import pulumi_policy  # noqa: F401
 
+    del grpc
     sys.path.insert(0, str(pack_dir))
     for child in sorted(pack_dir.iterdir()):
         if (child / "__init__.py").is_file():
             __import__(child.name)
+    for name in _imports_of(pack_dir / "__main__.py"):
+        with contextlib.suppress(ImportError):  # the pack process reports it, as a fresh one would
+            importlib.import_module(name)
     sys.path.remove(str(pack_dir))
+
+
+def _imports_of(path: Path) -> list[str]:
+    """The modules a Python file imports (absolute imports only), read without running it."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return []
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
+    return names
 
 
 def _child(pack_dir: Path, engine: str, env: dict[str, str], write_fd: int, zygote: int) -> None:

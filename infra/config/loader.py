@@ -99,18 +99,24 @@ def validate(raw: Mapping[str, Any], *, stack_name: str | None = None, source: P
 
 
 def _validate(raw: Mapping[str, Any], *, stack_name: str | None, source: Path | None) -> StackConfig:
-    index = line_index(source) if source is not None and source.is_file() else {}
     try:
         cfg = StackConfig.model_validate(dict(raw))
     except ValidationError as exc:
+        index = _line_index(source)
         raise ConfigError(source, [_issue_from_pydantic(err, index) for err in exc.errors()]) from None
     problems = checks.check(cfg, stack_name)
     if problems:
+        index = _line_index(source)
         raise ConfigError(
             source,
             [ConfigIssue(_format_path(path), message, nearest_line(index, path)) for path, message in problems],
         )
     return cfg
+
+
+def _line_index(source: Path | None) -> dict[KeyPath, int]:
+    # Only for a config with problems: parsing the file again for its lines is the slow part of a valid one.
+    return line_index(source) if source is not None and source.is_file() else {}
 
 
 def load_from_pulumi() -> StackConfig:

@@ -21,6 +21,7 @@ levels and config are what users see), without paying for it 48 times per resour
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 import weakref
 from collections.abc import Callable
@@ -274,7 +275,7 @@ def decode_once() -> bool:
     pulumi_policy does not have the shape it was written against; tests/test_pack_decoding.py pins it.
     """
     servicer = getattr(_sdk, "_PolicyAnalyzerServicer", None)
-    needed = ("json_format", "deserialize_properties", "unknown_checking_proxy", "proto")
+    needed = ("json_format", "deserialize_properties", "unknown_checking_proxy", "proto", "signature")
     if servicer is None or not all(hasattr(_sdk, n) for n in needed) \
             or not all(hasattr(servicer, m) for m in ("Analyze", "AnalyzeStack", "_get_enforcement_level")) \
             or _POLICIES not in getattr(servicer, "__annotations__", {}):
@@ -284,6 +285,9 @@ def decode_once() -> bool:
     _sdk.json_format = _JsonFormat(_sdk.json_format)
     _sdk.deserialize_properties = _once_per_call(_sdk.deserialize_properties)
     _sdk.unknown_checking_proxy = _once_per_call(_sdk.unknown_checking_proxy)
+    # Every Analyze call starts by reading `inspect.signature(pulumi.runtime.Settings)` to learn whether
+    # this SDK takes an organization: the same answer each time, and a tenth of a small call's time.
+    _sdk.signature = functools.lru_cache(maxsize=8)(_sdk.signature)
     servicer.Analyze = _in_call_scope(servicer.Analyze, applicable_only=True)
     servicer.AnalyzeStack = _in_call_scope(servicer.AnalyzeStack)
     return True
