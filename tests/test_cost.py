@@ -23,9 +23,9 @@ from tests.cli_helpers import ROOT, cli, write_stack
 
 H = 730  # prices.yaml hours_per_month
 A100_EASTUS = 3.673  # prices.yaml vm.Standard_NC24ads_A100_v4.regions.eastus.hour
-# The catalogue has no traceable spot price yet, so the spot arithmetic is pinned on a catalogue with
-# one illustrative spot entry added (see with_spot_price): the numbers below are test inputs, not prices.
-SPOT_PAYG, SPOT_HOUR = 3.20, 0.59136
+A100_SDC = A100_WEU = 4.775  # ...regions.swedencentral.hour, ...regions.westeurope.hour
+A10_SDC, A10_SDC_SPOT = 4.16, 0.768768  # vm.Standard_NV36ads_A10_v5.regions.swedencentral: hour, spot_hour
+P15 = 41.811428  # disk.Premium_LRS.prices.P15.regions.{swedencentral,westeurope}.month (a 256 GiB disk)
 NAT_HOUR, PIP_HOUR, PE_HOUR = 0.045, 0.005, 0.01
 GPT55_TOP, GPT55_IN, GPT55_OUT = 45, 5, 30  # long-context output is the highest gpt-5.5 rate
 EMB_SMALL, EMB_LARGE = 0.02, 0.13
@@ -84,6 +84,18 @@ def test_every_price_names_a_source_with_a_retrieval_date() -> None:
         assert all(isinstance(v, (int, float)) and v > 0 for k, v in entry.items() if k != "source")
 
 
+def test_disk_tiers_are_sourced_ascending_and_every_priced_tier_is_one_of_them() -> None:
+    doc = prices()
+    for kind, entry in doc["disk"].items():
+        if "tiers" not in entry:
+            assert entry.get("unpriced"), kind
+            continue
+        assert entry["tiers_source"] in doc["sources"], kind
+        sizes = list(entry["tiers"].values())
+        assert sizes == sorted(sizes) and len(set(sizes)) == len(sizes), kind
+        assert set(entry["prices"]) <= set(entry["tiers"]), kind
+
+
 # ------------------------------------------------------------------------------ hand-computed cases
 
 RG = "rg-team-c-prod-eus"
@@ -131,7 +143,43 @@ def test_gpu_pool_committed_at_min_and_ceiling_at_max_instances() -> None:
     est = estimate(scale_set(low=2, high=6))
     assert est.committed == round(2 * H * A100_EASTUS, 2) == 5362.58
     assert est.ceiling == round(6 * H * A100_EASTUS, 2)
-    assert [g.item for g in est.not_included] == ["OS disks Premium_LRS 256 GB (2 to 6)"]
+    [disks] = est.not_included  # no sourced disk price in eastus
+    assert disks.item == "OS disks Premium_LRS P15 (256 GB, 2 to 6)"
+    assert disks.reason == "no sourced price for region eastus (priced regions: swedencentral, westeurope)"
+
+
+def test_each_instance_has_an_os_disk_billed_at_the_tier_that_holds_it() -> None:
+    est = estimate(scale_set(location="swedencentral", low=2, high=6))
+    assert est.committed == round(2 * H * A100_SDC + 2 * P15, 2) == 7055.12
+    assert est.ceiling == round(6 * H * A100_SDC + 6 * P15, 2)
+    disk = next(line for line in est.lines if line.item.startswith("OS disks"))
+    assert (disk.unit, disk.unit_price, disk.committed_quantity, disk.ceiling_quantity) == ("disk-month", P15, 2, 6)
+
+
+@pytest.mark.parametrize(("size", "tier"), [(200, "P15"), (256, "P15"), (129, "P15")])
+def test_a_disk_between_two_tiers_is_billed_at_the_larger(size: int, tier: str) -> None:
+    pool = scale_set(location="westeurope", low=1, high=1)
+    pool[0].props["virtualMachineProfile"]["storageProfile"]["osDisk"]["diskSizeGB"] = size
+    est = estimate(pool[:1])
+    assert [line.item for line in est.lines][1] == f"OS disks Premium_LRS {tier} ({size} GB, 1 to 1)"
+    assert est.committed == round(H * A100_WEU + P15, 2)
+
+
+@pytest.mark.parametrize(("size", "reason"), [
+    (300, "no sourced price for Premium_LRS tier P20"),  # 300 GiB needs P20 (512), which has no price
+    (40_000, "40000 GB is larger than every Premium_LRS tier"),
+    (None, "no diskSizeGB: the size comes from the image, so its tier is unknown"),
+])
+def test_a_disk_without_a_priced_tier_is_not_included(size: int | None, reason: str) -> None:
+    pool = scale_set(location="westeurope", low=1, high=1)
+    os_disk = pool[0].props["virtualMachineProfile"]["storageProfile"]["osDisk"]
+    if size is None:
+        del os_disk["diskSizeGB"]
+    else:
+        os_disk["diskSizeGB"] = size
+    est = estimate(pool[:1])
+    assert est.committed == round(H * A100_WEU, 2)
+    assert [g.reason for g in est.not_included] == [reason]
 
 
 def test_without_autoscale_the_scale_set_capacity_is_both_bounds() -> None:
@@ -139,23 +187,12 @@ def test_without_autoscale_the_scale_set_capacity_is_both_bounds() -> None:
     assert est.committed == est.ceiling == round(3 * H * A100_EASTUS, 2)
 
 
-@pytest.fixture
-def with_spot_price(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The catalogue plus one spot-priced entry, so the spot path of the one estimate is exercised."""
-    from guardrails import cost
-
-    doc = copy.deepcopy(prices())
-    doc["sources"]["test-spot"] = {"document": "test input", "retrieved": "2026-12-02"}
-    doc["vm"]["Standard_NV36ads_A10_v5"] = {
-        "regions": {"eastus2": {"hour": SPOT_PAYG, "spot_hour": SPOT_HOUR, "source": "test-spot"}}}
-    monkeypatch.setattr(cost, "prices", lambda: doc)
-
-
-def test_spot_is_priced_at_the_spot_rate_with_its_discount_and_eviction_caveat(with_spot_price: None) -> None:
-    est = estimate(scale_set("Standard_NV36ads_A10_v5", "eastus2", spot=True, low=1, high=2))
-    assert est.committed == round(1 * H * SPOT_HOUR, 2)
-    assert est.ceiling == round(2 * H * SPOT_HOUR, 2)
-    assert f"{1 - SPOT_HOUR / SPOT_PAYG:.0%} below pay-as-you-go" in est.lines[0].note
+def test_spot_is_priced_at_the_spot_rate_with_its_discount_and_eviction_caveat() -> None:
+    est = estimate(scale_set("Standard_NV36ads_A10_v5", "swedencentral", spot=True, low=1, high=2))
+    assert est.committed == round(1 * H * A10_SDC_SPOT + 1 * P15, 2) == 603.01
+    assert est.ceiling == round(2 * H * A10_SDC_SPOT + 2 * P15, 2)
+    assert f"{1 - A10_SDC_SPOT / A10_SDC:.0%} below pay-as-you-go" in est.lines[0].note == (
+        "spot: 82% below pay-as-you-go ($4.16/hour); indicative")
     assert SPOT_CAVEAT in est.caveats and "evict" in SPOT_CAVEAT
 
 
@@ -165,10 +202,10 @@ def test_spot_without_a_spot_price_is_not_included_rather_than_priced_at_pay_as_
 
 
 def test_a_region_without_a_price_is_not_included_and_says_which_regions_are_priced() -> None:
-    est = estimate(scale_set(location="swedencentral") + network("swedencentral"))
+    est = estimate(scale_set(location="northeurope") + network("northeurope"))
     assert est.committed == est.ceiling == 0
     reasons = {g.item: g.reason for g in est.not_included}
-    assert "no sourced price for region swedencentral (priced regions: eastus)" in reasons[
+    assert "no sourced price for region northeurope (priced regions: eastus, swedencentral, westeurope)" in reasons[
         "Standard_NC24ads_A100_v4 VM hours (2 to 6 instances)"]
     assert "gateway hours" in reasons and "endpoint hours" in reasons
 
@@ -249,13 +286,19 @@ def test_cost04_ceiling_over_budget_is_advisory() -> None:
 
 # --------------------------------------------------------------------------- every example stack
 
-# committed / ceiling per example stack, by hand from the catalogue. The GPU pools, gateways, endpoints
-# and keys of these stacks sit in swedencentral / westeurope, which have no sourced price yet: they are
-# listed as not included (asserted below), so only the global token prices count.
+# committed / ceiling per example stack, by hand from the catalogue: the GPU pool (min / max instances,
+# each with a 256 GiB Premium SSD, tier P15) and the global token prices. Their gateways, endpoints and
+# keys sit in swedencentral / westeurope, which have no sourced network price yet: listed as not included.
 EXAMPLES = {
-    "team-a-dev": (0.0, round(tokens(30) * GPT55_TOP + tokens(50) * EMB_SMALL, 2)),
-    "team-a-prod": (0.0, round(tokens(100) * GPT55_TOP + tokens(120) * EMB_SMALL + tokens(60) * EMB_LARGE, 2)),
-    "team-b-dev": (0.0, 0.0),
+    # NV36ads A10 v5 spot, 1 to 2, swedencentral; chat 30K and embeddings 50K tokens/minute
+    "team-a-dev": (round(1 * H * A10_SDC_SPOT + 1 * P15, 2),
+                   round(2 * H * A10_SDC_SPOT + 2 * P15 + tokens(30) * GPT55_TOP + tokens(50) * EMB_SMALL, 2)),
+    # NC24ads A100 v4, 2 to 6, swedencentral; chat 100K, embeddings 120K and 60K (large)
+    "team-a-prod": (round(2 * H * A100_SDC + 2 * P15, 2),
+                    round(6 * H * A100_SDC + 6 * P15 + tokens(100) * GPT55_TOP + tokens(120) * EMB_SMALL
+                          + tokens(60) * EMB_LARGE, 2)),
+    # NC24ads A100 v4, 1 to 2, westeurope; no OpenAI deployments
+    "team-b-dev": (round(1 * H * A100_WEU + 1 * P15, 2), round(2 * H * A100_WEU + 2 * P15, 2)),
 }
 
 
@@ -271,9 +314,10 @@ def test_every_example_plan_carries_the_hand_computed_estimate(stack: str, tmp_p
     cost = json.loads((tmp_path / "plan.json").read_text())["cost"]
     assert (cost["committed"], cost["ceiling"]) == EXAMPLES[stack]
     assert cost["currency"] == "USD" and cost["hoursPerMonth"] == H
-    gpu = [g for g in cost["notIncluded"] if "VM hours" in g["item"]]
-    assert len(gpu) == 1 and any(why in gpu[0]["reason"] for why in ("no sourced price for region",
-                                                                     "no traceable sourced price"))
+    [vm] = [line for line in cost["lines"] if "VM hours" in line["item"]]
+    assert vm["source"] == "pricing-radar-vm-2026-08-20"
+    assert not [g for g in cost["notIncluded"] if "VM hours" in g["item"] or "OS disks" in g["item"]]
+    assert [g for g in cost["notIncluded"] if g["item"] == "gateway hours"]  # no sourced network price there
     shown = capsys.readouterr().out
     assert f"committed ${EXAMPLES[stack][0]:,.2f} / ceiling ${EXAMPLES[stack][1]:,.2f}" in shown
     assert "monthly estimate by resource group" in shown
@@ -356,7 +400,9 @@ def test_cost_explains_every_line_with_quantity_price_and_source(capsys: pytest.
     out = capsys.readouterr().out
     assert "ceiling 1,314 × $45/1M tokens = $59,130.00 [source: retail-eastus2-2026-10-06]" in out
     assert "ceiling 2,190 × $0.02/1M tokens = $43.80 [source: embeddingcost-2026-05]" in out
-    assert "not included (17):" in out and "https://embeddingcost.com/azure-openai" in out
+    assert "not included (15):" in out and "https://embeddingcost.com/azure-openai" in out
+    assert (f"committed 730 × ${A10_SDC_SPOT:g}/instance-hour = ${H * A10_SDC_SPOT:,.2f}; ceiling 1,460 × "
+            f"${A10_SDC_SPOT:g}/instance-hour = ${2 * H * A10_SDC_SPOT:,.2f} [source: pricing-radar-vm-2026-08-20]") in out
     assert ("github:modelschemas/modelschemas:src/server/providers/azure-pricing.test.ts"
             "@2e6825eef083235787689a8acaf3acf4a5e9e500") in out
 
@@ -380,7 +426,8 @@ def test_expected_monthly_tokens_adds_the_expected_figure(tmp_path: Path, capsys
     write_stack(tmp_path, "team-a-dev", cfg)
     assert cli("cost", "team-a-dev", "--stack-dir", tmp_path, "--project", ROOT, "--json") == 0
     cost = json.loads(capsys.readouterr().out)
-    assert cost["expected"] == round(100 * GPT55_IN + 20 * GPT55_OUT, 2) == 1100.0
+    # expected = committed (the pool at its minimum, its disk) + the declared tokens at their rates
+    assert cost["expected"] == round(EXAMPLES["team-a-dev"][0] + 100 * GPT55_IN + 20 * GPT55_OUT, 2) == 1703.01
 
 
 def test_a_negative_expected_token_count_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -410,15 +457,17 @@ def test_the_report_shows_each_stack_estimate_and_what_the_change_adds(tmp_path:
     _plan_into(tmp_path / "head", "team-a-dev", head, tmp_path)
 
     report, _ = render(tmp_path / "head", tmp_path / "base")
-    ceiling = round(tokens(40) * GPT55_TOP + tokens(50) * EMB_SMALL, 2)
+    committed = EXAMPLES["team-a-dev"][0]  # the spot pool at its minimum and its disk; the change keeps it
+    ceiling = round(EXAMPLES["team-a-dev"][1] + (tokens(40) - tokens(30)) * GPT55_TOP, 2)
     delta = round((tokens(40) - tokens(30)) * GPT55_TOP, 2)  # 438 M tokens x $45
     assert "### Cost estimate (USD per month, list prices)" in report
     # above the fold: the totals and the stacks the change moves; each stack's figures and the lines collapsed
-    assert (f"1 stack(s): committed **$0.00** / ceiling **${ceiling:,.2f}** per month; this change: **$0.00** "
+    assert (f"1 stack(s): committed **${committed:,.2f}** / ceiling **${ceiling:,.2f}** per month; this change: **$0.00** "
             f"committed / **+${delta:,.2f}** ceiling per month.") in report
     assert f"| `team-a-dev` | $0.00 | +${delta:,.2f} |" in report
     assert report.index(f"| `team-a-dev` | $0.00 | +${delta:,.2f} |") < report.index("<details><summary>Each stack")
-    assert f"| `team-a-dev` | $0.00 | ${ceiling:,.2f} | - | $2,000.00 | 17 | $0.00 | +${delta:,.2f} |" in report
+    assert (f"| `team-a-dev` | ${committed:,.2f} | ${ceiling:,.2f} | - | $2,000.00 | 15 | $0.00 | +${delta:,.2f} |"
+            in report)
     assert (f"| `oai-team-a-dev-sdc-chat` | gpt-5.5 GlobalStandard: 40K tokens/minute around the clock at the "
             f"output long context rate | added | $0.00 | +${tokens(40) * GPT55_TOP:,.2f} |") in report
     assert (f"| `oai-team-a-dev-sdc-chat` | gpt-5.5 GlobalStandard: 30K tokens/minute around the clock at the "
@@ -448,10 +497,12 @@ def test_plan_all_prints_the_org_table_per_stack_team_cost_center_and_total(
         capsys: pytest.CaptureFixture[str]) -> None:
     assert cli("plan", "--all", "--no-policy", "--workers", "1", "--project", ROOT) == 0
     out = capsys.readouterr().out
-    team_a = round(EXAMPLES["team-a-dev"][1] + EXAMPLES["team-a-prod"][1], 2)
-    for scope, name, ceiling in (("stack", "team-a-prod", EXAMPLES["team-a-prod"][1]), ("team", "team-a", team_a),
-                                 ("cost center", "CC-1042", team_a), ("cost center", "CC-2077", 0.0)):
+    committed = {s: EXAMPLES[s][0] for s in EXAMPLES}
+    team_a = [round(EXAMPLES["team-a-dev"][i] + EXAMPLES["team-a-prod"][i], 2) for i in (0, 1)]
+    total = [round(team_a[i] + EXAMPLES["team-b-dev"][i], 2) for i in (0, 1)]
+    for scope, name, (low, high) in (("stack", "team-a-prod", EXAMPLES["team-a-prod"]), ("team", "team-a", team_a),
+                                     ("cost center", "CC-1042", team_a),
+                                     ("cost center", "CC-2077", EXAMPLES["team-b-dev"]), ("total", "", total)):
         assert any(row.split("│")[1:5] and [c.strip() for c in row.split("│")[1:5]] ==
-                   [scope, name, "$0.00", f"${ceiling:,.2f}"] for row in out.splitlines()), (scope, name)
-    assert any([c.strip() for c in row.split("│")[1:5]] == ["total", "", "$0.00", f"${team_a:,.2f}"]
-               for row in out.splitlines())
+                   [scope, name, f"${low:,.2f}", f"${high:,.2f}"] for row in out.splitlines()), (scope, name)
+    assert committed["team-a-prod"] == 7055.12
