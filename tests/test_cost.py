@@ -315,7 +315,8 @@ def test_every_example_plan_carries_the_hand_computed_estimate(stack: str, tmp_p
     assert (cost["committed"], cost["ceiling"]) == EXAMPLES[stack]
     assert cost["currency"] == "USD" and cost["hoursPerMonth"] == H
     [vm] = [line for line in cost["lines"] if "VM hours" in line["item"]]
-    assert vm["source"] == "pricing-radar-vm-2026-08-20"
+    region = "westeurope" if stack == "team-b-dev" else "swedencentral"
+    assert vm["source"] == f"pricing-radar-vm-{region}"
     assert not [g for g in cost["notIncluded"] if "VM hours" in g["item"] or "OS disks" in g["item"]]
     assert [g for g in cost["notIncluded"] if g["item"] == "gateway hours"]  # no sourced network price there
     shown = capsys.readouterr().out
@@ -402,7 +403,7 @@ def test_cost_explains_every_line_with_quantity_price_and_source(capsys: pytest.
     assert "ceiling 2,190 × $0.02/1M tokens = $43.80 [source: embeddingcost-2026-05]" in out
     assert "not included (15):" in out and "https://embeddingcost.com/azure-openai" in out
     assert (f"committed 730 × ${A10_SDC_SPOT:g}/instance-hour = ${H * A10_SDC_SPOT:,.2f}; ceiling 1,460 × "
-            f"${A10_SDC_SPOT:g}/instance-hour = ${2 * H * A10_SDC_SPOT:,.2f} [source: pricing-radar-vm-2026-08-20]") in out
+            f"${A10_SDC_SPOT:g}/instance-hour = ${2 * H * A10_SDC_SPOT:,.2f} [source: pricing-radar-vm-swedencentral]") in out
     assert ("github:modelschemas/modelschemas:src/server/providers/azure-pricing.test.ts"
             "@2e6825eef083235787689a8acaf3acf4a5e9e500") in out
 
