@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
+import pytest
 from google.protobuf import struct_pb2
 
 from ai_serving.engine.analyzer import PackZygote, PolicyPackProcess
@@ -31,11 +33,17 @@ def _run(stack: str) -> ProgramRun:
     return ProgramRun(project="p", stack=stack, resources=[reg])
 
 
-def test_each_forked_pack_sees_its_own_stack_and_config(tmp_path):
-    pack_dir = tmp_path / "pack"
-    pack_dir.mkdir()
-    (pack_dir / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n")
-    (pack_dir / "__main__.py").write_text(PACK)
+@pytest.fixture
+def pack_dir(tmp_path: Path) -> Path:
+    """A one-policy pack that reports the stack, config and working directory it runs with."""
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n")
+    (pack / "__main__.py").write_text(PACK)
+    return pack
+
+
+def test_each_forked_pack_sees_its_own_stack_and_config(pack_dir):
     zygote = PackZygote(pack_dir)
     try:
         seen = []
@@ -55,17 +63,13 @@ def test_each_forked_pack_sees_its_own_stack_and_config(tmp_path):
     assert a_cwd == b_cwd == str(pack_dir)
 
 
-def test_a_pack_never_connected_is_still_stopped_and_the_next_one_gets_its_own_reply(tmp_path):
+def test_a_pack_never_connected_is_still_stopped_and_the_next_one_gets_its_own_reply(pack_dir):
     """The zygote is only asked for a pack when the stack starts (its fork overlaps the program); a stack
     whose program fails never connects. Its pack must still be stopped, and the zygote's reply to it
     must not be taken by the next stack's pack."""
     import os
     import time
 
-    pack_dir = tmp_path / "pack"
-    pack_dir.mkdir()
-    (pack_dir / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n")
-    (pack_dir / "__main__.py").write_text(PACK)
     zygote = PackZygote(pack_dir)
     try:
         abandoned = PolicyPackProcess(pack_dir, project="p", stack="a-dev", config={}, zygote=zygote, connect=False)
