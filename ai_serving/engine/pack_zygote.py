@@ -32,12 +32,10 @@ from ai_serving.engine.lifetime import die_with_parent
 def _warm(pack_dir: Path) -> None:
     """Import what every pack process imports: the SDK, gRPC's server (imported on first use), the
     pack's own top-level packages and whatever its ``__main__.py`` imports (without running it)."""
-    import grpc
-    import grpc._server  # noqa: F401 - grpc.server() imports it on the first call
+    import grpc._server  # noqa: F401 - grpc itself, and the server module grpc.server() imports on first use
     import pulumi.runtime  # noqa: F401
     import pulumi_policy  # noqa: F401
 
-    del grpc
     sys.path.insert(0, str(pack_dir))
     for child in sorted(pack_dir.iterdir()):
         if (child / "__init__.py").is_file():

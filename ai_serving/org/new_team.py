@@ -183,8 +183,7 @@ def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | 
     """Write and validate ``Pulumi.<name>-<env>.yaml``; returns its path and config.
 
     Raises ``UsageError`` for a bad name, environment or GPU size, a prod stack without a budget, or an
-    existing file, and
-    ``ConfigError`` (after deleting the file) when the result does not validate.
+    existing file, and ``ConfigError`` (after deleting the file) when the result does not validate.
     """
     from pydantic import TypeAdapter, ValidationError
 

@@ -25,7 +25,6 @@ import functools
 import threading
 import weakref
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 import pulumi_policy.policy as _sdk
@@ -182,7 +181,7 @@ _memo = _CallMemo()
 def _once_per_call(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn(value, *args)``, computed once per (``value`` object, args) within one analyzer call."""
 
-    @wraps(fn)
+    @functools.wraps(fn)
     def memoised(value: Any, *args: Any, **kwargs: Any) -> Any:
         table = _memo.table
         if table is None or kwargs:
@@ -200,7 +199,7 @@ def _once_per_call(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _in_call_scope(method: Callable[..., Any], *, applicable_only: bool = False) -> Callable[..., Any]:
-    @wraps(method)
+    @functools.wraps(method)
     def scoped(self: Any, request: Any, context: Any) -> Any:
         _memo.table = {}
         try:
