@@ -67,3 +67,23 @@ def test_offline_runs_capture_no_stack_traces_and_leave_the_sdk_as_it_was(monkey
     assert run.exit_code == 0 and len(run.resources) > 20
     assert calls == []
     assert sdk_resource._get_stack_trace is spy  # restored after the run
+
+
+def test_an_offline_run_leaves_no_event_loop_open():
+    """The mock monitor's RPC threads each get an event loop; a run closes them all (a worker planning
+    hundreds of stacks otherwise held their file descriptors until a garbage collection found them,
+    unclosed: asyncio then warns, and its clean-up fails on the already-closed socket pair)."""
+    import gc
+    import warnings
+
+    from ai_serving.engine.project import load_project
+    from ai_serving.engine.runner import run_program
+    from ai_serving.stacks import load_stack
+
+    project = load_project(ROOT)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for stack in ("team-b-dev", "team-a-dev"):
+            assert run_program(project, stack, load_stack(project, stack).config_map).exit_code == 0
+        gc.collect()
+    assert [str(w.message) for w in caught if "unclosed event loop" in str(w.message)] == []

@@ -21,6 +21,7 @@ one module (the pinned version is in requirements.lock):
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -74,12 +75,28 @@ def run_stack_program(program: Callable[[], None]) -> None:
     """
     loop = asyncio.new_event_loop()
     loop.set_exception_handler(_quiet)
+    # The mock monitor answers each RPC on one of the loop's executor threads and gives that thread an
+    # event loop of its own (pulumi.runtime.mocks: `_ensure_event_loop`), which nothing closed: every
+    # run leaked a few loops (an epoll fd and a socket pair each) until the garbage collector found
+    # them, unclosed. The threads get their loops from us instead, and we close them after the run.
+    thread_loops: list[asyncio.AbstractEventLoop] = []
+    loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(
+        thread_name_prefix="pulumi-rpc", initializer=_give_thread_a_loop, initargs=(thread_loops,)))
     asyncio.set_event_loop(loop)
     try:
         with without_stack_traces():
             _sync_await(run_in_stack(program))
     finally:
         _close_loop(loop)
+        for thread_loop in thread_loops:  # their threads have ended (shutdown_default_executor joined them)
+            if not thread_loop.is_running():
+                thread_loop.close()
+
+
+def _give_thread_a_loop(loops: list[asyncio.AbstractEventLoop]) -> None:
+    thread_loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(thread_loop)
+    loops.append(thread_loop)
 
 
 @contextlib.contextmanager
