@@ -113,3 +113,22 @@ def test_the_packs_declared_version_is_read_once_per_file_state(tmp_path):
         path.write_text(text)
         stat = path.stat()
         assert _declared_version(str(path), stat.st_mtime_ns, stat.st_size) == expected, text
+
+
+def test_no_pack_outlives_its_zygote(pack_dir):
+    """A zygote that ends stops and reaps the packs it forked, even ones their owner never stopped."""
+    import os
+
+    zygote = PackZygote(pack_dir)
+    packs = [PolicyPackProcess(pack_dir, project="p", stack=f"s{i}-dev", config={}, zygote=zygote) for i in range(2)]
+    pids = [pack._pid for pack in packs]
+    assert all(pids)
+    zygote.close()  # the packs' owner never closed them
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        raise AssertionError(f"pack {pid} (or its zombie) is still there after its zygote ended")
+    for pack in packs:
+        pack.close()

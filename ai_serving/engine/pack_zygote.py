@@ -24,9 +24,14 @@ import os
 import runpy
 import signal
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from ai_serving.engine.lifetime import die_with_parent
+
+STOP_GRACE_S = 2.0
+"""How long the zygote, when it ends, lets its remaining packs exit after SIGTERM before SIGKILL."""
 
 
 def _warm(pack_dir: Path) -> None:
@@ -85,6 +90,15 @@ def serve(pack_dir: Path, parent: int | None = None) -> None:
     me = os.getpid()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     out = sys.stdout
+    children: list[int] = []
+    try:
+        _answer(pack_dir, me, out, children)
+    finally:
+        _stop_children(children)
+
+
+def _answer(pack_dir: Path, me: int, out: Any, children: list[int]) -> None:
+    """Fork a pack process for each request line on stdin (its pid goes to ``children``)."""
     for line in sys.stdin:
         request = json.loads(line)
         read_fd, write_fd = os.pipe()
@@ -96,12 +110,46 @@ def serve(pack_dir: Path, parent: int | None = None) -> None:
                 _child(pack_dir, request["engine"], request["env"], write_fd, me)
             finally:
                 os._exit(1)
+        children.append(pid)
         os.close(write_fd)
         with os.fdopen(read_fd, "rb") as port_pipe:
             port = port_pipe.readline().decode().strip()
         reply = {"pid": pid, "port": port} if port.isdigit() else {"error": f"pack did not start: {port!r}"}
         out.write(json.dumps(reply) + "\n")
         out.flush()
+
+
+def _stop_children(children: list[int], grace_s: float = STOP_GRACE_S) -> None:
+    """Stop the packs still running and reap them, so that none outlives the zygote.
+
+    Their owners normally stopped them already (``PolicyPackProcess.close`` sends SIGTERM and does not
+    wait); without this, the last packs were still exiting when the command returned, and were reaped
+    by whatever adopted them. From the switch to SIG_DFL on, a child that exits stays a zombie until we
+    reap it, so a pid we signal is always still ours (never a reused one).
+    """
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    live = [pid for pid in children if _running(pid)]
+    for pid in live:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while live and time.monotonic() < deadline:
+        live = [pid for pid in live if _running(pid)]
+        if live:
+            time.sleep(0.01)
+    for pid in live:  # ignored SIGTERM for the whole grace period
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+
+
+def _running(pid: int) -> bool:
+    """Whether our child ``pid`` still runs (reaping it when it has ended)."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:  # reaped already (automatically, while SIGCHLD was ignored)
+        return False
+    return done == 0
 
 
 if __name__ == "__main__":
