@@ -230,7 +230,9 @@ def _applicable_only(method: Callable[..., Any], servicer: Any, request: Any, co
     every = getattr(servicer, _POLICIES)
     run: list[Any] = []
     skipped: dict[int, Any] = {}  # policy position -> its not-applicable entry
+    position_of: dict[str, int] = {}
     for position, pol in enumerate(every):
+        position_of[pol.name] = position
         rule = _RULE_OF.get(pol)
         if rule is None or _applies(rule, request.type) \
                 or servicer._get_enforcement_level(pol) == EnforcementLevel.DISABLED:
@@ -243,7 +245,6 @@ def _applicable_only(method: Callable[..., Any], servicer: Any, request: Any, co
     view = copy.copy(servicer)
     setattr(view, _POLICIES, run)
     response = method(view, request, context)
-    position_of = {pol.name: position for position, pol in enumerate(every)}
     entries = [(position_of.get(na.policy_name, -1), na) for na in response.not_applicable]
     entries += list(skipped.items())
     entries.sort(key=lambda entry: entry[0])
