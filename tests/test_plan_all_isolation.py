@@ -277,3 +277,28 @@ def test_a_failed_registration_does_not_fail_the_next_stack_in_the_same_worker(t
     assert rows["team-a-dev"]["status"] == "error" and "budget" in rows["team-a-dev"]["errors"][0]
     assert {s: r["status"] for s, r in rows.items() if s != "team-a-dev"} == {"team-a-prod": "ok", "team-b-dev": "ok"}
     assert code == 1
+
+
+def test_plan_all_leaves_no_process_of_its_own_running_when_it_returns(tmp_path):
+    # Workers, their pack zygotes and multiprocessing's resource tracker all belong to the command's
+    # session; when `plan --all` returns, none may still be there (a CI step runner kills or waits for
+    # what a step leaves behind). The resource tracker used to end only after the command had.
+    import subprocess
+    import sys
+
+    root = _project(tmp_path, ["ok1", "ok2", "ok3"])
+    proc = subprocess.Popen([sys.executable, "-m", "ai_serving.cli", "plan", "--all", "--project", str(root),
+                             "--policy-pack", str(root / "pack"), "--out", str(tmp_path / "out"), "--workers", "2",
+                             "--quiet"], start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    left = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended while we looked
+            continue
+        if int(fields[3]) == proc.pid:  # field 6 of /proc/PID/stat: the session id
+            left.append(f"{stat.parent.name} ({fields[0]})")
+    assert not left, f"processes of the command's session still there after it returned: {left}"

@@ -235,6 +235,24 @@ def run_stacks(project: Project, stacks: list[str], *, pack_dir: Path | None, po
                 slot.process.kill()
                 slot.process.join()
             slot.conn.close()
+        _stop_resource_tracker()
+
+
+def _stop_resource_tracker() -> None:
+    """Stop and reap the helper process that starting ``spawn`` workers launched.
+
+    multiprocessing starts a resource tracker beside the first spawned worker and leaves it running
+    until this process exits; it then ends on its own, after us, and is reaped by whatever adopts it.
+    A CI step that waits for (or kills) every process the command started would find it still there.
+    Nothing here uses it (no shared memory or named semaphores); a later ``spawn`` starts a new one.
+    The stop is a private stdlib method (3.8+); without it the tracker ends as before.
+    """
+    from multiprocessing import resource_tracker
+
+    stop = getattr(resource_tracker._resource_tracker, "_stop", None)
+    if stop is not None:
+        with contextlib.suppress(Exception):  # best effort: the run's result is already known
+            stop()
 
 
 
