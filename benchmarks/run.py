@@ -51,6 +51,7 @@ TARGETS = {
 }
 FLOOR_CASE = "import pulumi + the SDK types infra/ uses + import pulumi_policy (the cold-plan floor)"
 ENGINE = ROOT / "build" / "engine"
+WARM_STACKS = 30  # warm stacks whose CPU is broken down (bench_warm), after one that warms the worker
 ENGINE_SAMPLE = 2  # generated stacks previewed by the real engine beside the example stacks
 
 
@@ -516,6 +517,141 @@ def bench_phases(reps: int, tmp: Path) -> dict:
     return {"phases": {k: stats(v) for k, v in all_marks.items()}, "resources": resources}
 
 
+WARM_PACK_MAIN = r"""
+# The real pack (REAL, below), with the CPU each analyzer call takes recorded: written by benchmarks/run.py.
+import json, os, runpy, sys, time
+import pulumi_policy.policy as _policy
+from pulumi.runtime.proto import analyzer_pb2_grpc as _grpc
+
+_spent = [0.0]
+_register = _grpc.add_AnalyzerServicer_to_server
+
+
+def _timed(name, method):
+    def call(request, context):
+        started = time.thread_time()
+        try:
+            return method(request, context)
+        finally:
+            _spent[0] += time.thread_time() - started
+            if name == "AnalyzeStack":  # the stack's last call: what this process spent, all threads
+                with open(LOG, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps({"handlers": _spent[0], "process": time.process_time()}) + "\n")
+    return call
+
+
+def _register_timed(servicer, server):
+    # The instance's methods, as the SDK hands them to gRPC: whatever the pack wraps around them included.
+    for name in ("GetAnalyzerInfo", "GetPluginInfo", "Configure", "ConfigureStack", "Analyze", "AnalyzeStack"):
+        if hasattr(servicer, name):
+            setattr(servicer, name, _timed(name, getattr(servicer, name)))
+    return _register(servicer, server)
+
+
+_policy.analyzer_pb2_grpc.add_AnalyzerServicer_to_server = _register_timed
+sys.path.insert(0, REAL)
+runpy.run_path(os.path.join(REAL, "__main__.py"), run_name="__main__")
+"""
+
+WARM_CODE = r"""
+import json, sys, time
+from datetime import date
+from pathlib import Path
+sys.path.insert(0, ROOT)
+from ai_serving import plan as plan_module
+from ai_serving.engine.project import load_project
+from ai_serving.org import plan_all
+project = load_project(Path(ROOT), Path(STACK_DIR))
+stacks = project.stacks()
+program = []
+run_program = plan_module.run_program
+def measured(*args, **kwargs):  # the same call, its CPU (every thread of this process) recorded
+    started = time.process_time()
+    try:
+        return run_program(*args, **kwargs)
+    finally:
+        program.append(time.process_time() - started)
+plan_module.run_program = measured
+policy_config = json.loads((Path(ROOT) / "policies" / "policy-config.json").read_text())
+plan_all._init_worker(project, Path(PACK), policy_config, Path(OUT), date.today())
+worker = []
+for stack in stacks:
+    started = time.process_time()
+    outcome = plan_all._plan_in_worker(stack)
+    worker.append(time.process_time() - started)
+    assert outcome["status"] in ("ok", "policy-failed"), outcome
+plan_all._close_worker()
+print("WARM" + json.dumps({"worker": worker, "program": program}))
+"""
+
+
+def bench_warm(n: int, tmp: Path) -> dict:
+    """Where a warm stack's CPU goes, in one process that plans ``n`` generated stacks as a ``plan --all``
+    worker does (the first one warms it and is left out).
+
+    The worker's CPU (all its threads) per stack, and of that the program under mocks; the pack
+    process's CPU per stack (fork to the end of AnalyzeStack, all threads), and of that its analyzer
+    calls (the thread time of each gRPC handler: pulumi_policy's decoding and the rules). The pack
+    runs from a copy of ``policies/`` whose ``__main__.py`` records those times around the real one.
+    """
+    gen = tmp / "warm-stacks"
+    generate_stacks(n, gen)
+    pack = tmp / "warm-pack"
+    pack.mkdir()
+    real = ROOT / "policies"
+    for entry in real.iterdir():
+        if entry.name != "__main__.py":
+            (pack / entry.name).symlink_to(entry)
+    log_file = tmp / "warm-pack-cpu.jsonl"
+    (pack / "__main__.py").write_text(f"REAL = {str(real)!r}\nLOG = {str(log_file)!r}\n" + WARM_PACK_MAIN,
+                                      encoding="utf-8")
+    code = (f"ROOT={str(ROOT)!r}\nSTACK_DIR={str(gen)!r}\nPACK={str(pack)!r}\nOUT={str(tmp / 'warm-out')!r}\n"
+            + WARM_CODE)
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    line = next((ln for ln in r.stdout.splitlines() if ln.startswith("WARM")), None)
+    if line is None:
+        raise SystemExit(f"warm breakdown failed:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}")
+    data = json.loads(line[len("WARM"):])
+    packs = [json.loads(x) for x in log_file.read_text(encoding="utf-8").splitlines()]
+    if len(packs) != len(data["worker"]):
+        raise SystemExit(f"warm breakdown: {len(packs)} pack records for {len(data['worker'])} stacks")
+    series = {
+        "worker": data["worker"][1:],
+        "program": data["program"][1:],
+        "pack": [p["process"] for p in packs[1:]],
+        "handlers": [p["handlers"] for p in packs[1:]],
+    }
+    # Means, not medians, for the totals: the stacks differ (a GPU pool or not, prod or not), and
+    # 100 stacks cost the sum of theirs.
+    out = {"stacks": n - 1, **{k: {**stats(v), "mean": statistics.fmean(v)} for k, v in series.items()}}
+    log("warm stack CPU (mean): " + ", ".join(f"{k} {v['mean']:.3f}s" for k, v in out.items() if k != "stacks"))
+    return out
+
+
+def warm_floor(ctx: dict, n: int = 100) -> dict | None:
+    """The least wall time ``n`` stacks can take on this machine's cores, from this run's measurements.
+
+    Every design that runs this program under the SDK's mocks and this pack's rules pays the cold-plan
+    floor once per core (in parallel) and, per stack, at least the program's CPU and the pack's analyzer
+    calls, spread over the cores; everything else (processes, gRPC, recording, reports) is left out.
+    """
+    warm, floor = ctx.get("warm"), (ctx.get("floor") or {}).get(FLOOR_CASE)
+    if not warm or not floor:
+        return None
+    cores = ctx["machine"]["affinity"]
+    start = floor["wall"]["median"]
+    program = warm["program"]["mean"]
+    rules = warm["handlers"]["mean"]
+    whole = warm["worker"]["mean"] + warm["pack"]["mean"]
+    return {
+        "n": n, "cores": cores, "start": start,
+        "program_only": start + n * program / cores,
+        "program_and_rules": start + n * (program + rules) / cores,
+        "today": start + n * whole / cores,
+        "per_stack_floor": program + rules, "per_stack_today": whole,
+    }
+
+
 def bench_tests() -> dict:
     r = timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", "--no-header"])
     tail = [ln for ln in r["stdout"].splitlines() if ln.strip()][-1:] or [""]
@@ -652,6 +788,39 @@ def write_results(ctx: dict) -> None:
             slopes.append(f"N {lo}→{hi}: {d:.3f} s/stack")
         a("Marginal time per stack (slope of median wall between N values): " + "; ".join(slopes) + ".\n")
 
+    warm = ctx.get("warm")
+    if warm:
+        a(f"## Where a warm stack's CPU goes ({warm['stacks']} generated stacks, one warm worker)\n")
+        a(
+            "One process plans generated stacks (as above) the way a `plan --all` worker does; the first warms "
+            "it and is left out. CPU seconds of all threads; the pack's analyzer calls are the gRPC handlers' "
+            "thread time (pulumi_policy decoding the resources and the rules), measured by a copy of "
+            "`policies/` whose `__main__.py` times the real pack's calls.\n"
+        )
+        a("| per stack | mean CPU s | median | min | max |")
+        a("|---|---|---|---|---|")
+        for key, label in (("worker", "worker process (all its work for the stack)"),
+                           ("program", "  of which: the program under mocks (the Pulumi SDK's registrations)"),
+                           ("pack", "policy pack process (fork to the end of AnalyzeStack)"),
+                           ("handlers", "  of which: its analyzer calls (decoding + rules)")):
+            st = warm[key]
+            a(f"| {label} | **{st['mean']:.3f}** | {st['median']:.3f} | {st['min']:.3f} | {st['max']:.3f} |")
+        a("")
+        fl = warm_floor(ctx)
+        if fl:
+            a(
+                f"The least time {fl['n']} stacks can take on {fl['cores']} cores, from these figures: the cold-plan "
+                f"floor ({fl['start']:.2f} s, paid once per core, in parallel) plus each stack's CPU spread over the "
+                "cores, and nothing else (no process start, no gRPC, no recording, no report):\n"
+            )
+            a("| what each stack costs | per stack | 100 stacks, at least |")
+            a("|---|---|---|")
+            a(f"| the program under mocks only | {warm['program']['mean']:.3f} s | **{fl['program_only']:.1f} s** |")
+            a(f"| + the pack's analyzer calls | {fl['per_stack_floor']:.3f} s | **{fl['program_and_rules']:.1f} s** |")
+            a(f"| everything measured (worker + pack process) | {fl['per_stack_today']:.3f} s "
+              f"| **{fl['today']:.1f} s** |")
+            a("")
+
     eng = ctx.get("engine")
     if eng:
         a("## Offline plan beside the real engine (same stacks, same run)\n")
@@ -741,6 +910,18 @@ def target_rows(ctx: dict) -> list[list[str]]:
                 verdict(peak <= TARGETS["worker_mb"]),
             ]
         )
+    fl = warm_floor(ctx)
+    if fl:
+        rows.append(
+            [
+                f"least possible for {fl['n']} stacks --all: cold-plan floor + {fl['n']} × (program under mocks + "
+                f"the pack's analyzer calls) / {fl['cores']} cores",
+                f"≤ {TARGETS['all100_total_s']:.0f} s (the target above)",
+                f"{fl['program_and_rules']:.1f} s",
+                "the target is below this floor" if fl["program_and_rules"] > TARGETS["all100_total_s"]
+                else "the floor allows the target",
+            ]
+        )
     if ctx.get("watch"):
         med = ctx["watch"]["replan"]["median"]
         rows.append([f"`plan {COLD_STACK} --watch`, re-plan after a save (median)", "well under 1 s",
@@ -790,7 +971,7 @@ def main() -> int:
     ap.add_argument("--small-reps", type=int, help="runs for N ≤ 10 (default 3)")
     ap.add_argument("--large-reps", type=int, help="runs for N > 10 (default 2)")
     ap.add_argument("--engine-reps", type=int, help="real-engine previews per stack (default 2; --quick 1)")
-    ap.add_argument("--skip", default="", help="comma-separated: floor,cold,phases,all,watch,engine,tests,profile")
+    ap.add_argument("--skip", default="", help="comma-separated: floor,cold,phases,warm,all,watch,engine,tests,profile")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     cold_reps = args.cold_reps or (3 if args.quick else 5)
@@ -815,6 +996,9 @@ def main() -> int:
             checkpoint(ctx, started)
         if "phases" not in skip:
             ctx["phases"] = bench_phases(min(cold_reps, 3), tmp)
+            checkpoint(ctx, started)
+        if "warm" not in skip:
+            ctx["warm"] = bench_warm(WARM_STACKS + 1, tmp)
             checkpoint(ctx, started)
         if "all" not in skip:
             ctx["all"] = bench_all(
