@@ -32,6 +32,8 @@ PRIVATE_KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5
                "QyNTUxOQAAACBzZWNyZXQtc2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0AAAAAAAAAAAA\n"
                "-----END OPENSSH PRIVATE KEY-----\n")
 CLIENT_SECRET = "Zq8~s3cr3t-client-secret-value-Xy"
+KEY_TEXT = ("b3BlbnNzaC1rZXktdjEA", "BEGIN OPENSSH")
+"""Pieces of PRIVATE_KEY that no output may contain."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,44 @@ CASES = [
         ("ai-serving:suppressions[1].rule", "ai-serving:suppressions[1].expires", "ai-serving:costCenter")),
     Case("nul-bytes", _text(lambda t: t.replace("config:", "config:\x00", 1)), ("NUL",)),
     Case("too-large", _text(lambda t: t + "#" + "x" * 300_000 + "\n"), ("at most",), line=False),
+    # Key material is refused wherever it is, never quoted: a value, a list item, inside a mapping, a key.
+    *[Case(f"private-key-in-{where}", _with(path, value), (shown_path, "PRIVATE key (not shown"),
+           never=KEY_TEXT)
+      for where, path, value, shown_path in [
+          ("owner", "ai-serving:owners", [PRIVATE_KEY], "ai-serving:owners[0]"),
+          ("tag-value", "ai-serving:tags", {"note": PRIVATE_KEY}, "ai-serving:tags.note"),
+          ("tag-key", "ai-serving:tags", {PRIVATE_KEY.splitlines()[0]: "x"}, "ai-serving:tags"),
+          ("waiver-reason", "ai-serving:suppressions", [_waiver(reason="rotated, was " + PRIVATE_KEY)],
+           "ai-serving:suppressions[0].reason"),
+          ("waiver-resource", "ai-serving:suppressions", [_waiver(resource=PRIVATE_KEY)],
+           "ai-serving:suppressions[0].resource"),
+          ("list-of-cost-centers", "ai-serving:costCenter", [PRIVATE_KEY], "ai-serving:costCenter[0]"),
+          ("map-of-cost-centers", "ai-serving:costCenter", {"k": PRIVATE_KEY}, "ai-serving:costCenter.k"),
+          ("location", "azure-native:location", PRIVATE_KEY, "azure-native:location"),
+      ]],
+    # What would rewrite a terminal or forge a CI log line when echoed.
+    Case("escape-codes-in-location", _with("azure-native:location", "swedencentral\x1b[31m\r\x07"),
+         ("azure-native:location", "control characters"), never=("\x1b", "\r", "\x07")),
+    Case("forged-log-line-in-tag", _with("ai-serving:tags", {"note": "fine\n::error::forged"}),
+         ("ai-serving:tags.note", "spans several lines"), never=("\n::error::forged",)),
+    Case("huge-waiver-reason", _with("ai-serving:suppressions", [_waiver(reason="tracked in PLAT-1 " * 6000)]),
+         ("ai-serving:suppressions[0].reason", "characters long")),
+    Case("long-waiver-resource", _with("ai-serving:suppressions", [_waiver(resource="oai-" + "x" * 400)]),
+         ("ai-serving:suppressions[0].resource", "at most 300")),
+    # Numbers and dates are what they say, never coerced.
+    Case("budget-true", _with("ai-serving:budget", {"monthlyAmount": True, "contactEmails": ["finops@example.com"]}),
+         ("ai-serving:budget.monthlyAmount",)),
+    Case("budget-text", _with("ai-serving:budget", {"monthlyAmount": "2000", "contactEmails": ["finops@example.com"]}),
+         ("ai-serving:budget.monthlyAmount",)),
+    Case("budget-absurd", _with("ai-serving:budget", {"monthlyAmount": 1e300, "contactEmails": ["finops@example.com"]}),
+         ("ai-serving:budget.monthlyAmount", "less than or equal to 10000000")),
+    Case("waiver-expires-number", _with("ai-serving:suppressions", [_waiver(expires=0)]),
+         ("ai-serving:suppressions[0].expires", "YYYY-MM-DD")),
+    Case("waiver-expires-timestamp", _with("ai-serving:suppressions", [_waiver(expires="2027-01-31T00:00:00")]),
+         ("ai-serving:suppressions[0].expires", "YYYY-MM-DD")),
+    # `costCenter` is `ai-serving:costCenter`: both spellings in one file set one key twice.
+    Case("key-set-twice-by-namespace", lambda cfg, text: None if "ai-serving:costCenter" not in cfg else text.replace(
+        "config:\n", "config:\n  costCenter: CC-9999\n", 1), ("ai-serving:costCenter", "set twice")),
 ]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from infra.config.errors import ConfigError, ConfigIssue
+from infra.config.yaml_lines import line_index
 
 from ..outcome import UsageError
 from . import stack_yaml
@@ -119,9 +120,18 @@ def read_stack_config(project: Project, stack: str, path: Path | None = None) ->
     for key, value in project.config_defaults.items():
         if value is not _REQUIRED:
             values[key] = marshal(value)
+    written: dict[str, str] = {}
     for key, value in (doc.get("config") or {}).items():
         key = str(key)
         full = key if ":" in key else f"{project.name}:{key}"
+        if full in written:
+            # `costCenter` is `ai-serving:costCenter`: both in one file is one key set twice, and the last
+            # one silently won (the YAML loader refuses a key written twice, but these are two spellings).
+            lines = line_index(path)
+            raise ConfigError(path, [ConfigIssue(full, f"set twice, as {written[full]!r} and as {key!r} (a key "
+                                                       f"without a namespace is {project.name}:<key>); keep one",
+                                                 lines.get((full,)))])
+        written[full] = key
         if isinstance(value, dict) and set(value) == {"secure"}:
             values[full] = SECRET_PLACEHOLDER
             secret_keys.append(full)

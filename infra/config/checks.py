@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from .. import catalogues, sizing
 from . import openai_checks
 from .addressing import LARGEST_ALLOWED_PREFIX, gpu_addresses_needed, layout, usable_addresses
+from .errors import shown
 from .model import StackConfig
 from .patterns import full_match
 from .regions import REGION_SHORT_CODES
@@ -41,13 +42,14 @@ def placeholders(cfg: StackConfig) -> list[Issue]:
     declared. Prod rejects them (see ``check``); dev and test only get a warning from the tooling."""
     found: list[Issue] = []
     if _TODO.search(cfg.cost_center):
-        found.append((("ai-serving:costCenter",), f"placeholder cost center {cfg.cost_center!r}: set the real one"))
+        found.append((("ai-serving:costCenter",),
+                      f"placeholder cost center {shown(cfg.cost_center)}: set the real one"))
     for i, owner in enumerate(cfg.owners):
         if _TODO.search(owner) or owner == placeholder_owner(cfg.team):
-            found.append((("ai-serving:owners", i), f"placeholder owner {owner!r}: name the real owners"))
+            found.append((("ai-serving:owners", i), f"placeholder owner {shown(owner)}: name the real owners"))
     for key, value in cfg.tags.items():
         if _TODO.search(value):
-            found.append((("ai-serving:tags", key), f"placeholder tag value {value!r}: set the real one"))
+            found.append((("ai-serving:tags", key), f"placeholder tag value {shown(value)}: set the real one"))
     return found
 
 
@@ -73,7 +75,7 @@ def _stack_identity(cfg: StackConfig, stack_name: str | None) -> Iterator[Issue]
     if stack_name is not None and stack_name != cfg.stack_name:
         yield (
             ("ai-serving:team",),
-            f"the stack is named {stack_name!r} but team/environment say {cfg.stack_name!r}; "
+            f"the stack is named {shown(stack_name)} but team/environment say {shown(cfg.stack_name)}; "
             "rename the file to Pulumi.<team>-<environment>.yaml or fix the keys",
         )
 
@@ -82,7 +84,7 @@ def _location(cfg: StackConfig) -> Iterator[Issue]:
     if cfg.location not in REGION_SHORT_CODES:
         yield (
             ("azure-native:location",),
-            f"expected an Azure region name (e.g. swedencentral, westeurope, eastus2), found {cfg.location!r}",
+            f"expected an Azure region name (e.g. swedencentral, westeurope, eastus2), found {shown(cfg.location)}",
         )
 
 
@@ -112,7 +114,7 @@ def _gpu_pool(cfg: StackConfig) -> Iterator[Issue]:
     skus = catalogues.gpu_skus()
     sku = skus.get(pool.vm_sku)
     if sku is None:
-        yield (base + ("vmSku",), f"unknown GPU VM size {pool.vm_sku!r}; expected one of: {', '.join(skus)} "
+        yield (base + ("vmSku",), f"unknown GPU VM size {shown(pool.vm_sku)}; expected one of: {', '.join(skus)} "
                                   "(add sizes to infra/catalogues/gpu_skus.yaml)")
     if pool.min_instances > pool.max_instances:
         yield (base + ("minInstances",), f"minInstances ({pool.min_instances}) must not exceed "
@@ -124,7 +126,7 @@ def _gpu_pool(cfg: StackConfig) -> Iterator[Issue]:
         yield (base + ("spot",), f"{pool.vm_sku} is not offered as Spot; set spot: false")
     if not full_match(MODEL_ID_RE, pool.model):
         yield (base + ("model",), f"expected a Hugging Face model id like meta-llama/Llama-3.1-8B-Instruct "
-                                  f"(letters, digits, '.', '_', '-' and one '/'), found {pool.model!r}")
+                                  f"(letters, digits, '.', '_', '-' and one '/'), found {shown(pool.model)}")
         return
     known = catalogues.open_models().get(pool.model)
     if sku is None or known is None:
@@ -177,14 +179,14 @@ def _supply(cfg: StackConfig) -> Iterator[Issue]:
     if pool.registry_id is not None and not pool.registry_id.lower().split("/providers/", 1)[-1].startswith(
             "microsoft.containerregistry/registries/"):
         yield (base + ("registryId",), "expected the id of a Microsoft.ContainerRegistry/registries resource, "
-                                       f"found {pool.registry_id[:120]!r}")
+                                       f"found {shown(pool.registry_id)}")
     if source is not None and source.account_id is not None and not source.account_id.lower().split(
             "/providers/", 1)[-1].startswith("microsoft.storage/storageaccounts/"):
         yield (base + ("modelSource", "accountId"), "expected the id of a Microsoft.Storage/storageAccounts "
-                                                    f"resource, found {source.account_id[:120]!r}")
+                                                    f"resource, found {shown(source.account_id)}")
     waived = any(s.rule == DIGEST_RULE for s in cfg.suppressions)
     if cfg.environment == "prod" and "@sha256:" not in pool.serving_image and not waived:
         yield (base + ("servingImage",),
                f"a prod pool pulls its image by digest: expected {pool.serving_image.split('@')[0]}@sha256:<64 hex> "
-               f"(scripts/import-image.sh prints the digest it imported), found {pool.serving_image!r}; "
+               f"(scripts/import-image.sh prints the digest it imported), found {shown(pool.serving_image)}; "
                f"or waive {DIGEST_RULE} in ai-serving:suppressions with a reason and an expiry")

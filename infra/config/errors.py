@@ -21,8 +21,15 @@ _KEY_MATERIAL = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|PuTTY-User-Ke
 
 
 def is_key_material(value: Any) -> bool:
-    """Whether ``value`` looks like a private key (which must never be echoed anywhere)."""
-    return isinstance(value, str) and bool(_KEY_MATERIAL.search(value))
+    """Whether ``value`` looks like a private key, or holds one anywhere inside (a list, a mapping's keys
+    or values): such a value must never be echoed anywhere."""
+    if isinstance(value, str):
+        return bool(_KEY_MATERIAL.search(value))
+    if isinstance(value, dict):
+        return any(is_key_material(k) or is_key_material(v) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(is_key_material(v) for v in value)
+    return False
 
 
 def shown(value: Any) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from . import checks
+from . import checks, screening
 from .errors import ConfigError, ConfigIssue, shown
 from .model import StackConfig
 from .yaml_lines import KeyPath, line_index, nearest_line
@@ -99,6 +99,13 @@ def validate(raw: Mapping[str, Any], *, stack_name: str | None = None, source: P
 
 
 def _validate(raw: Mapping[str, Any], *, stack_name: str | None, source: Path | None) -> StackConfig:
+    # First, what may appear nowhere (key material, control characters, line breaks, huge strings):
+    # alone, so that no model error or check below can quote such a value.
+    refused = list(screening.refused(raw, skip=SECRET_KEYS))
+    if refused:
+        index = _line_index(source)
+        raise ConfigError(source, [ConfigIssue(_format_path(_yaml_path(path)), message,
+                                               nearest_line(index, _yaml_path(path))) for path, message in refused])
     try:
         cfg = StackConfig.model_validate(dict(raw))
     except ValidationError as exc:

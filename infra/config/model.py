@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
 from pydantic.alias_generators import to_camel
 
+from .errors import shown
 from .patterns import full_match
 from .profiles import PROFILES, Environment, EnvironmentProfile
 
@@ -35,7 +36,7 @@ SSH_KEY_RE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [
 
 def _email(value: str) -> str:
     if not full_match(EMAIL_RE, value):
-        raise ValueError(f"expected an email address like name@example.com, found {value!r}")
+        raise ValueError(f"expected an email address like name@example.com, found {shown(value)}")
     return value
 
 
@@ -45,7 +46,7 @@ def _arm_id(value: str) -> str:
     if not full_match(ARM_ID_RE, value):
         raise ValueError(
             "expected an Azure resource id like /subscriptions/<uuid>/resourceGroups/<rg>/providers/"
-            f"<namespace>/<type>/<name>, found {value!r}"
+            f"<namespace>/<type>/<name>, found {shown(value)}"
         )
     return value
 
@@ -64,7 +65,7 @@ def _strict_network(value: object) -> object:
         try:
             return ipaddress.IPv4Network(value, strict=True)
         except ValueError as exc:
-            raise ValueError(f"expected an IPv4 CIDR like 10.42.0.0/22, found {value!r} ({exc})") from None
+            raise ValueError(f"expected an IPv4 CIDR like 10.42.0.0/22, found {shown(value)} ({exc})") from None
     return value
 
 
@@ -89,7 +90,7 @@ managed-by)."""
 def _tag_key(value: str) -> str:
     if value.lower().startswith(RESERVED_TAG_PREFIXES):
         raise ValueError(f"tag names starting with {', '.join(RESERVED_TAG_PREFIXES)} are reserved by Azure; "
-                         f"found {value[:60]!r}")
+                         f"found {shown(value)}")
     return value
 
 
@@ -112,15 +113,32 @@ def _fqdn(value: str) -> str:
         labels = host[2:].split(".") if host.startswith("*.") else []
         # `*`, `*.com`, `*.co.uk`: a wildcard over a public suffix opens the exfiltration path to everyone.
         if len(labels) < 2 or (len(labels) == 2 and labels[0] in _SHARED_SECOND_LEVEL):
-            raise ValueError(f"wildcard {value[:80]!r} is too broad: it covers a whole top-level domain or more; "
+            raise ValueError(f"wildcard {shown(value)} is too broad: it covers a whole top-level domain or more; "
                              "name the organisation's domain (*.example.com) or the exact host")
     if not full_match(FQDN_RE, host) or len(host) > 253:
-        raise ValueError(f"expected a host name like api.example.com (or *.example.com); found {value[:80]!r}")
+        raise ValueError(f"expected a host name like api.example.com (or *.example.com); found {shown(value)}")
     return host
 
 
 TagKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$"), AfterValidator(_tag_key)]
 TagValue = Annotated[str, StringConstraints(max_length=256)]
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _calendar_date(value: object) -> object:
+    """A day written as YYYY-MM-DD (YAML's unquoted date arrives as that text): not a number, which
+    pydantic would read as seconds since 1970 (``expires: 0`` was 1970-01-01), nor a timestamp."""
+    if isinstance(value, date) or full_match(_ISO_DATE, value):
+        return value
+    raise ValueError(f"expected a date written as YYYY-MM-DD, like 2027-01-31; found {shown(value)}")
+
+
+CalendarDate = Annotated[date, BeforeValidator(_calendar_date), Field(strict=False)]
+
+MAX_MONTHLY_BUDGET = 10_000_000
+"""The largest monthly budget a stack may declare, in the billing currency: a typo guard (one extra
+zero, 1e300), far above any team's spend; Azure's own budget API sets no documented ceiling."""
 Fqdn = Annotated[str, AfterValidator(_fqdn)]
 
 
@@ -186,7 +204,7 @@ class DeploymentConfig(_Model):
     """Thousands of tokens per minute (standard types) or PTUs (provisioned types)."""
     content_filter: str = "default"
     """A profile from infra/catalogues/content_filters.yaml. Default: `default`."""
-    existing_since: Annotated[date, Field(strict=False)] | None = None
+    existing_since: CalendarDate | None = None
     """For a version Microsoft has since closed to new customers (stage Deprecated): the day this
     subscription first deployed it. Existing customers may keep deploying it until retirement, so
     validation accepts a deprecated version only with this date (before the deprecation date, when
@@ -226,7 +244,7 @@ CONTAINER_NAME_RE = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
 def _container_name(value: str) -> str:
     if not full_match(CONTAINER_NAME_RE, value):
         raise ValueError("expected a blob container name: 3-63 lowercase letters, digits and single hyphens, "
-                         f"starting and ending with a letter or digit; found {value[:80]!r}")
+                         f"starting and ending with a letter or digit; found {shown(value)}")
     return value
 
 
@@ -283,7 +301,7 @@ class GpuPoolConfig(_Model):
 class BudgetConfig(_Model):
     """Monthly cost budget on the team's resource group."""
 
-    monthly_amount: Annotated[float, Field(gt=0, strict=False)]
+    monthly_amount: Annotated[float, Field(gt=0, le=MAX_MONTHLY_BUDGET)]
     contact_emails: Annotated[list[Email], Field(min_length=1)]
 
 
@@ -307,10 +325,10 @@ class Suppression(_Model):
     """A waiver of one policy finding, with a reason and an expiry date."""
 
     rule: Annotated[str, StringConstraints(pattern=r"^[A-Z]+[0-9]*-[0-9]{2}$")]
-    resource: Annotated[str, StringConstraints(min_length=1)]
+    resource: Annotated[str, StringConstraints(min_length=1, max_length=300)]
     """A resource name, or a glob pattern (fnmatch) over resource names."""
-    reason: Annotated[str, StringConstraints(min_length=MIN_REASON_CHARS), AfterValidator(_reason)]
-    expires: Annotated[date, Field(strict=False)]
+    reason: Annotated[str, StringConstraints(min_length=MIN_REASON_CHARS, max_length=1000), AfterValidator(_reason)]
+    expires: CalendarDate
 
 
 class StackConfig(_Model):

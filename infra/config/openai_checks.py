@@ -14,6 +14,7 @@ from datetime import date
 
 from .. import catalogues
 from ..catalogues import lifecycle
+from .errors import shown
 from .model import DeploymentConfig, StackConfig
 
 Path = tuple[str | int, ...]
@@ -35,11 +36,11 @@ def check(cfg: StackConfig, today: date | None = None) -> list[Issue]:
     for i, dep in enumerate(cfg.openai.deployments):
         base = BASE + (i,)
         if dep.name in seen:
-            issues.append((base + ("name",), f"duplicate deployment name {dep.name!r} "
+            issues.append((base + ("name",), f"duplicate deployment name {shown(dep.name)} "
                                              f"(also deployments[{seen[dep.name]}])"))
         seen.setdefault(dep.name, i)
         if dep.content_filter not in profiles:
-            issues.append((base + ("contentFilter",), f"unknown content-filter profile {dep.content_filter!r}; "
+            issues.append((base + ("contentFilter",), f"unknown content-filter profile {shown(dep.content_filter)}; "
                                                       f"expected one of: {', '.join(sorted(profiles))}"))
         issues += _model(dep, cfg.location, today, base)
     issues += _spillover(cfg.openai.deployments)
@@ -64,7 +65,7 @@ def _spillover(deployments: list[DeploymentConfig]) -> Iterator[Issue]:
             continue
         j = index.get(dep.spillover_deployment)
         if j is None:
-            yield (path, f"no deployment named {dep.spillover_deployment!r} in this account; expected one of: "
+            yield (path, f"no deployment named {shown(dep.spillover_deployment)} in this account; expected one of: "
                          f"{', '.join(d.name for d in deployments if d.name != dep.name)}")
             continue
         target = deployments[j]
@@ -84,12 +85,12 @@ def _spillover(deployments: list[DeploymentConfig]) -> Iterator[Issue]:
 def _model(dep: DeploymentConfig, region: str, today: date, base: Path) -> Iterator[Issue]:
     known = lifecycle.models()
     if dep.model not in known:
-        yield (base + ("model",), f"unknown model {dep.model!r}; expected one of: {', '.join(sorted(known))} "
+        yield (base + ("model",), f"unknown model {shown(dep.model)}; expected one of: {', '.join(sorted(known))} "
                                   f"(add new models with their sources to {lifecycle.CATALOGUE_FILE})")
         return
     mv = lifecycle.lookup(dep.model, dep.version)
     if mv is None:
-        yield (base + ("version",), f"unknown version {dep.version!r} of {dep.model}; "
+        yield (base + ("version",), f"unknown version {shown(dep.version)} of {dep.model}; "
                                     f"expected one of: {', '.join(known[dep.model])}")
         return
     if mv.is_retired(today, dep.sku):
@@ -119,7 +120,7 @@ def _model(dep: DeploymentConfig, region: str, today: date, base: Path) -> Itera
             return
     if dep.sku not in lifecycle.types_covered():
         yield (base + ("sku",), f"the catalogue records no sourced regional availability for deployment type "
-                                f"{dep.sku!r} (it covers {', '.join(lifecycle.types_covered())}); use one of "
+                                f"{shown(dep.sku)} (it covers {', '.join(lifecycle.types_covered())}); use one of "
                                 f"those or add the {dep.sku} matrix to {lifecycle.CATALOGUE_FILE}")
         return
     offered_here = mv.types_in(region)
