@@ -21,7 +21,6 @@ goes to ``report-full.md`` beside it (for the CI artefact).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -32,6 +31,7 @@ from ..outcome import ExitCode, Status, UsageError
 from ..verdict import resource_name, rule_id
 from . import costs, diagram
 from .diff import PlanDiff, diff_dirs, load_plans, short
+from .documents import read_summary
 
 GITHUB_COMMENT_LIMIT = 65_536
 BUDGET = 60_000
@@ -60,7 +60,7 @@ def load_summary(out_dir: Path, plans: dict[str, dict[str, Any]]) -> dict[str, A
     path = out_dir / "summary.json"
     summary: dict[str, Any] = {}
     if path.is_file():
-        summary = _read_summary(path)
+        summary = read_summary(path)  # checked: a file of another shape is a UsageError naming it
         rows = {row["stack"]: row for row in summary["stacks"]}
     else:
         # Without summary.json nobody knows which stack files exist: plan files alone cannot show a
@@ -72,21 +72,6 @@ def load_summary(out_dir: Path, plans: dict[str, dict[str, Any]]) -> dict[str, A
     summary.setdefault("crossTeam", [])
     summary.setdefault("pack", _derived_pack(plans))
     summary.setdefault("generated", date.today().isoformat())
-    return summary
-
-
-def _read_summary(path: Path) -> dict[str, Any]:
-    """summary.json, checked for the shape plan --all writes (``UsageError`` naming the file otherwise)."""
-    from ..outcome import UsageError
-
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise UsageError(f"{path}: not a readable summary.json ({exc}); re-run `ai-serving plan --all`") from None
-    rows = summary.get("stacks") if isinstance(summary, dict) else None
-    if not isinstance(rows, list) or not all(isinstance(r, dict) and isinstance(r.get("stack"), str) for r in rows):
-        raise UsageError(f"{path}: expected an object with a `stacks` list of rows naming their stack; "
-                         "re-run `ai-serving plan --all`")
     return summary
 
 
