@@ -626,3 +626,12 @@ def test_a_deeply_nested_summary_is_a_usage_error(tmp_path, capsys):
 
     assert "summary.json: not a readable summary.json: nested too deeply" in capsys.readouterr().err
 
+
+def test_without_a_summary_each_row_is_named_by_its_folder_even_when_the_plan_does_not_say_its_stack(tmp_path):
+    for stack, plan in (("s1-dev", {"resources": []}), ("s2-dev", {"stack": "s2-dev", "resources": []})):
+        (tmp_path / stack).mkdir()
+        (tmp_path / stack / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+
+    text, _ = render(tmp_path)
+
+    assert "<b>s1-dev</b>" in text and "<b>s2-dev</b>" in text

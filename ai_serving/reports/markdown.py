@@ -65,7 +65,7 @@ def load_summary(out_dir: Path, plans: dict[str, dict[str, Any]]) -> dict[str, A
     else:
         # Without summary.json nobody knows which stack files exist: plan files alone cannot show a
         # stack that was never planned, so such a report is never green (see verdict_line).
-        rows = {stack: _derived_row(plan) for stack, plan in plans.items()}
+        rows = {stack: _derived_row(stack, plan) for stack, plan in plans.items()}
         summary["incomplete"] = (f"no {path.name} in {out_dir.name}/: `plan --all` did not finish, so stacks "
                                  "that were not planned are missing from this report")
     summary["stacks"] = [rows[s] for s in sorted(rows)]
@@ -75,11 +75,12 @@ def load_summary(out_dir: Path, plans: dict[str, dict[str, Any]]) -> dict[str, A
     return summary
 
 
-def _derived_row(plan: dict[str, Any]) -> dict[str, Any]:
+def _derived_row(stack: str, plan: dict[str, Any]) -> dict[str, Any]:
     policy = plan.get("policy") or {}
     violations = policy.get("violations") or []
     mandatory = sum(1 for v in violations if v.get("level") == "mandatory")
-    return {"stack": plan.get("stack"), "resources": len(plan.get("resources") or []), "mandatory": mandatory,
+    # Named as load_plans named it (the folder): a plan.json need not say its stack.
+    return {"stack": stack, "resources": len(plan.get("resources") or []), "mandatory": mandatory,
             "advisory": len(violations) - mandatory, "waivers": len(policy.get("suppressed") or []),
             "status": (Status.POLICY_FAILED if mandatory else Status.OK).value, "errors": []}
 
