@@ -175,6 +175,9 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
         raise UsageError("--output json is for one stack; `plan --all --out DIR` writes summary.json")
     if args.watch and (args.all or args.output == "json"):
         raise UsageError("--watch re-plans one stack for a terminal: not with --all or --output json")
+    if args.base is not None and not (args.all and args.out):
+        raise UsageError("--base is for `plan --all --out DIR` (the report written there compares with it); "
+                         "or run `ai-serving report --out DIR --base BASE`")
     if args.all:
         from .org.plan_all import plan_all
 

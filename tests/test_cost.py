@@ -487,11 +487,25 @@ def test_a_plan_json_with_a_malformed_cost_is_left_out_not_a_traceback(tmp_path:
     _plan_into(tmp_path / "head", "team-b-dev", cfg, tmp_path)
     path = tmp_path / "head/team-b-dev/plan.json"
     doc = json.loads(path.read_text())
-    for bad in ("lots", {"committed": "1e9", "ceiling": 0, "lines": []}, {"committed": 1, "ceiling": 2, "lines": [3]}):
+    for bad in ("lots", {"committed": "1e9", "ceiling": 0, "lines": []}, {"committed": 1, "ceiling": 2, "lines": [3]},
+                {"committed": 1, "ceiling": 2, "lines": [], "notIncluded": 5}):
         doc["cost"] = bad
         path.write_text(json.dumps(doc))
         report, _ = render(tmp_path / "head")
         assert "### Cost estimate" not in report
+
+
+@pytest.mark.parametrize("bad", [
+    {"committed": 1, "ceiling": 2, "lines": [{"committed": 1, "ceiling": 1}]},  # line_delta keys lines by these
+    {"committed": 1, "ceiling": 2, "lines": [{"resource": ["r"], "item": "i", "committed": 1, "ceiling": 1}]},
+    {"committed": True, "ceiling": 2, "lines": []},
+    {"committed": 1, "ceiling": 2, "lines": [], "budget": "lots"},
+])
+def test_a_cost_the_report_cannot_read_is_left_out(bad: dict) -> None:
+    from ai_serving.reports.costs import of_plan
+
+    assert of_plan({"cost": bad}) is None
+    assert of_plan({"cost": {"committed": 1, "ceiling": 2, "lines": []}}) is not None
 
 
 def test_plan_all_prints_the_org_table_per_stack_team_cost_center_and_total(

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ai_serving.reports.diff import ABSENT, diff_dirs, flatten
 from ai_serving.wire import SECRET_SIG, SECRET_VALUE_SIG
 
@@ -147,3 +149,59 @@ def test_a_single_stack_plan_dir_is_read_too(tmp_path):
     (stack,) = diff_dirs(tmp_path / "base", head).stacks
 
     assert stack.stack == "team-a-dev" and stack.status == "changed"
+
+
+# --- a plan.json of another shape -------------------------------------------------------------------------
+
+def _deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(("content", "where", "says"), [
+    ('{"resources": [1]}', "resources[0]", "expected an object; found 1"),
+    ('{"resources": [{"type": "t"}]}', "resources[0].urn", "required key is missing"),
+    ('{"stack": "s", "resources": [{"urn": "u1"}]}', "resources[0].type", "required key is missing"),
+    ('{"resources": [{"urn": ["x"], "type": "t", "name": "n"}]}', "resources[0].urn",
+     "expected a string; found ['x']"),
+    ('{"resources": [{"urn": "u", "type": "t", "name": "n", "protect": "yes"}]}', "resources[0].protect",
+     "expected true or false; found 'yes'"),
+    ('{"resources": [{"urn": "u", "type": "t", "name": "n", "inputs": [1]}]}', "resources[0].inputs",
+     "expected an object; found [1]"),
+    ('{"resources": "all"}', "resources", "expected a list; found 'all'"),
+    ('{"resources": [], "policy": "x"}', "policy", "expected an object; found 'x'"),
+    ('{"resources": [], "policy": {"violations": [1]}}', "policy.violations[0]", "expected an object; found 1"),
+    ('{"resources": [], "policy": {"violations": [{"policy": "p", "urn": 3}]}}', "policy.violations[0].urn",
+     "expected a string; found 3"),
+    ('{"stack": 5, "resources": []}', "stack", "expected a string; found 5"),
+    ("[1]", "(the document)", "expected an object; found [1]"),
+    ('{"stack": ["' + "x" * 5000 + '"]}', "stack", "expected a string; found ['xxxxxxxx"),
+], ids=["resource-not-object", "no-urn", "no-type", "urn-unhashable", "protect-text", "inputs-list",
+        "resources-text", "policy-text", "violation-not-object", "violation-urn-number", "stack-number",
+        "not-an-object", "huge-value"])
+def test_a_plan_of_another_shape_is_one_usage_error_naming_file_key_path_expected_and_found(
+        tmp_path, capsys, content, where, says):
+    base = _write(tmp_path / "base", {"team-a-dev": BASE_PLAN})
+    (tmp_path / "head").mkdir()
+    (tmp_path / "head" / "plan.json").write_text(content, encoding="utf-8")
+
+    assert cli("diff", base, tmp_path / "head") == 2
+
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'head' / 'plan.json'}: not a plan document" in " ".join(err.split())
+    assert f"{where}: {says}" in err
+    assert len(err) < 3000  # values are quoted short
+
+
+@pytest.mark.parametrize("content", [
+    _deep(100_000),  # the JSON parser itself runs out of stack
+    '{"resources": [{"urn": "u", "type": "t", "name": "n", "inputs": {"a": ' + _deep(500) + "}}]}",
+], ids=["parser-depth", "inputs-depth"])
+def test_a_deeply_nested_plan_is_a_usage_error_not_a_recursion_error(tmp_path, capsys, content):
+    base = _write(tmp_path / "base", {"team-a-dev": BASE_PLAN})
+    (tmp_path / "head").mkdir()
+    (tmp_path / "head" / "plan.json").write_text(content, encoding="utf-8")
+
+    assert cli("diff", base, tmp_path / "head") == 2
+
+    err = capsys.readouterr().err
+    assert "plan.json" in err and "nested" in err and len(err) < 1000

@@ -302,3 +302,55 @@ def test_plan_all_leaves_no_process_of_its_own_running_when_it_returns(tmp_path)
         if int(fields[3]) == proc.pid:  # field 6 of /proc/PID/stat: the session id
             left.append(f"{stat.parent.name} ({fields[0]})")
     assert not left, f"processes of the command's session still there after it returned: {left}"
+
+
+def _no_planning(*args, **kwargs):
+    raise AssertionError("a stack was planned before --base was checked")
+
+
+@pytest.mark.parametrize(("make_base", "says"), [
+    (lambda base: base.parent / "passwd", "not a directory of plan outputs"),
+    (lambda base: _base_with(base, {"resources": [{"urn": 1}]}), "resources[0].urn: expected a string; found 1"),
+    (lambda base: _base_with(base, "[" * 100_000 + "]" * 100_000), "nested too deeply"),
+], ids=["a-file", "a-plan-of-another-shape", "deeply-nested"])
+def test_a_bad_base_is_refused_before_any_stack_is_planned(tmp_path, monkeypatch, make_base, says):
+    root = _project(tmp_path, ["ok1"])
+    (tmp_path / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    base = make_base(tmp_path / "base")
+    monkeypatch.setattr(plan_all_module, "run_stacks", _no_planning)
+    console = Console(file=open(tmp_path / "log", "w"), soft_wrap=True)  # noqa: SIM115
+
+    with pytest.raises(UsageError) as raised:
+        plan_all(load_project(root), pack_dir=None, policy_config=None, out=tmp_path / "out", workers=1,
+                 console=console, err=console, today=date(2026, 12, 2), base=base)
+
+    assert says in str(raised.value) and str(base) in str(raised.value)
+    assert not (tmp_path / "out").exists()
+
+
+def _base_with(base: Path, plan: object) -> Path:
+    (base / "ok1-dev").mkdir(parents=True)
+    text = plan if isinstance(plan, str) else json.dumps(plan)
+    (base / "ok1-dev" / "plan.json").write_text(text, encoding="utf-8")
+    return base
+
+
+def test_a_good_base_gives_the_report_what_the_change_does(tmp_path):
+    root = _project(tmp_path, ["ok1"])
+    _run(root, tmp_path / "base", 1, pack=False)
+    console = Console(file=open(tmp_path / "log", "w"), soft_wrap=True)  # noqa: SIM115
+
+    code = plan_all(load_project(root), pack_dir=None, policy_config=None, out=tmp_path / "out", workers=1,
+                    console=console, err=console, today=date(2026, 12, 2), base=tmp_path / "base")
+
+    assert code == 0
+    assert "No stack plans differently from the base (1 compared)" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_base_without_all_and_out_is_a_usage_error(capsys):
+    from ai_serving.cli import main
+
+    from .cli_helpers import ROOT
+
+    assert main(["plan", "team-a-dev", "--no-policy", "--base", str(ROOT), "--project", str(ROOT)]) == 2
+    assert "--base is for `plan --all --out DIR`" in capsys.readouterr().err

@@ -558,3 +558,80 @@ def test_a_truncated_or_foreign_summary_is_a_usage_error(tmp_path, content):
     (tmp_path / "summary.json").write_text(content, encoding="utf-8", errors="surrogateescape")
     with pytest.raises(UsageError, match="summary.json"):
         render(tmp_path)
+
+
+# --- summary.json and plan.json of another shape ------------------------------------------------------------
+
+@pytest.mark.parametrize(("summary", "where", "says"), [
+    ({"stacks": [{"stack": "s1"}], "crossTeam": "x"}, "crossTeam", "expected a list; found 'x'"),
+    ({"stacks": [{"stack": "s1"}], "pack": "x"}, "pack", "expected an object; found 'x'"),
+    ({"stacks": [{"stack": "s1"}], "pack": {"policies": {"p": "x"}}}, "pack.policies.p", "expected an object"),
+    ({"stacks": [{"stack": "s1"}], "crossTeam": [{"stacks": "s1"}]}, "crossTeam[0].stacks", "expected a list"),
+    ({"stacks": [{"stack": "s1", "status": ["ok"]}]}, "stacks[0].status", "expected one of 'ok'"),
+    ({"stacks": [{"stack": "s1", "mandatory": "2"}]}, "stacks[0].mandatory", "expected a whole number; found '2'"),
+    ({"stacks": [{"stack": "s1", "errors": "bad"}]}, "stacks[0].errors", "expected a list; found 'bad'"),
+    ({"stacks": [{"stack": 1}]}, "stacks[0].stack", "expected a string; found 1"),
+    ({"stacks": {"s1": {}}}, "stacks", "expected a list"),
+], ids=["cross-team-text", "pack-text", "policy-meta-text", "cross-team-stacks-text", "status-list",
+        "count-text", "errors-text", "stack-number", "stacks-object"])
+def test_a_summary_of_another_shape_is_one_usage_error_naming_the_key_path(tmp_path, capsys, summary, where, says):
+    (tmp_path / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+
+    assert cli("report", "--out", tmp_path) == 2
+
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'summary.json'}: not the summary" in " ".join(err.split())
+    assert f"{where}: {says}" in err
+
+
+@pytest.mark.parametrize(("plan", "where", "says"), [
+    ({"resources": [], "policy": "x"}, "policy", "expected an object; found 'x'"),
+    ({"resources": [1]}, "resources[0]", "expected an object; found 1"),
+    ({"resources": [], "policy": {"suppressed": [{"policy": "p", "reason": 7}]}}, "policy.suppressed[0].reason",
+     "expected a string; found 7"),
+    ({"resources": [{"urn": "u", "type": "t", "name": "n", "dependencies": "d"}]}, "resources[0].dependencies",
+     "expected a list; found 'd'"),
+], ids=["policy-text", "resource-number", "waiver-reason-number", "dependencies-text"])
+def test_a_plan_of_another_shape_in_the_report_is_one_usage_error(tmp_path, capsys, plan, where, says):
+    (tmp_path / "s1").mkdir()
+    (tmp_path / "summary.json").write_text(json.dumps({"stacks": [{"stack": "s1"}]}), encoding="utf-8")
+    (tmp_path / "s1" / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+
+    assert cli("report", "--out", tmp_path) == 2
+
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 's1' / 'plan.json'}: not a plan document" in " ".join(err.split())
+    assert f"{where}: {says}" in err
+
+
+def test_a_base_plan_of_another_shape_is_one_usage_error_naming_the_base_file(tmp_path, capsys):
+    out, base = tmp_path / "out", tmp_path / "base"
+    (out / "s1").mkdir(parents=True)
+    (base / "s1").mkdir(parents=True)
+    (out / "summary.json").write_text(json.dumps({"stacks": [{"stack": "s1"}]}), encoding="utf-8")
+    (out / "s1" / "plan.json").write_text(json.dumps({"resources": []}), encoding="utf-8")
+    (base / "s1" / "plan.json").write_text(json.dumps({"resources": [{"urn": "u"}]}), encoding="utf-8")
+
+    assert cli("report", "--out", out, "--base", base) == 2
+
+    err = capsys.readouterr().err
+    assert f"{base / 's1' / 'plan.json'}: not a plan document" in " ".join(err.split())
+    assert "resources[0].type: required key is missing" in err and not (out / "report.md").exists()
+
+
+def test_a_deeply_nested_summary_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "summary.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+
+    assert cli("report", "--out", tmp_path) == 2
+
+    assert "summary.json: not a readable summary.json: nested too deeply" in capsys.readouterr().err
+
+
+def test_without_a_summary_each_row_is_named_by_its_folder_even_when_the_plan_does_not_say_its_stack(tmp_path):
+    for stack, plan in (("s1-dev", {"resources": []}), ("s2-dev", {"stack": "s2-dev", "resources": []})):
+        (tmp_path / stack).mkdir()
+        (tmp_path / stack / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+
+    text, _ = render(tmp_path)
+
+    assert "<b>s1-dev</b>" in text and "<b>s2-dev</b>" in text

@@ -274,6 +274,9 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
         raise UsageError(f"--workers must be 1 or more; found {workers}")
     workers = min(workers or default_workers(), len(stacks))
     out = out.resolve() if out else None
+    base = base.resolve() if base else None
+    if base is not None:
+        check_base(base)
     with OutputFolder(out) if out else contextlib.nullcontext(None) as staging:
         return _plan_all(project, stacks, pack_dir=pack_dir, policy_config=policy_config, out=out, staging=staging,
                          workers=workers, console=console, err=err, today=today, base=base)
@@ -321,6 +324,7 @@ def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, pol
     console.print(f"planned {len(stacks)} stacks with {workers} worker(s) in {elapsed:.1f}s; exit code {worst}",
                   markup=False)
     if staging is not None and out is not None:
+        # Read back, and checked against this shape, by reports.documents.read_summary (SummaryFile).
         summary = {
             "generated": today.isoformat(),
             # Described by the packs the workers ran; none when no stack got as far as the pack.
@@ -399,10 +403,18 @@ class OutputFolder:
         self._release()
 
 
+def check_base(base: Path) -> None:
+    """Refuse a ``--base`` that is not a folder of well-formed plan files (``UsageError``), before any
+    stack is planned: the report that reads it is written only after all of them."""
+    from ..reports.diff import load_plans
+
+    load_plans(base)
+
+
 def _write_report(out: Path, console: Console, base: Path | None) -> None:
     from ..reports.markdown import write_report
 
-    write_report(out, base.resolve() if base else None)
+    write_report(out, base)
 
 
 def _summary_table(outcomes: list[dict[str, Any]]) -> Table:

@@ -94,15 +94,16 @@ def explain(console: Console, stack: str, cost: Mapping[str, Any], sources: Mapp
 
 
 def of_plan(plan: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """A plan document's ``cost`` when it has the estimate's shape (a hand-edited or older plan.json may not)."""
+    """A plan document's ``cost`` when it has the estimate's shape (a hand-edited or older plan.json may not:
+    then it is left out, not an error)."""
+    from pydantic import ValidationError
+
+    from .documents import CostEstimate
+
     cost = (plan or {}).get("cost")
-    if not isinstance(cost, dict) or not isinstance(cost.get("lines"), list):
-        return None
-    if not all(isinstance(cost.get(k), (int, float)) and not isinstance(cost.get(k), bool)
-               for k in ("committed", "ceiling")):
-        return None
-    if not all(isinstance(line, dict) and isinstance(line.get("committed"), (int, float))
-               and isinstance(line.get("ceiling"), (int, float)) for line in cost["lines"]):
+    try:
+        CostEstimate.model_validate(cost)
+    except ValidationError:
         return None
     return cost
 

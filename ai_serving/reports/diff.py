@@ -17,6 +17,7 @@ from typing import Any
 
 from ..outcome import ExitCode, UsageError
 from ..wire import MASK, is_secret
+from .documents import read_plan
 
 ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "(absent)"})()
 """Marks a path that exists on one side only."""
@@ -31,12 +32,7 @@ def load_plans(directory: Path) -> dict[str, dict[str, Any]]:
     for path in paths:
         if not path.is_file():
             continue
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
-            raise UsageError(f"{path}: not a readable plan.json: {exc}") from None
-        if not isinstance(doc, dict) or not isinstance(doc.get("resources", []), list):
-            raise UsageError(f"{path}: expected a plan document (an object with a `resources` list)")
+        doc = read_plan(path)  # checked: a file of another shape is a UsageError naming it
         # <dir>/<stack>/plan.json is named by its directory; a lone <dir>/plan.json by its content.
         stack = (doc.get("stack") or path.parent.name) if path.parent == directory else path.parent.name
         plans[stack] = doc

@@ -21,7 +21,6 @@ goes to ``report-full.md`` beside it (for the CI artefact).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -32,6 +31,7 @@ from ..outcome import ExitCode, Status, UsageError
 from ..verdict import resource_name, rule_id
 from . import costs, diagram
 from .diff import PlanDiff, diff_dirs, load_plans, short
+from .documents import read_summary
 
 GITHUB_COMMENT_LIMIT = 65_536
 BUDGET = 60_000
@@ -60,12 +60,12 @@ def load_summary(out_dir: Path, plans: dict[str, dict[str, Any]]) -> dict[str, A
     path = out_dir / "summary.json"
     summary: dict[str, Any] = {}
     if path.is_file():
-        summary = _read_summary(path)
+        summary = read_summary(path)  # checked: a file of another shape is a UsageError naming it
         rows = {row["stack"]: row for row in summary["stacks"]}
     else:
         # Without summary.json nobody knows which stack files exist: plan files alone cannot show a
         # stack that was never planned, so such a report is never green (see verdict_line).
-        rows = {stack: _derived_row(plan) for stack, plan in plans.items()}
+        rows = {stack: _derived_row(stack, plan) for stack, plan in plans.items()}
         summary["incomplete"] = (f"no {path.name} in {out_dir.name}/: `plan --all` did not finish, so stacks "
                                  "that were not planned are missing from this report")
     summary["stacks"] = [rows[s] for s in sorted(rows)]
@@ -75,26 +75,12 @@ def load_summary(out_dir: Path, plans: dict[str, dict[str, Any]]) -> dict[str, A
     return summary
 
 
-def _read_summary(path: Path) -> dict[str, Any]:
-    """summary.json, checked for the shape plan --all writes (``UsageError`` naming the file otherwise)."""
-    from ..outcome import UsageError
-
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise UsageError(f"{path}: not a readable summary.json ({exc}); re-run `ai-serving plan --all`") from None
-    rows = summary.get("stacks") if isinstance(summary, dict) else None
-    if not isinstance(rows, list) or not all(isinstance(r, dict) and isinstance(r.get("stack"), str) for r in rows):
-        raise UsageError(f"{path}: expected an object with a `stacks` list of rows naming their stack; "
-                         "re-run `ai-serving plan --all`")
-    return summary
-
-
-def _derived_row(plan: dict[str, Any]) -> dict[str, Any]:
+def _derived_row(stack: str, plan: dict[str, Any]) -> dict[str, Any]:
     policy = plan.get("policy") or {}
     violations = policy.get("violations") or []
     mandatory = sum(1 for v in violations if v.get("level") == "mandatory")
-    return {"stack": plan.get("stack"), "resources": len(plan.get("resources") or []), "mandatory": mandatory,
+    # Named as load_plans named it (the folder): a plan.json need not say its stack.
+    return {"stack": stack, "resources": len(plan.get("resources") or []), "mandatory": mandatory,
             "advisory": len(violations) - mandatory, "waivers": len(policy.get("suppressed") or []),
             "status": (Status.POLICY_FAILED if mandatory else Status.OK).value, "errors": []}
 

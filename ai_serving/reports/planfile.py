@@ -1,4 +1,8 @@
-"""plan.json: the machine-readable record of one stack's plan (secrets masked)."""
+"""plan.json: the machine-readable record of one stack's plan (secrets masked).
+
+Read back, and checked against this shape, by ``documents.read_plan`` (``diff``, ``report``, ``--base``):
+a key added here is added to ``documents.PlanFile`` too.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,230 @@
+"""Reading back the documents this tool writes: ``plan.json`` and ``summary.json``.
+
+``plan.json`` is written by :func:`ai_serving.reports.planfile.plan_document` (one per stack),
+``summary.json`` by ``plan --all`` (:mod:`ai_serving.org.plan_all`). ``diff``, ``report`` and
+``plan --all --base`` read them back, possibly from a folder someone else wrote or edited: each is
+read here, in one place, and checked against the shape below (pydantic, strict types, unknown keys
+kept). A file that does not match is one :class:`~ai_serving.outcome.UsageError` naming the file,
+the key path, what was expected and what was found (quoted short) -- never a traceback in whatever
+reads it next. The readers' callers only see well-formed documents.
+
+What is checked is what the readers rely on: the keys they index and the types they use. A plan's
+``inputs`` and ``outputs`` are wire values of any shape (bounded in depth); its ``cost`` is checked
+where it is used (:func:`ai_serving.reports.costs.of_plan` leaves a malformed one out).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from infra.config.errors import shown
+
+from ..outcome import Status, UsageError, bounded
+
+MAX_DEPTH = 100
+"""How deeply a document's values may nest (plan.json of a real stack nests about 15 levels). Deeper
+input is refused when read, so nothing that walks a document recursively can run out of stack."""
+MAX_ISSUES = 10
+"""Problems listed for one file; the rest are counted."""
+
+
+class _Shape(BaseModel):
+    # Strict: "5" is not a number and 1 is not true. Unknown keys are kept (a newer writer may add some).
+    model_config = ConfigDict(strict=True, extra="allow")
+
+
+# --- plan.json ----------------------------------------------------------------------------------------
+
+class PlanResource(_Shape):
+    urn: str
+    type: str
+    name: str
+    custom: bool = False
+    parent: str | None = None
+    dependencies: list[str] = []
+    protect: bool = False
+    provider: str | None = None
+    inputs: dict[str, Any] | None = None
+
+
+class Violation(_Shape):
+    policy: str
+    level: str = ""
+    urn: str = ""
+    message: str = ""
+
+
+class Waived(_Shape):
+    policy: str
+    level: str = ""
+    urn: str = ""
+    reason: str = ""
+    expires: str = ""
+
+
+class PolicySection(_Shape):
+    pack: str | None = None
+    violations: list[Violation] = []
+    suppressed: list[Waived] = []
+
+
+class CostLine(_Shape):
+    resource: str
+    item: str
+    committed: float
+    ceiling: float
+
+
+class CostEstimate(_Shape):
+    """plan.json's ``cost`` as the report reads it (``ai_serving.cost.estimate`` writes it)."""
+
+    committed: float
+    ceiling: float
+    expected: float | None = None
+    budget: float | None = None
+    lines: list[CostLine]
+    notIncluded: list[Any] = []  # noqa: N815 - the document's key
+
+
+class PlanFile(_Shape):
+    """plan.json: see ``plan_document``."""
+
+    project: str | None = None
+    stack: str | None = None
+    resources: list[PlanResource] = []
+    outputs: dict[str, Any] | None = None
+    policy: PolicySection | None = None
+    cost: Any = None
+    """Checked (as ``CostEstimate``) where it is read, ``costs.of_plan``: a malformed estimate is left out
+    of the report, as an older plan.json's is, rather than refusing the whole file."""
+
+
+# --- summary.json ---------------------------------------------------------------------------------------
+
+class PolicyInfo(_Shape):
+    rule: str | None = None
+    description: str | None = None
+    level: str | None = None
+    remediation: str | None = None
+    url: str | None = None
+
+
+class PackInfo(_Shape):
+    name: str | None = None
+    version: str | None = None
+    policies: dict[str, PolicyInfo] = {}
+
+
+class StackRow(_Shape):
+    stack: str
+    resources: int = Field(default=0, ge=0)
+    mandatory: int = Field(default=0, ge=0)
+    advisory: int = Field(default=0, ge=0)
+    waivers: int = Field(default=0, ge=0)
+    status: Status = Field(default=Status.OK, strict=False)  # JSON has the value ("ok"), not the enum
+    errors: list[str] = []
+
+
+class CrossTeamRow(_Shape):
+    check: str = ""
+    level: str = ""
+    stacks: list[str] = []
+    message: str = ""
+
+
+class SummaryFile(_Shape):
+    """summary.json: see where ``plan_all`` writes it."""
+
+    generated: str = ""
+    pack: PackInfo | None = None
+    stacks: list[StackRow]
+    crossTeam: list[CrossTeamRow] = []  # noqa: N815 - the document's key
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+
+def read_plan(path: Path) -> dict[str, Any]:
+    """The plan document in ``path``, checked (``UsageError`` naming the file and the problem otherwise)."""
+    return _read(path, PlanFile, "plan.json", "a plan document")
+
+
+def read_summary(path: Path) -> dict[str, Any]:
+    """The summary in ``path``, checked (``UsageError`` naming the file and the problem otherwise)."""
+    return _read(path, SummaryFile, "summary.json", "the summary `plan --all` writes",
+                 hint="; re-run `ai-serving plan --all`")
+
+
+def _read(path: Path, shape: type[_Shape], what: str, expected: str, hint: str = "") -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise UsageError(f"{path}: not a readable {what}: nested too deeply "
+                         f"(more than {MAX_DEPTH} levels){hint}") from None
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+        raise UsageError(bounded(f"{path}: not a readable {what}: {exc}{hint}")) from None
+    too_deep = _too_deep(doc)
+    if too_deep is not None:
+        raise UsageError(f"{path}: not {expected}: {_format(too_deep[:8])}…: "
+                         f"nested more than {MAX_DEPTH} levels deep{hint}")
+    try:
+        shape.model_validate(doc)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        lines = [f"  {_format(tuple(e['loc'])) or '(the document)'}: {_problem(e)}" for e in errors[:MAX_ISSUES]]
+        if len(errors) > MAX_ISSUES:
+            lines.append(f"  … and {len(errors) - MAX_ISSUES} more problem(s)")
+        raise UsageError(bounded(f"{path}: not {expected} ({len(errors)} problem(s)){hint}:\n"
+                                 + "\n".join(lines))) from None
+    return doc
+
+
+def _too_deep(doc: Any) -> tuple[str | int, ...] | None:
+    """The key path of the first value nested deeper than ``MAX_DEPTH`` (None when none is); not recursive."""
+    todo: list[tuple[Any, tuple[str | int, ...]]] = [(doc, ())]
+    while todo:
+        value, at = todo.pop()
+        if len(at) > MAX_DEPTH:
+            return at[:MAX_DEPTH + 1]
+        items: Iterator[tuple[str | int, Any]]
+        if isinstance(value, dict):
+            items = iter(value.items())
+        elif isinstance(value, list):
+            items = enumerate(value)
+        else:
+            continue
+        todo.extend((item, (*at, key)) for key, item in items)
+    return None
+
+
+def _format(loc: tuple[Any, ...]) -> str:
+    """``("resources", 0, "urn")`` -> ``resources[0].urn`` (keys cut short: they are input too)."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{str(part)[:80]}" if out else str(part)[:80])
+    return bounded(out, 300)
+
+
+_EXPECTED = {
+    "model_type": "an object", "model_attributes_type": "an object", "dict_type": "an object",
+    "list_type": "a list", "string_type": "a string", "bool_type": "true or false",
+    "int_type": "a whole number", "float_type": "a number",
+}
+
+
+def _problem(err: dict[str, Any]) -> str:
+    """One pydantic error in plain words: expected ...; found ... (the value quoted short)."""
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "greater_than_equal":
+        expected = f"a number of {ctx.get('ge')} or more"
+    elif kind == "enum":
+        expected = f"one of {ctx.get('expected')}"
+    else:
+        expected = _EXPECTED.get(kind) or str(err.get("msg", kind)).removeprefix("Input should be ")
+    return f"expected {expected}; found {shown(err.get('input'))}"
