@@ -635,3 +635,30 @@ def test_without_a_summary_each_row_is_named_by_its_folder_even_when_the_plan_do
     text, _ = render(tmp_path)
 
     assert "<b>s1-dev</b>" in text and "<b>s2-dev</b>" in text
+
+
+@pytest.mark.parametrize("wrong", ["x", 5, [1], {"id": 7}, None], ids=["text", "number", "list", "map", "null"])
+def test_inputs_of_the_wrong_shape_anywhere_are_one_usage_error_or_a_report_never_a_traceback(plans, tmp_path,
+                                                                                             capsys, wrong):
+    # plan.json's own keys are checked by the documents reader; a resource's inputs are Azure's values of any
+    # shape, which the diagrams and tables read as Azure shapes them. Every resource of a real plan in turn
+    # gets every input replaced by a value of the wrong shape: the report is written, or says which plan
+    # file is not what `ai-serving plan` writes (exit 2); nothing else.
+    base = plans["team-r-prod"]
+    usage_errors = 0
+    for i, resource in enumerate(base["resources"]):
+        if not resource.get("inputs"):
+            continue
+        plan = copy.deepcopy(base)
+        plan["resources"][i]["inputs"] = {key: copy.deepcopy(wrong) for key in resource["inputs"]}
+        out = tmp_path / str(i)
+        _write_out(out, {"team-r-prod": plan})
+        code = cli("report", "--out", out)
+        err = capsys.readouterr().err
+        assert code in (0, 2) and "Traceback" not in err, (resource["type"], err[-2000:])
+        if code == 2:
+            usage_errors += 1
+            said = " ".join(err.split())
+            assert (f"{out / 'team-r-prod' / 'plan.json'}: a plan's resources are not what" in said
+                    or f"{out}: a plan's resources are not what" in said), said
+    assert wrong is None or usage_errors, "no wrong shape reached a reader that depends on it"

@@ -28,6 +28,7 @@ from typing import Any
 
 from .. import arm, atomic
 from ..outcome import ExitCode, Status, UsageError
+from ..outcome import bounded as bounded_text
 from ..verdict import resource_name, rule_id
 from . import costs, diagram
 from .diff import PlanDiff, diff_dirs, load_plans, short
@@ -533,10 +534,12 @@ def render(out_dir: Path, base_dir: Path | None = None, *, budget: int = BUDGET,
 
     rows = sorted(summary["stacks"], key=lambda r: (STATUS_RANK.get(r.get("status"), 0),
                                                     r["stack"] not in changed, r["stack"]))
+    top = _as_written(out_dir, top)
+    stack_section_of = _as_written_per_stack(out_dir, stack_section)
     footer = (f"\n{CUT}\n<sub>Written by `ai-serving report`. Sections are ordered: failing, changed, then the rest."
               "</sub>\n")
     per_stack = f"\n{CUT}\n### Per stack\n"
-    sections = {r["stack"]: stack_section(summary, r, _plan_of(r, plans)) for r in rows}
+    sections = {r["stack"]: stack_section_of(summary, r, _plan_of(r, plans)) for r in rows}
     complete = top(10**9) + per_stack + "".join(sections.values()) + footer
     if len(complete) <= budget:
         return complete, None
@@ -544,7 +547,7 @@ def render(out_dir: Path, base_dir: Path | None = None, *, budget: int = BUDGET,
     # Too long. Passing, unchanged stacks lose their counts and diagram; if the failing and changed
     # ones still do not fit whole, every stack does. Then sections are left out from the least
     # interesting end (passing, unchanged stacks are still in the summary line).
-    slim = {r["stack"]: stack_section(summary, r, _plan_of(r, plans), full=False) for r in rows}
+    slim = {r["stack"]: stack_section_of(summary, r, _plan_of(r, plans), full=False) for r in rows}
     important = {r["stack"] for r in rows if r.get("status") != Status.OK or r["stack"] in changed}
     bounded = top(budget)
     room = budget - len(bounded) - len(footer) - len(per_stack) - 1500  # 1500: the note on what was left out
@@ -570,6 +573,33 @@ def render(out_dir: Path, base_dir: Path | None = None, *, budget: int = BUDGET,
             f"{shortened} section(s) without their resource counts and diagram{left_out}. The full report is "
             "`report-full.md` in the plan artefact.\n")
     return bounded + note + per_stack + "".join(kept) + footer, complete
+
+
+_SHAPE_ERRORS = (AttributeError, KeyError, TypeError, ValueError, IndexError)
+"""What reading a resource's inputs raises when they are not of the shapes Azure (and the plan) gives them.
+
+The documents reader checks a plan's own keys; a resource's ``inputs`` are Azure's values of any shape,
+which the diagrams and tables read as Azure shapes them. A plan.json edited by hand (or by an attacker)
+can break those reads: that is a bad input file, said as one message (exit 2), never a traceback."""
+
+
+def _as_written(what: Path, build: Any) -> Any:
+    """``build`` whose shape errors are a ``UsageError`` about the plans in ``what``."""
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return build(*args, **kwargs)
+        except _SHAPE_ERRORS as exc:
+            raise UsageError(bounded_text(
+                f"{what}: a plan's resources are not what `ai-serving plan` writes ({type(exc).__name__}: {exc}); "
+                "re-run `ai-serving plan --all --out DIR` and report from that")) from None
+    return guarded
+
+
+def _as_written_per_stack(out_dir: Path, build: Any) -> Any:
+    """``stack_section`` whose shape errors name the stack's plan.json."""
+    def guarded(summary: dict[str, Any], row: dict[str, Any], *args: Any, **kwargs: Any) -> str:
+        return _as_written(out_dir / str(row.get("stack")) / "plan.json", build)(summary, row, *args, **kwargs)
+    return guarded
 
 
 def _plan_of(row: dict[str, Any], plans: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
