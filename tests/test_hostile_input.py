@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -255,6 +256,16 @@ CLI_CASES: list[tuple[str, Callable[[Path], list[Any]], str]] = [
     ("unknown-stack", lambda t: ["plan", "team-zz-dev", "--no-policy"], "team-zz-dev"),
     ("stack-file-is-a-folder", lambda t: ["validate", "team-a-dev", "--stack-dir", _folder_stack(t)],
      "cannot read the file"),
+    # A named pipe blocked the read for ever, a symlink to /dev/zero read until memory ran out.
+    ("stack-file-is-a-fifo", lambda t: ["validate", "--stack-dir", _special_stack(t, "fifo")],
+     "it is a named pipe (FIFO), not a regular file"),
+    ("stack-file-is-dev-zero", lambda t: ["validate", "--stack-dir", _special_stack(t, "/dev/zero")],
+     "it is a character device (through a symlink), not a regular file"),
+    ("plan-stack-file-is-a-fifo", lambda t: ["plan", "team-x-dev", "--no-policy", "--stack-dir",
+                                             _special_stack(t, "fifo")], "named pipe"),
+    ("plan-all-stack-file-is-dev-zero", lambda t: ["plan", "--all", "--no-policy", "--workers", "1", "--stack-dir",
+                                                   _special_stack(t, "/dev/zero"), "--out", t / "out"],
+     "character device"),
 ]
 
 
@@ -275,6 +286,21 @@ def _folder_stack(tmp_path: Path) -> Path:
     return tmp_path / "s"
 
 
+def _special(path: Path, kind: str) -> None:
+    """``path`` as a named pipe (``fifo``) or a symlink to ``kind`` (a device)."""
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(kind)
+
+
+def _special_stack(tmp_path: Path, kind: str) -> Path:
+    stack_dir = tmp_path / "s"
+    stack_dir.mkdir()
+    _special(stack_dir / "Pulumi.team-x-dev.yaml", kind)
+    return stack_dir
+
+
 @pytest.mark.parametrize(("name", "argv", "expect"), CLI_CASES, ids=[c[0] for c in CLI_CASES])
 def test_hostile_command_line_is_a_clean_exit_2(tmp_path, name, argv, expect):
     code, out = _run_cli(*argv(tmp_path))
@@ -282,6 +308,14 @@ def test_hostile_command_line_is_a_clean_exit_2(tmp_path, name, argv, expect):
     assert "Traceback" not in out
     assert len(out) < MAX_OUTPUT_CHARS
     assert expect in out, out[:2000]
+
+
+def test_a_stack_file_symlinked_to_a_regular_file_is_read_as_that_file(tmp_path):
+    """Only what is not a regular file is refused: a symlink is judged by what it points to."""
+    stack_dir = tmp_path / "s"
+    stack_dir.mkdir()
+    (stack_dir / "Pulumi.team-a-dev.yaml").symlink_to(ROOT / "stacks" / "Pulumi.team-a-dev.yaml")
+    assert main(["validate", "--project", str(ROOT), "--stack-dir", str(stack_dir)]) == 0
 
 
 def test_no_partial_pattern_checks_in_the_program():
