@@ -266,6 +266,9 @@ CLI_CASES: list[tuple[str, Callable[[Path], list[Any]], str]] = [
     ("plan-all-stack-file-is-dev-zero", lambda t: ["plan", "--all", "--no-policy", "--workers", "1", "--stack-dir",
                                                    _special_stack(t, "/dev/zero"), "--out", t / "out"],
      "character device"),
+    ("pulumi-yaml-fifo", lambda t: ["validate", "--project", _special_project(t, "fifo")], "named pipe"),
+    ("pulumi-yaml-dev-zero", lambda t: ["validate", "--project", _special_project(t, "/dev/zero")],
+     "character device"),
 ]
 
 
@@ -299,6 +302,66 @@ def _special_stack(tmp_path: Path, kind: str) -> Path:
     stack_dir.mkdir()
     _special(stack_dir / "Pulumi.team-x-dev.yaml", kind)
     return stack_dir
+
+
+def _special_project(tmp_path: Path, kind: str) -> Path:
+    root = tmp_path / "proj"
+    (root / "stacks").mkdir(parents=True)
+    _special(root / "Pulumi.yaml", kind)
+    return root
+
+
+def _project_plus(tmp_path: Path, junk: str) -> Path:
+    """The repository's Pulumi.yaml with ``junk`` appended, and an empty ``stacks/``."""
+    root = _project_with(tmp_path, (ROOT / "Pulumi.yaml").read_text(encoding="utf-8") + junk)
+    (root / "stacks").mkdir()
+    return root
+
+
+PULUMI_YAML_BOMB = ALIAS_BOMB.replace("config:\n  ai-serving:tags: *j\n", "config:\n  ai-serving:boom: {default: *h}\n")
+PULUMI_YAML_CASES = [
+    # 8 levels of aliases took 28 s and 4.6 GB (the project default is marshalled to JSON for every stack).
+    ("alias-bomb", PULUMI_YAML_BOMB, "anchors and aliases are not allowed in Pulumi.yaml"),
+    ("deep-nesting", "x: " + "[" * 5000 + "]" * 5000 + "\n", "nested more than 24 levels deep"),  # was a RecursionError
+    ("config-key-not-a-string", "config:\n  1: 2\n", "config.1: expected a config key"),  # was a TypeError
+    ("config-not-a-mapping", "config: [a, b]\n", "config: expected a mapping"),
+    ("duplicate-config-key", "config:\n  boom: 1\n  boom: 2\n", "key 'boom' appears twice"),
+]
+
+
+@pytest.mark.parametrize(("name", "junk", "expect"), PULUMI_YAML_CASES, ids=[c[0] for c in PULUMI_YAML_CASES])
+def test_hostile_pulumi_yaml_is_a_clean_exit_2(tmp_path, name, junk, expect):
+    root = _project_plus(tmp_path, junk)
+    code, out = _run_cli("validate", "--project", root, timeout=120)
+    assert code == 2, out[:2000]
+    assert "Traceback" not in out
+    assert len(out) < MAX_OUTPUT_CHARS
+    assert f"{root / 'Pulumi.yaml'}:" in out and expect in out, out[:2000]
+
+
+@pytest.mark.parametrize(("old", "new", "at", "expect"), [
+    ("", "config:\n  1: 2\n", "  1: 2",
+     "config.1: expected a config key (a string such as `gpuPool` or `ai-serving:gpuPool`); found int 1"),
+    ("name: ai-serving", "name: [a, b]", "name: [a, b]", "name: expected a string; found list ['a', 'b']"),
+    ("main: infra/", 'main: "in\\0fra/"', 'main: "in\\0fra/"',
+     "main: expected a path (a string without NUL characters); found str 'in\\x00fra/'"),
+    ("  name: python", "  name: " + "n" * 5000, "  name: " + "n" * 5000, "runtime is 'nnnnnnnn"),
+], ids=["config-key-int", "name-list", "main-nul", "runtime-huge"])
+def test_pulumi_yaml_structure_errors_name_the_line_the_key_and_what_was_found(tmp_path, old, new, at, expect):
+    from ai_serving.engine.project import load_project
+    from ai_serving.outcome import UsageError
+
+    text = (ROOT / "Pulumi.yaml").read_text(encoding="utf-8")
+    assert old in text
+    text = text.replace(old, new, 1) if old else text + new
+    root = _project_with(tmp_path, text)
+    (root / "stacks").mkdir()
+    line = text.splitlines().index(at) + 1
+    with pytest.raises(UsageError) as info:
+        load_project(root)
+    message = str(info.value)
+    assert message.startswith(f"{root / 'Pulumi.yaml'}:{line}: {expect}"), message
+    assert len(message) < 1000
 
 
 @pytest.mark.parametrize(("name", "argv", "expect"), CLI_CASES, ids=[c[0] for c in CLI_CASES])
