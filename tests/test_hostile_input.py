@@ -381,6 +381,17 @@ def test_a_stack_file_symlinked_to_a_regular_file_is_read_as_that_file(tmp_path)
     assert main(["validate", "--project", str(ROOT), "--stack-dir", str(stack_dir)]) == 0
 
 
+def test_a_date_as_a_mapping_key_reaches_the_program_as_its_text(tmp_path):
+    """``json.dumps`` refused a date key (a TypeError traceback); the engine passes it as the text written."""
+    from ai_serving.engine.project import load_project, read_stack_config
+
+    text = (ROOT / "stacks" / "Pulumi.team-a-dev.yaml").read_text(encoding="utf-8")
+    path = _write(tmp_path / "s", "team-a-dev", text + "  ai-serving:notes: {2027-03-31: review}\n")
+    config = read_stack_config(load_project(ROOT, path.parent), "team-a-dev")
+    assert json.loads(config.values["ai-serving:notes"]) == {"2027-03-31": "review"}
+    assert main(["validate", "--project", str(ROOT), "--stack-dir", str(path.parent)]) == 2  # an unknown key
+
+
 def test_no_partial_pattern_checks_in_the_program():
     """Patterns are applied with full matches only (infra/config/patterns.full_match)."""
     offenders = []

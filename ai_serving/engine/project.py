@@ -143,7 +143,18 @@ def marshal(value: Any) -> str:
     """Config values reach the program as strings: strings as is, everything else as JSON."""
     if isinstance(value, str):
         return value
-    return json.dumps(value, default=str)
+    return json.dumps(_json_keys(value), default=str)
+
+
+def _json_keys(value: Any) -> Any:
+    """``value`` with mapping keys JSON can write: a date key (``2027-03-31:``) becomes a string, as the
+    engine passes it. ``default=`` covers values only: json.dumps refused such a key with a TypeError."""
+    if isinstance(value, dict):
+        return {k if k is None or isinstance(k, str | int | float | bool) else str(k): _json_keys(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_keys(v) for v in value]
+    return value
 
 
 def read_stack_config(project: Project, stack: str, path: Path | None = None) -> StackConfigMap:
