@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -295,6 +296,19 @@ CLI_CASES: list[tuple[str, Callable[[Path], list[Any]], str]] = [
     ("unknown-stack", lambda t: ["plan", "team-zz-dev", "--no-policy"], "team-zz-dev"),
     ("stack-file-is-a-folder", lambda t: ["validate", "team-a-dev", "--stack-dir", _folder_stack(t)],
      "cannot read the file"),
+    # A named pipe blocked the read for ever, a symlink to /dev/zero read until memory ran out.
+    ("stack-file-is-a-fifo", lambda t: ["validate", "--stack-dir", _special_stack(t, "fifo")],
+     "it is a named pipe (FIFO), not a regular file"),
+    ("stack-file-is-dev-zero", lambda t: ["validate", "--stack-dir", _special_stack(t, "/dev/zero")],
+     "it is a character device (through a symlink), not a regular file"),
+    ("plan-stack-file-is-a-fifo", lambda t: ["plan", "team-x-dev", "--no-policy", "--stack-dir",
+                                             _special_stack(t, "fifo")], "named pipe"),
+    ("plan-all-stack-file-is-dev-zero", lambda t: ["plan", "--all", "--no-policy", "--workers", "1", "--stack-dir",
+                                                   _special_stack(t, "/dev/zero"), "--out", t / "out"],
+     "character device"),
+    ("pulumi-yaml-fifo", lambda t: ["validate", "--project", _special_project(t, "fifo")], "named pipe"),
+    ("pulumi-yaml-dev-zero", lambda t: ["validate", "--project", _special_project(t, "/dev/zero")],
+     "character device"),
 ]
 
 
@@ -315,6 +329,81 @@ def _folder_stack(tmp_path: Path) -> Path:
     return tmp_path / "s"
 
 
+def _special(path: Path, kind: str) -> None:
+    """``path`` as a named pipe (``fifo``) or a symlink to ``kind`` (a device)."""
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(kind)
+
+
+def _special_stack(tmp_path: Path, kind: str) -> Path:
+    stack_dir = tmp_path / "s"
+    stack_dir.mkdir()
+    _special(stack_dir / "Pulumi.team-x-dev.yaml", kind)
+    return stack_dir
+
+
+def _special_project(tmp_path: Path, kind: str) -> Path:
+    root = tmp_path / "proj"
+    (root / "stacks").mkdir(parents=True)
+    _special(root / "Pulumi.yaml", kind)
+    return root
+
+
+def _project_plus(tmp_path: Path, junk: str) -> Path:
+    """The repository's Pulumi.yaml with ``junk`` appended, and an empty ``stacks/``."""
+    root = _project_with(tmp_path, (ROOT / "Pulumi.yaml").read_text(encoding="utf-8") + junk)
+    (root / "stacks").mkdir()
+    return root
+
+
+PULUMI_YAML_BOMB = ALIAS_BOMB.replace("config:\n  ai-serving:tags: *j\n", "config:\n  ai-serving:boom: {default: *h}\n")
+PULUMI_YAML_CASES = [
+    # 8 levels of aliases took 28 s and 4.6 GB (the project default is marshalled to JSON for every stack).
+    ("alias-bomb", PULUMI_YAML_BOMB, "anchors and aliases are not allowed in Pulumi.yaml"),
+    ("deep-nesting", "x: " + "[" * 5000 + "]" * 5000 + "\n", "nested more than 24 levels deep"),  # was a RecursionError
+    ("config-key-not-a-string", "config:\n  1: 2\n", "config.1: expected a config key"),  # was a TypeError
+    ("config-not-a-mapping", "config: [a, b]\n", "config: expected a mapping"),
+    ("duplicate-config-key", "config:\n  boom: 1\n  boom: 2\n", "key 'boom' appears twice"),
+]
+
+
+@pytest.mark.parametrize(("name", "junk", "expect"), PULUMI_YAML_CASES, ids=[c[0] for c in PULUMI_YAML_CASES])
+def test_hostile_pulumi_yaml_is_a_clean_exit_2(tmp_path, name, junk, expect):
+    root = _project_plus(tmp_path, junk)
+    code, out = _run_cli("validate", "--project", root, timeout=120)
+    assert code == 2, out[:2000]
+    assert "Traceback" not in out
+    assert len(out) < MAX_OUTPUT_CHARS
+    assert f"{root / 'Pulumi.yaml'}:" in out and expect in out, out[:2000]
+
+
+@pytest.mark.parametrize(("old", "new", "at", "expect"), [
+    ("", "config:\n  1: 2\n", "  1: 2",
+     "config.1: expected a config key (a string such as `gpuPool` or `ai-serving:gpuPool`); found int 1"),
+    ("name: ai-serving", "name: [a, b]", "name: [a, b]", "name: expected a string; found list ['a', 'b']"),
+    ("main: infra/", 'main: "in\\0fra/"', 'main: "in\\0fra/"',
+     "main: expected a path (a string without NUL characters); found str 'in\\x00fra/'"),
+    ("  name: python", "  name: " + "n" * 5000, "  name: " + "n" * 5000, "runtime is 'nnnnnnnn"),
+], ids=["config-key-int", "name-list", "main-nul", "runtime-huge"])
+def test_pulumi_yaml_structure_errors_name_the_line_the_key_and_what_was_found(tmp_path, old, new, at, expect):
+    from ai_serving.engine.project import load_project
+    from ai_serving.outcome import UsageError
+
+    text = (ROOT / "Pulumi.yaml").read_text(encoding="utf-8")
+    assert old in text
+    text = text.replace(old, new, 1) if old else text + new
+    root = _project_with(tmp_path, text)
+    (root / "stacks").mkdir()
+    line = text.splitlines().index(at) + 1
+    with pytest.raises(UsageError) as info:
+        load_project(root)
+    message = str(info.value)
+    assert message.startswith(f"{root / 'Pulumi.yaml'}:{line}: {expect}"), message
+    assert len(message) < 1000
+
+
 @pytest.mark.parametrize(("name", "argv", "expect"), CLI_CASES, ids=[c[0] for c in CLI_CASES])
 def test_hostile_command_line_is_a_clean_exit_2(tmp_path, name, argv, expect):
     code, out = _run_cli(*argv(tmp_path))
@@ -322,6 +411,25 @@ def test_hostile_command_line_is_a_clean_exit_2(tmp_path, name, argv, expect):
     assert "Traceback" not in out
     assert len(out) < MAX_OUTPUT_CHARS
     assert expect in out, out[:2000]
+
+
+def test_a_stack_file_symlinked_to_a_regular_file_is_read_as_that_file(tmp_path):
+    """Only what is not a regular file is refused: a symlink is judged by what it points to."""
+    stack_dir = tmp_path / "s"
+    stack_dir.mkdir()
+    (stack_dir / "Pulumi.team-a-dev.yaml").symlink_to(ROOT / "stacks" / "Pulumi.team-a-dev.yaml")
+    assert main(["validate", "--project", str(ROOT), "--stack-dir", str(stack_dir)]) == 0
+
+
+def test_a_date_as_a_mapping_key_reaches_the_program_as_its_text(tmp_path):
+    """``json.dumps`` refused a date key (a TypeError traceback); the engine passes it as the text written."""
+    from ai_serving.engine.project import load_project, read_stack_config
+
+    text = (ROOT / "stacks" / "Pulumi.team-a-dev.yaml").read_text(encoding="utf-8")
+    path = _write(tmp_path / "s", "team-a-dev", text + "  ai-serving:notes: {2027-03-31: review}\n")
+    config = read_stack_config(load_project(ROOT, path.parent), "team-a-dev")
+    assert json.loads(config.values["ai-serving:notes"]) == {"2027-03-31": "review"}
+    assert main(["validate", "--project", str(ROOT), "--stack-dir", str(path.parent)]) == 2  # an unknown key
 
 
 def test_no_partial_pattern_checks_in_the_program():

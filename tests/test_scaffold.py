@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -141,6 +144,27 @@ def test_picks_a_range_that_overlaps_no_existing_stack(tmp_path):
     assert new_team(tmp_path, "team-d", "--env", "test") == 0
 
     assert load(tmp_path, "team-d-test").network.address_space == N("10.64.16.0/22")
+
+
+def test_a_fifo_or_device_among_the_stack_files_is_skipped_not_waited_on(tmp_path):
+    """The scan of ranges in use read every ``Pulumi.*.yaml`` whole: a named pipe hung ``new-team`` (holding
+    the directory lock), a symlink to /dev/zero read until memory ran out. A symlink to a regular file,
+    inside the directory or not, still reserves its range."""
+    stack_dir = tmp_path / "stacks"
+    stack_dir.mkdir()
+    os.mkfifo(stack_dir / "Pulumi.team-p-dev.yaml")
+    (stack_dir / "Pulumi.team-z-dev.yaml").symlink_to("/dev/zero")
+    (stack_dir / "Pulumi.team-d-dev.yaml").mkdir()
+    elsewhere = write_stack(tmp_path / "elsewhere", "team-l-dev", text="config:\n  ai-serving:network:\n"
+                                                                         "    addressSpace: 10.64.0.0/22\n")
+    (stack_dir / "Pulumi.team-l-dev.yaml").symlink_to(elsewhere)
+
+    proc = subprocess.run([sys.executable, "-m", "ai_serving.cli", "new-team", "team-n", "--env", "dev",
+                           "--project", str(ROOT), "--stack-dir", str(stack_dir)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert load(stack_dir, "team-n-dev").network.address_space == N("10.64.4.0/22")
 
 
 def test_free_range_falls_back_to_a_24_and_fails_when_the_pool_is_full():

@@ -8,12 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from infra.config.errors import ConfigError, ConfigIssue
+from infra.config.errors import ConfigError, ConfigIssue, shown
 from infra.config.yaml_lines import line_index
 
-from ..outcome import UsageError
+from ..outcome import UsageError, bounded
 from . import stack_yaml
 
 SECRET_PLACEHOLDER = "offline-secret-placeholder"
@@ -49,29 +47,51 @@ class Project:
 
 
 def load_project(root: Path, stack_dir: Path | None = None) -> Project:
-    """Read ``Pulumi.yaml`` under ``root``. ``stack_dir`` overrides ``stackConfigDir``."""
+    """Read ``Pulumi.yaml`` under ``root``. ``stack_dir`` overrides ``stackConfigDir``.
+
+    The file is read as strictly as a stack file (``stack_yaml``: a regular file of bounded size, no
+    aliases, no duplicate keys, bounded nesting); every problem is one ``UsageError`` naming the file,
+    the line, the key and what was expected instead of what was found.
+    """
     path = root / "Pulumi.yaml"
-    if not path.is_file():
+    if not path.exists():
         raise UsageError(f"{root}: no Pulumi.yaml (pass --project DIR pointing at a Pulumi project)")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: not UTF-8
-        raise UsageError(f"{path}: not a readable YAML file: {str(exc)[:300]}") from None
+        doc, lines = stack_yaml.load_with_lines(path, what="Pulumi.yaml")
+    except ConfigError as exc:
+        issue = exc.issues[0]
+        where = f"{path}:{issue.line}" if issue.line else str(path)
+        raise UsageError(f"{where}: {issue.message}") from None
+    if doc is None:
+        doc = {}
     if not isinstance(doc, dict):
-        raise UsageError(f"{path}: expected a mapping (name, runtime, main, ...); found {type(doc).__name__}")
+        raise _bad(path, lines, (), "a mapping (name, runtime, main, ...)", doc)
     runtime = doc.get("runtime")
     runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if runtime_name != "python":
-        raise UsageError(f"{path}: runtime is {runtime_name!r}; the offline runner runs Python programs only")
+        key = ("runtime", "name") if isinstance(runtime, dict) else ("runtime",)
+        raise UsageError(f"{_at(path, lines, key)}: runtime is {shown(runtime_name)}; the offline runner runs "
+                         "Python programs only")
     name = doc.get("name")
-    if not name:
+    if name is None or name == "":
         raise UsageError(f"{path}: `name` is required")
-    if not isinstance(name, str) or not isinstance(doc.get("main", "."), str) \
-            or not isinstance(doc.get("stackConfigDir", "."), str) or not isinstance(doc.get("config") or {}, dict):
-        raise UsageError(f"{path}: `name`, `main` and `stackConfigDir` must be strings and `config` a mapping")
-    main = (root / doc.get("main", ".")).resolve()
+    if not isinstance(name, str):
+        raise _bad(path, lines, ("name",), "a string", name)
+    for key in ("main", "stackConfigDir"):
+        value = doc.get(key, ".")
+        if not isinstance(value, str) or "\x00" in value:
+            raise _bad(path, lines, (key,), "a path (a string without NUL characters)", value)
+    config = doc.get("config")
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise _bad(path, lines, ("config",), "a mapping of config key -> declaration", config)
+    main = _resolved(root / doc.get("main", "."), path, lines, "main")
     defaults: dict[str, Any] = {}
-    for key, spec in (doc.get("config") or {}).items():
+    for key, spec in config.items():
+        if not isinstance(key, str) or not key:
+            raise _bad(path, lines, ("config", str(key)), "a config key (a string such as `gpuPool` or "
+                       "`ai-serving:gpuPool`)", key)
         full = key if ":" in key else f"{name}:{key}"
         if isinstance(spec, dict) and ("default" in spec or "value" in spec):
             defaults[full] = spec.get("value", spec.get("default"))
@@ -81,8 +101,31 @@ def load_project(root: Path, stack_dir: Path | None = None) -> Project:
         else:
             defaults[full] = spec
     config_dir = stack_dir if stack_dir is not None else root / doc.get("stackConfigDir", ".")
-    return Project(root=root.resolve(), name=name, main=main, stack_config_dir=config_dir.resolve(),
-                   config_defaults=defaults)
+    return Project(root=root.resolve(), name=name, main=main,
+                   stack_config_dir=_resolved(config_dir, path, lines, "stackConfigDir"), config_defaults=defaults)
+
+
+def _at(path: Path, lines: stack_yaml.KeyLines, key: tuple[str | int, ...]) -> str:
+    """``path:line`` of ``key`` (or of its closest ancestor in the file), or ``path``."""
+    for end in range(len(key), 0, -1):
+        if key[:end] in lines:
+            return f"{path}:{lines[key[:end]]}"
+    return f"{path}:1" if not key and lines else str(path)
+
+
+def _bad(path: Path, lines: stack_yaml.KeyLines, key: tuple[str | int, ...], expected: str, found: Any) -> UsageError:
+    """The one message for a value of the wrong kind in ``Pulumi.yaml``."""
+    shown_key = ".".join(map(str, key)) or "(top level)"
+    return UsageError(f"{_at(path, lines, key)}: {bounded(shown_key, 200)}: expected {expected}; "
+                      f"found {type(found).__name__} {shown(found)}")
+
+
+def _resolved(target: Path, path: Path, lines: stack_yaml.KeyLines, key: str) -> Path:
+    try:
+        return target.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: a symlink loop
+        raise UsageError(f"{_at(path, lines, (key,))}: {key}: cannot resolve {bounded(str(target), 300)}: "
+                         f"{bounded(str(exc), 300)}") from None
 
 
 _REQUIRED = object()
@@ -101,7 +144,18 @@ def marshal(value: Any) -> str:
     """Config values reach the program as strings: strings as is, everything else as JSON."""
     if isinstance(value, str):
         return value
-    return json.dumps(value, default=str)
+    return json.dumps(_json_keys(value), default=str)
+
+
+def _json_keys(value: Any) -> Any:
+    """``value`` with mapping keys JSON can write: a date key (``2027-03-31:``) becomes a string, as the
+    engine passes it. ``default=`` covers values only: json.dumps refused such a key with a TypeError."""
+    if isinstance(value, dict):
+        return {k if k is None or isinstance(k, str | int | float | bool) else str(k): _json_keys(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_keys(v) for v in value]
+    return value
 
 
 def read_stack_config(project: Project, stack: str, path: Path | None = None) -> StackConfigMap:
@@ -128,9 +182,9 @@ def read_stack_config(project: Project, stack: str, path: Path | None = None) ->
             # `costCenter` is `ai-serving:costCenter`: both in one file is one key set twice, and the last
             # one silently won (the YAML loader refuses a key written twice, but these are two spellings).
             lines = line_index(path)
-            raise ConfigError(path, [ConfigIssue(full, f"set twice, as {written[full]!r} and as {key!r} (a key "
-                                                       f"without a namespace is {project.name}:<key>); keep one",
-                                                 lines.get((full,)))])
+            message = (f"set twice, as {shown(written[full])} and as {shown(key)} (a key without a namespace is "
+                       f"{project.name}:<key>); keep one")
+            raise ConfigError(path, [ConfigIssue(full, message, lines.get((full,)))])
         written[full] = key
         if isinstance(value, dict) and set(value) == {"secure"}:
             values[full] = SECRET_PLACEHOLDER

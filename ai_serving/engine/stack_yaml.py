@@ -8,11 +8,19 @@ Here each of those is one ``ConfigError`` naming the file and line.
 
 Stack files need no anchors or aliases (each is one short mapping), so they are refused outright
 rather than expanded with a budget: that is simpler to explain and cannot be outgrown.
+
+``read`` is the one way the tooling takes a stack file's bytes (``load`` here, ``new-team``'s scan of
+the address ranges in use): a regular file only (a symlink is judged by what it points to) and at
+most ``MAX_BYTES`` of it, so a symlink to ``/dev/zero`` or a named pipe committed in a pull request is
+one message, never a read without end or a hang. ``Pulumi.yaml`` is read with the same rules
+(``what`` names it in the messages).
 """
 
 from __future__ import annotations
 
 import codecs
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +34,8 @@ MAX_DEPTH = 24
 """Nesting levels a stack file may use (the deepest real key is about 5 levels down)."""
 
 
-_NO_ALIASES = "anchors and aliases are not allowed in a stack file; write the value out"
+STACK_FILE = "a stack file"
+"""How messages name the file by default (``what``); ``Pulumi.yaml`` is read with its own name."""
 
 
 class StackYamlError(Exception):
@@ -40,21 +49,23 @@ class StackYamlError(Exception):
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses aliases/anchors, duplicate keys, deep nesting and impossible dates."""
 
-    def __init__(self, stream: str) -> None:
+    def __init__(self, stream: str, what: str = STACK_FILE) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._no_aliases = f"anchors and aliases are not allowed in {what}; write the value out"
+        self._what = what
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
         line = event.start_mark.line + 1
         if isinstance(event, yaml.AliasEvent):
-            raise StackYamlError(f"YAML alias *{event.anchor[:40]}: {_NO_ALIASES}", line)
+            raise StackYamlError(f"YAML alias *{event.anchor[:40]}: {self._no_aliases}", line)
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
-            raise StackYamlError(f"YAML anchor &{anchor[:40]}: {_NO_ALIASES}", line)
+            raise StackYamlError(f"YAML anchor &{anchor[:40]}: {self._no_aliases}", line)
         self._depth += 1
         if self._depth > MAX_DEPTH:
-            raise StackYamlError(f"nested more than {MAX_DEPTH} levels deep; a stack file needs far fewer", line)
+            raise StackYamlError(f"nested more than {MAX_DEPTH} levels deep; {self._what} needs far fewer", line)
         try:
             return super().compose_node(parent, index)
         finally:
@@ -87,10 +98,10 @@ class _StrictLoader(yaml.SafeLoader):
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
 
 
-def decode(data: bytes) -> str:
+def decode(data: bytes, what: str = STACK_FILE) -> str:
     """The file's text: UTF-8 (a UTF-8 BOM is allowed); anything else is a ``StackYamlError``."""
     if len(data) > MAX_BYTES:
-        raise StackYamlError(f"the file is {len(data):,} bytes; a stack file is at most {MAX_BYTES:,}", None)
+        raise StackYamlError(f"the file is {len(data):,} bytes; {what} is at most {MAX_BYTES:,}", None)
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
         raise StackYamlError("the file is UTF-16 or UTF-32 encoded; save it as UTF-8", 1)
     try:
@@ -101,20 +112,87 @@ def decode(data: bytes) -> str:
                              "save it as UTF-8", line) from None
 
 
-def load(path: Path) -> Any:
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _not_regular(path: Path, mode: int, what: str) -> ConfigError:
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    via = " (through a symlink)" if path.is_symlink() else ""
+    return ConfigError(path, [ConfigIssue("(file)", f"cannot read the file: it is {kind}{via}, not a regular "
+                                                    f"file; {what} must be a plain file")])
+
+
+def _too_large(path: Path, size: int | None, what: str) -> ConfigError:
+    told = f"{size:,} bytes" if size is not None else f"more than {MAX_BYTES:,} bytes"
+    return ConfigError(path, [ConfigIssue("(file)", f"the file is {told}; {what} is at most {MAX_BYTES:,}")])
+
+
+def read(path: Path, *, what: str = STACK_FILE) -> bytes:
+    """The bytes of the regular file at ``path``, at most ``MAX_BYTES``; ``ConfigError`` for anything else.
+
+    A symlink is judged by what it points to (inside the repository or not). Anything but a regular
+    file is refused before it is opened (a device can act on open), and what was opened is checked
+    again (the path may have been swapped in between): ``O_NONBLOCK`` keeps the open of a named pipe
+    from waiting for a writer, and no more than ``MAX_BYTES + 1`` bytes are ever read.
+    """
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(path, mode, what)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        try:
+            opened = os.fstat(fd)
+            if not stat.S_ISREG(opened.st_mode):
+                raise _not_regular(path, opened.st_mode, what)
+            if opened.st_size > MAX_BYTES:
+                raise _too_large(path, opened.st_size, what)
+            data = bytearray()
+            while len(data) <= MAX_BYTES:
+                chunk = os.read(fd, MAX_BYTES + 1 - len(data))
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            os.close(fd)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(path, [ConfigIssue("(file)", f"cannot read the file: {reason}")]) from None
+    if len(data) > MAX_BYTES:  # it grew while being read
+        raise _too_large(path, None, what)
+    return bytes(data)
+
+
+KeyLines = dict[tuple[str | int, ...], int]
+"""Key path (mapping keys as written, list positions) -> 1-based line."""
+
+
+def load(path: Path, *, what: str = STACK_FILE) -> Any:
     """Parse ``path`` strictly; ``ConfigError`` naming the file and line for every kind of bad file."""
+    return _parse(path, what, None)
+
+
+def load_with_lines(path: Path, *, what: str = STACK_FILE) -> tuple[Any, KeyLines]:
+    """``load``, and the line of every key and list item (for messages about the file's structure)."""
+    lines: KeyLines = {}
+    return _parse(path, what, lines), lines
+
+
+def _parse(path: Path, what: str, lines: KeyLines | None) -> Any:
+    data = read(path, what=what)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(path, [ConfigIssue("(file)", f"cannot read the file: {exc.strerror or exc}")]) from None
-    try:
-        text = decode(data)
+        text = decode(data, what)
         if "\x00" in text:
             raise StackYamlError("the file contains NUL characters; it is not a text file",
                                  text[: text.index("\x00")].count("\n") + 1)
-        loader = _StrictLoader(text)
+        loader = _StrictLoader(text, what)
         try:
-            return loader.get_single_data()
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            if lines is not None:
+                _index(node, (), lines)
+            return loader.construct_document(node)
         finally:
             loader.dispose()
     except StackYamlError as exc:
@@ -126,3 +204,16 @@ def load(path: Path) -> Any:
         raise ConfigError(path, [ConfigIssue("(yaml)", f"YAML syntax error: {str(problem)[:300]}", line)]) from None
     except RecursionError:  # pragma: no cover - MAX_DEPTH stops nesting long before this
         raise ConfigError(path, [ConfigIssue("(yaml)", "nested too deeply")]) from None
+
+
+def _index(node: yaml.Node, prefix: tuple[str | int, ...], lines: KeyLines) -> None:
+    """Record the lines under ``node`` (no aliases and at most ``MAX_DEPTH`` levels: composed already)."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                lines.setdefault((*prefix, key.value), key.start_mark.line + 1)
+                _index(value, (*prefix, key.value), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[(*prefix, i)] = item.start_mark.line + 1
+            _index(item, (*prefix, i), lines)

@@ -26,7 +26,9 @@ import yaml
 
 from infra.config.addressing import LARGEST_ALLOWED_PREFIX
 from infra.config.checks import DIGEST_RULE, PLACEHOLDER_COST_CENTER, placeholder_owner
+from infra.config.errors import ConfigError
 
+from ..engine import stack_yaml
 from ..engine.project import Project
 from ..generate import SCHEMA_FILE
 from ..outcome import ExitCode, UsageError
@@ -50,11 +52,17 @@ def used_ranges(stack_dir: Path) -> list[ipaddress.IPv4Network]:
     """Every ``addressSpace`` in the stack files of ``stack_dir``.
 
     Read with a pattern, not a YAML parser: fast for hundreds of files, and a file that does not
-    parse (someone's work in progress) still reserves its range.
+    parse (someone's work in progress) still reserves its range. Read as every stack file is
+    (``stack_yaml.read``): what is not a regular file, or is larger than any stack file may be, holds
+    no stack's range and is skipped (``validate`` reports it), never read without end or waited on.
     """
     ranges = []
     for path in stack_dir.glob("Pulumi.*.yaml"):
-        for match in _ADDRESS_RE.finditer(path.read_text(encoding="utf-8", errors="replace")):
+        try:
+            data = stack_yaml.read(path)
+        except ConfigError:
+            continue
+        for match in _ADDRESS_RE.finditer(data.decode("utf-8", errors="replace")):
             try:
                 ranges.append(ipaddress.IPv4Network(match.group(1), strict=False))
             except ValueError:
