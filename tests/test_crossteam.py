@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from ai_serving.org.crossteam import (
     check_all,
     global_names_of,
@@ -11,6 +15,7 @@ from ai_serving.org.crossteam import (
     overlapping_address_spaces,
 )
 from infra.config import validate
+from infra.config.errors import ConfigError
 
 from .stackdata import base_config
 from .test_config import raw
@@ -85,3 +90,20 @@ def test_example_stacks_are_quiet(project):
     configs = {stack: load_stack(project, stack).config for stack in project.stacks()}
     findings = check_all(configs, load_quotas(project.stack_config_dir), {})
     assert [f for f in findings if f.level == "mandatory"] == []
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: os.mkfifo(p),
+    lambda p: p.write_text("a: &a [x, x]\nopenai: *a\n", encoding="utf-8"),
+    lambda p: p.write_text("openai: {}\nopenai: {}\n", encoding="utf-8"),
+    lambda p: p.write_text("- a list\n", encoding="utf-8"),
+], ids=["fifo", "alias", "duplicate-key", "not-a-mapping"])
+def test_a_quotas_file_is_read_as_strictly_as_a_stack_file(tmp_path, make):
+    # A pull request can change quotas.yaml too: a named pipe must not hang the run, and an alias, a
+    # duplicate key or another shape is an error (plan --all reports it as a mandatory cross-team finding),
+    # never "no quotas" (which would turn the quota checks into advice).
+    from ai_serving.org.crossteam import QUOTAS_FILE, load_quotas
+
+    make(tmp_path / QUOTAS_FILE)
+    with pytest.raises(ConfigError):
+        load_quotas(tmp_path)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from infra import catalogues
+from infra.config.errors import ConfigError, ConfigIssue
 from infra.config.model import StackConfig
 
 from ..arm import ARM_TYPES
+from ..engine import stack_yaml
 
 QUOTAS_FILE = "quotas.yaml"
 
@@ -35,9 +36,15 @@ class CrossTeamFinding:
 def load_quotas(stack_dir: Path) -> dict[str, Any]:
     """``<stack_dir>/quotas.yaml`` (empty when absent: then quota checks only advise)."""
     path = stack_dir / QUOTAS_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):
         return {}
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    # As strictly as a stack file (a regular file of bounded size, no aliases, no duplicate keys): a pull
+    # request can change it too. A bad one is a ConfigError, which plan --all reports as a mandatory
+    # cross-team finding ("could not run"), never as "no quotas".
+    doc = stack_yaml.load(path, what=QUOTAS_FILE) or {}
+    if not isinstance(doc, dict):
+        raise ConfigError(path, [ConfigIssue("(file)", f"expected a mapping; found {type(doc).__name__}")])
+    return doc
 
 
 def check_all(configs: Mapping[str, StackConfig], quotas: Mapping[str, Any],

@@ -7,6 +7,8 @@ from pathlib import Path
 import yaml
 
 KeyPath = tuple[str | int, ...]
+MAX_INDEXED_BYTES = 1024 * 1024
+"""The largest file indexed for line numbers (stack files are at most 256 KB)."""
 
 
 def line_index(path: Path) -> dict[KeyPath, int]:
@@ -17,6 +19,9 @@ def line_index(path: Path) -> dict[KeyPath, int]:
     Returns an empty index when the file cannot be read or parsed.
     """
     try:
+        # Only for a file already read (bounded) by the loader; still bounded here, in case it changed since.
+        if not path.is_file() or path.stat().st_size > MAX_INDEXED_BYTES:
+            return {}
         root = yaml.compose(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError, yaml.YAMLError):  # ValueError: not UTF-8
         return {}
