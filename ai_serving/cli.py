@@ -15,7 +15,7 @@ from rich.markup import escape
 from infra.config.errors import ConfigError
 
 from .engine.project import Project, load_project
-from .outcome import ExitCode, UsageError
+from .outcome import ExitCode, UsageError, bounded
 
 # The heavy modules are imported by the commands that need them (a `validate` never loads gRPC).
 
@@ -149,6 +149,11 @@ def _pack_dir(args: argparse.Namespace, project: Project) -> Path | None:
     return pack
 
 
+MAX_POLICY_CONFIG_DEPTH = 32
+"""How deep a policy config may nest (policy -> setting -> value: three levels; the rest is headroom). Deeper
+ones would reach the schema validator and the protobuf conversion, which recurse per level."""
+
+
 def _policy_config(args: argparse.Namespace, pack: Path | None) -> dict | None:
     path = args.policy_pack_config or (pack / "policy-config.json" if pack else None)
     if path is None or not path.is_file():
@@ -159,9 +164,30 @@ def _policy_config(args: argparse.Namespace, pack: Path | None) -> dict | None:
         config = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:  # also UnicodeDecodeError
         raise UsageError(f"{path}: not valid JSON: {str(exc)[:300]}") from None
+    except RecursionError:  # the decoder recurses once per level: [[[[... 100,000 deep
+        raise UsageError(f"{path}: JSON nested too deeply (more than {MAX_POLICY_CONFIG_DEPTH} levels); "
+                         "a policy config needs a few") from None
     if not isinstance(config, dict):
         raise UsageError(f"{path}: expected a JSON object of policy name -> settings; found {type(config).__name__}")
+    if _depth(config) > MAX_POLICY_CONFIG_DEPTH:
+        raise UsageError(f"{path}: JSON nested too deeply (more than {MAX_POLICY_CONFIG_DEPTH} levels); "
+                         "a policy config needs a few")
     return config
+
+
+def _depth(value: object) -> int:
+    """How many levels of objects and arrays ``value`` nests (iteratively: the value may be deep)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        node, level = todo.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_POLICY_CONFIG_DEPTH:
+            return deepest
+        todo.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
@@ -190,6 +216,7 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
 
         return watch(project, args.stack, pack_dir=pack_dir, policy_config=policy_config, out=args.out,
                      quiet=args.quiet, console=console, err=err)
+    from .engine.analyzer import PackDied
     from .plan import plan_stack
     from .reports.terminal import PhaseProgress, outcome_json, print_outcome
 
@@ -198,9 +225,13 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
     # --output json unless on a terminal, so a script's stderr stays for real errors).
     with PhaseProgress(err, args.stack) as progress:
         on_phase = progress.phase if (err.is_terminal or not as_json) else None
-        outcome = plan_stack(project, args.stack, pack_dir=pack_dir, policy_config=policy_config,
-                             out_dir=args.out.resolve() if args.out else None, today=date.today(),
-                             on_phase=on_phase)
+        try:
+            outcome = plan_stack(project, args.stack, pack_dir=pack_dir, policy_config=policy_config,
+                                 out_dir=args.out.resolve() if args.out else None, today=date.today(),
+                                 on_phase=on_phase)
+        except PackDied as exc:  # it started, then died or stopped answering: a failed plan, as in plan --all
+            err.print(f"error: {bounded(str(exc))}", markup=False)
+            return int(ExitCode.FAILED)
     if as_json:
         print(json.dumps(outcome_json(outcome), indent=2, default=str))
         return int(outcome.exit_code)
