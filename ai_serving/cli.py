@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -12,12 +13,33 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from infra.config.errors import ConfigError
+from infra.config.errors import ConfigError, shown
 
 from .engine.project import Project, load_project
 from .outcome import ExitCode, UsageError, bounded
 
 # The heavy modules are imported by the commands that need them (a `validate` never loads gRPC).
+
+
+STACK_NAME = re.compile(r"[a-z][a-z0-9-]{0,63}")
+"""A stack name on the command line: ``<team>-<environment>``, so the team slug's characters
+(``infra/config/model.TeamSlug``: a lowercase letter, then lowercase letters, digits and '-'). Checked
+before the name is used in a path or printed: ``../`` cannot reach a file outside the stack directory, and
+a newline or escape sequence cannot start a line of its own in a terminal or a CI log."""
+
+def known_stack(project: Project, name: str) -> str:
+    """``name`` when it is a stack of ``project`` (a file in its stack directory); else a ``UsageError``.
+
+    Every command that takes a stack name checks it here, before the name reaches a path or the terminal.
+    """
+    if STACK_NAME.fullmatch(name) is None:
+        raise UsageError(f"no stack {shown(name)}: not a stack name; expected <team>-<environment> (e.g. "
+                         "team-a-dev): a lowercase letter, then lowercase letters, digits and '-'")
+    known = project.stacks()
+    if name not in known:
+        listed = ", ".join(k if STACK_NAME.fullmatch(k) else shown(k) for k in known)
+        raise UsageError(f"no stack {name!r} in {project.stack_config_dir}; known: {bounded(listed, 1000) or '(none)'}")
+    return name
 
 
 def _positive_int(text: str) -> int:
@@ -128,9 +150,14 @@ def _validate(args: argparse.Namespace, console: Console, err: Console) -> int:
     from .stacks import load_stack
 
     project = _project(args)
-    stacks = args.stacks or project.stacks()
+    stacks = [known_stack(project, s) for s in args.stacks] or project.stacks()
     worst = ExitCode.OK
     for stack in stacks:
+        if STACK_NAME.fullmatch(stack) is None:  # a file found in the stack directory, named by anyone
+            err.print(f"error: {project.stack_config_dir}: stack file for {shown(stack)}: not a stack name "
+                      "(<team>-<environment>, e.g. Pulumi.team-a-dev.yaml)", markup=False)
+            worst = ExitCode.USAGE
+            continue
         try:
             load_stack(project, stack)
             console.print(f"ok       {stack}")
@@ -208,9 +235,7 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
                         workers=args.workers, console=console, err=err, base=args.base)
     if not args.stack:
         raise UsageError("name a stack (e.g. `ai-serving plan team-a-dev`) or pass --all")
-    if args.stack not in project.stacks():
-        raise UsageError(f"no stack {args.stack!r} in {project.stack_config_dir}; "
-                         f"known: {', '.join(project.stacks()) or '(none)'}")
+    known_stack(project, args.stack)
     if args.watch:
         from .watch import watch
 
@@ -240,9 +265,7 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
 
 def _cost(args: argparse.Namespace, console: Console, err: Console) -> int:
     project = _project(args)
-    if args.stack not in project.stacks():
-        raise UsageError(f"no stack {args.stack!r} in {project.stack_config_dir}; "
-                         f"known: {', '.join(project.stacks()) or '(none)'}")
+    known_stack(project, args.stack)
     from .cost import sources
     from .plan import plan_stack
     from .reports.costs import explain
@@ -283,7 +306,8 @@ def _diff(args: argparse.Namespace, console: Console, err: Console) -> int:
 def _rehearse(args: argparse.Namespace, console: Console, err: Console) -> int:
     from .rehearsal.command import run as run_rehearsal
 
-    return run_rehearsal(_project(args), args.stack, console, err)
+    project = _project(args)
+    return run_rehearsal(project, known_stack(project, args.stack), console, err)
 
 
 def _new_team(args: argparse.Namespace, console: Console, err: Console) -> int:

@@ -6,9 +6,12 @@ never a write or a read outside where it belongs, never raw control characters o
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from .cli_helpers import cli
+import pytest
+
+from .cli_helpers import ROOT, cli
 from .test_plan_all_isolation import _project
 
 MAX_ERROR_CHARS = 600
@@ -71,3 +74,49 @@ def test_a_policy_config_deeper_than_the_limit_is_refused_before_the_pack_sees_i
     config.write_text('{"x": ' + "[" * 40 + "1" + "]" * 40 + "}", encoding="utf-8")
     assert cli("plan", "team-a-dev", "--policy-pack-config", config) == 2
     assert f"{config}: JSON nested too deeply (more than 32 levels)" in capsys.readouterr().err
+
+
+# --- stack names ---------------------------------------------------------------------------------------------
+
+def test_validate_does_not_read_a_file_outside_the_stack_directory(tmp_path, capsys):
+    stack_dir = tmp_path / "tv"
+    (stack_dir / "Pulumi.x").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    text = (ROOT / "stacks" / "Pulumi.team-a-dev.yaml").read_text(encoding="utf-8")
+    (outside / "Pulumi.secretfile.yaml").write_text(text.replace("team-a", "team-z"), encoding="utf-8")
+    assert cli("validate", "--stack-dir", stack_dir, "x/../../outside/Pulumi.secretfile") == 2
+    err = capsys.readouterr().err
+    assert "no stack 'x/../../outside/Pulumi.secretfile': not a stack name; expected <team>-<environment>" in err
+    assert "secretfile.yaml" not in err and "team-z" not in err, err  # the file was not read
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "cost", "rehearse"])
+def test_every_command_that_takes_a_stack_refuses_an_unknown_one_the_same_way(command, capsys):
+    assert cli(command, "team-zz-dev", "--project", ROOT) == 2
+    err = capsys.readouterr().err
+    assert f"no stack 'team-zz-dev' in {ROOT / 'stacks'}; known: team-a-dev, team-a-prod, team-b-dev" in err, err
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "cost", "rehearse"])
+@pytest.mark.parametrize("name", ["team-a-dev\n::error::injected", "../stacks/Pulumi.team-a-dev", "Team-A-dev",
+                                  "a" * 5000, "team-a-dev\x1b[2J"])
+def test_every_command_that_takes_a_stack_refuses_a_name_that_is_not_one(command, name, capsys):
+    assert cli(command, name, "--project", ROOT) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no stack '") and ": not a stack name; expected" in err, err[:2000]
+    assert len(err) < MAX_ERROR_CHARS, f"{len(err)} characters"
+    assert not any(line.startswith("::") for line in err.splitlines()), err
+    assert "\x1b" not in err
+    if "injected" in name:
+        assert "'team-a-dev\\n::error::injected'" in err, err
+
+
+def test_validate_of_every_stack_refuses_a_stack_file_whose_name_is_not_a_stack_name(tmp_path, capsys):
+    for name in ("team-a-dev", "a\n::error::x"):
+        shutil.copy(ROOT / "stacks" / "Pulumi.team-a-dev.yaml", tmp_path / f"Pulumi.{name}.yaml")
+    assert cli("validate", "--stack-dir", tmp_path) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "ok       team-a-dev\n"
+    assert "stack file for 'a\\n::error::x': not a stack name" in captured.err
+    assert not any(line.startswith("::") for line in captured.err.splitlines()), captured.err
