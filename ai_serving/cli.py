@@ -236,14 +236,16 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
     if not args.stack:
         raise UsageError("name a stack (e.g. `ai-serving plan team-a-dev`) or pass --all")
     known_stack(project, args.stack)
+    from .engine.analyzer import PackDied
+    from .plan import check_out_folder, plan_stack
+    from .reports.terminal import PhaseProgress, outcome_json, print_outcome
+
+    out = check_out_folder(args.out.resolve()) if args.out else None
     if args.watch:
         from .watch import watch
 
-        return watch(project, args.stack, pack_dir=pack_dir, policy_config=policy_config, out=args.out,
+        return watch(project, args.stack, pack_dir=pack_dir, policy_config=policy_config, out=out,
                      quiet=args.quiet, console=console, err=err)
-    from .engine.analyzer import PackDied
-    from .plan import plan_stack
-    from .reports.terminal import PhaseProgress, outcome_json, print_outcome
 
     as_json = args.output == "json"
     # Progress goes to stderr: a spinner on a terminal, plain step lines otherwise (not with
@@ -252,8 +254,7 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
         on_phase = progress.phase if (err.is_terminal or not as_json) else None
         try:
             outcome = plan_stack(project, args.stack, pack_dir=pack_dir, policy_config=policy_config,
-                                 out_dir=args.out.resolve() if args.out else None, today=date.today(),
-                                 on_phase=on_phase)
+                                 out_dir=out, today=date.today(), on_phase=on_phase)
         except PackDied as exc:  # it started, then died or stopped answering: a failed plan, as in plan --all
             err.print(f"error: {bounded(str(exc))}", markup=False)
             return int(ExitCode.FAILED)
@@ -292,9 +293,11 @@ def _policies(args: argparse.Namespace, console: Console, err: Console) -> int:
 
 
 def _report(args: argparse.Namespace, console: Console, err: Console) -> int:
+    from .plan import check_report_folder
     from .reports.markdown import run as run_report
 
-    return run_report(args.out.resolve(), args.base.resolve() if args.base else None, console)
+    out = check_report_folder(args.out.resolve())
+    return run_report(out, args.base.resolve() if args.base else None, console)
 
 
 def _diff(args: argparse.Namespace, console: Console, err: Console) -> int:

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from ai_serving.outcome import UsageError
+from ai_serving.plan import PLAN_FILES, check_out_folder, check_report_folder
+
 from .cli_helpers import ROOT, cli
 from .test_plan_all_isolation import _project
 
@@ -120,3 +123,64 @@ def test_validate_of_every_stack_refuses_a_stack_file_whose_name_is_not_a_stack_
     assert captured.out == "ok       team-a-dev\n"
     assert "stack file for 'a\\n::error::x': not a stack name" in captured.err
     assert not any(line.startswith("::") for line in captured.err.splitlines()), captured.err
+
+
+# --- output folders ------------------------------------------------------------------------------------------
+
+def test_plan_out_into_the_stack_directory_is_refused_and_writes_nothing(tmp_path, capsys):
+    stacks = tmp_path / "stacks"
+    shutil.copytree(ROOT / "stacks", stacks)
+    before = sorted(p.name for p in stacks.iterdir())
+    assert cli("plan", "team-a-dev", "--no-policy", "--stack-dir", stacks, "--out", stacks) == 2
+    err = capsys.readouterr().err
+    assert f"--out {stacks}: not empty and not a plan output" in err and "name a new or empty folder" in err, err
+    assert sorted(p.name for p in stacks.iterdir()) == before
+
+
+def test_plan_out_may_be_new_empty_or_an_earlier_plans_folder_and_nothing_else(tmp_path):
+    assert check_out_folder(tmp_path / "new") == tmp_path / "new"
+    (tmp_path / "empty").mkdir()
+    check_out_folder(tmp_path / "empty")
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    for name in (*PLAN_FILES, ".plan.json.abc123.tmp"):  # the last: an atomic write that was killed
+        (earlier / name).write_text("{}", encoding="utf-8")
+    check_out_folder(earlier)
+    for foreign in ("notes.txt", "sub/"):
+        folder = tmp_path / f"with-{foreign.strip('/')}"
+        shutil.copytree(earlier, folder)
+        (folder / foreign).mkdir() if foreign.endswith("/") else (folder / foreign).write_text("x")
+        with pytest.raises(UsageError, match="not empty and not a plan output"):
+            check_out_folder(folder)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UsageError, match="exists and is not a folder"):
+        check_out_folder(tmp_path / "file")
+
+
+def test_report_out_into_a_stack_directory_or_an_unrelated_folder_is_refused(tmp_path, capsys):
+    stacks = tmp_path / "stacks"
+    shutil.copytree(ROOT / "stacks", stacks)
+    assert cli("report", "--out", stacks) == 2
+    assert f"--out {stacks}: not a plan output folder (no summary.json" in capsys.readouterr().err
+    assert not (stacks / "report.md").exists()
+    unrelated = tmp_path / "home"
+    (unrelated / "team-a-dev").mkdir(parents=True)
+    (unrelated / "team-a-dev" / "plan.json").write_text("{}")
+    (unrelated / ".bashrc").write_text("x")
+    with pytest.raises(UsageError, match="'.bashrc', which no plan wrote"):
+        check_report_folder(unrelated)
+
+
+def test_report_out_may_be_a_plan_all_output_or_a_folder_of_stack_plans(tmp_path):
+    with_summary = tmp_path / "all"
+    with_summary.mkdir()
+    (with_summary / "summary.json").write_text("{}")
+    (with_summary / "anything").write_text("x")  # summary.json says it is plan --all's: the report reads it
+    check_report_folder(with_summary)
+    stacks = tmp_path / "stacks"  # `make plan` of two stacks: out/<stack>/plan.json; an incomplete report
+    for stack in ("team-a-dev", "team-b-dev"):
+        (stacks / stack).mkdir(parents=True)
+        (stacks / stack / "plan.json").write_text("{}")
+    (stacks / "report.md").write_text("earlier report")
+    check_report_folder(stacks)
+    check_report_folder(tmp_path / "missing")  # the report says there is no such plan output
