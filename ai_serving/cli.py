@@ -27,6 +27,38 @@ STACK_NAME = re.compile(r"[a-z][a-z0-9-]{0,63}")
 before the name is used in a path or printed: ``../`` cannot reach a file outside the stack directory, and
 a newline or escape sequence cannot start a line of its own in a terminal or a CI log."""
 
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+"""Control characters other than newline: C0 (ESC, BEL, CR, tab, ...), DEL and C1."""
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character other than newline shown as its escape (``\\x1b``, ``\\r``).
+
+    What the CLI prints quotes input (stack names, paths, file contents); raw, an ESC could recolour or
+    rewrite the terminal, a CR overwrite the line before it. Both consoles print through this.
+    """
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+class _Console(Console):
+    """A rich console that prints text verbatim: no emoji codes (``ai-serving:new:`` stays as it is, not
+    "ai-serving🆕"), no highlighting, no wrapping of long lines, control characters escaped."""
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        super().__init__(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
+
+    def print(self, *objects: object, **kwargs: object) -> None:  # type: ignore[override]
+        super().print(*(printable(o) if isinstance(o, str) else o for o in objects), **kwargs)  # type: ignore[arg-type]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose own error messages quote the command line escaped and bounded."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(int(ExitCode.USAGE), f"{self.prog}: error: {printable(bounded(message, 500))}\n")
+
+
 def known_stack(project: Project, name: str) -> str:
     """``name`` when it is a stack of ``project`` (a file in its stack directory); else a ``UsageError``.
 
@@ -53,7 +85,7 @@ def _positive_int(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ai-serving", description=__doc__)
+    p = _Parser(prog="ai-serving", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:
@@ -124,8 +156,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 ok, 1 policy failure, 2 bad config or usage)."""
     args = _parser().parse_args(argv)
-    console = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    console, err = _Console(), _Console(stderr=True)
     try:
         return int(_COMMANDS[args.command](args, console, err))
     except UsageError as exc:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ai_serving.cli import printable
 from ai_serving.outcome import UsageError
 from ai_serving.plan import PLAN_FILES, check_out_folder, check_report_folder
 
@@ -184,3 +185,37 @@ def test_report_out_may_be_a_plan_all_output_or_a_folder_of_stack_plans(tmp_path
     (stacks / "report.md").write_text("earlier report")
     check_report_folder(stacks)
     check_report_folder(tmp_path / "missing")  # the report says there is no such plan output
+
+
+# --- what the CLI prints -------------------------------------------------------------------------------------
+
+def test_printable_escapes_every_control_character_but_newline():
+    assert printable("a\x1b[31mb\x07c\rd\x9be\x00f\x7fg\th\ni") == "a\\x1b[31mb\\x07c\\rd\\x9be\\x00f\\x7fg\\th\ni"
+    assert printable("team-a-dev: ü, 🆕, [x]") == "team-a-dev: ü, 🆕, [x]"
+
+
+def test_an_error_quoting_a_path_with_escape_sequences_prints_them_escaped(tmp_path, capsys):
+    config = tmp_path / "pc\x1b]0;owned\x07\r.json"
+    assert cli("plan", "team-a-dev", "--policy-pack-config", config) == 2
+    err = capsys.readouterr().err
+    assert "pc\\x1b]0;owned\\x07\\r.json: no such policy config file" in err, err
+    assert not {"\x1b", "\x07", "\r"} & set(err)
+
+
+def test_argparse_errors_print_the_command_line_escaped(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        cli("validate", "--\x1b[2Jx")
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: --\\x1b[2Jx" in err and "\x1b" not in err, err
+
+
+def test_key_paths_in_errors_print_verbatim_not_as_emoji(tmp_path, capsys):
+    text = (ROOT / "stacks" / "Pulumi.team-a-dev.yaml").read_text(encoding="utf-8")
+    stack = tmp_path / "Pulumi.team-a-dev.yaml"
+    stack.write_text(text + "  ai-serving:new: 1\n  azure-native:key: abc\n", encoding="utf-8")
+    assert cli("validate", "--stack-dir", tmp_path) == 2
+    err = capsys.readouterr().err
+    assert ": ai-serving:new: unknown key 'ai-serving:new'" in err, err
+    assert ": azure-native:key: 'azure-native:key' may not be set" in err, err
+    assert "🆕" not in err and "🔑" not in err
