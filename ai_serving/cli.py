@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -12,12 +13,65 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from infra.config.errors import ConfigError
+from infra.config.errors import ConfigError, shown
 
 from .engine.project import Project, load_project
-from .outcome import ExitCode, UsageError
+from .outcome import ExitCode, UsageError, bounded
 
 # The heavy modules are imported by the commands that need them (a `validate` never loads gRPC).
+
+
+STACK_NAME = re.compile(r"[a-z][a-z0-9-]{0,63}")
+"""A stack name on the command line: ``<team>-<environment>``, so the team slug's characters
+(``infra/config/model.TeamSlug``: a lowercase letter, then lowercase letters, digits and '-'). Checked
+before the name is used in a path or printed: ``../`` cannot reach a file outside the stack directory, and
+a newline or escape sequence cannot start a line of its own in a terminal or a CI log."""
+
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+"""Control characters other than newline: C0 (ESC, BEL, CR, tab, ...), DEL and C1."""
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character other than newline shown as its escape (``\\x1b``, ``\\r``).
+
+    What the CLI prints quotes input (stack names, paths, file contents); raw, an ESC could recolour or
+    rewrite the terminal, a CR overwrite the line before it. Both consoles print through this.
+    """
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+class _Console(Console):
+    """A rich console that prints text verbatim: no emoji codes (``ai-serving:new:`` stays as it is, not
+    "ai-serving🆕"), no highlighting, no wrapping of long lines, control characters escaped."""
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        super().__init__(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
+
+    def print(self, *objects: object, **kwargs: object) -> None:  # type: ignore[override]
+        super().print(*(printable(o) if isinstance(o, str) else o for o in objects), **kwargs)  # type: ignore[arg-type]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose own error messages quote the command line escaped and bounded."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(int(ExitCode.USAGE), f"{self.prog}: error: {printable(bounded(message, 500))}\n")
+
+
+def known_stack(project: Project, name: str) -> str:
+    """``name`` when it is a stack of ``project`` (a file in its stack directory); else a ``UsageError``.
+
+    Every command that takes a stack name checks it here, before the name reaches a path or the terminal.
+    """
+    if STACK_NAME.fullmatch(name) is None:
+        raise UsageError(f"no stack {shown(name)}: not a stack name; expected <team>-<environment> (e.g. "
+                         "team-a-dev): a lowercase letter, then lowercase letters, digits and '-'")
+    known = project.stacks()
+    if name not in known:
+        listed = ", ".join(k if STACK_NAME.fullmatch(k) else shown(k) for k in known)
+        raise UsageError(f"no stack {name!r} in {project.stack_config_dir}; known: {bounded(listed, 1000) or '(none)'}")
+    return name
 
 
 def _positive_int(text: str) -> int:
@@ -31,7 +85,7 @@ def _positive_int(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ai-serving", description=__doc__)
+    p = _Parser(prog="ai-serving", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:
@@ -102,8 +156,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 ok, 1 policy failure, 2 bad config or usage)."""
     args = _parser().parse_args(argv)
-    console = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    console, err = _Console(), _Console(stderr=True)
     try:
         return int(_COMMANDS[args.command](args, console, err))
     except UsageError as exc:
@@ -128,9 +181,14 @@ def _validate(args: argparse.Namespace, console: Console, err: Console) -> int:
     from .stacks import load_stack
 
     project = _project(args)
-    stacks = args.stacks or project.stacks()
+    stacks = [known_stack(project, s) for s in args.stacks] or project.stacks()
     worst = ExitCode.OK
     for stack in stacks:
+        if STACK_NAME.fullmatch(stack) is None:  # a file found in the stack directory, named by anyone
+            err.print(f"error: {project.stack_config_dir}: stack file for {shown(stack)}: not a stack name "
+                      "(<team>-<environment>, e.g. Pulumi.team-a-dev.yaml)", markup=False)
+            worst = ExitCode.USAGE
+            continue
         try:
             load_stack(project, stack)
             console.print(f"ok       {stack}")
@@ -149,6 +207,11 @@ def _pack_dir(args: argparse.Namespace, project: Project) -> Path | None:
     return pack
 
 
+MAX_POLICY_CONFIG_DEPTH = 32
+"""How deep a policy config may nest (policy -> setting -> value: three levels; the rest is headroom). Deeper
+ones would reach the schema validator and the protobuf conversion, which recurse per level."""
+
+
 def _policy_config(args: argparse.Namespace, pack: Path | None) -> dict | None:
     path = args.policy_pack_config or (pack / "policy-config.json" if pack else None)
     if path is None or not path.is_file():
@@ -159,9 +222,30 @@ def _policy_config(args: argparse.Namespace, pack: Path | None) -> dict | None:
         config = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:  # also UnicodeDecodeError
         raise UsageError(f"{path}: not valid JSON: {str(exc)[:300]}") from None
+    except RecursionError:  # the decoder recurses once per level: [[[[... 100,000 deep
+        raise UsageError(f"{path}: JSON nested too deeply (more than {MAX_POLICY_CONFIG_DEPTH} levels); "
+                         "a policy config needs a few") from None
     if not isinstance(config, dict):
         raise UsageError(f"{path}: expected a JSON object of policy name -> settings; found {type(config).__name__}")
+    if _depth(config) > MAX_POLICY_CONFIG_DEPTH:
+        raise UsageError(f"{path}: JSON nested too deeply (more than {MAX_POLICY_CONFIG_DEPTH} levels); "
+                         "a policy config needs a few")
     return config
+
+
+def _depth(value: object) -> int:
+    """How many levels of objects and arrays ``value`` nests (iteratively: the value may be deep)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        node, level = todo.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_POLICY_CONFIG_DEPTH:
+            return deepest
+        todo.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
@@ -185,25 +269,29 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
                         workers=args.workers, console=console, err=err, base=args.base)
     if not args.stack:
         raise UsageError("name a stack (e.g. `ai-serving plan team-a-dev`) or pass --all")
-    if args.stack not in project.stacks():
-        raise UsageError(f"no stack {args.stack!r} in {project.stack_config_dir}; "
-                         f"known: {', '.join(project.stacks()) or '(none)'}")
+    known_stack(project, args.stack)
+    from .engine.analyzer import PackDied
+    from .plan import check_out_folder, plan_stack
+    from .reports.terminal import PhaseProgress, outcome_json, print_outcome
+
+    out = check_out_folder(args.out.resolve()) if args.out else None
     if args.watch:
         from .watch import watch
 
-        return watch(project, args.stack, pack_dir=pack_dir, policy_config=policy_config, out=args.out,
+        return watch(project, args.stack, pack_dir=pack_dir, policy_config=policy_config, out=out,
                      quiet=args.quiet, console=console, err=err)
-    from .plan import plan_stack
-    from .reports.terminal import PhaseProgress, outcome_json, print_outcome
 
     as_json = args.output == "json"
     # Progress goes to stderr: a spinner on a terminal, plain step lines otherwise (not with
     # --output json unless on a terminal, so a script's stderr stays for real errors).
     with PhaseProgress(err, args.stack) as progress:
         on_phase = progress.phase if (err.is_terminal or not as_json) else None
-        outcome = plan_stack(project, args.stack, pack_dir=pack_dir, policy_config=policy_config,
-                             out_dir=args.out.resolve() if args.out else None, today=date.today(),
-                             on_phase=on_phase)
+        try:
+            outcome = plan_stack(project, args.stack, pack_dir=pack_dir, policy_config=policy_config,
+                                 out_dir=out, today=date.today(), on_phase=on_phase)
+        except PackDied as exc:  # it started, then died or stopped answering: a failed plan, as in plan --all
+            err.print(f"error: {bounded(str(exc))}", markup=False)
+            return int(ExitCode.FAILED)
     if as_json:
         print(json.dumps(outcome_json(outcome), indent=2, default=str))
         return int(outcome.exit_code)
@@ -212,9 +300,7 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
 
 def _cost(args: argparse.Namespace, console: Console, err: Console) -> int:
     project = _project(args)
-    if args.stack not in project.stacks():
-        raise UsageError(f"no stack {args.stack!r} in {project.stack_config_dir}; "
-                         f"known: {', '.join(project.stacks()) or '(none)'}")
+    known_stack(project, args.stack)
     from .cost import sources
     from .plan import plan_stack
     from .reports.costs import explain
@@ -241,9 +327,11 @@ def _policies(args: argparse.Namespace, console: Console, err: Console) -> int:
 
 
 def _report(args: argparse.Namespace, console: Console, err: Console) -> int:
+    from .plan import check_report_folder
     from .reports.markdown import run as run_report
 
-    return run_report(args.out.resolve(), args.base.resolve() if args.base else None, console)
+    out = check_report_folder(args.out.resolve())
+    return run_report(out, args.base.resolve() if args.base else None, console)
 
 
 def _diff(args: argparse.Namespace, console: Console, err: Console) -> int:
@@ -255,7 +343,8 @@ def _diff(args: argparse.Namespace, console: Console, err: Console) -> int:
 def _rehearse(args: argparse.Namespace, console: Console, err: Console) -> int:
     from .rehearsal.command import run as run_rehearsal
 
-    return run_rehearsal(_project(args), args.stack, console, err)
+    project = _project(args)
+    return run_rehearsal(project, known_stack(project, args.stack), console, err)
 
 
 def _new_team(args: argparse.Namespace, console: Console, err: Console) -> int:

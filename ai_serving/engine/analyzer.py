@@ -27,7 +27,7 @@ import jsonschema
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 
-from ..outcome import UsageError, exit_text
+from ..outcome import UsageError, bounded, exit_text
 from .runner import ProgramRun, Registration
 
 LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
@@ -35,6 +35,11 @@ LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory"
 LEVEL_VALUES = {v: k for k, v in LEVELS.items()}
 START_TIMEOUT_S = 60
 DEATH_GRACE_POLLS = 30
+MAX_PORT_LINE_BYTES = 100
+"""The pack's first line of output is its port; a longer one is not."""
+MAX_STDERR_BYTES = 64 * 1024
+"""How much of a pack's stderr is read when it did not start (its last line says why)."""
+MAX_REASON_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,14 @@ class PackDied(RuntimeError):
     be pickled back to ``plan --all``'s parent).
     """
 
+
+
+class PackDidNotStart(UsageError):
+    """The policy pack process ended (or said something other than its port) before it listened.
+
+    A broken pack (a syntax error, a missing ``__main__.py``, a bad PulumiPolicy.yaml) is bad input, as
+    a bad stack file is: one line with the pack's own last error line, exit code 2.
+    """
 
 
 class _GuardedStub:
@@ -216,11 +229,10 @@ class PolicyPackProcess:
             return
         self._await_fork()
         if self._port is None and self._proc is not None:
-            port_line = self._proc.stdout.readline().decode().strip() if self._proc.stdout else ""
+            out = self._proc.stdout.readline(MAX_PORT_LINE_BYTES) if self._proc.stdout else b""
+            port_line = out.decode(errors="replace").strip()
             if not port_line.isdigit():
-                err = self._proc.stderr.read().decode() if self._proc.stderr else ""
-                self.close()
-                raise RuntimeError(f"policy pack {self.pack_dir} did not start: {port_line}\n{err.strip()}")
+                raise self._did_not_start(port_line)
             self._port = port_line
         self._channel = grpc.insecure_channel(f"127.0.0.1:{self._port}")
         self.stub = _GuardedStub(analyzer_pb2_grpc.AnalyzerStub(self._channel), self)
@@ -228,6 +240,28 @@ class PolicyPackProcess:
         # made every close() wait for it to notice (30-60 ms per stack in `plan --all`).
         self.info = self.stub.GetAnalyzerInfo(empty_pb2.Empty(), wait_for_ready=True, timeout=START_TIMEOUT_S)
         self.policies = {p.name: _meta(p) for p in self.info.policies}
+
+    def _did_not_start(self, port_line: str) -> PackDidNotStart:
+        """Stop the pack that did not start and say why in one line: the last line of its stderr (Python's
+        error line after a traceback), else what it printed instead of its port, else how it ended."""
+        assert self._proc is not None
+        if self._proc.poll() is None:  # it printed something else and runs on: its stderr would never end
+            self._proc.kill()
+        code = self._proc.wait()
+        err = b""
+        if self._proc.stderr is not None:
+            # What the ended process wrote is in the pipe; a read that would block (a process it started
+            # still holding the pipe open) ends the read.
+            fd = self._proc.stderr.fileno()
+            os.set_blocking(fd, False)
+            with contextlib.suppress(BlockingIOError):
+                while len(err) < MAX_STDERR_BYTES and (chunk := os.read(fd, MAX_STDERR_BYTES - len(err))):
+                    err += chunk
+        self.close()
+        lines = [line.strip() for line in err.decode(errors="replace").splitlines() if line.strip()]
+        reason = lines[-1] if lines else (f"it printed {port_line!r} instead of its port" if port_line
+                                          else f"it ended ({exit_text(code)}) without a word")
+        return PackDidNotStart(f"policy pack {self.pack_dir} did not start: {bounded(reason, MAX_REASON_CHARS)}")
 
     def _await_fork(self) -> None:
         """Read the zygote's reply to this pack's request (once): its pid and port."""

@@ -1,0 +1,221 @@
+"""The CLI's own arguments: stack names, output folders, the policy pack and its config, and what it prints.
+
+Each is input like a stack file: a bad one ends with one clear message and exit code 2, never a traceback,
+never a write or a read outside where it belongs, never raw control characters on the terminal.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ai_serving.cli import printable
+from ai_serving.outcome import UsageError
+from ai_serving.plan import PLAN_FILES, check_out_folder, check_report_folder
+
+from .cli_helpers import ROOT, cli
+from .test_plan_all_isolation import _project
+
+MAX_ERROR_CHARS = 600
+
+
+def _broken_pack(tmp_path: Path) -> Path:
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("junk: [\n", encoding="utf-8")  # and no __main__.py
+    return pack
+
+
+# --- the policy pack and its config ------------------------------------------------------------------------
+
+def test_policies_with_a_pack_that_does_not_start_is_one_line_and_exit_2(tmp_path, capsys):
+    assert cli("policies", "--policy-pack", _broken_pack(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: policy pack {tmp_path / 'pack'} did not start: ImportError: ")
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_plan_with_a_pack_that_does_not_start_is_one_line_and_exit_2(tmp_path, capsys):
+    assert cli("plan", "team-a-dev", "--quiet", "--policy-pack", _broken_pack(tmp_path)) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if not line.startswith("plan team-a-dev: ")]
+    assert errors == [f"error: policy pack {tmp_path / 'pack'} did not start: "
+                      f"ImportError: can't find '__main__' module in '{tmp_path / 'pack'}'"], err
+
+
+def test_a_pack_that_prints_something_else_and_runs_on_is_stopped_and_quoted(tmp_path, capsys):
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\n", encoding="utf-8")
+    (pack / "__main__.py").write_text("import time\nprint('hello\\x1b[31m', flush=True)\ntime.sleep(600)\n",
+                                      encoding="utf-8")
+    assert cli("policies", "--policy-pack", pack) == 2
+    err = capsys.readouterr().err
+    assert "did not start: it printed 'hello\\x1b[31m' instead of its port" in err, err
+
+
+def test_a_pack_that_dies_during_analyze_of_one_stack_is_exit_1_in_one_line(tmp_path, capsys):
+    root = _project(tmp_path, ["killpack1"])
+    code = cli("plan", "killpack1-dev", "--quiet", "--project", root, "--policy-pack", root / "pack")
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "Traceback" not in err
+    assert "error: the policy pack process" in err and "died during Analyze: killed by SIGKILL" in err, err
+
+
+def test_a_policy_config_nested_100000_deep_is_exit_2_naming_the_file(tmp_path, capsys):
+    config = tmp_path / "deep.json"
+    config.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    assert cli("plan", "team-a-dev", "--policy-pack-config", config) == 2
+    err = capsys.readouterr().err
+    assert f"error: {config}: JSON nested too deeply" in err and "Traceback" not in err, err[:2000]
+
+
+def test_a_policy_config_deeper_than_the_limit_is_refused_before_the_pack_sees_it(tmp_path, capsys):
+    config = tmp_path / "deep.json"
+    config.write_text('{"x": ' + "[" * 40 + "1" + "]" * 40 + "}", encoding="utf-8")
+    assert cli("plan", "team-a-dev", "--policy-pack-config", config) == 2
+    assert f"{config}: JSON nested too deeply (more than 32 levels)" in capsys.readouterr().err
+
+
+# --- stack names ---------------------------------------------------------------------------------------------
+
+def test_validate_does_not_read_a_file_outside_the_stack_directory(tmp_path, capsys):
+    stack_dir = tmp_path / "tv"
+    (stack_dir / "Pulumi.x").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    text = (ROOT / "stacks" / "Pulumi.team-a-dev.yaml").read_text(encoding="utf-8")
+    (outside / "Pulumi.secretfile.yaml").write_text(text.replace("team-a", "team-z"), encoding="utf-8")
+    assert cli("validate", "--stack-dir", stack_dir, "x/../../outside/Pulumi.secretfile") == 2
+    err = capsys.readouterr().err
+    assert "no stack 'x/../../outside/Pulumi.secretfile': not a stack name; expected <team>-<environment>" in err
+    assert "secretfile.yaml" not in err and "team-z" not in err, err  # the file was not read
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "cost", "rehearse"])
+def test_every_command_that_takes_a_stack_refuses_an_unknown_one_the_same_way(command, capsys):
+    assert cli(command, "team-zz-dev", "--project", ROOT) == 2
+    err = capsys.readouterr().err
+    assert f"no stack 'team-zz-dev' in {ROOT / 'stacks'}; known: team-a-dev, team-a-prod, team-b-dev" in err, err
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "cost", "rehearse"])
+@pytest.mark.parametrize("name", ["team-a-dev\n::error::injected", "../stacks/Pulumi.team-a-dev", "Team-A-dev",
+                                  "a" * 5000, "team-a-dev\x1b[2J"])
+def test_every_command_that_takes_a_stack_refuses_a_name_that_is_not_one(command, name, capsys):
+    assert cli(command, name, "--project", ROOT) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no stack '") and ": not a stack name; expected" in err, err[:2000]
+    assert len(err) < MAX_ERROR_CHARS, f"{len(err)} characters"
+    assert not any(line.startswith("::") for line in err.splitlines()), err
+    assert "\x1b" not in err
+    if "injected" in name:
+        assert "'team-a-dev\\n::error::injected'" in err, err
+
+
+def test_validate_of_every_stack_refuses_a_stack_file_whose_name_is_not_a_stack_name(tmp_path, capsys):
+    for name in ("team-a-dev", "a\n::error::x"):
+        shutil.copy(ROOT / "stacks" / "Pulumi.team-a-dev.yaml", tmp_path / f"Pulumi.{name}.yaml")
+    assert cli("validate", "--stack-dir", tmp_path) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "ok       team-a-dev\n"
+    assert "stack file for 'a\\n::error::x': not a stack name" in captured.err
+    assert not any(line.startswith("::") for line in captured.err.splitlines()), captured.err
+
+
+# --- output folders ------------------------------------------------------------------------------------------
+
+def test_plan_out_into_the_stack_directory_is_refused_and_writes_nothing(tmp_path, capsys):
+    stacks = tmp_path / "stacks"
+    shutil.copytree(ROOT / "stacks", stacks)
+    before = sorted(p.name for p in stacks.iterdir())
+    assert cli("plan", "team-a-dev", "--no-policy", "--stack-dir", stacks, "--out", stacks) == 2
+    err = capsys.readouterr().err
+    assert f"--out {stacks}: not empty and not a plan output" in err and "name a new or empty folder" in err, err
+    assert sorted(p.name for p in stacks.iterdir()) == before
+
+
+def test_plan_out_may_be_new_empty_or_an_earlier_plans_folder_and_nothing_else(tmp_path):
+    assert check_out_folder(tmp_path / "new") == tmp_path / "new"
+    (tmp_path / "empty").mkdir()
+    check_out_folder(tmp_path / "empty")
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    for name in (*PLAN_FILES, ".plan.json.abc123.tmp"):  # the last: an atomic write that was killed
+        (earlier / name).write_text("{}", encoding="utf-8")
+    check_out_folder(earlier)
+    for foreign in ("notes.txt", "sub/"):
+        folder = tmp_path / f"with-{foreign.strip('/')}"
+        shutil.copytree(earlier, folder)
+        (folder / foreign).mkdir() if foreign.endswith("/") else (folder / foreign).write_text("x")
+        with pytest.raises(UsageError, match="not empty and not a plan output"):
+            check_out_folder(folder)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UsageError, match="exists and is not a folder"):
+        check_out_folder(tmp_path / "file")
+
+
+def test_report_out_into_a_stack_directory_or_an_unrelated_folder_is_refused(tmp_path, capsys):
+    stacks = tmp_path / "stacks"
+    shutil.copytree(ROOT / "stacks", stacks)
+    assert cli("report", "--out", stacks) == 2
+    assert f"--out {stacks}: not a plan output folder (no summary.json" in capsys.readouterr().err
+    assert not (stacks / "report.md").exists()
+    unrelated = tmp_path / "home"
+    (unrelated / "team-a-dev").mkdir(parents=True)
+    (unrelated / "team-a-dev" / "plan.json").write_text("{}")
+    (unrelated / ".bashrc").write_text("x")
+    with pytest.raises(UsageError, match="'.bashrc', which no plan wrote"):
+        check_report_folder(unrelated)
+
+
+def test_report_out_may_be_a_plan_all_output_or_a_folder_of_stack_plans(tmp_path):
+    with_summary = tmp_path / "all"
+    with_summary.mkdir()
+    (with_summary / "summary.json").write_text("{}")
+    (with_summary / "anything").write_text("x")  # summary.json says it is plan --all's: the report reads it
+    check_report_folder(with_summary)
+    stacks = tmp_path / "stacks"  # `make plan` of two stacks: out/<stack>/plan.json; an incomplete report
+    for stack in ("team-a-dev", "team-b-dev"):
+        (stacks / stack).mkdir(parents=True)
+        (stacks / stack / "plan.json").write_text("{}")
+    (stacks / "report.md").write_text("earlier report")
+    check_report_folder(stacks)
+    check_report_folder(tmp_path / "missing")  # the report says there is no such plan output
+
+
+# --- what the CLI prints -------------------------------------------------------------------------------------
+
+def test_printable_escapes_every_control_character_but_newline():
+    assert printable("a\x1b[31mb\x07c\rd\x9be\x00f\x7fg\th\ni") == "a\\x1b[31mb\\x07c\\rd\\x9be\\x00f\\x7fg\\th\ni"
+    assert printable("team-a-dev: ü, 🆕, [x]") == "team-a-dev: ü, 🆕, [x]"
+
+
+def test_an_error_quoting_a_path_with_escape_sequences_prints_them_escaped(tmp_path, capsys):
+    config = tmp_path / "pc\x1b]0;owned\x07\r.json"
+    assert cli("plan", "team-a-dev", "--policy-pack-config", config) == 2
+    err = capsys.readouterr().err
+    assert "pc\\x1b]0;owned\\x07\\r.json: no such policy config file" in err, err
+    assert not {"\x1b", "\x07", "\r"} & set(err)
+
+
+def test_argparse_errors_print_the_command_line_escaped(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        cli("validate", "--\x1b[2Jx")
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: --\\x1b[2Jx" in err and "\x1b" not in err, err
+
+
+def test_key_paths_in_errors_print_verbatim_not_as_emoji(tmp_path, capsys):
+    text = (ROOT / "stacks" / "Pulumi.team-a-dev.yaml").read_text(encoding="utf-8")
+    stack = tmp_path / "Pulumi.team-a-dev.yaml"
+    stack.write_text(text + "  ai-serving:new: 1\n  azure-native:key: abc\n", encoding="utf-8")
+    assert cli("validate", "--stack-dir", tmp_path) == 2
+    err = capsys.readouterr().err
+    assert ": ai-serving:new: unknown key 'ai-serving:new'" in err, err
+    assert ": azure-native:key: 'azure-native:key' may not be set" in err, err
+    assert "🆕" not in err and "🔑" not in err
