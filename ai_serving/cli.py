@@ -271,7 +271,8 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
         raise UsageError("name a stack (e.g. `ai-serving plan team-a-dev`) or pass --all")
     known_stack(project, args.stack)
     from .engine.analyzer import PackDied
-    from .plan import check_out_folder, plan_stack
+    from .output_folders import check_out_folder
+    from .plan import plan_stack
     from .reports.terminal import PhaseProgress, outcome_json, print_outcome
 
     out = check_out_folder(args.out.resolve()) if args.out else None
@@ -327,7 +328,7 @@ def _policies(args: argparse.Namespace, console: Console, err: Console) -> int:
 
 
 def _report(args: argparse.Namespace, console: Console, err: Console) -> int:
-    from .plan import check_report_folder
+    from .output_folders import check_report_folder
     from .reports.markdown import run as run_report
 
     out = check_report_folder(args.out.resolve())

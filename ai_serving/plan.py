@@ -22,17 +22,12 @@ from .engine.analyzer import PackZygote, PolicyPackProcess
 from .engine.project import Project
 from .engine.runner import ProgramRun, run_program
 from .models import waiver_problems
-from .outcome import ExitCode, Status, UsageError
+from .outcome import ExitCode, Status
 from .reports.planfile import plan_document, write_plan
 from .stacks import load_stack
 from .verdict import Verdict, WaiverRules, decide
 
 WAIVER_OUTLIVES_MODEL = "waiver-outlives-model"
-PLAN_FILES = ("plan.json", "compliance.csv", "compliance.json")
-"""What ``plan STACK --out DIR`` writes into ``DIR`` (:func:`write_outputs`)."""
-SUMMARY_FILE = "summary.json"
-"""What marks a ``plan --all --out DIR`` folder (``ai_serving.org.plan_all.SUMMARY_FILE``)."""
-REPORT_FILE = "report.md"
 
 
 @dataclass
@@ -184,52 +179,6 @@ def _exit_code(code: int) -> ExitCode:
 def outcome_resources(run: ProgramRun) -> list[dict[str, Any]]:
     """The run's resources as plan.json lists them (what the cost estimate reads)."""
     return plan_document(run)["resources"]
-
-
-def is_plan_output(folder: Path) -> bool:
-    """Whether ``folder`` holds only files a plan writes (:data:`PLAN_FILES`, or the temporary file of an
-    interrupted atomic write of one of them): an earlier ``plan STACK --out`` there, which a new one may replace."""
-    for entry in folder.iterdir():
-        name = entry.name
-        ours = name in PLAN_FILES or (name.endswith(".tmp") and any(name.startswith(f".{f}.") for f in PLAN_FILES))
-        if not ours or entry.is_symlink() or not entry.is_file():
-            return False
-    return True
-
-
-def check_out_folder(out: Path) -> Path:
-    """``out`` when ``plan STACK --out`` may write there: a new or empty folder, or an earlier plan's output.
-
-    Anything else is a ``UsageError``: the plan files would land among files that are not this tool's
-    (``--out stacks`` beside the stack files, ``--out /``), and replace any of them with the same name.
-    """
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not is_plan_output(out):
-        raise UsageError(f"--out {out}: not empty and not a plan output (it holds files other than "
-                         f"{', '.join(PLAN_FILES)}); name a new or empty folder, e.g. out/<stack>")
-    return out
-
-
-def check_report_folder(out: Path) -> Path:
-    """``out`` when ``report --out`` may write its report.md there: a plan output folder.
-
-    That is one with summary.json (``plan --all --out``), or one holding only plan output folders of single
-    stacks and an earlier report.md (a plan --all that did not finish, or ``plan STACK --out DIR/STACK``
-    runs: the report then says the plan is incomplete). An empty folder gets that report too. Anything else
-    (a stack directory, an unrelated folder) is a ``UsageError``; a missing folder is left to the report.
-    """
-    if not out.is_dir() or (out / SUMMARY_FILE).is_file():
-        return out
-    for entry in out.iterdir():
-        if entry.name == REPORT_FILE and entry.is_file() and not entry.is_symlink():
-            continue
-        if entry.is_dir() and not entry.is_symlink() and is_plan_output(entry):
-            continue
-        raise UsageError(f"--out {out}: not a plan output folder (no {SUMMARY_FILE}, and it holds "
-                         f"{entry.name!r}, which no plan wrote); name the folder `ai-serving plan --all --out` "
-                         "wrote")
-    return out
 
 
 def write_outputs(out_dir: Path, run: ProgramRun, verdict: Verdict | None,

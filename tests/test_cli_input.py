@@ -13,7 +13,7 @@ import pytest
 
 from ai_serving.cli import printable
 from ai_serving.outcome import UsageError
-from ai_serving.plan import PLAN_FILES, check_out_folder, check_report_folder
+from ai_serving.output_folders import PLAN_FILES, check_out_folder, check_report_folder
 
 from .cli_helpers import ROOT, cli
 from .test_plan_all_isolation import _project

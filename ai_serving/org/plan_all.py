@@ -35,11 +35,10 @@ from ..engine.analyzer import PackZygote
 from ..engine.lifetime import die_with_parent
 from ..engine.project import Project
 from ..outcome import ExitCode, Status, UsageError, bounded, exit_text
+from ..output_folders import SUMMARY_FILE
 from ..plan import plan_stack
 from . import annotations
 from .crossteam import CrossTeamFinding, check_all, global_names_of, load_quotas
-
-SUMMARY_FILE = "summary.json"
 
 
 @dataclass
@@ -104,8 +103,9 @@ def _plan_unguarded(stack: str) -> dict[str, Any]:
                         out_dir=(w.out / stack) if w.out else None, today=w.today, zygote=w.zygote)
     if not w.warm:
         # The first stack loaded the SDK's types and the program's modules: about 280,000 tracked objects
-        # that live as long as the worker (measured after one plan of team-a-prod). Frozen, later collections no longer walk them each time
-        # (they were most of a warm stack's collection time); the first stack's garbage goes first.
+        # that live as long as the worker (measured after one plan of team-a-prod). Frozen, later collections
+        # no longer walk them each time (they were most of a warm stack's collection time); the first
+        # stack's garbage goes first.
         gc.collect()
         gc.freeze()
         w.warm = True

@@ -29,6 +29,7 @@ from typing import Any
 from .. import arm, atomic
 from ..outcome import ExitCode, Status, UsageError
 from ..outcome import bounded as bounded_text
+from ..output_folders import REPORT_FILE, SUMMARY_FILE
 from ..verdict import resource_name, rule_id
 from . import costs, diagram
 from .diff import PlanDiff, diff_dirs, load_plans, short
@@ -58,7 +59,7 @@ REPLACING_INPUTS = ("location", "resourceGroupName")
 def load_summary(out_dir: Path, plans: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """``summary.json`` if present (it names the stacks: plan dirs it does not list are stale);
     else a summary derived from the plan files."""
-    path = out_dir / "summary.json"
+    path = out_dir / SUMMARY_FILE
     summary: dict[str, Any] = {}
     if path.is_file():
         summary = read_summary(path)  # checked: a file of another shape is a UsageError naming it
@@ -611,7 +612,7 @@ def _plan_of(row: dict[str, Any], plans: dict[str, dict[str, Any]]) -> dict[str,
 def write_report(out_dir: Path, base_dir: Path | None = None) -> Path:
     """Write ``out_dir/report.md`` (and ``report-full.md`` when the report had to be shortened)."""
     text, full = render(out_dir, base_dir)
-    path = atomic.write_text(out_dir / "report.md", text)
+    path = atomic.write_text(out_dir / REPORT_FILE, text)
     full_path = out_dir / "report-full.md"
     if full is not None:
         atomic.write_text(full_path, full)

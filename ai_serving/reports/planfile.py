@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import atomic
+from ..output_folders import PLAN_FILE
 from ..wire import mask_secrets
 
 if TYPE_CHECKING:  # the run is read through its attributes only: reports never load the engine
@@ -48,4 +49,4 @@ def plan_document(run: ProgramRun, policy: dict[str, Any] | None = None,
 
 def write_plan(out_dir: Path, doc: dict[str, Any]) -> Path:
     """Write ``doc`` to ``out_dir/plan.json`` atomically (creating the directory) and return the path."""
-    return atomic.write_text(out_dir / "plan.json", json.dumps(doc, indent=2, sort_keys=False) + "\n")
+    return atomic.write_text(out_dir / PLAN_FILE, json.dumps(doc, indent=2, sort_keys=False) + "\n")

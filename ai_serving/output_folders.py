@@ -1,0 +1,66 @@
+"""Which folders the commands may write their files into (``plan --out``, ``report --out``).
+
+Only this module knows the names: what a plan writes, what marks a ``plan --all`` output, the report's.
+It imports nothing heavy, so ``report`` and the CLI's argument checks stay light.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .outcome import UsageError
+
+PLAN_FILE = "plan.json"
+"""The plan document of one stack (``ai_serving.reports.planfile.write_plan``)."""
+PLAN_FILES = (PLAN_FILE, "compliance.csv", "compliance.json")
+"""What ``plan STACK --out DIR`` writes into ``DIR`` (``ai_serving.plan.write_outputs``)."""
+SUMMARY_FILE = "summary.json"
+"""What marks a ``plan --all --out DIR`` folder (written last, by ``ai_serving.org.plan_all``)."""
+REPORT_FILE = "report.md"
+"""The pull-request report ``report --out DIR`` (and ``plan --all --out DIR``) writes."""
+
+
+def is_plan_output(folder: Path) -> bool:
+    """Whether ``folder`` holds only files a plan writes (:data:`PLAN_FILES`, or the temporary file of an
+    interrupted atomic write of one of them): an earlier ``plan STACK --out`` there, which a new one may replace."""
+    for entry in folder.iterdir():
+        name = entry.name
+        ours = name in PLAN_FILES or (name.endswith(".tmp") and any(name.startswith(f".{f}.") for f in PLAN_FILES))
+        if not ours or entry.is_symlink() or not entry.is_file():
+            return False
+    return True
+
+
+def check_out_folder(out: Path) -> Path:
+    """``out`` when ``plan STACK --out`` may write there: a new or empty folder, or an earlier plan's output.
+
+    Anything else is a ``UsageError``: the plan files would land among files that are not this tool's
+    (``--out stacks`` beside the stack files, ``--out /``), and replace any of them with the same name.
+    """
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not is_plan_output(out):
+        raise UsageError(f"--out {out}: not empty and not a plan output (it holds files other than "
+                         f"{', '.join(PLAN_FILES)}); name a new or empty folder, e.g. out/<stack>")
+    return out
+
+
+def check_report_folder(out: Path) -> Path:
+    """``out`` when ``report --out`` may write its report.md there: a plan output folder.
+
+    That is one with summary.json (``plan --all --out``), or one holding only plan output folders of single
+    stacks and an earlier report.md (a plan --all that did not finish, or ``plan STACK --out DIR/STACK``
+    runs: the report then says the plan is incomplete). An empty folder gets that report too. Anything else
+    (a stack directory, an unrelated folder) is a ``UsageError``; a missing folder is left to the report.
+    """
+    if not out.is_dir() or (out / SUMMARY_FILE).is_file():
+        return out
+    for entry in out.iterdir():
+        if entry.name == REPORT_FILE and entry.is_file() and not entry.is_symlink():
+            continue
+        if entry.is_dir() and not entry.is_symlink() and is_plan_output(entry):
+            continue
+        raise UsageError(f"--out {out}: not a plan output folder (no {SUMMARY_FILE}, and it holds "
+                         f"{entry.name!r}, which no plan wrote); name the folder `ai-serving plan --all --out` "
+                         "wrote")
+    return out
