@@ -153,11 +153,24 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _check_paths(args: argparse.Namespace) -> None:
+    """Every path argument can be followed: a symlink loop is one usage error here, not a RuntimeError
+    (pathlib's, on Python 3.11) from wherever the command first resolves it."""
+    for name, value in vars(args).items():
+        if isinstance(value, Path):
+            try:
+                value.resolve()
+            except (OSError, RuntimeError) as exc:
+                raise UsageError(f"{name.replace('_', '-')} {shown(str(value))}: cannot follow the path: "
+                                 f"{bounded(str(exc))}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 ok, 1 policy failure, 2 bad config or usage)."""
     args = _parser().parse_args(argv)
     console, err = _Console(), _Console(stderr=True)
     try:
+        _check_paths(args)
         return int(_COMMANDS[args.command](args, console, err))
     except UsageError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}", markup=True)  # the text may quote input with [brackets]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_serving.cli import printable
+from ai_serving.cli import main, printable
 from ai_serving.outcome import UsageError
 from ai_serving.output_folders import PLAN_FILES, check_out_folder, check_report_folder
 
@@ -219,3 +219,19 @@ def test_key_paths_in_errors_print_verbatim_not_as_emoji(tmp_path, capsys):
     assert ": ai-serving:new: unknown key 'ai-serving:new'" in err, err
     assert ": azure-native:key: 'azure-native:key' may not be set" in err, err
     assert "🆕" not in err and "🔑" not in err
+
+
+@pytest.mark.parametrize("argv", [
+    lambda loop: ["validate", "--stack-dir", loop],
+    lambda loop: ["validate", "--project", loop],
+    lambda loop: ["report", "--out", loop],
+    lambda loop: ["diff", loop, loop],
+], ids=["stack-dir", "project", "report-out", "diff"])
+def test_a_path_argument_that_is_a_symlink_loop_is_one_usage_error(tmp_path, capsys, argv):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+
+    assert main([str(a) for a in argv(tmp_path / "a")]) == 2
+
+    err = capsys.readouterr().err
+    assert "cannot follow the path" in err and str(tmp_path / "a") in err and "Traceback" not in err
