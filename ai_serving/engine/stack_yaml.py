@@ -123,18 +123,18 @@ def _not_regular(path: Path, mode: int, what: str) -> ConfigError:
                                                     f"file; {what} must be a plain file")])
 
 
-def _too_large(path: Path, size: int | None, what: str, limit: int) -> ConfigError:
-    told = f"{size:,} bytes" if size is not None else f"more than {limit:,} bytes"
-    return ConfigError(path, [ConfigIssue("(file)", f"the file is {told}; {what} is at most {limit:,}")])
+def _too_large(path: Path, size: int | None, what: str) -> ConfigError:
+    told = f"{size:,} bytes" if size is not None else f"more than {MAX_BYTES:,} bytes"
+    return ConfigError(path, [ConfigIssue("(file)", f"the file is {told}; {what} is at most {MAX_BYTES:,}")])
 
 
-def read(path: Path, *, what: str = STACK_FILE, max_bytes: int = MAX_BYTES) -> bytes:
-    """The bytes of the regular file at ``path``, at most ``max_bytes``; ``ConfigError`` for anything else.
+def read(path: Path, *, what: str = STACK_FILE) -> bytes:
+    """The bytes of the regular file at ``path``, at most ``MAX_BYTES``; ``ConfigError`` for anything else.
 
     A symlink is judged by what it points to (inside the repository or not). Anything but a regular
     file is refused before it is opened (a device can act on open), and what was opened is checked
     again (the path may have been swapped in between): ``O_NONBLOCK`` keeps the open of a named pipe
-    from waiting for a writer, and no more than ``max_bytes + 1`` bytes are ever read.
+    from waiting for a writer, and no more than ``MAX_BYTES + 1`` bytes are ever read.
     """
     try:
         mode = os.stat(path).st_mode
@@ -145,11 +145,11 @@ def read(path: Path, *, what: str = STACK_FILE, max_bytes: int = MAX_BYTES) -> b
             opened = os.fstat(fd)
             if not stat.S_ISREG(opened.st_mode):
                 raise _not_regular(path, opened.st_mode, what)
-            if opened.st_size > max_bytes:
-                raise _too_large(path, opened.st_size, what, max_bytes)
+            if opened.st_size > MAX_BYTES:
+                raise _too_large(path, opened.st_size, what)
             data = bytearray()
-            while len(data) <= max_bytes:
-                chunk = os.read(fd, max_bytes + 1 - len(data))
+            while len(data) <= MAX_BYTES:
+                chunk = os.read(fd, MAX_BYTES + 1 - len(data))
                 if not chunk:
                     break
                 data += chunk
@@ -158,8 +158,8 @@ def read(path: Path, *, what: str = STACK_FILE, max_bytes: int = MAX_BYTES) -> b
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
         reason = getattr(exc, "strerror", None) or str(exc)
         raise ConfigError(path, [ConfigIssue("(file)", f"cannot read the file: {reason}")]) from None
-    if len(data) > max_bytes:  # it grew while being read
-        raise _too_large(path, None, what, max_bytes)
+    if len(data) > MAX_BYTES:  # it grew while being read
+        raise _too_large(path, None, what)
     return bytes(data)
 
 
