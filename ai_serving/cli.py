@@ -17,6 +17,7 @@ from infra.config.errors import ConfigError, shown
 
 from .engine.project import Project, load_project
 from .outcome import ExitCode, UsageError, bounded
+from .regular_file import read_regular_file
 
 # The heavy modules are imported by the commands that need them (a `validate` never loads gRPC).
 
@@ -220,6 +221,8 @@ def _pack_dir(args: argparse.Namespace, project: Project) -> Path | None:
     return pack
 
 
+MAX_POLICY_CONFIG_BYTES = 1024 * 1024
+"""The largest policy config read (the pack's own is about 14 KB)."""
 MAX_POLICY_CONFIG_DEPTH = 32
 """How deep a policy config may nest (policy -> setting -> value: three levels; the rest is headroom). Deeper
 ones would reach the schema validator and the protobuf conversion, which recurse per level."""
@@ -227,12 +230,16 @@ ones would reach the schema validator and the protobuf conversion, which recurse
 
 def _policy_config(args: argparse.Namespace, pack: Path | None) -> dict | None:
     path = args.policy_pack_config or (pack / "policy-config.json" if pack else None)
-    if path is None or not path.is_file():
-        if args.policy_pack_config:
-            raise UsageError(f"{path}: no such policy config file")
-        return None
+    if path is None or not (args.policy_pack_config or path.is_file()):
+        return None  # the pack has no config file of its own
+    if not path.exists():
+        raise UsageError(f"{path}: no such policy config file")
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        data = read_regular_file(path, what="a policy config", max_bytes=MAX_POLICY_CONFIG_BYTES)
+    except ConfigError as exc:
+        raise UsageError(f"{path}: {exc.issues[0].message}") from None
+    try:
+        config = json.loads(data.decode("utf-8"))
     except ValueError as exc:  # also UnicodeDecodeError
         raise UsageError(f"{path}: not valid JSON: {str(exc)[:300]}") from None
     except RecursionError:  # the decoder recurses once per level: [[[[... 100,000 deep

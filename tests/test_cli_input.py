@@ -6,6 +6,7 @@ never a write or a read outside where it belongs, never raw control characters o
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -78,6 +79,24 @@ def test_a_policy_config_deeper_than_the_limit_is_refused_before_the_pack_sees_i
     config.write_text('{"x": ' + "[" * 40 + "1" + "]" * 40 + "}", encoding="utf-8")
     assert cli("plan", "team-a-dev", "--policy-pack-config", config) == 2
     assert f"{config}: JSON nested too deeply (more than 32 levels)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("make", [lambda p: p.symlink_to("/dev/zero"), lambda p: os.mkfifo(p), lambda p: p.mkdir()],
+                         ids=["dev-zero", "fifo", "directory"])
+def test_a_policy_config_that_is_not_a_regular_file_is_exit_2_not_a_hang(tmp_path, capsys, make):
+    # It was called "no such policy config file", which it is not: say what it is, and never open it.
+    config = tmp_path / "pc.json"
+    make(config)
+    assert cli("plan", "team-a-dev", "--policy-pack-config", config) == 2
+    err = capsys.readouterr().err
+    assert f"error: {config}: cannot read the file: it is a" in err and "must be a plain file" in err, err
+
+
+def test_a_policy_config_larger_than_the_limit_is_exit_2(tmp_path, capsys):
+    config = tmp_path / "pc.json"
+    config.write_text('{"x": "' + "a" * (1024 * 1024) + '"}', encoding="utf-8")
+    assert cli("plan", "team-a-dev", "--policy-pack-config", config) == 2
+    assert f"{config}: the file is 1,048,585 bytes; a policy config is at most 1,048,576" in capsys.readouterr().err
 
 
 # --- stack names ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +206,15 @@ def test_a_deeply_nested_plan_is_a_usage_error_not_a_recursion_error(tmp_path, c
 
     err = capsys.readouterr().err
     assert "plan.json" in err and "nested" in err and len(err) < 1000
+
+
+@pytest.mark.parametrize("make", [lambda p: p.symlink_to("/dev/zero"), lambda p: os.mkfifo(p)],
+                         ids=["dev-zero", "fifo"])
+def test_a_document_that_is_not_a_regular_file_is_a_usage_error_not_a_hang(tmp_path, make):
+    # A folder someone else wrote may hold anything under the name plan.json: read bounded, regular files only.
+    from ai_serving.outcome import UsageError
+    from ai_serving.reports.documents import read_plan
+
+    make(tmp_path / "plan.json")
+    with pytest.raises(UsageError, match="not a readable plan.json: cannot read the file: it is"):
+        read_plan(tmp_path / "plan.json")

@@ -1,6 +1,6 @@
 """The tooling's rooms: which part of ai_serving may import which (and no import cycle).
 
-- ``arm``, ``wire``, ``outcome``, ``atomic``: leaf modules, importing no other ai_serving module;
+- ``arm``, ``wire``, ``outcome``, ``atomic``, ``regular_file``: leaf modules, importing no other ai_serving module;
 - ``engine`` (Pulumi runtime, mocks, analyzer): imports neither ``reports`` nor ``org`` nor the commands;
 - ``reports`` (reads plan documents): imports neither ``engine`` nor ``org`` nor the commands, so a
   report or a diff never loads the Pulumi runtime or gRPC;
@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "ai_serving"
-LEAVES = {"ai_serving.arm", "ai_serving.wire", "ai_serving.outcome", "ai_serving.atomic"}
+LEAVES = {"ai_serving.arm", "ai_serving.wire", "ai_serving.outcome", "ai_serving.atomic", "ai_serving.regular_file"}
 COMMANDS = ("ai_serving.plan", "ai_serving.stacks", "ai_serving.cli")
 
 

@@ -11,7 +11,7 @@ rather than expanded with a budget: that is simpler to explain and cannot be out
 
 ``read`` is the one way the tooling takes a stack file's bytes (``load`` here, ``new-team``'s scan of
 the address ranges in use): a regular file only (a symlink is judged by what it points to) and at
-most ``MAX_BYTES`` of it, so a symlink to ``/dev/zero`` or a named pipe committed in a pull request is
+most ``MAX_BYTES`` of it (``ai_serving.regular_file``, which the reports use for plan documents too), so a symlink to ``/dev/zero`` or a named pipe committed in a pull request is
 one message, never a read without end or a hang. ``Pulumi.yaml`` is read with the same rules
 (``what`` names it in the messages).
 """
@@ -19,14 +19,14 @@ one message, never a read without end or a hang. ``Pulumi.yaml`` is read with th
 from __future__ import annotations
 
 import codecs
-import os
-import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from infra.config.errors import ConfigError, ConfigIssue
+
+from ..regular_file import read_regular_file
 
 MAX_BYTES = 256 * 1024
 """A stack file is a few KB; anything this large is not one."""
@@ -112,55 +112,9 @@ def decode(data: bytes, what: str = STACK_FILE) -> str:
                              "save it as UTF-8", line) from None
 
 
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
-
-
-def _not_regular(path: Path, mode: int, what: str) -> ConfigError:
-    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
-    via = " (through a symlink)" if path.is_symlink() else ""
-    return ConfigError(path, [ConfigIssue("(file)", f"cannot read the file: it is {kind}{via}, not a regular "
-                                                    f"file; {what} must be a plain file")])
-
-
-def _too_large(path: Path, size: int | None, what: str) -> ConfigError:
-    told = f"{size:,} bytes" if size is not None else f"more than {MAX_BYTES:,} bytes"
-    return ConfigError(path, [ConfigIssue("(file)", f"the file is {told}; {what} is at most {MAX_BYTES:,}")])
-
-
 def read(path: Path, *, what: str = STACK_FILE) -> bytes:
-    """The bytes of the regular file at ``path``, at most ``MAX_BYTES``; ``ConfigError`` for anything else.
-
-    A symlink is judged by what it points to (inside the repository or not). Anything but a regular
-    file is refused before it is opened (a device can act on open), and what was opened is checked
-    again (the path may have been swapped in between): ``O_NONBLOCK`` keeps the open of a named pipe
-    from waiting for a writer, and no more than ``MAX_BYTES + 1`` bytes are ever read.
-    """
-    try:
-        mode = os.stat(path).st_mode
-        if not stat.S_ISREG(mode):
-            raise _not_regular(path, mode, what)
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-        try:
-            opened = os.fstat(fd)
-            if not stat.S_ISREG(opened.st_mode):
-                raise _not_regular(path, opened.st_mode, what)
-            if opened.st_size > MAX_BYTES:
-                raise _too_large(path, opened.st_size, what)
-            data = bytearray()
-            while len(data) <= MAX_BYTES:
-                chunk = os.read(fd, MAX_BYTES + 1 - len(data))
-                if not chunk:
-                    break
-                data += chunk
-        finally:
-            os.close(fd)
-    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise ConfigError(path, [ConfigIssue("(file)", f"cannot read the file: {reason}")]) from None
-    if len(data) > MAX_BYTES:  # it grew while being read
-        raise _too_large(path, None, what)
-    return bytes(data)
+    """The bytes of the regular file at ``path``, at most ``MAX_BYTES`` (``regular_file.read_regular_file``)."""
+    return read_regular_file(path, what=what, max_bytes=MAX_BYTES)
 
 
 KeyLines = dict[tuple[str | int, ...], int]

@@ -22,15 +22,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from infra.config.errors import shown
+from infra.config.errors import ConfigError, shown
 
 from ..outcome import Status, UsageError, bounded
+from ..regular_file import read_regular_file
 
 MAX_DEPTH = 100
 """How deeply a document's values may nest (plan.json of a real stack nests about 15 levels). Deeper
 input is refused when read, so nothing that walks a document recursively can run out of stack."""
 MAX_ISSUES = 10
 """Problems listed for one file; the rest are counted."""
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+"""The largest document read back (a real stack's plan.json is about 120-180 KB; a summary of thousands of
+stacks a few MB)."""
 
 
 class _Shape(BaseModel):
@@ -161,7 +165,13 @@ def read_summary(path: Path) -> dict[str, Any]:
 
 def _read(path: Path, shape: type[_Shape], what: str, expected: str, hint: str = "") -> dict[str, Any]:
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        # Bounded, and only a regular file: a plan.json linked to /dev/zero or a named pipe in a folder
+        # someone else wrote must not hang the report or fill the memory.
+        data = read_regular_file(path, what=what, max_bytes=MAX_DOCUMENT_BYTES)
+    except ConfigError as exc:
+        raise UsageError(bounded(f"{path}: not a readable {what}: {exc.issues[0].message}{hint}")) from None
+    try:
+        doc = json.loads(data.decode("utf-8"))
     except RecursionError:
         raise UsageError(f"{path}: not a readable {what}: nested too deeply "
                          f"(more than {MAX_DEPTH} levels){hint}") from None
