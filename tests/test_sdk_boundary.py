@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BOUNDARIES = {ROOT / "infra" / "sdk.py", ROOT / "ai_serving" / "engine" / "sdk.py"}
 PRIVATE_MODULES = {"pulumi.runtime.settings", "pulumi.runtime.config", "pulumi.runtime.sync_await",
                    "pulumi.runtime.stack", "pulumi.runtime.rpc", "pulumi.runtime.resource"}
-PRIVATE_NAMES = {"_sync_await", "_copy", "ROOT", "CONFIG", "set_all_config", "run_in_stack", "_get_stack_trace"}
+PRIVATE_NAMES = {"_sync_await", "_copy", "ROOT", "CONFIG", "set_all_config", "run_in_stack", "_get_stack_trace",
+                 "_get_running_loop", "_set_running_loop"}
 
 
 def _uses(path: Path) -> set[str]:
@@ -87,3 +88,66 @@ def test_an_offline_run_leaves_no_event_loop_open():
             assert run_program(project, stack, load_stack(project, stack).config_map).exit_code == 0
         gc.collect()
     assert [str(w.message) for w in caught if "unclosed event loop" in str(w.message)] == []
+
+
+def test_the_mock_monitor_answers_on_the_programs_thread_and_no_rpc_thread_is_started(monkeypatch):
+    """The SDK sends each RPC to the loop's executor; offline the mock monitor answers at once on the
+    loop's thread (a thread hop per RPC cost about a twentieth of `plan --all`), and a run starts no thread."""
+    import threading
+
+    from pulumi.runtime import mocks as pulumi_mocks
+
+    from ai_serving.engine.project import load_project
+    from ai_serving.engine.runner import run_program
+    from ai_serving.stacks import load_stack
+
+    threads, real = [], pulumi_mocks.MockMonitor.RegisterResource
+    monkeypatch.setattr(pulumi_mocks.MockMonitor, "RegisterResource",
+                        lambda self, request: (threads.append(threading.current_thread()), real(self, request))[1])
+    started = []
+    real_start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda self: (started.append(self.name), real_start(self))[1])
+    project = load_project(ROOT)
+    run = run_program(project, "team-a-prod", load_stack(project, "team-a-prod").config_map)
+    assert run.exit_code == 0 and len(threads) > 30
+    assert set(threads) == {threading.main_thread()} and started == []
+
+
+def test_the_mock_rpc_executor_hides_the_running_loop_for_the_call_and_restores_it():
+    import asyncio
+
+    from ai_serving.engine.sdk import MockRpcExecutor
+
+    executor = MockRpcExecutor()
+    seen = []
+
+    def rpc(fail: bool) -> str:
+        seen.append((asyncio._get_running_loop(), asyncio.get_event_loop()))
+        if fail:
+            raise ValueError("the monitor said no")
+        return "answer"
+
+    async def program() -> tuple:
+        loop = asyncio.get_running_loop()
+        answer = await loop.run_in_executor(None, rpc, False)
+        try:
+            await loop.run_in_executor(None, rpc, True)
+        except ValueError as exc:
+            failure = str(exc)
+        return loop, answer, failure, asyncio._get_running_loop()
+
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(executor)
+    try:
+        program_loop, answer, failure, after = loop.run_until_complete(program())
+    finally:
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+        asyncio.set_event_loop(None)
+    assert (answer, failure) == ("answer", "the monitor said no")
+    assert after is program_loop  # restored after each call
+    # inside the call: no running loop, and the executor's own side loop (what a pool thread would see)
+    assert [running for running, _ in seen] == [None, None]
+    side_loops = {current for _, current in seen}
+    assert len(side_loops) == 1 and program_loop not in side_loops
+    assert next(iter(side_loops)).is_closed()  # closed with the executor

@@ -16,6 +16,10 @@ one module (the pinned version is in requirements.lock):
   program run leaves behind that must not reach the next (see ``configure_runtime``, ``run_stack_program``);
 - ``pulumi.runtime.resource._get_stack_trace``: the call stack every resource constructor captures for
   the engine's diagnostics, which nothing offline reads (see ``without_stack_traces``).
+
+It also runs the mock monitor's RPCs on the loop's own thread (``MockRpcExecutor``), which needs
+asyncio's ``_get_running_loop`` / ``_set_running_loop`` (exported in ``asyncio.__all__``, "intended to be
+used by event loops").
 """
 
 from __future__ import annotations
@@ -70,33 +74,63 @@ def run_stack_program(program: Callable[[], None]) -> None:
     """Run ``program`` inside a root stack resource until every registration is done.
 
     Each run gets its own event loop, closed afterwards with everything still scheduled on it: when a
-    program fails, the SDK re-raises the first failed RPC and leaves the others pending (some on the
-    loop's thread pool); on a shared loop they ran during the NEXT program and failed it.
+    program fails, the SDK re-raises the first failed RPC and leaves the others pending; on a shared
+    loop they ran during the NEXT program and failed it. The mock monitor's RPCs run at once on the
+    loop's thread (``MockRpcExecutor``), so no RPC of this run can outlive it.
     """
     loop = asyncio.new_event_loop()
     loop.set_exception_handler(_quiet)
-    # The mock monitor answers each RPC on one of the loop's executor threads and gives that thread an
-    # event loop of its own (pulumi.runtime.mocks: `_ensure_event_loop`), which nothing closed: every
-    # run leaked a few loops (an epoll fd and a socket pair each) until the garbage collector found
-    # them, unclosed. The threads get their loops from us instead, and we close them after the run.
-    thread_loops: list[asyncio.AbstractEventLoop] = []
-    loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(
-        thread_name_prefix="pulumi-rpc", initializer=_give_thread_a_loop, initargs=(thread_loops,)))
+    loop.set_default_executor(MockRpcExecutor())
     asyncio.set_event_loop(loop)
     try:
         with without_stack_traces():
             _sync_await(run_in_stack(program))
     finally:
         _close_loop(loop)
-        for thread_loop in thread_loops:  # their threads have ended (shutdown_default_executor joined them)
-            if not thread_loop.is_running():
-                thread_loop.close()
 
 
-def _give_thread_a_loop(loops: list[asyncio.AbstractEventLoop]) -> None:
-    thread_loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(thread_loop)
-    loops.append(thread_loop)
+class MockRpcExecutor(concurrent.futures.ThreadPoolExecutor):
+    """The event loop's default executor for an offline run: each RPC runs at once, on the caller's thread.
+
+    The SDK hands every monitor RPC to the loop's default executor (``run_in_executor``) because a real
+    monitor is a blocking gRPC stub. The mock monitor is plain Python that answers in microseconds, and
+    a thread hop per RPC (several per resource: its URN, its registration, its outputs) cost a context
+    switch, GIL hand-overs and a wake-up of the loop each. A thread pool is still what the loop
+    requires (``set_default_executor`` refuses anything else), but no thread is ever started.
+
+    The mock monitor's methods run an event loop of their own (``_ensure_event_loop`` + ``_sync_await``,
+    to serialise a resource's state). On a pool thread that is the thread's loop; here the program's
+    loop is running on this thread, so each call sees what a pool thread sees: no running loop, and a
+    side loop of its own as the current one (created once, closed with the executor). The state the
+    mocks return is plain data (deserialised from the request), so nothing the side loop runs waits
+    for the program's loop.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self._side_loop = asyncio.new_event_loop()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future:
+        if self._side_loop.is_closed():
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        running = asyncio._get_running_loop()  # the SDK always submits from a coroutine: not None
+        asyncio._set_running_loop(None)
+        asyncio.set_event_loop(self._side_loop)
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # the RPC's failure is the awaiting task's, as from a pool thread
+            future.set_exception(exc)
+        finally:
+            if running is not None:
+                asyncio.set_event_loop(running)
+            asyncio._set_running_loop(running)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        if not self._side_loop.is_closed() and not self._side_loop.is_running():
+            self._side_loop.close()
 
 
 @contextlib.contextmanager
@@ -124,7 +158,7 @@ _EMPTY_STACK_TRACE = pulumi_resource.source_pb2.StackTrace()
 
 
 def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
-    """Cancel whatever the run left scheduled, let it unwind, wait for its threads, close the loop."""
+    """Cancel whatever the run left scheduled, let it unwind, shut its executor down, close the loop."""
     pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
     for task in pending:
         task.cancel()
@@ -132,9 +166,8 @@ def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
         # return_exceptions: a task that fails while unwinding belongs to the run that is ending.
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     loop.run_until_complete(loop.shutdown_asyncgens())
-    # The SDK makes its RPCs on the loop's default executor: wait for those threads too, so none of
-    # them is still registering this run's resources when the next run starts.
-    loop.run_until_complete(loop.shutdown_default_executor())
+    # close() shuts the loop's default executor down too (``MockRpcExecutor``: it has no thread to
+    # wait for, and closes its side loop); shutdown_default_executor() would start a thread to wait.
     loop.close()
     asyncio.set_event_loop(None)
 
