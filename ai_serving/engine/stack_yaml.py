@@ -11,8 +11,9 @@ rather than expanded with a budget: that is simpler to explain and cannot be out
 
 ``read`` is the one way the tooling takes a stack file's bytes (``load`` here, ``new-team``'s scan of
 the address ranges in use): a regular file only (a symlink is judged by what it points to) and at
-most ``MAX_BYTES`` of it (``ai_serving.regular_file``, which the reports use for plan documents too), so a symlink to ``/dev/zero`` or a named pipe committed in a pull request is
-one message, never a read without end or a hang. ``Pulumi.yaml`` is read with the same rules
+most ``MAX_BYTES`` of it (``ai_serving.regular_file``, which the reports use for plan documents too),
+so a symlink to ``/dev/zero`` or a named pipe committed in a pull request is one message, never a read
+without end or a hang. ``Pulumi.yaml`` is read with the same rules
 (``what`` names it in the messages).
 """
 
