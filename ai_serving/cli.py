@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import re
 import sys
 from datetime import date
@@ -230,7 +231,9 @@ ones would reach the schema validator and the protobuf conversion, which recurse
 
 def _policy_config(args: argparse.Namespace, pack: Path | None) -> dict | None:
     path = args.policy_pack_config or (pack / "policy-config.json" if pack else None)
-    if path is None or not (args.policy_pack_config or path.is_file()):
+    # lexists, not is_file: the pack's own policy-config.json that is a FIFO or a device link is refused by
+    # read_regular_file, not silently ignored (the pack would then run with its defaults).
+    if path is None or not (args.policy_pack_config or os.path.lexists(path)):
         return None  # the pack has no config file of its own
     if not path.exists():
         raise UsageError(f"{path}: no such policy config file")

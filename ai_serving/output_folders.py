@@ -6,6 +6,7 @@ It imports nothing heavy, so ``report`` and the CLI's argument checks stay light
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .outcome import UsageError
@@ -20,15 +21,15 @@ REPORT_FILE = "report.md"
 """The pull-request report ``report --out DIR`` (and ``plan --all --out DIR``) writes."""
 
 
+def _is_plan_file_name(name: str) -> bool:
+    """A name a plan writes: one of :data:`PLAN_FILES`, or the temporary file of an interrupted atomic write."""
+    return name in PLAN_FILES or (name.endswith(".tmp") and any(name.startswith(f".{f}.") for f in PLAN_FILES))
+
+
 def is_plan_output(folder: Path) -> bool:
-    """Whether ``folder`` holds only files a plan writes (:data:`PLAN_FILES`, or the temporary file of an
-    interrupted atomic write of one of them): an earlier ``plan STACK --out`` there, which a new one may replace."""
-    for entry in folder.iterdir():
-        name = entry.name
-        ours = name in PLAN_FILES or (name.endswith(".tmp") and any(name.startswith(f".{f}.") for f in PLAN_FILES))
-        if not ours or entry.is_symlink() or not entry.is_file():
-            return False
-    return True
+    """Whether ``folder`` holds only regular files a plan writes (:func:`_is_plan_file_name`): an earlier
+    ``plan STACK --out`` there, which a new one may replace."""
+    return all(_is_plan_file_name(e.name) and not e.is_symlink() and e.is_file() for e in folder.iterdir())
 
 
 def check_out_folder(out: Path) -> Path:
@@ -53,12 +54,14 @@ def check_report_folder(out: Path) -> Path:
     runs: the report then says the plan is incomplete). An empty folder gets that report too. Anything else
     (a stack directory, an unrelated folder) is a ``UsageError``; a missing folder is left to the report.
     """
-    if not out.is_dir() or (out / SUMMARY_FILE).is_file():
+    # By name, not by kind: a summary.json or a plan.json here that is a FIFO or a link to a device is
+    # the report's to name (it reads them bounded, regular files only), not a sign of a foreign folder.
+    if not out.is_dir() or os.path.lexists(out / SUMMARY_FILE):
         return out
     for entry in out.iterdir():
         if entry.name == REPORT_FILE and entry.is_file() and not entry.is_symlink():
             continue
-        if entry.is_dir() and not entry.is_symlink() and is_plan_output(entry):
+        if entry.is_dir() and not entry.is_symlink() and all(_is_plan_file_name(e.name) for e in entry.iterdir()):
             continue
         raise UsageError(f"--out {out}: not a plan output folder (no {SUMMARY_FILE}, and it holds "
                          f"{entry.name!r}, which no plan wrote); name the folder `ai-serving plan --all --out` "

@@ -306,6 +306,25 @@ CLI_CASES: list[tuple[str, Callable[[Path], list[Any]], str]] = [
     ("plan-all-stack-file-is-dev-zero", lambda t: ["plan", "--all", "--no-policy", "--workers", "1", "--stack-dir",
                                                    _special_stack(t, "/dev/zero"), "--out", t / "out"],
      "character device"),
+    # Plan documents read back from a folder someone else wrote. They were skipped by an is_file test before
+    # the bounded reader saw them: diff called such a stack removed and exited 0, report said a folder with
+    # summary.json had none. Each is now one usage error saying what the file is.
+    ("diff-plan-is-dev-zero", lambda t: ["diff", _special_in(t, "a/team-a-dev/plan.json", "/dev/zero"),
+                                         _dir_with(t, "b/x", "")], "plan.json: not a readable plan.json: "
+                                                                    "cannot read the file: it is a character device"),
+    ("diff-lone-plan-is-a-fifo", lambda t: ["diff", _dir_with(t, "b/x", ""), _special_in(t, "a/plan.json", "fifo")],
+     "it is a named pipe (FIFO)"),
+    ("diff-plan-is-a-dangling-link", lambda t: ["diff", _special_in(t, "a/team-a-dev/plan.json", "/nonexistent/x"),
+                                                _dir_with(t, "b/x", "")], "No such file or directory"),
+    ("plan-all-base-plan-is-a-fifo", lambda t: ["plan", "--all", "--no-policy", "--workers", "1", "--out", t / "out",
+                                                "--base", _special_in(t, "base/team-a-dev/plan.json", "fifo")],
+     "it is a named pipe (FIFO)"),
+    ("report-summary-is-a-fifo", lambda t: ["report", "--out", _special_in(t, "r/summary.json", "fifo")],
+     "summary.json: not a readable summary.json: cannot read the file: it is a named pipe (FIFO)"),
+    ("report-plan-is-dev-zero", lambda t: ["report", "--out", _special_in(t, "r/team-a-dev/plan.json", "/dev/zero")],
+     "plan.json: not a readable plan.json: cannot read the file: it is a character device"),
+    ("pack-policy-config-is-a-fifo", lambda t: ["plan", "team-a-dev", "--policy-pack", _pack_with_special_config(t)],
+     "policy-config.json: cannot read the file: it is a named pipe (FIFO)"),
     ("pulumi-yaml-fifo", lambda t: ["validate", "--project", _special_project(t, "fifo")], "named pipe"),
     ("pulumi-yaml-dev-zero", lambda t: ["validate", "--project", _special_project(t, "/dev/zero")],
      "character device"),
@@ -335,6 +354,24 @@ def _special(path: Path, kind: str) -> None:
         os.mkfifo(path)
     else:
         path.symlink_to(kind)
+
+
+def _special_in(tmp_path: Path, name: str, kind: str) -> Path:
+    """A folder under ``tmp_path`` whose ``name`` (a relative path) is a named pipe or a symlink to ``kind``;
+    the folder at the top of ``name``."""
+    path = tmp_path / name
+    path.parent.mkdir(parents=True)
+    _special(path, kind)
+    return tmp_path / name.split("/")[0]
+
+
+def _pack_with_special_config(tmp_path: Path) -> Path:
+    """A copy of the pack's manifest whose own ``policy-config.json`` is a named pipe."""
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_bytes((ROOT / "policies" / "PulumiPolicy.yaml").read_bytes())
+    _special(pack / "policy-config.json", "fifo")
+    return pack
 
 
 def _special_stack(tmp_path: Path, kind: str) -> Path:

@@ -11,6 +11,7 @@ was written by something else, and long values are shortened for the terminal.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,12 @@ def load_plans(directory: Path) -> dict[str, dict[str, Any]]:
     if not directory.is_dir():
         raise UsageError(f"{directory}: not a directory of plan outputs")
     plans: dict[str, dict[str, Any]] = {}
-    paths = [directory / "plan.json"] + sorted(directory.glob("*/plan.json"))
+    paths = [directory / "plan.json"] + sorted(child / "plan.json" for child in directory.iterdir()
+                                               if child.is_dir())
     for path in paths:
-        if not path.is_file():
+        # lexists, not is_file: a plan.json that is a FIFO, a device link or a dangling link is read, so
+        # that read_plan names what it is; skipping it would show that stack as removed.
+        if not os.path.lexists(path):
             continue
         doc = read_plan(path)  # checked: a file of another shape is a UsageError naming it
         # <dir>/<stack>/plan.json is named by its directory; a lone <dir>/plan.json by its content.

@@ -21,6 +21,7 @@ goes to ``report-full.md`` beside it (for the CI artefact).
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -61,7 +62,7 @@ def load_summary(out_dir: Path, plans: dict[str, dict[str, Any]]) -> dict[str, A
     else a summary derived from the plan files."""
     path = out_dir / SUMMARY_FILE
     summary: dict[str, Any] = {}
-    if path.is_file():
+    if os.path.lexists(path):  # not is_file: a summary.json that is a FIFO or a device link is named, not skipped
         summary = read_summary(path)  # checked: a file of another shape is a UsageError naming it
         rows = {row["stack"]: row for row in summary["stacks"]}
     else:
