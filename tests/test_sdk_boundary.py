@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BOUNDARIES = {ROOT / "infra" / "sdk.py", ROOT / "ai_serving" / "engine" / "sdk.py"}
 PRIVATE_MODULES = {"pulumi.runtime.settings", "pulumi.runtime.config", "pulumi.runtime.sync_await",
-                   "pulumi.runtime.stack", "pulumi.runtime.rpc", "pulumi.runtime.resource"}
+                   "pulumi.runtime.stack", "pulumi.runtime.rpc", "pulumi.runtime.resource", "pulumi.runtime._context"}
 PRIVATE_NAMES = {"_sync_await", "_copy", "ROOT", "CONFIG", "set_all_config", "run_in_stack", "_get_stack_trace",
                  "_get_running_loop", "_set_running_loop"}
 
@@ -116,6 +116,8 @@ def test_the_mock_monitor_answers_on_the_programs_thread_and_no_rpc_thread_is_st
 def test_the_mock_rpc_executor_hides_the_running_loop_for_the_call_and_restores_it():
     import asyncio
 
+    from pulumi.runtime._context import wrap_with_context
+
     from ai_serving.engine.sdk import MockRpcExecutor
 
     executor = MockRpcExecutor()
@@ -129,9 +131,9 @@ def test_the_mock_rpc_executor_hides_the_running_loop_for_the_call_and_restores_
 
     async def program() -> tuple:
         loop = asyncio.get_running_loop()
-        answer = await loop.run_in_executor(None, rpc, False)
+        answer = await loop.run_in_executor(None, wrap_with_context(rpc), False)  # as the SDK sends them
         try:
-            await loop.run_in_executor(None, rpc, True)
+            await loop.run_in_executor(None, wrap_with_context(rpc), True)
         except ValueError as exc:
             failure = str(exc)
         return loop, answer, failure, asyncio._get_running_loop()
@@ -151,3 +153,34 @@ def test_the_mock_rpc_executor_hides_the_running_loop_for_the_call_and_restores_
     side_loops = {current for _, current in seen}
     assert len(side_loops) == 1 and program_loop not in side_loops
     assert next(iter(side_loops)).is_closed()  # closed with the executor
+
+
+def test_what_a_program_sends_to_the_executor_itself_runs_on_a_thread_and_may_wait_for_the_loop():
+    """Only the SDK's RPCs run inline. A program's own ``asyncio.to_thread`` call that waits for the program's
+    loop would wait for ever if it ran on the loop's thread (here it would time out)."""
+    import asyncio
+    import threading
+
+    from ai_serving.engine.sdk import MockRpcExecutor
+
+    seen = {}
+
+    async def on_the_loop() -> str:
+        return "from the loop"
+
+    def blocking(loop: asyncio.AbstractEventLoop) -> str:
+        seen["thread"] = threading.current_thread()
+        return asyncio.run_coroutine_threadsafe(on_the_loop(), loop).result(timeout=10)
+
+    async def program() -> str:
+        return await asyncio.to_thread(blocking, asyncio.get_running_loop())
+
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(MockRpcExecutor())
+    try:
+        answer = loop.run_until_complete(program())
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    assert answer == "from the loop"
+    assert seen["thread"] is not threading.main_thread()

@@ -19,7 +19,8 @@ one module (the pinned version is in requirements.lock):
 
 It also runs the mock monitor's RPCs on the loop's own thread (``MockRpcExecutor``), which needs
 asyncio's ``_get_running_loop`` / ``_set_running_loop`` (exported in ``asyncio.__all__``, "intended to be
-used by event loops").
+used by event loops") and ``pulumi.runtime._context.wrap_with_context`` (to tell the SDK's RPCs from
+anything else sent to the executor).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime._context import wrap_with_context
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.rpc_manager import RPCManager
 from pulumi.runtime.stack import run_in_stack
@@ -90,27 +92,34 @@ def run_stack_program(program: Callable[[], None]) -> None:
 
 
 class MockRpcExecutor(concurrent.futures.ThreadPoolExecutor):
-    """The event loop's default executor for an offline run: each RPC runs at once, on the caller's thread.
+    """The event loop's default executor for an offline run: the SDK's RPCs run at once, on the caller's thread.
 
     The SDK hands every monitor RPC to the loop's default executor (``run_in_executor``) because a real
     monitor is a blocking gRPC stub. The mock monitor is plain Python that answers in microseconds, and
     a thread hop per RPC (several per resource: its URN, its registration, its outputs) cost a context
-    switch, GIL hand-overs and a wake-up of the loop each. A thread pool is still what the loop
-    requires (``set_default_executor`` refuses anything else), but no thread is ever started.
+    switch, GIL hand-overs and a wake-up of the loop each.
+
+    Only the SDK's own RPCs run inline: each is a callable made by ``pulumi.runtime._context.wrap_with_context``
+    (every ``run_in_executor`` in ``pulumi.runtime`` passes one), recognised by its code object. Anything
+    else a program sends to the default executor (``asyncio.to_thread``, ``run_in_executor(None, ...)``)
+    runs on a pool thread as usual: run inline, a call that waited for the program's loop would wait for
+    ever. Such threads start only when something asks for one; nothing in ``infra/`` does.
 
     The mock monitor's methods run an event loop of their own (``_ensure_event_loop`` + ``_sync_await``,
     to serialise a resource's state). On a pool thread that is the thread's loop; here the program's
-    loop is running on this thread, so each call sees what a pool thread sees: no running loop, and a
+    loop is running on this thread, so each RPC sees what a pool thread sees: no running loop, and a
     side loop of its own as the current one (created once, closed with the executor). The state the
     mocks return is plain data (deserialised from the request), so nothing the side loop runs waits
     for the program's loop.
     """
 
     def __init__(self) -> None:
-        super().__init__(max_workers=1)
+        super().__init__(thread_name_prefix="program-executor")
         self._side_loop = asyncio.new_event_loop()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future:
+        if getattr(fn, "__code__", None) is not _SDK_RPC_CODE:
+            return super().submit(fn, *args, **kwargs)
         if self._side_loop.is_closed():
             raise RuntimeError("cannot schedule new futures after shutdown")
         future: concurrent.futures.Future = concurrent.futures.Future()
@@ -131,6 +140,10 @@ class MockRpcExecutor(concurrent.futures.ThreadPoolExecutor):
         super().shutdown(wait=wait, cancel_futures=cancel_futures)
         if not self._side_loop.is_closed() and not self._side_loop.is_running():
             self._side_loop.close()
+
+
+_SDK_RPC_CODE = wrap_with_context(lambda: None).__code__
+"""The code of every callable the SDK sends to the executor (``wrap_with_context``'s inner ``wrapper``)."""
 
 
 @contextlib.contextmanager
@@ -166,8 +179,9 @@ def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
         # return_exceptions: a task that fails while unwinding belongs to the run that is ending.
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     loop.run_until_complete(loop.shutdown_asyncgens())
-    # close() shuts the loop's default executor down too (``MockRpcExecutor``: it has no thread to
-    # wait for, and closes its side loop); shutdown_default_executor() would start a thread to wait.
+    # close() shuts the loop's default executor down too, without waiting (``MockRpcExecutor``: the SDK's
+    # RPCs ran inline, so there is a thread only if the program asked for one; it closes its side loop).
+    # shutdown_default_executor() would start one more thread just to wait.
     loop.close()
     asyncio.set_event_loop(None)
 
