@@ -236,6 +236,27 @@ def test_type_tokens_are_canonicalised(token: str, canonical: str) -> None:
     assert lookup("GEN-02").applies_to(token)
 
 
+def test_a_rules_types_are_matched_as_fnmatch_does_with_patterns_compiled_when_it_is_defined(monkeypatch) -> None:
+    """A pack process forked from plan --all's warm zygote inherits the compiled patterns: nothing is compiled
+    per stack. The match is fnmatchcase's, per pattern; a rule with no types judges none."""
+    import dataclasses
+    import fnmatch
+
+    rule = dataclasses.replace(lookup("NET-05"), resource_types=("azure-native:network:Private*", "x:y:[ab]c"),
+                               scope="stack")
+    empty = dataclasses.replace(rule, resource_types=())
+
+    def no_compiling(*_: object) -> None:
+        raise AssertionError("a pattern compiled at use")
+
+    monkeypatch.setattr(fnmatch, "translate", no_compiling)
+    monkeypatch.setattr(fnmatch, "fnmatchcase", no_compiling)
+    assert rule.applies_to("azure-native:network:PrivateEndpoint")
+    assert rule.applies_to("x:y:bc") and not rule.applies_to("x:y:cc")
+    assert not rule.applies_to("azure-native:network:Subnet") and not rule.applies_to("a\nazure-native:network:Private")
+    assert not empty.applies_to("azure-native:network:PrivateEndpoint") and not empty.applies_to("")
+
+
 def test_stack_rules_judge_their_targets() -> None:
     assert lookup("NET-06").applies_to("azure-native:cognitiveservices:Account")
     assert not lookup("NET-06").applies_to("azure-native:network:PrivateEndpoint")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+import fnmatch
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from . import templates
@@ -146,6 +147,15 @@ class Rule:
     enforcement: Level | None = None
     """Explicit enforcement level, for a rule whose level is not its category's (e.g. a prod-only
     hygiene rule that must block). Default: from the category."""
+    _types: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    """``resource_types`` as one compiled pattern (see ``__post_init__``)."""
+
+    def __post_init__(self) -> None:
+        # Compiled when the rule is defined (at import), not at its first use: a pack process forked from
+        # a warm parent (`plan --all`'s zygote) inherits it rather than compiling it again for each stack.
+        # fnmatch.translate gives the pattern fnmatchcase matches with; "(?!)" matches nothing.
+        patterns = "|".join(fnmatch.translate(p) for p in self.resource_types) or "(?!)"
+        object.__setattr__(self, "_types", re.compile(patterns))
 
     @property
     def level(self) -> Level:
@@ -161,7 +171,7 @@ class Rule:
         token = canonical_type(resource_type)
         if self.scope == "resource" and templates.is_deployment(token):
             return True  # the template's resources of this rule's types (see guardrails.templates)
-        return any(fnmatchcase(token, pattern) for pattern in self.resource_types)
+        return self._types.match(token) is not None
 
     @property
     def config_schema(self) -> dict[str, Any]:
