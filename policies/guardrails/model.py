@@ -171,6 +171,10 @@ class Rule:
         token = canonical_type(resource_type)
         if self.scope == "resource" and templates.is_deployment(token):
             return True  # the template's resources of this rule's types (see guardrails.templates)
+        return self._judges(token)
+
+    def _judges(self, token: str) -> bool:
+        """Whether canonical ``token`` matches one of ``resource_types`` (fnmatchcase's match)."""
         return self._types.match(token) is not None
 
     @property
@@ -194,7 +198,7 @@ class Rule:
         ctx = Context(self.settings(ctx.config), ctx.resource_type, ctx.name, ctx.urn, ctx.stack_environment)
         token = canonical_type(ctx.resource_type)
         if self.scope == "resource" and templates.is_deployment(token) \
-                and not any(fnmatchcase(token, pattern) for pattern in self.resource_types):
+                and not self._judges(token):
             return self._evaluate_template(subject, ctx)
         try:
             result = self.fn(subject, ctx)
@@ -215,7 +219,7 @@ class Rule:
                                      "resources with the provider instead") for part in templates.opaque_parts(props)]
             judged = bool(violations)
         for label, token, resource in templates.template_resources(props):
-            if not any(fnmatchcase(token, pattern) for pattern in self.resource_types):
+            if not self._judges(token):
                 continue
             judged = True
             inner = self.evaluate(resource, Context(ctx.config, token, label, ctx.urn, ctx.stack_environment))
