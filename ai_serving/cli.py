@@ -16,14 +16,13 @@ from rich.markup import escape
 
 from infra.config.errors import ConfigError, shown
 
-from .engine.project import Project, load_project
+from .engine.project import STACK_NAME, Project, load_project
 from .outcome import ExitCode, UsageError, bounded
 from .regular_file import read_regular_file
 
 # The heavy modules are imported by the commands that need them (a `validate` never loads gRPC).
 
 
-STACK_NAME = re.compile(r"[a-z][a-z0-9-]{0,63}")
 """A stack name on the command line: ``<team>-<environment>``, so the team slug's characters
 (``infra/config/model.TeamSlug``: a lowercase letter, then lowercase letters, digits and '-'). Checked
 before the name is used in a path or printed: ``../`` cannot reach a file outside the stack directory, and
@@ -174,16 +173,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _check_paths(args)
         return int(_COMMANDS[args.command](args, console, err))
+    # Every message is bounded here, once for all commands: it may quote an argument or a file of any size
+    # (a 100,000-character path, a team name, a thousand unknown keys).
     except UsageError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", markup=True)  # the text may quote input with [brackets]
+        # escape: the text may quote input with [brackets]
+        err.print(f"[red]error:[/] {escape(bounded(str(exc), MAX_ERROR_CHARS))}", markup=True)
         return int(ExitCode.USAGE)
     except ConfigError as exc:
-        err.print(str(exc), markup=False)
+        err.print(bounded(str(exc), MAX_ERROR_CHARS), markup=False)
         return int(ExitCode.USAGE)
     except OSError as exc:
         # A file the command was pointed at cannot be read or written (missing, a folder, no permission,
         # a full disk): one line naming it, not a traceback.
-        where = f"{exc.filename}: " if exc.filename else ""
+        where = f"{bounded(str(exc.filename), MAX_PATH_CHARS)}: " if exc.filename else ""
         err.print(f"error: {where}{exc.strerror or exc}", markup=False)
         return int(ExitCode.USAGE)
 
@@ -222,6 +224,10 @@ def _pack_dir(args: argparse.Namespace, project: Project) -> Path | None:
     return pack
 
 
+MAX_ERROR_CHARS = 8000
+"""The longest error message printed (a longer one is cut, saying how much was left out)."""
+MAX_PATH_CHARS = 500
+"""The longest path quoted in an error about a file."""
 MAX_POLICY_CONFIG_BYTES = 1024 * 1024
 """The largest policy config read (the pack's own is about 14 KB)."""
 MAX_POLICY_CONFIG_DEPTH = 32

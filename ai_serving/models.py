@@ -14,6 +14,7 @@ from typing import Any
 
 from infra.catalogues import lifecycle
 from infra.catalogues.lifecycle import ModelVersion
+from infra.config.errors import shown
 
 RETIREMENT_RULES = ("DEP-05", "DEP-06")
 """The pack's retirement-horizon rules (prod: mandatory, dev/test: advisory)."""
@@ -228,10 +229,10 @@ def run(args: argparse.Namespace, console: Any, err: Any, *, today: date | None 
 
     today = today or date.today()
     if args.region is not None and args.region not in lifecycle.regions_covered():
-        raise UsageError(f"--region {args.region!r} is not in the model catalogue; covered regions: "
+        raise UsageError(f"--region {shown(args.region)} is not in the model catalogue; covered regions: "
                          f"{', '.join(lifecycle.regions_covered())}")
     if args.sku is not None and args.sku not in lifecycle.types_covered():
-        raise UsageError(f"--type {args.sku!r} is not a catalogued deployment type; expected one of: "
+        raise UsageError(f"--type {shown(args.sku)} is not a catalogued deployment type; expected one of: "
                          f"{', '.join(lifecycle.types_covered())}")
     found = rows(today, region=args.region, sku=args.sku, include_retired=args.all)
     title = "Azure OpenAI models" + (f" in {args.region}" if args.region else "") + (

@@ -19,6 +19,8 @@ SUMMARY_FILE = "summary.json"
 """What marks a ``plan --all --out DIR`` folder (written last, by ``ai_serving.org.plan_all``)."""
 REPORT_FILE = "report.md"
 """The pull-request report ``report --out DIR`` (and ``plan --all --out DIR``) writes."""
+REPORT_FULL_FILE = "report-full.md"
+"""The whole report, beside a report.md that had to be shortened."""
 
 
 def _is_plan_file_name(name: str) -> bool:
@@ -30,6 +32,28 @@ def is_plan_output(folder: Path) -> bool:
     """Whether ``folder`` holds only regular files a plan writes (:func:`_is_plan_file_name`): an earlier
     ``plan STACK --out`` there, which a new one may replace."""
     return all(_is_plan_file_name(e.name) and not e.is_symlink() and e.is_file() for e in folder.iterdir())
+
+
+def _regular(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
+
+
+def foreign_entry(folder: Path) -> str | None:
+    """The name of something in ``folder`` that no ``plan --all`` wrote, or None when it holds only what one
+    writes: summary.json, the report files and a plan output folder per stack (:func:`is_plan_output`).
+
+    ``plan --all --out`` replaces the whole folder, so a folder that merely contains a summary.json must not
+    qualify: the user's other files there would be deleted with it.
+    """
+    if not _regular(folder / SUMMARY_FILE):
+        return SUMMARY_FILE
+    for entry in sorted(folder.iterdir()):
+        if entry.name in (SUMMARY_FILE, REPORT_FILE, REPORT_FULL_FILE) and _regular(entry):
+            continue
+        if entry.is_dir() and not entry.is_symlink() and is_plan_output(entry):
+            continue
+        return entry.name
+    return None
 
 
 def check_out_folder(out: Path) -> Path:

@@ -13,6 +13,7 @@ import ast
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -512,3 +513,114 @@ def test_hub_ids_are_compared_normalised():
         configs[f"{team}-dev"] = validate(raw_from_config_map(values), stack_name=f"{team}-dev")
     [finding] = overlapping_address_spaces(configs)
     assert finding.stacks == ["team-x-dev", "team-y-dev"]
+
+
+def test_plan_all_out_refuses_a_folder_that_merely_holds_a_summary_json(tmp_path):
+    """plan --all replaces its --out folder whole: a folder with a summary.json among the user's own files
+    was replaced, and those files deleted."""
+    out = tmp_path / "victim"
+    (out / "important").mkdir(parents=True)
+    (out / "summary.json").write_text('{"my": "own"}', encoding="utf-8")
+    (out / "notes.txt").write_text("precious", encoding="utf-8")
+    (out / "important" / "thesis.tex").write_text("x", encoding="utf-8")
+
+    code, out_text = _run_cli("plan", "--all", "--no-policy", "--workers", "1", "--out", out)
+
+    assert code == 2 and "Traceback" not in out_text
+    assert "not a plan --all output" in out_text and "'important'" in out_text, out_text[-2000:]
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "precious"
+    assert (out / "important" / "thesis.tex").is_file()
+
+
+def test_plan_all_out_replaces_its_own_earlier_output(tmp_path):
+    """What plan --all wrote (summary.json, the report, a folder of plan files per stack) is replaced."""
+    out = tmp_path / "out"
+    (out / "team-a-dev").mkdir(parents=True)
+    for name in ("summary.json", "report.md", "report-full.md"):
+        (out / name).write_text("{}", encoding="utf-8")
+    (out / "team-a-dev" / "plan.json").write_text("{}", encoding="utf-8")
+    (out / "team-gone-dev").mkdir()  # a stack with nothing written (it failed), or one since removed
+
+    code, text = _run_cli("plan", "--all", "--no-policy", "--workers", "1", "--out", out)
+
+    assert code == 0, text[-2000:]
+    assert not (out / "team-gone-dev").exists() and not (out / "report-full.md").exists()
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["stacks"]
+
+
+@pytest.mark.parametrize("name", [
+    "a\n::error file=README.md,line=1::forged annotation",  # a GitHub Actions command in the CI log
+    "x`\n\n# ✅ all stacks pass\n\n<img src=\"https:evil.example\"><!--",  # Markdown and HTML in report.md
+    "x\x1b[2Jy",  # a terminal escape sequence
+    "[reverse blink]x[@click=app.bell]y",  # rich markup
+], ids=["ci-command", "report-markup", "escape", "rich-markup"])
+def test_plan_all_refuses_a_stack_file_name_that_is_not_a_stack_name(tmp_path, name):
+    """The file name reached the terminal, the CI log and the report as it was: refused before anything runs."""
+    stack_dir = tmp_path / "s"
+    stack_dir.mkdir()
+    (stack_dir / "Pulumi.team-a-dev.yaml").write_bytes((ROOT / "stacks" / "Pulumi.team-a-dev.yaml").read_bytes())
+    (stack_dir / f"Pulumi.{name}.yaml").write_bytes((ROOT / "stacks" / "Pulumi.team-a-dev.yaml").read_bytes())
+
+    code, text = _run_cli("plan", "--all", "--no-policy", "--workers", "1", "--stack-dir", stack_dir,
+                          "--out", tmp_path / "out")
+
+    assert code == 2 and "Traceback" not in text
+    assert "not a stack file name" in text, text[-2000:]
+    assert not any(line.startswith(("::error", "#", "<img")) for line in text.splitlines()), text
+    assert "\x1b" not in text and not (tmp_path / "out").exists()
+
+
+def test_plan_all_refuses_a_stack_file_name_that_is_not_utf8(tmp_path):
+    """It crashed writing the report (UnicodeEncodeError)."""
+    stack_dir = tmp_path / "s"
+    stack_dir.mkdir()
+    os.close(os.open(os.fsencode(stack_dir) + b"/Pulumi.x\xff.yaml", os.O_CREAT | os.O_WRONLY))
+
+    code, text = _run_cli("plan", "--all", "--no-policy", "--stack-dir", stack_dir, "--out", tmp_path / "out")
+
+    assert code == 2 and "Traceback" not in text and "not a stack file name" in text, text[-2000:]
+
+
+@pytest.mark.parametrize("argv", [
+    lambda long: ["validate", "--project", long],
+    lambda long: ["diff", long, long],
+    lambda long: ["report", "--out", long],
+    lambda long: ["plan", "--all", "--no-policy", "--out", long],
+    lambda long: ["new-team", "x" * 100_000, "--env", "dev"],
+    lambda long: ["new-team", "team-c", "--env", "x" * 100_000],
+    lambda long: ["new-team", "team-c", "--env", "dev", "--gpu", "x" * 100_000],
+    lambda long: ["models", "--region", "x" * 100_000],
+    lambda long: ["models", "--type", "x" * 100_000],
+], ids=["project", "diff", "report", "plan-all-out", "team", "env", "gpu", "region", "type"])
+def test_a_huge_argument_is_quoted_bounded(tmp_path, argv, capsys):
+    """Each printed about 100 KB: the whole argument, back."""
+    long = str(tmp_path / ("d" * 100_000))
+    assert main([str(a) for a in argv(long)]) == 2
+    captured = capsys.readouterr()
+    assert len(captured.out + captured.err) < 2000, (captured.out + captured.err)[:300]
+
+
+def test_the_report_does_not_render_markup_from_a_plan_folder(tmp_path):
+    """summary.json and plan.json come from a folder anyone may have written (--base: main's artefact):
+    their text reached report.md raw, and a million-character finding made a million-character report."""
+    from ai_serving.reports.markdown import BUDGET, CUT
+
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "summary.json").write_text(json.dumps({
+        "generated": "x</sub>\n\n<h1>✅ all stacks pass</h1><img src=x><script>alert(1)</script>",
+        "pack": {"name": "p", "version": "1\n\n# forged", "policies": {}},
+        "stacks": [{"stack": "team-a-dev", "resources": 1, "mandatory": 0, "advisory": 0, "waivers": 0,
+                    "status": "ok", "errors": []}],
+        "crossTeam": [{"check": "c\n# forged heading", "level": "mandatory", "stacks": ["s\n<!--"] * 500,
+                       "message": "m" * 1_000_000}],
+    }), encoding="utf-8")
+
+    assert main(["report", "--out", str(out)]) == 0
+
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert len(report) <= BUDGET
+    assert "<h1>" not in report and "<script>" not in report and "<img" not in report
+    outside_code = re.sub(r"`[^`\n]*`", "", report)  # inline code shows "<!--" as text
+    assert outside_code.count("<!--") == report.count(CUT)  # only the report's own section markers
+    assert not any(line.startswith("# ") for line in report.splitlines())

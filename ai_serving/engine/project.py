@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,10 @@ from infra.config.yaml_lines import line_index
 
 from ..outcome import UsageError, bounded
 from . import stack_yaml
+
+STACK_NAME = re.compile(r"[a-z][a-z0-9-]{0,63}")
+"""What a stack may be called (``Pulumi.<name>.yaml``): a lowercase letter, then lowercase letters, digits
+and '-'. A name is checked against it before it reaches a path, a terminal, a CI log or a report."""
 
 SECRET_PLACEHOLDER = "offline-secret-placeholder"
 """What a ``secure:`` value becomes offline (it cannot be decrypted without the secrets provider)."""

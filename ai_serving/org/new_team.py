@@ -26,7 +26,7 @@ import yaml
 
 from infra.config.addressing import LARGEST_ALLOWED_PREFIX
 from infra.config.checks import DIGEST_RULE, PLACEHOLDER_COST_CENTER, placeholder_owner
-from infra.config.errors import ConfigError
+from infra.config.errors import ConfigError, shown
 
 from ..engine import stack_yaml
 from ..engine.project import Project
@@ -98,7 +98,7 @@ def pick_model(vm_sku: str) -> str:
 
     skus = catalogues.gpu_skus()
     if vm_sku not in skus:
-        raise UsageError(f"unknown GPU VM size {vm_sku!r}; expected one of: {', '.join(skus)} "
+        raise UsageError(f"unknown GPU VM size {shown(vm_sku)}; expected one of: {', '.join(skus)} "
                          "(sizes live in infra/catalogues/gpu_skus.yaml)")
     sku = skus[vm_sku]
     fitting = [(sizing.model_memory_needed_gb(m["parameters_b"], m["bytes_per_parameter"]), name)
@@ -200,11 +200,11 @@ def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | 
     try:
         TypeAdapter(TeamSlug).validate_python(name)
     except ValidationError:
-        raise UsageError(f"team name {name!r}: expected a lowercase slug (a letter, then letters, digits "
+        raise UsageError(f"team name {shown(name)}: expected a lowercase slug (a letter, then letters, digits "
                          "or '-', at most 12 characters)") from None
     envs = typing.get_args(Environment)
     if env not in envs:
-        raise UsageError(f"environment {env!r}: expected one of {', '.join(envs)}")
+        raise UsageError(f"environment {shown(env)}: expected one of {', '.join(envs)}")
     if env == "prod" and budget is None:
         # COST-03 blocks a prod stack without a budget: a scaffold the pack refuses helps nobody.
         raise UsageError("a prod stack needs --budget AMOUNT (its monthly budget in the billing currency; the "

@@ -30,12 +30,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from infra.config.errors import shown
+
 from .. import atomic
 from ..engine.analyzer import PackZygote
 from ..engine.lifetime import die_with_parent
-from ..engine.project import Project
+from ..engine.project import STACK_NAME, Project
 from ..outcome import ExitCode, Status, UsageError, bounded, exit_text
-from ..output_folders import SUMMARY_FILE
+from ..output_folders import SUMMARY_FILE, foreign_entry
 from ..plan import plan_stack
 from . import annotations
 from .crossteam import CrossTeamFinding, check_all, global_names_of, load_quotas
@@ -270,6 +272,14 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
     if not stacks:
         err.print(f"no stack files (Pulumi.*.yaml) in {project.stack_config_dir}", markup=False)
         return ExitCode.USAGE
+    # A file name is anyone's to choose: one with a newline, an escape sequence or markup in it would reach
+    # the terminal, the CI log (a forged `::error` line) and the report as it is. Refused before anything runs.
+    misnamed = [s for s in stacks if STACK_NAME.fullmatch(s) is None]
+    if misnamed:
+        listed = bounded(", ".join(shown(f"Pulumi.{s}.yaml") for s in misnamed), 1000)
+        raise UsageError(f"{project.stack_config_dir}: not a stack file name: {listed}; a stack file is "
+                         "Pulumi.<team>-<environment>.yaml (a lowercase letter, then lowercase letters, digits "
+                         "and '-'): rename it")
     if workers is not None and workers < 1:
         raise UsageError(f"--workers must be 1 or more; found {workers}")
     workers = min(workers or default_workers(), len(stacks))
@@ -358,9 +368,12 @@ class OutputFolder:
         self.out = out
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out {out}: exists and is not a folder")
-        if out.is_dir() and any(out.iterdir()) and not (out / SUMMARY_FILE).is_file():
-            raise UsageError(f"--out {out}: not empty and not a plan --all output (no {SUMMARY_FILE}); "
-                             "name a new or empty folder")
+        # The whole folder is replaced at the end: only one that holds nothing but what a plan --all wrote.
+        if out.is_dir() and any(out.iterdir()) and (foreign := foreign_entry(out)) is not None:
+            held = (f"no {SUMMARY_FILE}" if foreign == SUMMARY_FILE
+                    else f"it holds {shown(foreign)}, which no plan wrote")
+            raise UsageError(f"--out {out}: not empty and not a plan --all output ({held}); its files would be "
+                             "deleted: name a new or empty folder")
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             self._lock = open(out.parent / f".{out.name}.lock", "a+")  # noqa: SIM115 - held for the run

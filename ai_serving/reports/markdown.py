@@ -22,6 +22,7 @@ goes to ``report-full.md`` beside it (for the CI artefact).
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -49,6 +50,12 @@ LOCK_PREFIX = "azure-native:authorization:ManagementLock"
 CUT = "<!-- ai-serving:cut -->"
 """Marks a boundary between top-level blocks (never inside <details>): the PR workflow's fallback
 cut searches for it."""
+MAX_ERROR_LINE_CHARS = 300
+"""The longest line of a stack's config error quoted in "What fails"."""
+MAX_FINDING_CHARS = 2000
+"""The longest cross-team finding message quoted in "What fails"."""
+MAX_NAMED_STACKS = 20
+"""Stacks named per cross-team finding in "What fails" (the cross-team table has them all)."""
 MAX_FAILURES = 12
 """Mandatory findings per stack in "What fails" (the stack's section lists them all)."""
 REPLACING_INPUTS = ("location", "resourceGroupName")
@@ -102,9 +109,20 @@ def cell(value: Any) -> str:
     return "<br>".join(line.strip() for line in text.strip().splitlines()) or " "
 
 
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+"""What ends a line somewhere (str.splitlines' separators): in a value, it would end the code span or the row."""
+MAX_CODE_CHARS = 300
+"""The longest value shown as inline code (a name, a type, a rule): a longer one is cut, saying so."""
+_DOC_LINK = re.compile(r"https://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+")
+"""A policy's documentation URL as it may appear as a link target (no spaces, parentheses or markup)."""
+
+
 def code(value: Any, *, in_table: bool = True) -> str:
-    """Inline code that survives backticks in the value (and pipes, inside a table)."""
-    text = str(value).replace("`", "'")
+    """Inline code that survives backticks and line breaks in the value (and pipes, inside a table).
+
+    The values come from files another run (or anyone) wrote: a newline would end the code span and start
+    Markdown of the value's own (a heading, raw HTML, an unterminated comment that hides the rest)."""
+    text = bounded_text(_LINE_BREAKS.sub(" ", str(value)), MAX_CODE_CHARS).replace("`", "'")
     if in_table:
         text = text.replace("|", "\\|")
     return f"`{text}`"
@@ -149,9 +167,9 @@ def verdict_line(summary: dict[str, Any]) -> str:
 
 def header(summary: dict[str, Any]) -> str:
     pack = summary.get("pack") or {}
-    bits = [f"generated {summary.get('generated')}"]
+    bits = [f"generated {cell(bounded_text(str(summary.get('generated')), 100))}"]
     if pack.get("name"):
-        version = f" {pack['version']}" if pack.get("version") else ""
+        version = f" {code(pack['version'], in_table=False)}" if pack.get("version") else ""
         bits.append(f"policy pack {code(pack['name'])}{version}")
     else:
         bits.append("policy pack not run")
@@ -352,7 +370,7 @@ def finding_line(summary: dict[str, Any], v: dict[str, Any]) -> str:
              else "(stack)")
     icon = "❌" if v.get("level") == "mandatory" else "⚠️"
     fix = cell(meta.get("remediation") or "")
-    if meta.get("url"):
+    if isinstance(meta.get("url"), str) and _DOC_LINK.fullmatch(meta["url"]):  # else no link: not markup
         fix += f" [docs]({meta['url']})"
     line = f"- {icon} {code(rule, in_table=False)} on {where}: {cell(v.get('message'))}"
     return line + (f"<br>**Fix:** {fix}" if fix.strip() else "") + "\n"
@@ -374,9 +392,9 @@ def relative(text: str) -> str:
     return text.replace(here + "/", "").replace(here, ".")
 
 
-def failures_section(summary: dict[str, Any], plans: dict[str, dict[str, Any]]) -> str:
+def failures_section(summary: dict[str, Any], plans: dict[str, dict[str, Any]], budget: int) -> str:
     """What fails, first: per failing stack its config errors or mandatory findings with remediation;
-    mandatory cross-team findings."""
+    mandatory cross-team findings; at most ``budget`` characters."""
     failing = [r for r in sorted(summary["stacks"], key=lambda r: (STATUS_RANK.get(r.get("status"), 0), r["stack"]))
                if r.get("status") != Status.OK]
     cross = [c for c in summary.get("crossTeam") or [] if c.get("level") == "mandatory"]
@@ -389,7 +407,7 @@ def failures_section(summary: dict[str, Any], plans: dict[str, dict[str, Any]]) 
         errors = [relative(str(e)) for e in row.get("errors") or []]
         if errors:
             first = errors[0].strip().splitlines()
-            out.append("".join(f"    {line}\n" for line in first[:12]))
+            out.append("".join(f"    {bounded_text(line, MAX_ERROR_LINE_CHARS)}\n" for line in first[:12]))
             if len(errors) > 1 or len(first) > 12:
                 out.append("\n(more in the stack's section below)\n")
         plan = _plan_of(row, plans)
@@ -400,9 +418,12 @@ def failures_section(summary: dict[str, Any], plans: dict[str, dict[str, Any]]) 
     if len(failing) > 30:
         out.append(f"\n… and {len(failing) - 30} more failing stack(s): see the table below.\n")
     for c in cross:
+        stacks = [str(x) for x in c.get("stacks") or []]
+        named = ", ".join(code(x, in_table=False) for x in stacks[:MAX_NAMED_STACKS])
+        named += f" and {len(stacks) - MAX_NAMED_STACKS} more" if len(stacks) > MAX_NAMED_STACKS else ""
         out.append(f"\n- ❌ cross-team {code(c.get('check', ''), in_table=False)} "
-                   f"({', '.join(code(x, in_table=False) for x in c.get('stacks') or [])}): {cell(c.get('message'))}\n")
-    return "".join(out)
+                   f"({named}): {cell(bounded_text(str(c.get('message')), MAX_FINDING_CHARS))}\n")
+    return _fit(out, budget, "failure line(s)")
 
 
 def refusals(diff: PlanDiff, base: dict[str, dict[str, Any]], head: dict[str, dict[str, Any]]) -> list[str]:
@@ -527,7 +548,7 @@ def render(out_dir: Path, base_dir: Path | None = None, *, budget: int = BUDGET,
     def top(limit: int) -> str:
         parts = [header(summary), refusal_section(warnings),
                  cost_section(plans, base_plans if base_dir is not None else None, limit // 8),
-                 failures_section(summary, plans)]
+                 failures_section(summary, plans, limit // 4)]
         if diff is not None:
             parts.append(changes_section(diff, limit // 4))
         parts += [summary_table(summary, limit // 4, changed if diff is not None else None),
