@@ -218,3 +218,20 @@ def test_a_document_that_is_not_a_regular_file_is_a_usage_error_not_a_hang(tmp_p
     make(tmp_path / "plan.json")
     with pytest.raises(UsageError, match="not a readable plan.json: cannot read the file: it is"):
         read_plan(tmp_path / "plan.json")
+
+
+def test_the_text_diff_is_bounded_whatever_the_plans_hold(tmp_path, capsys):
+    """A 2 MB resource name, a 2 MB input key and 20,000 added resources printed 2.2 MB; --json keeps them all."""
+    head_plan = copy.deepcopy(BASE_PLAN)
+    head_plan["resources"][0]["name"] = "n" * 2_000_000
+    head_plan["resources"][0]["inputs"]["k" * 2_000_000] = 1
+    head_plan["resources"] += [_res(f"{URN}azure-native:network:Subnet::s{i}", {}) for i in range(20_000)]
+    base, head = _write(tmp_path / "base", {"team-a-dev": BASE_PLAN}), _write(tmp_path / "head", {"team-a-dev": head_plan})
+
+    assert cli("diff", base, head) == 0
+    out = capsys.readouterr().out
+    assert len(out) < 100_000 and "19,800 more" in out
+
+    assert cli("diff", base, head, "--json") == 0
+    added = json.loads(capsys.readouterr().out)["stacks"][0]["added"]
+    assert len(added) == 20_000

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,34 +201,62 @@ def short(value: Any, limit: int = 100) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+MAX_LISTED = 200
+"""Lines ``diff`` prints per stack for each kind (added, removed, changed, input paths, findings); ``--json``
+has them all."""
+MAX_NAME_CHARS = 200
+"""The longest name, type or input path ``diff`` prints (a plan folder may hold anything)."""
+
+
+def _cut(text: Any) -> str:
+    text = str(text)
+    return text if len(text) <= MAX_NAME_CHARS else text[: MAX_NAME_CHARS - 1] + "…"
+
+
+def _listed(items: list[Any]) -> tuple[list[Any], str | None]:
+    """The first :data:`MAX_LISTED` of ``items``, and the line that says how many were not printed."""
+    more = len(items) - MAX_LISTED
+    return items[:MAX_LISTED], (f"      … and {more:,} more (ai-serving diff --json lists them all)" if more > 0
+                                else None)
+
+
 def print_diff(diff: PlanDiff, console: Any) -> None:
-    """A readable summary of ``diff`` on a rich console."""
+    """A readable summary of ``diff`` on a rich console, bounded: names are cut and long lists end in a count."""
     from rich.markup import escape
 
     touched = diff.touched
     if not touched:
         console.print(f"no changes: {len(diff.stacks)} stack(s) plan the same", markup=False)
         return
-    for s in touched:
+
+    def lines(items: list[Any], show: Callable[[Any], None]) -> None:
+        shown, rest = _listed(items)
+        for item in shown:
+            show(item)
+        if rest:
+            console.print(rest, markup=False)
+
+    for s in touched[:MAX_LISTED]:
         counts = f"+{len(s.added)} -{len(s.removed)} ~{len(s.changed)}"
-        console.print(f"[bold]{escape(s.stack)}[/] ({s.status}): {counts}")
+        console.print(f"[bold]{escape(_cut(s.stack))}[/] ({s.status}): {counts}")
         if s.status in ("added", "removed"):
             console.print(f"  {len(s.added) or len(s.removed)} resource(s) {s.status}", markup=False)
             continue
-        for r in s.added:
-            console.print(f"  [green]+ {escape(r['type'])}[/] {escape(r['name'])}")
-        for r in s.removed:
-            console.print(f"  [red]- {escape(r['type'])}[/] {escape(r['name'])}")
-        for c in s.changed:
-            console.print(f"  [yellow]~ {escape(c.type)}[/] {escape(c.name)}")
+        lines(s.added, lambda r: console.print(f"  [green]+ {escape(_cut(r['type']))}[/] {escape(_cut(r['name']))}"))
+        lines(s.removed, lambda r: console.print(f"  [red]- {escape(_cut(r['type']))}[/] {escape(_cut(r['name']))}"))
+
+        def changed(c: ResourceChange) -> None:
+            console.print(f"  [yellow]~ {escape(_cut(c.type))}[/] {escape(_cut(c.name))}")
             if c.protect is not None:
                 console.print(f"      protect: {c.protect[0]} -> {c.protect[1]}", markup=False)
-            for ch in c.inputs:
-                console.print(f"      {ch.path}: {short(ch.old)} -> {short(ch.new)}", markup=False)
-        for f in s.findings_added:
-            console.print(f"  [red]new finding[/] {escape(_finding(f))}")
-        for f in s.findings_resolved:
-            console.print(f"  [green]resolved[/] {escape(_finding(f))}")
+            lines(c.inputs, lambda ch: console.print(f"      {_cut(ch.path)}: {short(ch.old)} -> {short(ch.new)}",
+                                                     markup=False))
+        lines(s.changed, changed)
+        lines(s.findings_added, lambda f: console.print(f"  [red]new finding[/] {escape(_cut(_finding(f)))}"))
+        lines(s.findings_resolved, lambda f: console.print(f"  [green]resolved[/] {escape(_cut(_finding(f)))}"))
+    if len(touched) > MAX_LISTED:
+        console.print(f"… and {len(touched) - MAX_LISTED:,} more changed stack(s) (ai-serving diff --json lists "
+                      "them all)", markup=False)
     unchanged = len(diff.stacks) - len(touched)
     console.print(f"{len(touched)} stack(s) changed ({len(diff.stacks_added)} added, "
                   f"{len(diff.stacks_removed)} removed), {unchanged} unchanged", markup=False)
