@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.config import StackConfig, raw_from_config_map, validate
+from infra.config.loader import plaintext_secrets
 
 from .engine.project import Project, StackConfigMap, read_stack_config
 
@@ -37,5 +38,10 @@ class LoadedStack:
 def load_stack(project: Project, stack: str, path: Path | None = None) -> LoadedStack:
     """Read ``stack``'s file (or ``path``) and validate it; ``ConfigError`` names file, line and key path."""
     config_map = read_stack_config(project, stack, path)
+    # Before validation, which never sees whether a value was encrypted: a plain-text token is refused in
+    # the pull request that adds it (validate, plan), and never quoted.
+    plain = plaintext_secrets(config_map.values, config_map.secret_keys, config_map.source)
+    if plain is not None:
+        raise plain
     config = validate(raw_from_config_map(config_map.values), stack_name=stack, source=config_map.source)
     return LoadedStack(stack, config_map, config)

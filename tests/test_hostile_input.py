@@ -624,3 +624,21 @@ def test_the_report_does_not_render_markup_from_a_plan_folder(tmp_path):
     outside_code = re.sub(r"`[^`\n]*`", "", report)  # inline code shows "<!--" as text
     assert outside_code.count("<!--") == report.count(CUT)  # only the report's own section markers
     assert not any(line.startswith("# ") for line in report.splitlines())
+
+
+@pytest.mark.parametrize("value", ["hf_PLAINtokenInTheStackFile0123456789", "[hf_PLAINtokenInTheStackFile0123456789]",
+                                   "{a: hf_PLAINtokenInTheStackFile0123456789}", "12345"],
+                         ids=["text", "list", "map", "number"])
+def test_a_model_hub_token_in_plain_text_is_refused_and_not_shown(tmp_path, value):
+    """The program cannot tell a decrypted `secure:` value from a plain one; the stack file's reader can. A
+    plain token (or a list, a map, a number there) validated, and sat in git for anyone with the repository."""
+    text = (ROOT / "stacks" / "Pulumi.team-a-dev.yaml").read_text(encoding="utf-8")
+    path = _write(tmp_path / "s", "team-a-dev", text + f"  ai-serving:modelHubToken: {value}\n")
+    expected_line = len(text.splitlines()) + 1
+
+    for command in (["validate"], ["plan", "team-a-dev", "--no-policy", "--out", tmp_path / "out"]):
+        code, out = _run_cli(*command, "--stack-dir", path.parent)
+        assert code == 2 and "Traceback" not in out, out[-2000:]
+        assert f"Pulumi.team-a-dev.yaml:{expected_line}: ai-serving:modelHubToken: set in plain text" in out, out
+        assert "PLAINtoken" not in out and "12345" not in out
+    assert not (tmp_path / "out").exists()

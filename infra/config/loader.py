@@ -7,7 +7,7 @@ import json
 import os
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +124,25 @@ def _validate(raw: Mapping[str, Any], *, stack_name: str | None, source: Path | 
 def _line_index(source: Path | None) -> dict[KeyPath, int]:
     # Only for a config with problems: parsing the file again for its lines is the slow part of a valid one.
     return line_index(source) if source is not None and source.is_file() else {}
+
+
+def plaintext_secrets(config: Mapping[str, str], secret_keys: Collection[str],
+                      source: Path | None) -> ConfigError | None:
+    """One ``ConfigError`` naming each secret key (:data:`SECRET_KEYS`) the stack file sets in plain text.
+
+    The engine decrypts a ``secure:`` value and hands the program the same text as a plain one: only the list
+    of secret keys tells them apart. A token written in plain text sits in git for anyone who can read the
+    repository, whatever the program does with it (a list or a number there is plain text too).
+    """
+    plain = [k for k in sorted(SECRET_KEYS) if f"{PROJECT}:{k}" in config and f"{PROJECT}:{k}" not in secret_keys]
+    if not plain:
+        return None
+    index = _line_index(source)
+    return ConfigError(source, [ConfigIssue(
+        f"{PROJECT}:{k}", "set in plain text, not encrypted (not shown): a token in the stack file is readable by "
+        f"anyone with the repository; remove it, treat it as leaked, and set a new one with `pulumi config set "
+        f"--secret {PROJECT}:{k} <token>` (the file then holds `secure: ...`)",
+        nearest_line(index, (f"{PROJECT}:{k}",))) for k in plain])
 
 
 def load_from_pulumi() -> StackConfig:
