@@ -28,8 +28,9 @@ from .regular_file import read_regular_file
 before the name is used in a path or printed: ``../`` cannot reach a file outside the stack directory, and
 a newline or escape sequence cannot start a line of its own in a terminal or a CI log."""
 
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
-"""Control characters other than newline: C0 (ESC, BEL, CR, tab, ...), DEL and C1."""
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""Control characters other than newline: C0 (ESC, BEL, CR, tab, ...), DEL and C1; and the invisible
+bidirectional controls and line separators, which reorder or break what a terminal shows."""
 
 
 def printable(text: str) -> str:

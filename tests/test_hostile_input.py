@@ -642,3 +642,19 @@ def test_a_model_hub_token_in_plain_text_is_refused_and_not_shown(tmp_path, valu
         assert f"Pulumi.team-a-dev.yaml:{expected_line}: ai-serving:modelHubToken: set in plain text" in out, out
         assert "PLAINtoken" not in out and "12345" not in out
     assert not (tmp_path / "out").exists()
+
+
+def test_bidirectional_controls_are_refused_in_values_and_escaped_on_the_terminal(tmp_path):
+    """U+202E and its kind ("Trojan Source") make a value read in review differently than the program gets it:
+    they were accepted, and `plan --all` printed them raw."""
+    from ai_serving.cli import printable
+
+    text = (ROOT / "stacks" / "Pulumi.team-a-dev.yaml").read_text(encoding="utf-8")
+    assert "costCenter: " in text
+    path = _write(tmp_path / "s", "team-a-dev", text.replace("costCenter: ", "costCenter: CC\u202e1234", 1))
+
+    code, out = _run_cli("validate", "--stack-dir", path.parent)
+
+    assert code == 2 and "Traceback" not in out and "text-direction controls" in out, out
+    assert "\u202e" not in out and "\\u202e" in out
+    assert printable("a\u202eb\u2066c\u2028d") == "a\\u202eb\\u2066c\\u2028d"

@@ -32,6 +32,9 @@ MULTILINE_FIELDS = frozenset({("suppressions", "reason")})
 """(section, key) pairs whose value may span lines: free text a person wrote."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 """C0 controls except TAB and LF, DEL, and the C1 range."""
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Bidirectional controls ("Trojan Source", CVE-2021-42574): a reviewer would read a value other than the one
+the program gets."""
 
 KEY_MATERIAL_MESSAGE = ("looks like a PRIVATE key (not shown): a stack file holds public values only; "
                         "remove it and treat this key as leaked")
@@ -76,6 +79,9 @@ def _problem(text: str, *, multiline: bool) -> str | None:
         return f"is {len(text):,} characters long; expected at most {MAX_VALUE_CHARS:,}"
     if _CONTROL.search(text):
         return f"holds control characters (escape codes, carriage returns); found {shown(text)}"
+    if _BIDI.search(text):
+        return ("holds invisible text-direction controls (they make it read differently than it is); "
+                f"found {shown(text)}")
     if not multiline and ("\n" in text or "\u2028" in text or "\u2029" in text):
         return f"spans several lines; expected one line; found {shown(text)}"
     return None
