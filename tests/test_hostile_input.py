@@ -658,3 +658,16 @@ def test_bidirectional_controls_are_refused_in_values_and_escaped_on_the_termina
     assert code == 2 and "Traceback" not in out and "text-direction controls" in out, out
     assert "\u202e" not in out and "\\u202e" in out
     assert printable("a\u202eb\u2066c\u2028d") == "a\\u202eb\\u2066c\\u2028d"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("config: [1, 2]\n", "config: expected a mapping of key: value; found a list"),
+    ("config: 3\n", "config: expected a mapping of key: value; found a number"),
+    ("- a\n", "expected a mapping with a `config:` mapping inside; found a list"),
+    ("config:\n", "ai-serving:team: required key is missing"),  # empty, as Pulumi reads it
+], ids=["config-list", "config-number", "file-list", "config-empty"])
+def test_a_stack_file_of_the_wrong_shape_says_what_it_found(tmp_path, text, expected):
+    """`config: [1, 2]` and `config: null` were reported as "found dict" (the type of the whole file)."""
+    path = _write(tmp_path / "s", "team-a-dev", text)
+    code, out = _run_cli("validate", "--stack-dir", path.parent)
+    assert code == 2 and "Traceback" not in out and expected in out, out

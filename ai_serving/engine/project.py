@@ -163,6 +163,13 @@ def _json_keys(value: Any) -> Any:
     return value
 
 
+def _yaml_kind(value: Any) -> str:
+    """What a YAML value is, in YAML's words (a list, not a Python ``list``)."""
+    kinds = ((bool, "a boolean"), (dict, "a mapping"), (list, "a list"), (str, "a string"), (int, "a number"),
+             (float, "a number"))
+    return next((name for kind, name in kinds if isinstance(value, kind)), type(value).__name__)
+
+
 def read_stack_config(project: Project, stack: str, path: Path | None = None) -> StackConfigMap:
     """Read ``Pulumi.<stack>.yaml`` and merge project defaults, as ``pulumi preview`` would."""
     path = path or project.stack_file(stack)
@@ -171,9 +178,12 @@ def read_stack_config(project: Project, stack: str, path: Path | None = None) ->
     doc = stack_yaml.load(path)
     if doc is None:
         raise ConfigError(path, [ConfigIssue("config", "the file is empty; expected a `config:` mapping")])
-    if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), dict):
-        raise ConfigError(path, [ConfigIssue("config", "expected a mapping with a `config:` mapping inside; "
-                                                       f"found {type(doc).__name__}")])
+    if not isinstance(doc, dict):
+        raise ConfigError(path, [ConfigIssue("(file)", "expected a mapping with a `config:` mapping inside; "
+                                                       f"found {_yaml_kind(doc)}")])
+    if not isinstance(doc.get("config") or {}, dict):  # `config:` with nothing under it is an empty one
+        raise ConfigError(path, [ConfigIssue("config", f"expected a mapping of key: value; found "
+                                                       f"{_yaml_kind(doc['config'])}")])
     values: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in project.config_defaults.items():
