@@ -671,3 +671,26 @@ def test_a_stack_file_of_the_wrong_shape_says_what_it_found(tmp_path, text, expe
     path = _write(tmp_path / "s", "team-a-dev", text)
     code, out = _run_cli("validate", "--stack-dir", path.parent)
     assert code == 2 and "Traceback" not in out and expected in out, out
+
+
+def test_values_in_the_terminal_tables_are_text_not_rich_markup(tmp_path):
+    """A cost center "[reverse]CC-1042[@click=app.bell]" was printed as styled "CC-1042" by plan --all."""
+    from rich.console import Console
+
+    from ai_serving.reports.terminal import counts_table, plan_tree
+
+    text = (ROOT / "stacks" / "Pulumi.team-a-dev.yaml").read_text(encoding="utf-8")
+    marked = "[reverse]CC-1042[@click=app.bell]"
+    path = _write(tmp_path / "s", "team-a-dev", text.replace("costCenter: CC-1042", f'costCenter: "{marked}"'))
+
+    code, out = _run_cli("plan", "--all", "--no-policy", "--workers", "1", "--stack-dir", path.parent)
+
+    assert code == 0, out[-2000:]
+    assert marked in out
+
+    plan = {"project": "[bold]p", "stack": "s[/]", "resources": [
+        {"urn": "u", "type": "[red]t", "name": "[blink]n", "custom": True, "parent": None, "protect": False}]}
+    console = Console(record=True, width=200)
+    console.print(plan_tree(plan), counts_table(plan))
+    shown_text = console.export_text()
+    assert "[bold]p" in shown_text and "[red]t" in shown_text and "[blink]n" in shown_text

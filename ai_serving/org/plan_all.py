@@ -437,7 +437,7 @@ def _summary_table(outcomes: list[dict[str, Any]]) -> Table:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for o in outcomes:
         style = "green" if o["status"] == Status.OK else "red"
-        table.add_row(o["stack"], str(o["resources"]), str(o["mandatory"]), str(o["advisory"]),
+        table.add_row(escape(o["stack"]), str(o["resources"]), str(o["mandatory"]), str(o["advisory"]),
                       str(o["waivers"]), f"[{style}]{o['status']}[/]")
     return table
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -43,7 +44,7 @@ def group_table(cost: Mapping[str, Any]) -> Table:
     for col in ("resource group", "committed", "ceiling"):
         table.add_column(col, justify="left" if col == "resource group" else "right")
     for group, row in cost["byResourceGroup"].items():
-        table.add_row(group or "(none)", money(row["committed"]), money(row["ceiling"]))
+        table.add_row(escape(str(group)) if group else "(none)", money(row["committed"]), money(row["ceiling"]))
     table.add_row("total", money(cost["committed"]), money(cost["ceiling"]), style="bold")
     return table
 
@@ -142,7 +143,7 @@ def org_table(rows: list[dict[str, Any]]) -> Table:
             acc[0] += row["cost"]["committed"]
             acc[1] += row["cost"]["ceiling"]
         for name, (committed, ceiling) in sorted(sums.items()):
-            table.add_row(scope, name, money(round(committed, 2)), money(round(ceiling, 2)))
+            table.add_row(scope, escape(name), money(round(committed, 2)), money(round(ceiling, 2)))
     committed = sum(r["cost"]["committed"] for r in rows if r.get("cost") is not None)
     ceiling = sum(r["cost"]["ceiling"] for r in rows if r.get("cost") is not None)
     table.add_row("total", "", money(round(committed, 2)), money(round(ceiling, 2)), style="bold")

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -58,7 +59,8 @@ class PhaseProgress:
 
 def plan_tree(plan: dict[str, Any]) -> Tree:
     """Components and their children, as the engine's parent links describe them."""
-    root = Tree(f"[bold]{plan['project']}[/] / [bold]{plan['stack']}[/]")
+    # Every value is escaped: rich reads "[...]" in a string as markup, and names come from files.
+    root = Tree(f"[bold]{escape(str(plan['project']))}[/] / [bold]{escape(str(plan['stack']))}[/]")
     children: dict[str | None, list[dict[str, Any]]] = {}
     for r in plan["resources"]:
         children.setdefault(r["parent"], []).append(r)
@@ -66,7 +68,8 @@ def plan_tree(plan: dict[str, Any]) -> Tree:
     def add(node: Tree, parent: str | None) -> None:
         for r in children.get(parent, []):
             style = "cyan" if not r["custom"] else ("dim" if r["type"].startswith("pulumi:providers:") else "")
-            label = f"[{style}]{r['type']}[/] {r['name']}" if style else f"{r['type']} {r['name']}"
+            kind, name = escape(str(r["type"])), escape(str(r["name"]))
+            label = f"[{style}]{kind}[/] {name}" if style else f"{kind} {name}"
             if r["protect"]:
                 label += " [yellow](protected)[/]"
             add(node.add(label), r["urn"])
@@ -77,11 +80,11 @@ def plan_tree(plan: dict[str, Any]) -> Tree:
 
 def counts_table(plan: dict[str, Any]) -> Table:
     """How many resources of each type the stack declares."""
-    table = Table(title=f"{plan['stack']}: {len(plan['resources'])} registrations")
+    table = Table(title=f"{escape(str(plan['stack']))}: {len(plan['resources'])} registrations")
     table.add_column("type")
     table.add_column("count", justify="right")
     for token, n in sorted(Counter(r["type"] for r in plan["resources"]).items()):
-        table.add_row(token, str(n))
+        table.add_row(escape(str(token)), str(n))
     return table
 
 
@@ -93,11 +96,12 @@ def print_plan(console: Console, plan: dict[str, Any]) -> None:
 
 def print_policies(console: Console, pack: dict[str, Any], stack_policies: dict[str, bool]) -> None:
     """The pack's rules (``PolicyPackProcess.describe()``) as a table; ``stack_policies``: name -> stack rule."""
-    table = Table(title=f"{pack['name']} {pack['version']}: {len(pack['policies'])} policies")
+    table = Table(title=f"{escape(str(pack['name']))} {escape(str(pack['version']))}: {len(pack['policies'])} policies")
     for col in ("policy", "level", "kind", "description"):
         table.add_column(col)
     for name, meta in pack["policies"].items():
-        table.add_row(name, meta["level"], "stack" if stack_policies.get(name) else "resource", meta["description"])
+        table.add_row(escape(name), escape(str(meta["level"])), "stack" if stack_policies.get(name) else "resource",
+                      escape(str(meta["description"])))
     console.print(table)
 
 
