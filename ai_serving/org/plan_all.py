@@ -361,7 +361,8 @@ class OutputFolder:
     The lock (``.<name>.lock`` next to the folder, ``flock``) refuses a second run into the same folder
     while one is running; the staging folder (``.<name>.run-*`` next to it) holds this run's files until
     ``commit`` swaps it in for the old folder. A run that fails or is killed leaves the old folder as it
-    was. Only a folder a plan --all wrote (it has summary.json) or an empty one is ever replaced.
+    was. Only an empty folder, or one holding nothing but what a plan --all writes
+    (``output_folders.foreign_entry``), is ever replaced.
     """
 
     def __init__(self, out: Path) -> None:
