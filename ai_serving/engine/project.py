@@ -66,6 +66,8 @@ def load_project(root: Path, stack_dir: Path | None = None) -> Project:
     except ConfigError as exc:
         issue = exc.issues[0]
         where = f"{path}:{issue.line}" if issue.line else str(path)
+        if issue.path != "(yaml)":  # a problem with one value (a number too large) names its key
+            where = f"{where}: {issue.path}"
         raise UsageError(f"{where}: {issue.message}") from None
     if doc is None:
         doc = {}

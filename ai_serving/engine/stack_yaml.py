@@ -3,8 +3,11 @@
 PyYAML's ``safe_load`` is lenient in ways that hurt a team's config: a key written twice keeps the
 last value silently (``maxInstances: 2`` then ``60``; a second ``config:`` block), aliases expand
 without limit (a 1.6 KB "billion laughs" file ran out of memory), deep nesting overflows the
-recursion limit, and a non-UTF-8 byte or an impossible date (``2027-02-30``) surfaces as a traceback.
-Here each of those is one ``ConfigError`` naming the file and line.
+recursion limit, a non-UTF-8 byte or an impossible date (``2027-02-30``) surfaces as a traceback, and
+so does an integer of thousands of digits (``maxInstances: 999...``, ``0xfff...``, base-60 ``59:59:...``):
+Python refuses to convert one of more than 4,300 decimal digits to or from text, so it failed either here
+or later when the value was written as JSON. Here each of those is one ``ConfigError`` naming the file
+and line.
 
 Stack files need no anchors or aliases (each is one short mapping), so they are refused outright
 rather than expanded with a budget: that is simpler to explain and cannot be outgrown.
@@ -33,6 +36,11 @@ MAX_BYTES = 256 * 1024
 """A stack file is a few KB; anything this large is not one."""
 MAX_DEPTH = 24
 """Nesting levels a stack file may use (the deepest real key is about 5 levels down)."""
+MAX_INT_CHARS = 100
+"""The longest integer a file may write (no setting needs more than a dozen digits). Bounding the text
+bounds the value in every notation YAML has (decimal, 0x, 0o, 0b, base-60), far below the 4,300 decimal
+digits past which Python refuses to parse it or write it as JSON."""
+_INT_TAG = "tag:yaml.org,2002:int"
 
 
 STACK_FILE = "a stack file"
@@ -42,9 +50,9 @@ STACK_FILE = "a stack file"
 class StackYamlError(Exception):
     """One problem with the file's YAML, at a 1-based line."""
 
-    def __init__(self, message: str, line: int | None) -> None:
+    def __init__(self, message: str, line: int | None, key_path: str = "(yaml)") -> None:
         super().__init__(message)
-        self.message, self.line = message, line
+        self.message, self.line, self.key_path = message, line, key_path
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -53,6 +61,8 @@ class _StrictLoader(yaml.SafeLoader):
     def __init__(self, stream: str, what: str = STACK_FILE) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._path: list[str | int] = []
+        """Keys and list positions down to the node being composed (for the key path of a message)."""
         self._no_aliases = f"anchors and aliases are not allowed in {what}; write the value out"
         self._what = what
 
@@ -67,10 +77,22 @@ class _StrictLoader(yaml.SafeLoader):
         self._depth += 1
         if self._depth > MAX_DEPTH:
             raise StackYamlError(f"nested more than {MAX_DEPTH} levels deep; {self._what} needs far fewer", line)
+        # ``index`` is the key node for a mapping value, the position for a list item, None for a key.
+        step = index.value if isinstance(index, yaml.ScalarNode) else index
+        if step is not None:
+            self._path.append(step)
         try:
-            return super().compose_node(parent, index)
+            node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
+            if step is not None:
+                self._path.pop()
+        if isinstance(node, yaml.ScalarNode) and node.tag == _INT_TAG and len(node.value) > MAX_INT_CHARS:
+            at = [*self._path, step] if step is not None else self._path
+            raise StackYamlError(f"this number is too large for any setting: expected an integer of at most "
+                                 f"{MAX_INT_CHARS} characters, found {node.value[:20]}… ({len(node.value):,} "
+                                 "characters)", line, _key_path(at))
+        return node
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
@@ -96,6 +118,24 @@ class _StrictLoader(yaml.SafeLoader):
                                  node.start_mark.line + 1) from None
 
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        # An explicit ``!!int`` tag reaches here with any text: ``!!int abc``, ``!!int ""``.
+        try:
+            return super().construct_yaml_int(node)
+        except (ValueError, IndexError):
+            raise StackYamlError(f"{str(node.value)[:40]!r} is not a valid integer; expected digits such as 2",
+                                 node.start_mark.line + 1) from None
+
+
+def _key_path(steps: list[str | int]) -> str:
+    """``config.ai-serving:gpuPool.maxInstances``, ``...deployments[0].capacity``: the path a message names."""
+    text = ""
+    for step in steps:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return text[:200] or "(yaml)"
+
+
+_StrictLoader.add_constructor(_INT_TAG, _StrictLoader.construct_yaml_int)
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
 
 
@@ -151,7 +191,7 @@ def _parse(path: Path, what: str, lines: KeyLines | None) -> Any:
         finally:
             loader.dispose()
     except StackYamlError as exc:
-        raise ConfigError(path, [ConfigIssue("(yaml)", exc.message, exc.line)]) from None
+        raise ConfigError(path, [ConfigIssue(exc.key_path, exc.message, exc.line)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
