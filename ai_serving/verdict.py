@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from infra.config.errors import ConfigError, shown
 from infra.config.model import Suppression
 
 if TYPE_CHECKING:  # types only: reports use rule_id without loading the engine
@@ -26,6 +28,8 @@ WAIVERS_FILE = "waivers.json"
 
 Not an entry of policy-config.json: the Pulumi CLI reads every entry there as a policy's config and
 rejects one without an enforcement level (found by ``make witness`` under the real engine)."""
+MAX_WAIVERS_BYTES = 256 * 1024
+"""waivers.json is a few hundred bytes; anything this large is not one."""
 
 
 @dataclass(frozen=True)
@@ -42,21 +46,35 @@ class WaiverRules:
 
     @classmethod
     def from_pack(cls, pack_dir: Path | None) -> WaiverRules:
-        """Read ``<pack>/waivers.json`` (the defaults without one); ``UsageError`` naming what is wrong."""
+        """Read ``<pack>/waivers.json`` (the defaults without one); ``UsageError`` naming what is wrong.
+
+        The pack may come from a pull request, like policy-config.json, and is read the same way
+        (``cli._policy_config``): through ``read_regular_file`` (a FIFO or a link to ``/dev/zero`` under
+        that name is one message, not a hang or a read without end; lexists, so it is not silently
+        taken for no file), and ``[[[[...`` nested past the decoder's recursion limit is one message too.
+        """
         from .outcome import UsageError
+        from .regular_file import read_regular_file
 
         path = pack_dir / WAIVERS_FILE if pack_dir is not None else None
-        if path is None or not path.is_file():
+        if path is None or not os.path.lexists(path):
             return cls()
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            data = read_regular_file(path, what=WAIVERS_FILE, max_bytes=MAX_WAIVERS_BYTES)
+        except ConfigError as exc:
+            raise UsageError(f"{path}: {exc.issues[0].message}") from None
+        try:
+            raw = json.loads(data.decode("utf-8"))
+        except ValueError as exc:  # also UnicodeDecodeError
             raise UsageError(f"{path}: not readable JSON: {str(exc)[:200]}") from None
+        except RecursionError:  # the decoder recurses once per level: [[[[... 100,000 deep
+            raise UsageError(f"{path}: JSON nested too deeply; {WAIVERS_FILE} needs three levels") from None
         return cls.from_settings(raw, str(path))
 
     @classmethod
     def from_settings(cls, raw: Any, where: str = WAIVERS_FILE) -> WaiverRules:
-        """Check and read the settings object; ``UsageError`` naming what is wrong when malformed."""
+        """Check and read the settings object; ``UsageError`` naming what is wrong when malformed (the
+        bad value quoted by ``shown``: bounded, as a hostile file can hold megabytes)."""
         from .outcome import UsageError
 
         if not isinstance(raw, Mapping) or set(raw) - {"maxDays", "broadResourceAllowances"}:
@@ -64,9 +82,14 @@ class WaiverRules:
         assert isinstance(raw, Mapping)
         max_days = raw.get("maxDays", cls.max_days)
         if not isinstance(max_days, int) or isinstance(max_days, bool) or not 1 <= max_days <= 3650:
-            raise UsageError(f"{where}.maxDays: expected a whole number of days from 1 to 3650; found {max_days!r}")
+            raise UsageError(f"{where}.maxDays: expected a whole number of days from 1 to 3650; "
+                             f"found {type(max_days).__name__} {shown(max_days)}")
+        entries = raw.get("broadResourceAllowances") or []
+        if not isinstance(entries, list):  # enumerate() of a number was a TypeError; of a string, its letters
+            raise UsageError(f"{where}.broadResourceAllowances: expected a list of {{stack, rule, resource}} "
+                             f"entries; found {type(entries).__name__} {shown(entries)}")
         allowances = []
-        for i, entry in enumerate(raw.get("broadResourceAllowances") or []):
+        for i, entry in enumerate(entries):
             if not (isinstance(entry, Mapping) and set(entry) == {"stack", "rule", "resource"}
                     and all(isinstance(v, str) for v in entry.values())):
                 raise UsageError(f"{where}.broadResourceAllowances[{i}]: expected {{stack, rule, resource}} strings")

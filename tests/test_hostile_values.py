@@ -81,3 +81,51 @@ def test_an_explicit_int_tag_on_text_is_one_message(tmp_path):
     code, out = _run_cli("validate", "--stack-dir", stack_dir, timeout=120)
     _clean_exit_2(code, out)
     assert f"{STACK.name}:{line}: (yaml): 'two' is not a valid integer" in out, out
+
+
+def _pack_with_waivers(tmp_path: Path, text: str) -> Path:
+    pack = tmp_path / "pack"
+    shutil.copytree(ROOT / "policies", pack, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (pack / "waivers.json").write_text(text, encoding="utf-8")
+    return pack
+
+
+WAIVERS_CASES = [
+    # The decoder recursed once per level: a RecursionError traceback.
+    ("deep-nesting", "[" * 100_000 + "]" * 100_000, "JSON nested too deeply"),
+    # enumerate(5): a TypeError traceback.
+    ("allowances-a-number", '{"maxDays": 90, "broadResourceAllowances": 5}',
+     "waivers.json.broadResourceAllowances: expected a list of {stack, rule, resource} entries; found int 5"),
+    ("allowances-a-string", '{"maxDays": 90, "broadResourceAllowances": "team-a-dev"}',
+     "waivers.json.broadResourceAllowances: expected a list of {stack, rule, resource} entries; found str"),
+    # The value was quoted whole: a message as long as the file.
+    ("max-days-huge-string", '{"maxDays": "' + "A" * 200_000 + '"}',
+     "waivers.json.maxDays: expected a whole number of days from 1 to 3650; found str 'AAAA"),
+    # Read whole, however large.
+    ("too-large", '{"maxDays": "' + "A" * 1_000_000 + '"}', "the file is 1,000,015 bytes; waivers.json is at most"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "expect"), WAIVERS_CASES, ids=[c[0] for c in WAIVERS_CASES])
+def test_a_hostile_waivers_json_is_a_clean_exit_2(tmp_path, name, text, expect):
+    pack = _pack_with_waivers(tmp_path, text)
+    code, out = _run_cli("plan", "team-a-dev", "--policy-pack", pack, timeout=120)
+    _clean_exit_2(code, out)
+    assert len(out) < 5000, f"{len(out)} characters of output"
+    assert f"{pack / 'waivers.json'}" in out and expect in out, out[:2000]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_a_waivers_json_that_is_not_a_regular_file_is_one_message(tmp_path, kind):
+    import os
+
+    pack = _pack_with_waivers(tmp_path, "{}")
+    target = pack / "waivers.json"
+    target.unlink()
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.symlink_to("/dev/zero")
+    code, out = _run_cli("plan", "team-a-dev", "--policy-pack", pack, timeout=120)
+    _clean_exit_2(code, out)
+    assert f"{target}: cannot read the file: it is a" in out and "not a regular file" in out, out[:2000]
