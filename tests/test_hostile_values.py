@@ -129,3 +129,84 @@ def test_a_waivers_json_that_is_not_a_regular_file_is_one_message(tmp_path, kind
     code, out = _run_cli("plan", "team-a-dev", "--policy-pack", pack, timeout=120)
     _clean_exit_2(code, out)
     assert f"{target}: cannot read the file: it is a" in out and "not a regular file" in out, out[:2000]
+
+
+# Secrets other than a PEM key: each was quoted back in the message (or, disguised as a public key line,
+# validated and carried into plan.json). Refused wherever they are, named by kind, never shown.
+OPENSSH_BODY = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZWQyNTUxOQAAACBzZWNyZXQ"
+"""The body of an OpenSSH private key ("openssh-key-v1\\0none...") without its BEGIN/END lines."""
+STORAGE_KEY = "c2VjcmV0LXN0b3JhZ2Uta2V5LXZhbHVlLTEyMzQ1Njc4OTA="
+GITHUB_TOKEN = "ghp_" + "A1b2C3d4E5f6" * 3
+GITHUB_PAT = "github_pat_11ABCDEFG0" + "x1Y2z3" * 8
+SAS_SIG = "Xk3%2Bq9sEcReTsIgNaTuRe0%3D"
+
+SECRET_CASES = [
+    ("openssh-body-as-ssh-key", "    port: 8000\n", f"    port: 8000\n    sshPublicKey: {OPENSSH_BODY}\n",
+     "ai-serving:gpuPool.sshPublicKey", "a PRIVATE key (not shown)", OPENSSH_BODY[:20]),
+    ("openssh-body-disguised-as-public-key", "    port: 8000\n",
+     f"    port: 8000\n    sshPublicKey: ssh-ed25519 {OPENSSH_BODY} admin\n",
+     "ai-serving:gpuPool.sshPublicKey", "a PRIVATE key (not shown)", OPENSSH_BODY[:20]),
+    ("storage-connection-string", "costCenter: CC-1042",
+     f'costCenter: "DefaultEndpointsProtocol=https;AccountName=teama;AccountKey={STORAGE_KEY};'
+     'EndpointSuffix=core.windows.net"',
+     "ai-serving:costCenter", "an Azure account key or SAS signature (not shown)", STORAGE_KEY[:12]),
+    ("sas-url-in-tag", "    product: search\n",
+     f'    product: search\n    note: "https://teama.blob.core.windows.net/c?sv=2022-11-02&sr=c&sig={SAS_SIG}"\n',
+     "ai-serving:tags.note", "an Azure account key or SAS signature (not shown)", SAS_SIG[:12]),
+    ("github-token-as-owner", "- alice@example.com", f"- {GITHUB_TOKEN}",
+     "ai-serving:owners[0]", "a GitHub token (not shown)", GITHUB_TOKEN[4:20]),
+    ("github-fine-grained-token-in-tag", "    product: search\n", f"    product: search\n    ci: {GITHUB_PAT}\n",
+     "ai-serving:tags.ci", "a GitHub token (not shown)", GITHUB_PAT[11:30]),
+]
+
+
+@pytest.mark.parametrize(("name", "old", "new", "key", "expect", "secret"), SECRET_CASES,
+                         ids=[c[0] for c in SECRET_CASES])
+def test_a_secret_in_a_stack_file_is_refused_by_kind_and_never_shown(tmp_path, name, old, new, key, expect,
+                                                                      secret):
+    stack_dir, _ = _stack_dir_with(tmp_path, old, new)
+    written = (stack_dir / STACK.name).read_text(encoding="utf-8").splitlines()
+    line = next(i for i, text in enumerate(written, 1) if secret in text)  # the line holding the secret
+    for command in (["validate", "--stack-dir", stack_dir],
+                    ["plan", "team-a-dev", "--no-policy", "--stack-dir", stack_dir, "--out", tmp_path / "out"]):
+        code, out = _run_cli(*command, timeout=120)
+        _clean_exit_2(code, out)
+        assert f"{STACK.name}:{line}: {key}: looks like {expect}" in out, out[:2000]
+        assert secret not in out, out[:2000]
+        assert "b3BlbnNzaC1rZXktdjE" not in out
+    assert not list((tmp_path / "out").rglob("plan.json"))
+
+
+def test_a_private_key_blob_behind_a_public_key_type_is_refused_by_the_model():
+    """The screening finds the base64 of "openssh-key-v1" at any alignment; the model decodes the line
+    itself, so a config that reaches it by another way is refused too."""
+    import base64
+
+    from pydantic import ValidationError
+
+    from infra.config.model import GpuPoolConfig
+
+    blob = base64.b64encode(b"\x00\x00\x00\x0bssh-ed25519openssh-key-v1\x00none\x00none").decode()
+    with pytest.raises(ValidationError) as info:
+        GpuPoolConfig.model_validate({"vmSku": "Standard_NV36ads_A10_v5", "model": "Qwen/Qwen2.5-7B-Instruct",
+                                      "sshPublicKey": f"ssh-ed25519 {blob} admin"})
+    assert "found a PRIVATE key inside one (not shown" in str(info.value)
+    GpuPoolConfig.model_validate({"vmSku": "Standard_NV36ads_A10_v5", "model": "Qwen/Qwen2.5-7B-Instruct",
+                                  "sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC2rV3gJqX0s6m8m6Y5n0ZkP1Qq8x"
+                                                  "N3d4b5c6d7e8f9g team-a-breakglass"})
+
+
+ORDINARY = ["CC-1042", "AccountName=teama", "design notes: sig figs", "ghp_short", "https://example.com/?q=1&signal=2",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC2rV3gJqX0s6m8m6Y5n0ZkP1Qq8xN3d4b5c6d7e8f9g team-a-breakglass"]
+
+
+def test_shown_names_each_kind_of_secret_and_quotes_ordinary_values():
+    from infra.config.errors import is_key_material, shown
+
+    for secret, kind in [(OPENSSH_BODY, "a PRIVATE key"), (f"AccountKey={STORAGE_KEY}", "an Azure account key"),
+                         (f"SharedAccessSignature=sv=2022&sig={SAS_SIG}", "an Azure account key"),
+                         (GITHUB_TOKEN, "a GitHub token"), ({"k": [GITHUB_PAT]}, "a GitHub token")]:
+        assert is_key_material(secret) and shown(secret).startswith(f"{kind}"), secret
+        assert "not shown" in shown(secret) and str(secret)[4:16] not in shown(secret)
+    for value in ORDINARY:  # no false alarms on what stack files hold
+        assert not is_key_material(value) and shown(value) == repr(value), value

@@ -17,25 +17,64 @@ MAX_MESSAGE_CHARS = 1000
 """The longest message one issue may carry."""
 MAX_ISSUES = 50
 """Issues listed in one report; the rest are counted."""
-_KEY_MATERIAL = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|PuTTY-User-Key-File|\bPRIVATE KEY\b")
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A kind of secret that must never be echoed: how to recognise it and what its owner should do."""
+
+    kind: str
+    """What it is, as a message names it ("a GitHub token"): the kind, never the value."""
+    pattern: re.Pattern[str]
+    advice: str
+    """What to do about it (it has been committed, so it is leaked)."""
+    shown_advice: str = ""
+    """What ``shown`` says after the kind, when that differs from ``advice``."""
+
+
+SECRETS = (
+    # PEM and PuTTY headers; and the body of an OpenSSH private key without its header: base64 of
+    # "openssh-key-v1\0" at each of the three alignments (b3Bl... when the body starts with it, as
+    # it does; the other two when it is wrapped in other bytes, e.g. disguised as a public key line).
+    Secret("a PRIVATE key",
+           re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|PuTTY-User-Key-File|\bPRIVATE KEY\b"
+                      r"|b3BlbnNzaC1rZXktdjE|ZW5zc2gta2V5LXYx|cGVuc3NoLWtleS12"),
+           "treat this key as leaked", "use the public key line from the .pub file, and treat this key as leaked"),
+    # A storage or Service Bus connection string's key, a SAS token's signature.
+    Secret("an Azure account key or SAS signature",
+           re.compile(r"(?i)\b(?:AccountKey|SharedAccessKey|SharedAccessSignature)\s*=|(?:^|[?&;])sig="),
+           "rotate it, as it is leaked; secrets belong in Key Vault, never in a stack file"),
+    # Personal, OAuth, user-to-server, server-to-server and refresh tokens; fine-grained tokens.
+    Secret("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}|\bgithub_pat_[A-Za-z0-9_]{22,}"),
+           "revoke it, as it is leaked"),
+)
+"""Every kind of secret a message must not quote. A stack file holds public values only, so any of
+these in one is refused wherever it is (``screening``), and never shown in any message (``shown``)."""
+
+
+def secret_in(value: Any) -> Secret | None:
+    """The kind of secret ``value`` looks like or holds anywhere inside (a list, a mapping's keys or
+    values), or None."""
+    if isinstance(value, str):
+        return next((secret for secret in SECRETS if secret.pattern.search(value)), None)
+    if isinstance(value, dict):
+        return next((found for k, v in value.items() for found in (secret_in(k), secret_in(v)) if found), None)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return next((found for v in value if (found := secret_in(v))), None)
+    return None
 
 
 def is_key_material(value: Any) -> bool:
-    """Whether ``value`` looks like a private key, or holds one anywhere inside (a list, a mapping's keys
-    or values): such a value must never be echoed anywhere."""
-    if isinstance(value, str):
-        return bool(_KEY_MATERIAL.search(value))
-    if isinstance(value, dict):
-        return any(is_key_material(k) or is_key_material(v) for k, v in value.items())
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return any(is_key_material(v) for v in value)
-    return False
+    """Whether ``value`` looks like a private key or another secret (``SECRETS``), or holds one anywhere
+    inside: such a value must never be echoed anywhere."""
+    return secret_in(value) is not None
 
 
 def shown(value: Any) -> str:
-    """How a message quotes a bad value: never key material, never more than ``MAX_SHOWN_CHARS``."""
-    if is_key_material(value):
-        return "a PRIVATE key (not shown; use the public key line from the .pub file, and treat this key as leaked)"
+    """How a message quotes a bad value: never a secret (only its kind), never more than ``MAX_SHOWN_CHARS``."""
+    secret = secret_in(value)
+    if secret is not None:
+        return f"{secret.kind} (not shown; {secret.shown_advice or secret.advice})"
     text = repr(value)
     if len(text) > MAX_SHOWN_CHARS:
         text = f"{text[:MAX_SHOWN_CHARS]}… ({len(text):,} characters)"

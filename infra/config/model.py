@@ -7,6 +7,8 @@ keys (catalogue look-ups, model fit, address-space size, environment policy) are
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import re
 import unicodedata
@@ -32,6 +34,21 @@ DEFAULT_SERVING_IMAGE = "vllm/vllm-openai:v0.34.0"
 from here publishes the image's digest (Docker Hub is not); pin ``@sha256:...`` per stack once read
 from the registry. The rehearsal checks the unit's flags against this release's flag list."""
 SSH_KEY_RE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( \S.*)?$")
+
+
+def _ssh_public_key(value: str) -> str:
+    """Refuse a private key disguised as a public key line: ``ssh-ed25519 <base64>`` whose base64 is an
+    OpenSSH private key (it starts with "openssh-key-v1"), which the line pattern alone accepted and the
+    plan then carried into plan.json. Decoded, so the blob is found wherever in the body it starts."""
+    body = value.split(" ")[1] if value.count(" ") >= 1 else ""
+    try:
+        blob = base64.b64decode(body[: len(body) // 4 * 4])
+    except (binascii.Error, ValueError):
+        return value  # the pattern has judged the line already
+    if b"openssh-key-v1" in blob:
+        raise ValueError("expected an OpenSSH public key line (ssh-ed25519 AAAA... from the .pub file); found a "
+                         "PRIVATE key inside one (not shown; treat this key as leaked)")
+    return value
 
 
 def _email(value: str) -> str:
@@ -285,7 +302,8 @@ class GpuPoolConfig(_Model):
     serving_image: Annotated[str, StringConstraints(pattern=IMAGE_RE.pattern)] = DEFAULT_SERVING_IMAGE
     port: Annotated[int, Field(ge=1024, le=65535)] = 8000
     """Serving port; unprivileged so the container never needs root networking."""
-    ssh_public_key: Annotated[str, StringConstraints(pattern=SSH_KEY_RE.pattern)] | None = None
+    ssh_public_key: Annotated[str, StringConstraints(pattern=SSH_KEY_RE.pattern),
+                              AfterValidator(_ssh_public_key)] | None = None
     """Admin SSH key. Default: none, and then there is no SSH access at all."""
     registry_id: ArmId | None = None
     """A shared Azure Container Registry the image comes from; the pool identity gets AcrPull on it.

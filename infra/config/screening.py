@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .errors import is_key_material, shown
+from .errors import Secret, secret_in, shown
 from .yaml_lines import KeyPath
 
 MAX_VALUE_CHARS = 4096
@@ -36,8 +36,9 @@ _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 """Bidirectional controls ("Trojan Source", CVE-2021-42574): a reviewer would read a value other than the one
 the program gets."""
 
-KEY_MATERIAL_MESSAGE = ("looks like a PRIVATE key (not shown): a stack file holds public values only; "
-                        "remove it and treat this key as leaked")
+def secret_message(secret: Secret) -> str:
+    """The message for a value holding ``secret``: its kind and what to do, never the value."""
+    return f"looks like {secret.kind} (not shown): a stack file holds public values only; remove it and {secret.advice}"
 
 
 def refused(raw: Mapping[str, Any], *, skip: frozenset[str] = frozenset()) -> Iterator[tuple[KeyPath, str]]:
@@ -73,8 +74,9 @@ def _multiline(path: KeyPath) -> bool:
 
 
 def _problem(text: str, *, multiline: bool) -> str | None:
-    if is_key_material(text):
-        return KEY_MATERIAL_MESSAGE
+    secret = secret_in(text)
+    if secret is not None:
+        return secret_message(secret)
     if len(text) > MAX_VALUE_CHARS:
         return f"is {len(text):,} characters long; expected at most {MAX_VALUE_CHARS:,}"
     if _CONTROL.search(text):
