@@ -7,6 +7,7 @@ secret it was given.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -210,3 +211,23 @@ def test_shown_names_each_kind_of_secret_and_quotes_ordinary_values():
         assert "not shown" in shown(secret) and str(secret)[4:16] not in shown(secret)
     for value in ORDINARY:  # no false alarms on what stack files hold
         assert not is_key_material(value) and shown(value) == repr(value), value
+
+
+@pytest.mark.parametrize(("value", "kind"), [("!!binary aGVsbG8=", "binary"), ("!!set {a, b}", "set"),
+                                             ("!!omap [{a: 1}]", "omap"), ("!!pairs [{a: 1}]", "pairs")])
+def test_yaml_types_that_are_not_config_are_refused(tmp_path, value, kind):
+    """They were built as Python objects and reached tags as their repr ("b'hello'", "{'a', 'b'}")."""
+    stack_dir, line = _stack_dir_with(tmp_path, "maxInstances: 2", f"maxInstances: {value}")
+    code, out = _run_cli("validate", "--stack-dir", stack_dir, timeout=120)
+    _clean_exit_2(code, out)
+    assert f"{STACK.name}:{line}: (yaml): a YAML !!{kind} value is not config" in out, out
+
+
+@pytest.mark.parametrize("key", ["true", "~", "404", "2027-01-01", "yes"])
+def test_a_mapping_key_is_its_text_as_written(tmp_path, key):
+    """A key is text to the engine: `true:` and `~:` as tag names became the tags "True" and "None"."""
+    from ai_serving.engine.project import load_project, read_stack_config
+
+    stack_dir, _ = _stack_dir_with(tmp_path, "product: search", f"product: search\n    {key}: x")
+    config = read_stack_config(load_project(ROOT, stack_dir), "team-a-dev")
+    assert key in json.loads(config.values["ai-serving:tags"]), config.values["ai-serving:tags"]

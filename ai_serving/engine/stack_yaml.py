@@ -41,6 +41,7 @@ MAX_INT_CHARS = 100
 bounds the value in every notation YAML has (decimal, 0x, 0o, 0b, base-60), far below the 4,300 decimal
 digits past which Python refuses to parse it or write it as JSON."""
 _INT_TAG = "tag:yaml.org,2002:int"
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 STACK_FILE = "a stack file"
@@ -104,6 +105,12 @@ class _StrictLoader(yaml.SafeLoader):
                 raise StackYamlError("a mapping key must be a plain value, not a list or mapping",
                                      key_node.start_mark.line + 1) from None
             line = key_node.start_mark.line + 1
+            if not isinstance(key, str) and isinstance(key_node, yaml.ScalarNode) and self._what == STACK_FILE:
+                # `true:`, `~:`, `404:`, `2027-03-31:` are a boolean, null, a number and a date to YAML; a key
+                # in a stack file's config is text to the engine, as written. Python's str() made the tags
+                # "True" and "None". (Pulumi.yaml's checks name a key that is not text: project.py.)
+                key_node.tag = _STR_TAG
+                key = self.constructed_objects[key_node] = key_node.value  # what construct_mapping reuses
             if key in seen:
                 raise StackYamlError(f"key {str(key)[:80]!r} appears twice (lines {seen[key]} and {line}); "
                                      "YAML would silently keep only the last one", line)
@@ -127,6 +134,14 @@ class _StrictLoader(yaml.SafeLoader):
                                  node.start_mark.line + 1) from None
 
 
+    def construct_not_config(self, node: yaml.Node) -> Any:
+        # Binary data, sets, ordered maps, pairs: nothing the engine hands a program as config. PyYAML
+        # built Python objects that reached tags and names as their repr ("b'hello'", "{'a', 'b'}").
+        kind = node.tag.rsplit(":", 1)[-1]
+        raise StackYamlError(f"a YAML !!{kind} value is not config: write a string, number, boolean, list "
+                             "or mapping", node.start_mark.line + 1)
+
+
 def _key_path(steps: list[str | int]) -> str:
     """``config.ai-serving:gpuPool.maxInstances``, ``...deployments[0].capacity``: the path a message names."""
     text = ""
@@ -136,6 +151,8 @@ def _key_path(steps: list[str | int]) -> str:
 
 
 _StrictLoader.add_constructor(_INT_TAG, _StrictLoader.construct_yaml_int)
+for _tag in ("binary", "set", "omap", "pairs"):
+    _StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _StrictLoader.construct_not_config)
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
 
 
