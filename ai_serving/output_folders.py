@@ -28,14 +28,15 @@ def _is_plan_file_name(name: str) -> bool:
     return name in PLAN_FILES or (name.endswith(".tmp") and any(name.startswith(f".{f}.") for f in PLAN_FILES))
 
 
+def _regular(path: Path) -> bool:
+    """A regular file itself, not a symlink to one (what a plan writes)."""
+    return path.is_file() and not path.is_symlink()
+
+
 def is_plan_output(folder: Path) -> bool:
     """Whether ``folder`` holds only regular files a plan writes (:func:`_is_plan_file_name`): an earlier
     ``plan STACK --out`` there, which a new one may replace."""
-    return all(_is_plan_file_name(e.name) and not e.is_symlink() and e.is_file() for e in folder.iterdir())
-
-
-def _regular(path: Path) -> bool:
-    return path.is_file() and not path.is_symlink()
+    return all(_is_plan_file_name(e.name) and _regular(e) for e in folder.iterdir())
 
 
 def foreign_entry(folder: Path) -> str | None:
@@ -83,7 +84,7 @@ def check_report_folder(out: Path) -> Path:
     if not out.is_dir() or os.path.lexists(out / SUMMARY_FILE):
         return out
     for entry in out.iterdir():
-        if entry.name == REPORT_FILE and entry.is_file() and not entry.is_symlink():
+        if entry.name == REPORT_FILE and _regular(entry):
             continue
         if entry.is_dir() and not entry.is_symlink() and all(_is_plan_file_name(e.name) for e in entry.iterdir()):
             continue

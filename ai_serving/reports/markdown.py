@@ -31,7 +31,7 @@ from typing import Any
 from .. import arm, atomic
 from ..outcome import ExitCode, Status, UsageError
 from ..outcome import bounded as bounded_text
-from ..output_folders import REPORT_FILE, SUMMARY_FILE
+from ..output_folders import REPORT_FILE, REPORT_FULL_FILE, SUMMARY_FILE
 from ..verdict import resource_name, rule_id
 from . import costs, diagram
 from .diff import PlanDiff, diff_dirs, load_plans, short
@@ -635,7 +635,7 @@ def write_report(out_dir: Path, base_dir: Path | None = None) -> Path:
     """Write ``out_dir/report.md`` (and ``report-full.md`` when the report had to be shortened)."""
     text, full = render(out_dir, base_dir)
     path = atomic.write_text(out_dir / REPORT_FILE, text)
-    full_path = out_dir / "report-full.md"
+    full_path = out_dir / REPORT_FULL_FILE
     if full is not None:
         atomic.write_text(full_path, full)
     elif full_path.exists():
