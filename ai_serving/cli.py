@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from infra.config.errors import ConfigError, shown
+from infra.config.screening import BIDI_CONTROLS
 
 from .engine.project import STACK_NAME, Project, load_project
 from .outcome import ExitCode, UsageError, bounded
@@ -28,7 +29,7 @@ from .regular_file import read_regular_file
 before the name is used in a path or printed: ``../`` cannot reach a file outside the stack directory, and
 a newline or escape sequence cannot start a line of its own in a terminal or a CI log."""
 
-_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029{BIDI_CONTROLS}]")
 """Control characters other than newline: C0 (ESC, BEL, CR, tab, ...), DEL and C1; and the invisible
 bidirectional controls and line separators, which reorder or break what a terminal shows."""
 

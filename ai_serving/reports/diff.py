@@ -197,8 +197,7 @@ def diff_dirs(base_dir: Path, head_dir: Path) -> PlanDiff:
 
 def short(value: Any, limit: int = 100) -> str:
     """A value as JSON text, cut to ``limit`` characters (for terminals and PR comments)."""
-    text = "(absent)" if value is ABSENT else json.dumps(value, sort_keys=True, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return _cut("(absent)" if value is ABSENT else json.dumps(value, sort_keys=True, default=str), limit)
 
 
 MAX_LISTED = 200
@@ -208,9 +207,10 @@ MAX_NAME_CHARS = 200
 """The longest name, type or input path ``diff`` prints (a plan folder may hold anything)."""
 
 
-def _cut(text: Any) -> str:
+def _cut(text: Any, limit: int = MAX_NAME_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, the last one an ellipsis."""
     text = str(text)
-    return text if len(text) <= MAX_NAME_CHARS else text[: MAX_NAME_CHARS - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _listed(items: list[Any]) -> tuple[list[Any], str | None]:

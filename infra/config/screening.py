@@ -32,9 +32,10 @@ MULTILINE_FIELDS = frozenset({("suppressions", "reason")})
 """(section, key) pairs whose value may span lines: free text a person wrote."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 """C0 controls except TAB and LF, DEL, and the C1 range."""
-_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-"""Bidirectional controls ("Trojan Source", CVE-2021-42574): a reviewer would read a value other than the one
-the program gets."""
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+"""Bidirectional controls ("Trojan Source", CVE-2021-42574), as a character-class body: a reviewer would read a
+value other than the one the program gets. Refused in values here; escaped by the CLI's consoles."""
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 
 def secret_message(secret: Secret) -> str:
     """The message for a value holding ``secret``: its kind and what to do, never the value."""
