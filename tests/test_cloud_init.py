@@ -87,6 +87,25 @@ def assert_schema_valid(binary: str, document: str, tmp_path) -> None:
     assert "Valid cloud-config" in result.stdout
 
 
+# --- the YAML emitter -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overrides", [{}, MAXIMAL, {"ssh_enabled": True}], ids=["defaults", "maximal", "ssh"])
+def test_libyaml_and_pure_python_emitters_write_the_same_document(overrides):
+    """render() uses libyaml when PyYAML has it; without it the pure-Python emitter must give the same bytes."""
+    assert yaml.__with_libyaml__, "PyYAML's wheel ships libyaml: render() would fall back to the slow emitter"
+    assert issubclass(cloud_init._LiteralDumper, yaml.CSafeDumper)
+
+    class PurePython(yaml.SafeDumper):
+        pass
+
+    PurePython.add_representer(str, cloud_init._str_representer)
+    document = cloud_init.cloud_config(boot(**overrides))
+    pure = "#cloud-config\n" + yaml.dump(document, Dumper=PurePython, sort_keys=False, width=1000)
+    assert cloud_init.render(boot(**overrides)) == pure
+    assert "content: |" in pure  # the embedded files stay readable blocks in both
+
+
 # --- cloud-init's validator -------------------------------------------------------------------
 
 

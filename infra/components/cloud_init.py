@@ -259,8 +259,14 @@ def cloud_config(boot: ServingBoot) -> dict[str, Any]:
     }
 
 
-class _LiteralDumper(yaml.SafeDumper):
-    """SafeDumper that writes multi-line strings (the embedded files) as readable ``|`` blocks."""
+# libyaml's emitter when PyYAML was built with it (its wheels are): the same text as the pure-Python
+# emitter for these documents (tests/test_cloud_init.py compares them), 25x faster; the pure-Python
+# emitter was 4 ms of every GPU pool's program run.
+_SAFE_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _LiteralDumper(_SAFE_DUMPER):  # type: ignore[valid-type,misc]
+    """Safe dumper that writes multi-line strings (the embedded files) as readable ``|`` blocks."""
 
 
 def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
