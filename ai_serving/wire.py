@@ -1,7 +1,7 @@
 """Pulumi's wire form of property values: the secret wrapper, and masking it for files and terminals.
 
 Kept free of heavy imports so that every command (plan, diff, report) can use it: the signatures are
-the Pulumi SDK's own (``pulumi.runtime.rpc._special_sig_key`` / ``_special_secret_sig``), copied here
+the Pulumi SDK's own (``pulumi.runtime.rpc._special_sig_key`` / ``_special_secret_sig`` / ``UNKNOWN``), copied here
 so that reading a plan never loads the SDK, and pinned to the SDK by tests/test_tooling_layout.py.
 The policy pack keeps its own copy (``policies/guardrails/values.py``; it imports no tooling), pinned
 the same way.
@@ -14,6 +14,8 @@ from typing import Any
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 """The key that marks a secret-wrapped value: ``{SECRET_SIG: SECRET_VALUE_SIG, "value": ...}``."""
 SECRET_VALUE_SIG = "1b47061264138c4ac30d75fd1eb44270"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+"""The string that stands for a value not known yet (``pulumi.runtime.rpc.UNKNOWN``)."""
 MASK = "[secret]"
 
 

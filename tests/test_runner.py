@@ -132,3 +132,52 @@ def test_policies_lists_every_rule_with_its_kind(capsys):
     assert f"{len(all_rules())} policies" in out
     rows = [line for line in out.splitlines() if "net-05-private-endpoint" in line]
     assert rows and "stack" in rows[0]
+
+
+def test_plain_registrations_get_the_sdk_mock_monitors_own_answer(project, monkeypatch):
+    """A registration answered without the SDK's decode/encode round trip (``_register_plain``) gets the very
+    message and state ``MockMonitor.RegisterResource`` gives, for every registration of every example stack;
+    most registrations take that path, and what the recording keeps is what was sent."""
+    from google.protobuf import json_format
+    from pulumi.runtime import mocks as pulumi_mocks
+
+    from ai_serving.engine import runner
+    from ai_serving.engine.project import read_stack_config
+
+    plain = runner._RecordingMonitor._register_plain
+    compared: list[str] = []
+
+    def both(self, request, urn, inputs):
+        answer = plain(self, request, urn, inputs)
+        if answer is not None:
+            state = self.resources[urn].state
+            assert pulumi_mocks.MockMonitor.RegisterResource(self, request) == answer, request.name
+            assert self.resources[urn].state == state, request.name
+            compared.append(request.type)
+        return answer
+
+    monkeypatch.setattr(runner._RecordingMonitor, "_register_plain", both)
+    registered = 0
+    for stack in project.stacks():
+        run = runner.run_program(project, stack, read_stack_config(project, stack))
+        assert run.exit_code == 0, (stack, run.errors)
+        registered += sum(1 for r in run.resources if not r.read and r.type != runner.ROOT_STACK_TYPE
+                          and not r.type.startswith("pulumi:providers:"))
+        for reg in run.resources:
+            if not reg.read:
+                assert json_format.MessageToDict(reg.properties) == reg.inputs, reg.urn
+    assert len(compared) >= 0.8 * registered, (len(compared), registered)
+    assert {"azure-native:compute:VirtualMachineScaleSet", "azure-native:keyvault:Vault",
+            "ai-serving:gpu_pool:GpuInferencePool"} <= set(compared)
+
+
+def test_values_the_sdk_would_change_take_the_sdks_path():
+    from ai_serving.engine.runner import is_plain
+    from ai_serving.wire import SECRET_SIG, SECRET_VALUE_SIG, UNKNOWN
+
+    assert is_plain({"a": [1.0, None, {"b": True}], "c": "text", "d": {}})
+    assert not is_plain({"a": {SECRET_SIG: SECRET_VALUE_SIG, "value": "x"}})  # a secret
+    assert not is_plain({"a": [{"b": None}]})  # a null member is dropped by the SDK's decoder
+    assert not is_plain({"a": ["x", UNKNOWN]})  # an unknown
+    assert not is_plain({"a": object()})
+    assert not is_plain([b"bytes"])

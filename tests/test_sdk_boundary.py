@@ -95,14 +95,12 @@ def test_the_mock_monitor_answers_on_the_programs_thread_and_no_rpc_thread_is_st
     loop's thread (a thread hop per RPC cost about a twentieth of `plan --all`), and a run starts no thread."""
     import threading
 
-    from pulumi.runtime import mocks as pulumi_mocks
-
     from ai_serving.engine.project import load_project
-    from ai_serving.engine.runner import run_program
+    from ai_serving.engine.runner import _RecordingMonitor, run_program
     from ai_serving.stacks import load_stack
 
-    threads, real = [], pulumi_mocks.MockMonitor.RegisterResource
-    monkeypatch.setattr(pulumi_mocks.MockMonitor, "RegisterResource",
+    threads, real = [], _RecordingMonitor.RegisterResource
+    monkeypatch.setattr(_RecordingMonitor, "RegisterResource",
                         lambda self, request: (threads.append(threading.current_thread()), real(self, request))[1])
     started = []
     real_start = threading.Thread.start

@@ -139,6 +139,7 @@ def test_secret_signatures_are_the_sdks():
     from ai_serving import wire
 
     assert (rpc._special_sig_key, rpc._special_secret_sig) == (wire.SECRET_SIG, wire.SECRET_VALUE_SIG)
+    assert rpc.UNKNOWN == wire.UNKNOWN
     assert (rpc._special_sig_key, rpc._special_secret_sig) == (values.SIG_KEY, values.SECRET_SIG)
 
 
