@@ -155,6 +155,23 @@ def test_a_resource_reaches_only_the_policies_that_judge_its_type(servicer: Any,
         assert all(reason == f"{rules[n].id} does not apply to {request.type}" for n, reason in skipped.items())
 
 
+def test_a_policy_list_changed_in_place_is_worked_out_afresh(run: ProgramRun) -> None:
+    """Which policies judge a type is remembered per policy list; a list changed in place (same id) is not
+    answered from what was remembered for it."""
+    from guardrails.pack import _POLICIES
+
+    serv = sdk._PolicyAnalyzerServicer(PACK_NAME, "0.0.1", policies(), sdk.EnforcementLevel.ADVISORY)
+    requests = _requests(run)
+    for request in requests:
+        serv.Analyze(request, None)
+    every = getattr(serv, _POLICIES)
+    del every[::2]  # in place: the servicer keeps the same list object
+    for request in requests:
+        ours = serv.Analyze(request, None)
+        assert _key(ours) == _key(serv.Analyze.__wrapped__(serv, request, None)), request.urn
+        assert {na.policy_name for na in ours.not_applicable} <= {p.name for p in every}
+
+
 def test_concurrent_calls_do_not_share_a_memo(servicer: Any, run: ProgramRun) -> None:
     """The SDK answers calls on a thread pool: each thread's call decodes its own request."""
     requests = _requests(run)

@@ -226,31 +226,58 @@ def _applicable_only(method: Callable[..., Any], servicer: Any, request: Any, co
     the applicable policies (a call must not change what a concurrent call sees); every other enabled
     policy gets exactly the not-applicable entry its validator gives, and the entries keep the SDK's
     order (the pack's policy order). The SDK skips a disabled policy without an entry; so does this.
+    Which policies judge a type is worked out once per (policy list, type): ``_triage``.
     """
     every = getattr(servicer, _POLICIES)
+    triage = _triage(every, request.type)
     run: list[Any] = []
-    skipped: dict[int, Any] = {}  # policy position -> its not-applicable entry
-    position_of: dict[str, int] = {}
-    for position, pol in enumerate(every):
-        position_of[pol.name] = position
-        rule = _RULE_OF.get(pol)
-        if rule is None or _applies(rule, request.type) \
-                or servicer._get_enforcement_level(pol) == EnforcementLevel.DISABLED:
+    skipped: list[tuple[int, Any]] = []  # (policy position, its not-applicable entry)
+    for position, pol, entry in triage.policies:
+        if entry is None or servicer._get_enforcement_level(pol) == EnforcementLevel.DISABLED:
             run.append(pol)
         else:
-            skipped[position] = _sdk.proto.PolicyNotApplicable(
-                policy_name=pol.name, reason=_not_applicable_reason(rule, request.type))
+            skipped.append((position, entry))
     if not skipped:
         return method(servicer, request, context)
     view = copy.copy(servicer)
     setattr(view, _POLICIES, run)
     response = method(view, request, context)
-    entries = [(position_of.get(na.policy_name, -1), na) for na in response.not_applicable]
-    entries += list(skipped.items())
+    entries = [(triage.position_of.get(na.policy_name, -1), na) for na in response.not_applicable]
+    entries += skipped
     entries.sort(key=lambda entry: entry[0])
     del response.not_applicable[:]
-    response.not_applicable.extend(na for _, na in entries)
+    response.not_applicable.extend(na for _, na in entries)  # extend copies each message
     return response
+
+
+class _Triage:
+    """For one policy list and one resource type: each policy with its position, and the not-applicable
+    entry it answers when its rule does not judge the type (None when it does, or it is not ours)."""
+
+    def __init__(self, every: list[Any], resource_type: str) -> None:
+        self.snapshot = tuple(every)  # the policies it was worked out for, in order (see _triage)
+        self.position_of = {pol.name: position for position, pol in enumerate(every)}
+        self.policies: list[tuple[int, Any, Any]] = []
+        for position, pol in enumerate(every):
+            rule = _RULE_OF.get(pol)
+            entry = None if rule is None or _applies(rule, resource_type) else _sdk.proto.PolicyNotApplicable(
+                policy_name=pol.name, reason=_not_applicable_reason(rule, resource_type))
+            self.policies.append((position, pol, entry))
+
+
+_TRIAGE: dict[tuple[int, str], _Triage] = {}
+_TRIAGE_LOCK = threading.Lock()
+
+
+def _triage(every: list[Any], resource_type: str) -> _Triage:
+    key = (id(every), resource_type)
+    found = _TRIAGE.get(key)
+    # Keyed by the list's id: a list changed in place, or another list at a reused id, is worked out afresh.
+    if found is None or found.snapshot != tuple(every):
+        found = _Triage(every, resource_type)
+        with _TRIAGE_LOCK:
+            _TRIAGE[key] = found
+    return found
 
 
 class _JsonFormat:

@@ -169,12 +169,18 @@ def _raw(container: Any) -> Any:
         return container
 
 
+_SCALARS = frozenset({str, bool, int, float, type(None)})
+"""Exact types ``to_plain`` returns as they are (subclasses take the general path)."""
+
+
 def to_plain(value: Any) -> Any:
     """Plain dicts/lists from ``pulumi_policy``'s unknown-checking proxies, unknowns kept as sentinels.
 
     The proxies raise on reading an unknown item; their ``["__target"]`` item is the raw container,
     which can be walked without tripping.
     """
+    if type(value) in _SCALARS:  # most values: decided without the ABC checks below (a tenth of Analyze)
+        return value
     if isinstance(value, (str, bytes)):
         return value
     if isinstance(value, Mapping):
