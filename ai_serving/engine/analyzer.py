@@ -326,46 +326,14 @@ class PolicyPackProcess:
         """Reconcile config (schema defaults, initial config, user file) and send Configure.
 
         Returns the effective ``{policy: {"enforcementLevel": ..., **properties}}``; a value that
-        breaks a policy's JSON schema is a ``UsageError``, as it is for the CLI.
+        breaks a policy's JSON schema is a ``UsageError``, as it is for the CLI. The reconciliation is a
+        pure function of the pack's policies (GetAnalyzerInfo) and the user's config, the same for every
+        stack of ``plan --all``: it is worked out once per process for each pair (``_reconciled``).
         """
-        user = dict(user_config or {})
-        all_level = user.pop("all", None)
-        effective: dict[str, dict[str, Any]] = {}
-        for name, meta in self.policies.items():
-            props = {k: v["default"] for k, v in meta.config_schema.items() if isinstance(v, dict) and "default" in v}
-            level = meta.level
-            initial = self.info.initialConfig.get(name) if name in self.info.initialConfig else None
-            if initial is not None:
-                props.update(_struct_to_dict(initial.properties))
-                if initial.enforcementLevel in LEVELS and initial.enforcementLevel != analyzer_pb2.ADVISORY:
-                    level = LEVELS[initial.enforcementLevel]
-            if isinstance(all_level, str):
-                level = all_level
-            mine = user.get(name)
-            if isinstance(mine, str):
-                level = mine
-            elif isinstance(mine, dict):
-                mine = dict(mine)
-                level = mine.pop("enforcementLevel", level)
-                props.update(mine)
-            if level not in LEVEL_VALUES:
-                raise UsageError(f"policy config: {name}: unknown enforcement level {level!r}")
-            schema = {"type": "object", "properties": meta.config_schema, "required": meta.required}
-            exc = jsonschema.exceptions.best_match(_validator(json.dumps(schema, sort_keys=True)).iter_errors(props))
-            if exc is not None:
-                where = ".".join(str(p) for p in exc.absolute_path) or "(root)"
-                raise UsageError(f"policy config: {name}.{where}: {exc.message}") from None
-            effective[name] = {"enforcementLevel": level, **props}
-        unknown = sorted(set(user) - set(self.policies))
-        if unknown:
-            raise UsageError(f"policy config names unknown policies: {', '.join(unknown)}")
-        request = analyzer_pb2.ConfigureAnalyzerRequest()
-        for name, values in effective.items():
-            pc = analyzer_pb2.PolicyConfig(enforcementLevel=LEVEL_VALUES[values["enforcementLevel"]])
-            pc.properties.update({k: v for k, v in values.items() if k != "enforcementLevel"})
-            request.policyConfig[name].CopyFrom(pc)
-        self.stub.Configure(request)
-        return effective
+        key = json.dumps(dict(user_config or {}), sort_keys=True, default=str)
+        effective, request = _reconciled(self.info.SerializeToString(deterministic=True), key)
+        self.stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest.FromString(request))
+        return json.loads(effective)
 
     def configure_stack(self, run: ProgramRun, config: Mapping[str, str], secret_keys: list[str],
                         *, dry_run: bool = True) -> None:
@@ -457,6 +425,54 @@ def _declared_version(path: str, mtime_ns: int, size: int) -> str | None:
         return None
     version = doc.get("version") if isinstance(doc, dict) else None
     return str(version) if version else None
+
+
+@functools.lru_cache(maxsize=16)
+def _reconciled(info_bytes: bytes, user_config_json: str) -> tuple[str, bytes]:
+    """The effective policy config (as JSON) and the Configure request (serialised) for a pack whose
+    GetAnalyzerInfo answer is ``info_bytes`` and the user's config ``user_config_json``.
+
+    Both are returned serialised, so that no caller can change what the cache holds.
+    """
+    info = analyzer_pb2.AnalyzerInfo.FromString(info_bytes)
+    policies = {p.name: _meta(p) for p in info.policies}
+    user = json.loads(user_config_json)
+    all_level = user.pop("all", None)
+    effective: dict[str, dict[str, Any]] = {}
+    for name, meta in policies.items():
+        props = {k: v["default"] for k, v in meta.config_schema.items() if isinstance(v, dict) and "default" in v}
+        level = meta.level
+        initial = info.initialConfig.get(name) if name in info.initialConfig else None
+        if initial is not None:
+            props.update(_struct_to_dict(initial.properties))
+            if initial.enforcementLevel in LEVELS and initial.enforcementLevel != analyzer_pb2.ADVISORY:
+                level = LEVELS[initial.enforcementLevel]
+        if isinstance(all_level, str):
+            level = all_level
+        mine = user.get(name)
+        if isinstance(mine, str):
+            level = mine
+        elif isinstance(mine, dict):
+            mine = dict(mine)
+            level = mine.pop("enforcementLevel", level)
+            props.update(mine)
+        if level not in LEVEL_VALUES:
+            raise UsageError(f"policy config: {name}: unknown enforcement level {level!r}")
+        schema = {"type": "object", "properties": meta.config_schema, "required": meta.required}
+        exc = jsonschema.exceptions.best_match(_validator(json.dumps(schema, sort_keys=True)).iter_errors(props))
+        if exc is not None:
+            where = ".".join(str(p) for p in exc.absolute_path) or "(root)"
+            raise UsageError(f"policy config: {name}.{where}: {exc.message}") from None
+        effective[name] = {"enforcementLevel": level, **props}
+    unknown = sorted(set(user) - set(policies))
+    if unknown:
+        raise UsageError(f"policy config names unknown policies: {', '.join(unknown)}")
+    request = analyzer_pb2.ConfigureAnalyzerRequest()
+    for name, values in effective.items():
+        pc = analyzer_pb2.PolicyConfig(enforcementLevel=LEVEL_VALUES[values["enforcementLevel"]])
+        pc.properties.update({k: v for k, v in values.items() if k != "enforcementLevel"})
+        request.policyConfig[name].CopyFrom(pc)
+    return json.dumps(effective), request.SerializeToString(deterministic=True)
 
 
 @functools.lru_cache(maxsize=256)
