@@ -181,3 +181,27 @@ def test_values_the_sdk_would_change_take_the_sdks_path():
     assert not is_plain({"a": ["x", UNKNOWN]})  # an unknown
     assert not is_plain({"a": object()})
     assert not is_plain([b"bytes"])
+
+
+def test_the_providers_own_type_aliases_never_reach_the_monitor_and_a_rename_would(project, monkeypatch):
+    """azure-native declares type-only aliases (earlier API versions, modules a type moved from) that only
+    match resources in state; offline they are dropped before registration. A component's own alias stays."""
+    import pulumi
+
+    from ai_serving.engine import runner
+    from ai_serving.stacks import load_stack
+
+    sent, real = [], runner._RecordingMonitor.RegisterResource
+    monkeypatch.setattr(runner._RecordingMonitor, "RegisterResource",
+                        lambda self, request: (sent.extend(request.aliases), real(self, request))[1])
+    run = runner.run_program(project, "team-a-prod", load_stack(project, "team-a-prod").config_map)
+    assert run.exit_code == 0 and run.by_type("azure-native:monitor:DiagnosticSetting")  # it declares such aliases
+    assert not [a for a in sent if a.spec.type.startswith("azure-native:")]
+    keep = runner._provider_type_alias
+    assert keep(pulumi.Alias(type_="azure-native:insights:DiagnosticSetting"))
+    assert keep(pulumi.Alias(type_="azure-native:network/v20230501:VirtualNetwork"))
+    for rename in (pulumi.Alias(name="old-name"), pulumi.Alias(type_="ai-serving:network:OldNetwork"),
+                   pulumi.Alias(type_="azure-native:network:VirtualNetwork", name="old-name"),
+                   pulumi.Alias(type_="azure-native:network:VirtualNetwork", parent="urn:pulumi:s::p::t::n"),
+                   "urn:pulumi:s::p::azure-native:network:VirtualNetwork::old"):
+        assert not keep(rename), rename

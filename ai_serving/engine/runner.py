@@ -12,7 +12,6 @@ import heapq
 import importlib.metadata
 import logging
 import os
-import re
 import runpy
 import sys
 import uuid
@@ -34,21 +33,22 @@ from .mocks import AzureMocks
 from .project import Project, StackConfigMap
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
-_API_VERSION_ALIAS = re.compile(r"^azure-native:[a-z0-9]+/v\d")
 
 
-def _drop_api_version_aliases(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
-    """Drop the SDK's per-API-version type aliases (up to ~60 per resource).
+def _drop_provider_type_aliases(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+    """Drop the provider SDK's own type aliases (up to ~60 per resource).
 
-    The engine uses aliases only to match resources already in state; an offline plan has no state,
-    and computing them dominated the program's CPU time (~70%, see benchmarks/RESULTS.md). Aliases
-    that a component declares itself (renames) are kept and recorded.
+    azure-native declares, for every resource, an alias per earlier API version and per module the type
+    lived in before (``azure-native:network/v20230501:VirtualNetwork``, ``azure-native:insights:
+    DiagnosticSetting``): type-only aliases the engine uses only to match resources already in state. An
+    offline plan has no state, and computing them dominated the program's CPU time (~70%, see
+    benchmarks/RESULTS.md); the module-move ones alone were ~19 alias URNs a stack. Aliases a component
+    declares itself (a rename: a name, a parent, or a type that is not the provider's) are kept and recorded.
     """
     aliases = args.opts.aliases
     if not aliases:
         return None
-    keep = [a for a in aliases
-            if not (isinstance(a, pulumi.Alias) and isinstance(a.type_, str) and _API_VERSION_ALIAS.match(a.type_))]
+    keep = [a for a in aliases if not _provider_type_alias(a)]
     if len(keep) == len(aliases):
         return None
     opts = sdk.copy_options(args.opts)
@@ -56,8 +56,14 @@ def _drop_api_version_aliases(args: pulumi.ResourceTransformationArgs) -> pulumi
     return pulumi.ResourceTransformationResult(args.props, opts)
 
 
+def _provider_type_alias(alias: object) -> bool:
+    """Whether ``alias`` is one the azure-native SDK declares: only ``type_`` set, to an azure-native token."""
+    return (isinstance(alias, pulumi.Alias) and isinstance(alias.type_, str) and alias.type_.startswith("azure-native:")
+            and all(getattr(alias, f) is ... for f in ("name", "parent", "stack", "project")))
+
+
 def _run_path(program: str) -> None:
-    pulumi.runtime.register_stack_transformation(_drop_api_version_aliases)
+    pulumi.runtime.register_stack_transformation(_drop_provider_type_aliases)
     runpy.run_path(program, run_name="__main__")
 
 
