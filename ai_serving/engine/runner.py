@@ -59,7 +59,7 @@ def _drop_provider_type_aliases(args: pulumi.ResourceTransformationArgs) -> pulu
 def _provider_type_alias(alias: object) -> bool:
     """Whether ``alias`` is one the azure-native SDK declares: only ``type_`` set, to an azure-native token."""
     return (isinstance(alias, pulumi.Alias) and isinstance(alias.type_, str) and alias.type_.startswith("azure-native:")
-            and all(getattr(alias, f) is ... for f in ("name", "parent", "stack", "project")))
+            and alias.name is ... and alias.parent is ... and alias.stack is ... and alias.project is ...)
 
 
 def _run_path(program: str) -> None:
