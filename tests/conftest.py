@@ -12,7 +12,7 @@ import yaml
 from ai_serving.engine.project import Project, load_project, read_stack_config
 from ai_serving.engine.runner import ProgramRun, run_program
 
-from .stackdata import stack_name
+from .stackdata import as_decrypted, stack_name
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +31,6 @@ def plan_stack(project: Project, tmp_path: Path) -> Callable[..., ProgramRun]:
         stack = stack or stack_name(config)
         path = tmp_path / f"Pulumi.{stack}.yaml"
         path.write_text(yaml.safe_dump({"config": config}, sort_keys=False), encoding="utf-8")
-        return run_program(project, stack, read_stack_config(project, stack, path))
+        return run_program(project, stack, as_decrypted(read_stack_config(project, stack, path)))
 
     return plan

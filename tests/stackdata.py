@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
+
+from ai_serving.engine.project import StackConfigMap
+from infra.config.loader import PROJECT, SECRET_KEYS
 
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC2rV3gJqX0s6m8m6Y5n0ZkP1Qq8xN3d4b5c6d7e8f9g test"
 
@@ -46,3 +50,14 @@ def base_config(environment: str = "dev", *, openai: bool = True, gpu: bool = Tr
 def stack_name(cfg: dict[str, Any]) -> str:
     """``<team>-<environment>`` of a config mapping."""
     return f"{cfg['ai-serving:team']}-{cfg['ai-serving:environment']}"
+
+
+def as_decrypted(config_map: StackConfigMap) -> StackConfigMap:
+    """``config_map`` as the engine hands it over when its plain-text tokens had been ``secure:`` values.
+
+    A token a test plants (to prove it never leaks) stands for one the engine decrypted: the program gets
+    its text, and its key among the secret keys; a token not so marked is refused by the program.
+    """
+    planted = [k for k in (f"{PROJECT}:{key}" for key in sorted(SECRET_KEYS))
+               if k in config_map.values and k not in config_map.secret_keys]
+    return dataclasses.replace(config_map, secret_keys=[*config_map.secret_keys, *planted])

@@ -630,8 +630,8 @@ def test_the_report_does_not_render_markup_from_a_plan_folder(tmp_path):
                                    "{a: hf_PLAINtokenInTheStackFile0123456789}", "12345"],
                          ids=["text", "list", "map", "number"])
 def test_a_model_hub_token_in_plain_text_is_refused_and_not_shown(tmp_path, value):
-    """The program cannot tell a decrypted `secure:` value from a plain one; the stack file's reader can. A
-    plain token (or a list, a map, a number there) validated, and sat in git for anyone with the repository."""
+    """A plain token (or a list, a map, a number there) validated, and sat in git for anyone with the
+    repository: the tools refuse it in the pull request that adds it, with its line."""
     text = (ROOT / "stacks" / "Pulumi.team-a-dev.yaml").read_text(encoding="utf-8")
     path = _write(tmp_path / "s", "team-a-dev", text + f"  ai-serving:modelHubToken: {value}\n")
     expected_line = len(text.splitlines()) + 1
@@ -642,6 +642,29 @@ def test_a_model_hub_token_in_plain_text_is_refused_and_not_shown(tmp_path, valu
         assert f"Pulumi.team-a-dev.yaml:{expected_line}: ai-serving:modelHubToken: set in plain text" in out, out
         assert "PLAINtoken" not in out and "12345" not in out
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("marked_secret", [False, True], ids=["plain", "decrypted-secure"])
+def test_the_program_itself_refuses_a_model_hub_token_the_engine_did_not_mark_secret(project, marked_secret):
+    """`pulumi up` never runs the tools' check. The engine hands the program a decrypted `secure:` value as
+    text, like a plain one, and names its key among the secret keys (PULUMI_CONFIG_SECRET_KEYS): without that
+    mark the program stops before declaring anything, and does not show the token."""
+    from ai_serving.engine.project import StackConfigMap, read_stack_config
+    from ai_serving.engine.runner import ROOT_STACK_TYPE, run_program
+
+    given = read_stack_config(project, "team-a-dev")
+    token = "hf_PLAINtokenHandedToTheProgram0123456789"
+    key = "ai-serving:modelHubToken"
+    secret_keys = [*given.secret_keys, key] if marked_secret else given.secret_keys
+    run = run_program(project, "team-a-dev", StackConfigMap({**given.values, key: token}, secret_keys, given.source))
+
+    said = "\n".join(run.errors + run.warnings)
+    assert token not in said and "PLAINtoken" not in said
+    if marked_secret:
+        assert run.exit_code == 0, said
+    else:
+        assert run.exit_code == 2 and f"{key}: set in plain text" in said, said
+        assert [r.type for r in run.resources] == [ROOT_STACK_TYPE]
 
 
 def test_bidirectional_controls_are_refused_in_values_and_escaped_on_the_terminal(tmp_path):

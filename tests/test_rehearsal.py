@@ -25,7 +25,7 @@ from infra.config import checks, raw_from_config_map, validate
 from infra.config.model import DEFAULT_SERVING_IMAGE
 
 from .cli_helpers import cli, write_stack
-from .stackdata import base_config, stack_name
+from .stackdata import as_decrypted, base_config, stack_name
 
 ROOT = Path(__file__).resolve().parent.parent
 GPU_STACKS = [p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))
@@ -47,7 +47,7 @@ def rehearse_config(project, tmp_path):
             path.write_text(yaml.safe_dump({"config": config}, sort_keys=False), encoding="utf-8")
         stack_config = read_stack_config(project, stack, path)
         cfg = validate(raw_from_config_map(stack_config.values), stack_name=stack, source=path)
-        run = run_program(project, stack, stack_config)
+        run = run_program(project, stack, as_decrypted(stack_config))
         assert run.exit_code == 0, run.errors
         rehearsal = rehearse_run(run, cfg)
         assert rehearsal is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -182,3 +183,25 @@ def test_what_a_program_sends_to_the_executor_itself_runs_on_a_thread_and_may_wa
         asyncio.set_event_loop(None)
     assert answer == "from the loop"
     assert seen["thread"] is not threading.main_thread()
+
+
+def test_the_secret_keys_the_language_host_hands_over_are_the_ones_the_program_reads(monkeypatch):
+    """The language host passes the stack's secret keys in PULUMI_CONFIG_SECRET_KEYS; the SDK's launcher
+    (pulumi-language-python-exec) hands them to ``set_all_config``; ``infra.sdk.stack_secret_keys`` must see
+    them there, or the program would refuse every decrypted `secure:` token as plain text."""
+    import contextvars
+
+    import pulumi.runtime
+
+    from infra.sdk import stack_config_map, stack_secret_keys
+
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"ai-serving:modelHubToken": "x", "ai-serving:team": "t"}))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(["ai-serving:modelHubToken"]))
+
+    def as_the_launcher_starts() -> list[str]:  # its lines, in a context of its own (the SDK's state is global)
+        pulumi.runtime.set_all_config(pulumi.runtime.get_config_env(), pulumi.runtime.get_config_secret_keys_env())
+        return stack_secret_keys(stack_config_map())
+
+    assert contextvars.copy_context().run(as_the_launcher_starts) == ["ai-serving:modelHubToken"]
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", "[]")
+    assert contextvars.copy_context().run(as_the_launcher_starts) == []

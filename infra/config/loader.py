@@ -149,11 +149,17 @@ def load_from_pulumi() -> StackConfig:
     """Read and validate this stack's config from the running Pulumi program's settings."""
     import pulumi
 
-    from ..sdk import stack_config_map
+    from ..sdk import stack_config_map, stack_secret_keys
 
     stack = pulumi.get_stack()
     values = stack_config_map()
-    return validate(raw_from_config_map(values), stack_name=stack, source=stack_file(stack))
+    source = stack_file(stack)
+    # `pulumi up` with a token in plain text in the stack file: refused here too, not only by the tooling
+    # (a team may deploy without ever running `ai-serving validate`), before anything is declared.
+    plain = plaintext_secrets(values, stack_secret_keys(values), source)
+    if plain is not None:
+        raise plain
+    return validate(raw_from_config_map(values), stack_name=stack, source=source)
 
 
 def stack_file(stack: str) -> Path:
