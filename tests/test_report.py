@@ -426,6 +426,32 @@ def test_report_with_a_base_shows_what_the_pr_changes(plans, tmp_path):
     assert '`properties.publicNetworkAccess`: `"Disabled"` → `"Enabled"`' in section
 
 
+def test_a_report_with_a_base_reads_each_plan_folder_once(plans, tmp_path, monkeypatch):
+    """A hundred stacks' plans take 0.15 s a read; the report read the base three times and the head twice.
+    `plan --all --base` hands over the base it checked before planning: then the base is not read again."""
+    from ai_serving.reports import diff, markdown
+
+    base, head = tmp_path / "base", tmp_path / "head"
+    _write_out(base, {"team-r-prod": plans["team-r-prod"]})
+    _write_out(head, plans)
+    expected = render(head, base)
+    reads: list[Path] = []
+    real = diff.load_plans
+
+    def counting(directory: Path) -> dict:
+        reads.append(directory)
+        return real(directory)
+
+    monkeypatch.setattr(markdown, "load_plans", counting)
+    monkeypatch.setattr(diff, "load_plans", counting)
+    assert render(head, base) == expected
+    assert sorted(reads) == sorted([base, head])
+    checked = real(base)  # as plan --all's check_base read it
+    reads.clear()
+    assert render(head, base, base_plans=checked) == expected
+    assert reads == [head]
+
+
 def test_cli_report_writes_report_md(plans, tmp_path, capsys):
     _write_out(tmp_path, plans)
 

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from multiprocessing.connection import Connection, wait
@@ -285,16 +285,16 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
     workers = min(workers or default_workers(), len(stacks))
     out = out.resolve() if out else None
     base = base.resolve() if base else None
-    if base is not None:
-        check_base(base)
+    base_plans = check_base(base) if base is not None else None
     with OutputFolder(out) if out else contextlib.nullcontext(None) as staging:
         return _plan_all(project, stacks, pack_dir=pack_dir, policy_config=policy_config, out=out, staging=staging,
-                         workers=workers, console=console, err=err, today=today, base=base)
+                         workers=workers, console=console, err=err, today=today, base=base,
+                         base_plans=base_plans)
 
 
 def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, policy_config: dict | None,
               out: Path | None, staging: OutputFolder | None, workers: int, console: Console, err: Console,
-              today: date, base: Path | None) -> int:
+              today: date, base: Path | None, base_plans: Mapping[str, dict[str, Any]] | None) -> int:
     started = time.perf_counter()
     outcomes: dict[str, dict[str, Any]] = {}
     work = staging.path if staging else None
@@ -345,7 +345,7 @@ def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, pol
         }
         try:
             atomic.write_text(staging.path / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
-            _write_report(staging.path, console, base)
+            _write_report(staging.path, base, base_plans)
             staging.commit()
         except OSError as exc:
             raise UsageError(f"{out}: cannot write the plan output ({exc.strerror or exc}); "
@@ -417,18 +417,19 @@ class OutputFolder:
         self._release()
 
 
-def check_base(base: Path) -> None:
-    """Refuse a ``--base`` that is not a folder of well-formed plan files (``UsageError``), before any
-    stack is planned: the report that reads it is written only after all of them."""
+def check_base(base: Path) -> dict[str, dict[str, Any]]:
+    """``base``'s plans; a ``--base`` that is not a folder of well-formed plan files is refused
+    (``UsageError``) before any stack is planned, since the report that reads it is written after all
+    of them (and is handed these, read once)."""
     from ..reports.diff import load_plans
 
-    load_plans(base)
+    return load_plans(base)
 
 
-def _write_report(out: Path, console: Console, base: Path | None) -> None:
+def _write_report(out: Path, base: Path | None, base_plans: Mapping[str, dict[str, Any]] | None) -> None:
     from ..reports.markdown import write_report
 
-    write_report(out, base)
+    write_report(out, base, base_plans=base_plans)
 
 
 def _summary_table(outcomes: list[dict[str, Any]]) -> Table:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -534,15 +535,21 @@ def stack_section(summary: dict[str, Any], row: dict[str, Any], plan: dict[str, 
 
 # --- assembly -----------------------------------------------------------------------------------------
 
-def render(out_dir: Path, base_dir: Path | None = None, *, budget: int = BUDGET,
-           today: date | None = None) -> tuple[str, str | None]:
-    """``(report, full)``: the comment-sized report and, when it had to leave things out, the full one."""
+def render(out_dir: Path, base_dir: Path | None = None, *, budget: int = BUDGET, today: date | None = None,
+           base_plans: Mapping[str, dict[str, Any]] | None = None) -> tuple[str, str | None]:
+    """``(report, full)``: the comment-sized report and, when it had to leave things out, the full one.
+
+    ``base_plans``: ``base_dir``'s plans when the caller has read them already (``plan --all --base``
+    checks them before it plans); each folder is read once either way.
+    """
     today = today or date.today()
     plans = load_plans(out_dir)
     summary = load_summary(out_dir, plans)
-    diff = diff_dirs(base_dir, out_dir) if base_dir is not None else None
+    if base_dir is not None and base_plans is None:
+        base_plans = load_plans(base_dir)
+    diff = diff_dirs(base_dir, out_dir, base=base_plans, head=plans) if base_dir is not None else None
     changed = {s.stack for s in diff.touched} if diff else set()
-    base_plans = load_plans(base_dir) if base_dir is not None else {}
+    base_plans = base_plans or {}
     warnings = refusals(diff, base_plans, plans) if diff is not None and base_dir is not None else []
 
     def top(limit: int) -> str:
@@ -631,9 +638,11 @@ def _plan_of(row: dict[str, Any], plans: dict[str, dict[str, Any]]) -> dict[str,
     return None if row.get("status") in (Status.INVALID_CONFIG, Status.ERROR) else plans.get(row["stack"])
 
 
-def write_report(out_dir: Path, base_dir: Path | None = None) -> Path:
-    """Write ``out_dir/report.md`` (and ``report-full.md`` when the report had to be shortened)."""
-    text, full = render(out_dir, base_dir)
+def write_report(out_dir: Path, base_dir: Path | None = None, *,
+                 base_plans: Mapping[str, dict[str, Any]] | None = None) -> Path:
+    """Write ``out_dir/report.md`` (and ``report-full.md`` when the report had to be shortened);
+    ``base_plans`` as for :func:`render`."""
+    text, full = render(out_dir, base_dir, base_plans=base_plans)
     path = atomic.write_text(out_dir / REPORT_FILE, text)
     full_path = out_dir / REPORT_FULL_FILE
     if full is not None:
