@@ -18,8 +18,8 @@ from infra.config.errors import ConfigError, shown
 from infra.config.screening import BIDI_CONTROLS
 
 from .engine.project import STACK_NAME, Project, load_project
+from .json_file import read_json_file
 from .outcome import ExitCode, UsageError, bounded
-from .regular_file import read_regular_file
 
 # The heavy modules are imported by the commands that need them (a `validate` never loads gRPC).
 
@@ -240,27 +240,18 @@ ones would reach the schema validator and the protobuf conversion, which recurse
 def _policy_config(args: argparse.Namespace, pack: Path | None) -> dict | None:
     path = args.policy_pack_config or (pack / "policy-config.json" if pack else None)
     # lexists, not is_file: the pack's own policy-config.json that is a FIFO or a device link is refused by
-    # read_regular_file, not silently ignored (the pack would then run with its defaults).
+    # read_json_file, not silently ignored (the pack would then run with its defaults).
     if path is None or not (args.policy_pack_config or os.path.lexists(path)):
         return None  # the pack has no config file of its own
     if not path.exists():
         raise UsageError(f"{path}: no such policy config file")
-    try:
-        data = read_regular_file(path, what="a policy config", max_bytes=MAX_POLICY_CONFIG_BYTES)
-    except ConfigError as exc:
-        raise UsageError(f"{path}: {exc.issues[0].message}") from None
-    try:
-        config = json.loads(data.decode("utf-8"))
-    except ValueError as exc:  # also UnicodeDecodeError
-        raise UsageError(f"{path}: not valid JSON: {str(exc)[:300]}") from None
-    except RecursionError:  # the decoder recurses once per level: [[[[... 100,000 deep
-        raise UsageError(f"{path}: JSON nested too deeply (more than {MAX_POLICY_CONFIG_DEPTH} levels); "
-                         "a policy config needs a few") from None
+    config = read_json_file(path, what="policy config file", max_bytes=MAX_POLICY_CONFIG_BYTES,
+                            max_depth=MAX_POLICY_CONFIG_DEPTH)
     if not isinstance(config, dict):
         raise UsageError(f"{path}: expected a JSON object of policy name -> settings; found {type(config).__name__}")
     if _depth(config) > MAX_POLICY_CONFIG_DEPTH:
-        raise UsageError(f"{path}: JSON nested too deeply (more than {MAX_POLICY_CONFIG_DEPTH} levels); "
-                         "a policy config needs a few")
+        raise UsageError(f"{path}: not a readable policy config file: nested too deeply "
+                         f"(more than {MAX_POLICY_CONFIG_DEPTH} levels)")
     return config
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -12,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infra.config.errors import ConfigError, shown
+from infra.config.errors import shown
 from infra.config.model import Suppression
 
 if TYPE_CHECKING:  # types only: reports use rule_id without loading the engine
@@ -30,6 +29,8 @@ Not an entry of policy-config.json: the Pulumi CLI reads every entry there as a 
 rejects one without an enforcement level (found by ``make witness`` under the real engine)."""
 MAX_WAIVERS_BYTES = 256 * 1024
 """waivers.json is a few hundred bytes; anything this large is not one."""
+WAIVERS_DEPTH = 3
+"""How deep waivers.json nests: the settings object, its allowance list, an entry."""
 
 
 @dataclass(frozen=True)
@@ -49,26 +50,15 @@ class WaiverRules:
         """Read ``<pack>/waivers.json`` (the defaults without one); ``UsageError`` naming what is wrong.
 
         The pack may come from a pull request, like policy-config.json, and is read the same way
-        (``cli._policy_config``): through ``read_regular_file`` (a FIFO or a link to ``/dev/zero`` under
-        that name is one message, not a hang or a read without end; lexists, so it is not silently
-        taken for no file), and ``[[[[...`` nested past the decoder's recursion limit is one message too.
+        (``read_json_file``: a FIFO or a link to ``/dev/zero`` under that name is one message, not a hang
+        or a read without end; lexists, so it is not silently taken for no file).
         """
-        from .outcome import UsageError
-        from .regular_file import read_regular_file
+        from .json_file import read_json_file
 
         path = pack_dir / WAIVERS_FILE if pack_dir is not None else None
         if path is None or not os.path.lexists(path):
             return cls()
-        try:
-            data = read_regular_file(path, what=WAIVERS_FILE, max_bytes=MAX_WAIVERS_BYTES)
-        except ConfigError as exc:
-            raise UsageError(f"{path}: {exc.issues[0].message}") from None
-        try:
-            raw = json.loads(data.decode("utf-8"))
-        except ValueError as exc:  # also UnicodeDecodeError
-            raise UsageError(f"{path}: not readable JSON: {str(exc)[:200]}") from None
-        except RecursionError:  # the decoder recurses once per level: [[[[... 100,000 deep
-            raise UsageError(f"{path}: JSON nested too deeply; {WAIVERS_FILE} needs three levels") from None
+        raw = read_json_file(path, what=WAIVERS_FILE, max_bytes=MAX_WAIVERS_BYTES, max_depth=WAIVERS_DEPTH)
         return cls.from_settings(raw, str(path))
 
     @classmethod

@@ -71,14 +71,14 @@ def test_a_policy_config_nested_100000_deep_is_exit_2_naming_the_file(tmp_path, 
     config.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     assert cli("plan", "team-a-dev", "--policy-pack-config", config) == 2
     err = capsys.readouterr().err
-    assert f"error: {config}: JSON nested too deeply" in err and "Traceback" not in err, err[:2000]
+    assert f"error: {config}: not a readable policy config file: nested too deeply" in err and "Traceback" not in err, err[:2000]
 
 
 def test_a_policy_config_deeper_than_the_limit_is_refused_before_the_pack_sees_it(tmp_path, capsys):
     config = tmp_path / "deep.json"
     config.write_text('{"x": ' + "[" * 40 + "1" + "]" * 40 + "}", encoding="utf-8")
     assert cli("plan", "team-a-dev", "--policy-pack-config", config) == 2
-    assert f"{config}: JSON nested too deeply (more than 32 levels)" in capsys.readouterr().err
+    assert f"{config}: not a readable policy config file: nested too deeply (more than 32 levels)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("make", [lambda p: p.symlink_to("/dev/zero"), lambda p: os.mkfifo(p), lambda p: p.mkdir()],
@@ -89,14 +89,14 @@ def test_a_policy_config_that_is_not_a_regular_file_is_exit_2_not_a_hang(tmp_pat
     make(config)
     assert cli("plan", "team-a-dev", "--policy-pack-config", config) == 2
     err = capsys.readouterr().err
-    assert f"error: {config}: cannot read the file: it is a" in err and "must be a plain file" in err, err
+    assert f"error: {config}: not a readable policy config file: cannot read the file: it is a" in err and "must be a plain file" in err, err
 
 
 def test_a_policy_config_larger_than_the_limit_is_exit_2(tmp_path, capsys):
     config = tmp_path / "pc.json"
     config.write_text('{"x": "' + "a" * (1024 * 1024) + '"}', encoding="utf-8")
     assert cli("plan", "team-a-dev", "--policy-pack-config", config) == 2
-    assert f"{config}: the file is 1,048,585 bytes; a policy config is at most 1,048,576" in capsys.readouterr().err
+    assert f"{config}: not a readable policy config file: the file is 1,048,585 bytes; policy config file is at most 1,048,576" in capsys.readouterr().err
 
 
 # --- stack names ---------------------------------------------------------------------------------------------

@@ -325,7 +325,7 @@ CLI_CASES: list[tuple[str, Callable[[Path], list[Any]], str]] = [
     ("report-plan-is-dev-zero", lambda t: ["report", "--out", _special_in(t, "r/team-a-dev/plan.json", "/dev/zero")],
      "plan.json: not a readable plan.json: cannot read the file: it is a character device"),
     ("pack-policy-config-is-a-fifo", lambda t: ["plan", "team-a-dev", "--policy-pack", _pack_with_special_config(t)],
-     "policy-config.json: cannot read the file: it is a named pipe (FIFO)"),
+     "policy-config.json: not a readable policy config file: cannot read the file: it is a named pipe (FIFO)"),
     ("pulumi-yaml-fifo", lambda t: ["validate", "--project", _special_project(t, "fifo")], "named pipe"),
     ("pulumi-yaml-dev-zero", lambda t: ["validate", "--project", _special_project(t, "/dev/zero")],
      "character device"),

@@ -93,7 +93,7 @@ def _pack_with_waivers(tmp_path: Path, text: str) -> Path:
 
 WAIVERS_CASES = [
     # The decoder recursed once per level: a RecursionError traceback.
-    ("deep-nesting", "[" * 100_000 + "]" * 100_000, "JSON nested too deeply"),
+    ("deep-nesting", "[" * 100_000 + "]" * 100_000, "waivers.json: not a readable waivers.json: nested too deeply"),
     # enumerate(5): a TypeError traceback.
     ("allowances-a-number", '{"maxDays": 90, "broadResourceAllowances": 5}',
      "waivers.json.broadResourceAllowances: expected a list of {stack, rule, resource} entries; found int 5"),
@@ -129,7 +129,7 @@ def test_a_waivers_json_that_is_not_a_regular_file_is_one_message(tmp_path, kind
         target.symlink_to("/dev/zero")
     code, out = _run_cli("plan", "team-a-dev", "--policy-pack", pack, timeout=120)
     _clean_exit_2(code, out)
-    assert f"{target}: cannot read the file: it is a" in out and "not a regular file" in out, out[:2000]
+    assert f"{target}: not a readable waivers.json: cannot read the file: it is a" in out and "not a regular file" in out, out[:2000]
 
 
 # Secrets other than a PEM key: each was quoted back in the message (or, disguised as a public key line,

@@ -15,17 +15,16 @@ where it is used (:func:`ai_serving.reports.costs.of_plan` leaves a malformed on
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from infra.config.errors import ConfigError, shown
+from infra.config.errors import shown
 
+from ..json_file import read_json_file
 from ..outcome import Status, UsageError, bounded
-from ..regular_file import read_regular_file
 
 MAX_DEPTH = 100
 """How deeply a document's values may nest (plan.json of a real stack nests about 15 levels). Deeper
@@ -164,19 +163,9 @@ def read_summary(path: Path) -> dict[str, Any]:
 
 
 def _read(path: Path, shape: type[_Shape], what: str, expected: str, hint: str = "") -> dict[str, Any]:
-    try:
-        # Bounded, and only a regular file: a plan.json linked to /dev/zero or a named pipe in a folder
-        # someone else wrote must not hang the report or fill the memory.
-        data = read_regular_file(path, what=what, max_bytes=MAX_DOCUMENT_BYTES)
-    except ConfigError as exc:
-        raise UsageError(bounded(f"{path}: not a readable {what}: {exc.issues[0].message}{hint}")) from None
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except RecursionError:
-        raise UsageError(f"{path}: not a readable {what}: nested too deeply "
-                         f"(more than {MAX_DEPTH} levels){hint}") from None
-    except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
-        raise UsageError(bounded(f"{path}: not a readable {what}: {exc}{hint}")) from None
+    # Bounded, and only a regular file: a plan.json linked to /dev/zero or a named pipe in a folder
+    # someone else wrote must not hang the report or fill the memory.
+    doc = read_json_file(path, what=what, max_bytes=MAX_DOCUMENT_BYTES, max_depth=MAX_DEPTH, hint=hint)
     too_deep = _too_deep(doc)
     if too_deep is not None:
         raise UsageError(f"{path}: not {expected}: {_format(too_deep[:8])}…: "
