@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -355,13 +355,18 @@ def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, pol
     return worst
 
 
+LOCK_ATTEMPTS = 5
+"""How often a run opens the lock file again after the run before it removed the one it had opened."""
+
+
 class OutputFolder:
     """``--out`` for one run: a lock beside it, a staging folder to write into, and a rename at the end.
 
-    The lock (``.<name>.lock`` next to the folder, ``flock``) refuses a second run into the same folder
-    while one is running; the staging folder (``.<name>.run-*`` next to it) holds this run's files until
-    ``commit`` swaps it in for the old folder. A run that fails or is killed leaves the old folder as it
-    was. Only an empty folder, or one holding nothing but what a plan --all writes
+    The lock (``.<name>.lock`` next to the folder, ``flock``, removed by the run that holds it) refuses a
+    second run into the same folder while one is running; the staging folder (``.<name>.run-*`` next to
+    it) holds this run's files until ``commit`` swaps it in for the old folder. A run that fails or is
+    killed leaves the old folder as it was (and a killed one its lock file, which the next run takes).
+    Only an empty folder, or one holding nothing but what a plan --all writes
     (``output_folders.foreign_entry``), is ever replaced.
     """
 
@@ -375,16 +380,8 @@ class OutputFolder:
                     else f"it holds {shown(foreign)}, which no plan wrote")
             raise UsageError(f"--out {out}: not empty and not a plan --all output ({held}); its files would be "
                              "deleted: name a new or empty folder")
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            self._lock = open(out.parent / f".{out.name}.lock", "a+")  # noqa: SIM115 - held for the run
-        except OSError as exc:
-            raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._lock.close()
-            raise UsageError(f"--out {out}: another plan --all is writing there; wait for it to finish") from None
+        self._lock_path = out.parent / f".{out.name}.lock"
+        self._lock = self._take_lock()
         try:
             self.path = Path(tempfile.mkdtemp(prefix=f".{out.name}.run-", dir=out.parent))
         except OSError as exc:
@@ -404,7 +401,41 @@ class OutputFolder:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
 
+    def _take_lock(self) -> IO[str]:
+        """The lock file, opened and locked; ``UsageError`` while another run holds it.
+
+        The run that holds the lock removes the file before it lets go, so a run may lock a file that was
+        removed just after it opened it (and a third one may lock the new file): a lock is ours only if the
+        name still leads to the file we locked. Otherwise open the name again.
+        """
+        busy = f"--out {self.out}: another plan --all is writing there; wait for it to finish"
+        for _ in range(LOCK_ATTEMPTS):
+            try:
+                self.out.parent.mkdir(parents=True, exist_ok=True)
+                lock = open(self._lock_path, "a+")  # noqa: SIM115 - held for the run
+            except OSError as exc:
+                raise UsageError(f"--out {self.out}: cannot write there ({exc.strerror or exc})") from None
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                lock.close()
+                raise UsageError(busy) from None
+            if self._still_named(lock):
+                return lock
+            lock.close()
+        raise UsageError(busy)
+
+    def _still_named(self, lock: IO[str]) -> bool:
+        try:
+            return os.stat(self._lock_path).st_ino == os.fstat(lock.fileno()).st_ino
+        except FileNotFoundError:
+            return False
+
     def _release(self) -> None:
+        # Removed while still held (a run waiting on this file sees it gone: `_take_lock`), then let go.
+        if self._still_named(self._lock):
+            with contextlib.suppress(OSError):
+                self._lock_path.unlink()
         fcntl.flock(self._lock, fcntl.LOCK_UN)
         self._lock.close()
 
