@@ -69,6 +69,9 @@ INVALID = [
     (("ai-serving:network", "addressSpace"), "10.0.0.1/22", "ai-serving:network.addressSpace", "host bits"),
     (("ai-serving:network", "addressSpace"), "8.8.8.0/22", "ai-serving:network.addressSpace", "private"),
     (("ai-serving:network", "addressSpace"), "10.0.0.0/26", "ai-serving:network.addressSpace", "too small"),
+    # A number was taken as an address (`true` became 0.0.0.1/32), and the message named that range.
+    (("ai-serving:network", "addressSpace"), True, "ai-serving:network.addressSpace", "IPv4 CIDR like 10.42.0.0/22 (text); found True"),
+    (("ai-serving:network", "addressSpace"), 10, "ai-serving:network.addressSpace", "(text); found 10"),
     (("ai-serving:team",), "Team_A", "ai-serving:team", "lowercase slug"),
     (("ai-serving:team",), "a-team-name-too-long", "ai-serving:team", "at most 12"),
     (("ai-serving:environment",), "staging", "ai-serving:environment", "'dev', 'test' or 'prod'"),

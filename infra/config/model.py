@@ -78,12 +78,16 @@ def _private_ipv4_network(value: ipaddress.IPv4Network) -> ipaddress.IPv4Network
 
 def _strict_network(value: object) -> object:
     # A CIDR with host bits set ("10.0.0.1/24") is almost always a typo: reject rather than mask.
-    if isinstance(value, str):
-        try:
-            return ipaddress.IPv4Network(value, strict=True)
-        except ValueError as exc:
-            raise ValueError(f"expected an IPv4 CIDR like 10.42.0.0/22, found {shown(value)} ({exc})") from None
-    return value
+    if isinstance(value, ipaddress.IPv4Network):
+        return value
+    if not isinstance(value, str):
+        # ipaddress takes a number as an address (`addressSpace: true` was 0.0.0.1/32, `10` was 0.0.0.10/32),
+        # and the message then named a range nobody wrote.
+        raise ValueError(f"expected an IPv4 CIDR like 10.42.0.0/22 (text); found {shown(value)}")
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"expected an IPv4 CIDR like 10.42.0.0/22, found {shown(value)} ({exc})") from None
 
 
 Email = Annotated[str, AfterValidator(_email)]
