@@ -25,9 +25,10 @@ def _stacks(tmp_path, n: int):
 
 def _plan(stack_dir, out, workers):
     project = load_project(ROOT, stack_dir)
-    console = Console(file=open(out.with_suffix(".log"), "w"), soft_wrap=True)  # noqa: SIM115
-    code = plan_all(project, pack_dir=None, policy_config=None, out=out, workers=workers, console=console,
-                    err=console, today=date(2026, 11, 28))
+    with open(out.with_suffix(".log"), "w") as log:
+        console = Console(file=log, soft_wrap=True)
+        code = plan_all(project, pack_dir=None, policy_config=None, out=out, workers=workers, console=console,
+                        err=console, today=date(2026, 11, 28))
     return code, json.loads((out / "summary.json").read_text())
 
 

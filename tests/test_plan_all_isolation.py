@@ -94,9 +94,10 @@ def _project(tmp_path: Path, teams: list[str]) -> Path:
 
 def _run(root: Path, out: Path, workers: int, *, pack: bool = True) -> tuple[int, dict]:
     project = load_project(root)
-    console = Console(file=open(out.parent / f"{out.name}.log", "w"), soft_wrap=True)  # noqa: SIM115
-    code = plan_all(project, pack_dir=root / "pack" if pack else None, policy_config=None, out=out,
-                    workers=workers, console=console, err=console, today=date(2026, 12, 2))
+    with open(out.parent / f"{out.name}.log", "w") as log:
+        console = Console(file=log, soft_wrap=True)
+        code = plan_all(project, pack_dir=root / "pack" if pack else None, policy_config=None, out=out,
+                        workers=workers, console=console, err=console, today=date(2026, 12, 2))
     return code, json.loads((out / "summary.json").read_text(encoding="utf-8"))
 
 
@@ -270,9 +271,10 @@ def test_a_failed_registration_does_not_fail_the_next_stack_in_the_same_worker(t
 
     monkeypatch.setattr(runner._RecordingMonitor, "RegisterResource", failing)
     project = load_project(ROOT)
-    console = Console(file=open(tmp_path / "log", "w"), soft_wrap=True)  # noqa: SIM115
-    code = plan_all(project, pack_dir=None, policy_config=None, out=tmp_path / "out", workers=1, console=console,
-                    err=console, today=date(2026, 12, 2))
+    with open(tmp_path / "log", "w") as log:
+        console = Console(file=log, soft_wrap=True)
+        code = plan_all(project, pack_dir=None, policy_config=None, out=tmp_path / "out", workers=1,
+                        console=console, err=console, today=date(2026, 12, 2))
     rows = _rows(json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8")))
     assert rows["team-a-dev"]["status"] == "error" and "budget" in rows["team-a-dev"]["errors"][0]
     assert {s: r["status"] for s, r in rows.items() if s != "team-a-dev"} == {"team-a-prod": "ok", "team-b-dev": "ok"}
@@ -318,9 +320,8 @@ def test_a_bad_base_is_refused_before_any_stack_is_planned(tmp_path, monkeypatch
     (tmp_path / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
     base = make_base(tmp_path / "base")
     monkeypatch.setattr(plan_all_module, "run_stacks", _no_planning)
-    console = Console(file=open(tmp_path / "log", "w"), soft_wrap=True)  # noqa: SIM115
-
-    with pytest.raises(UsageError) as raised:
+    with open(tmp_path / "log", "w") as log, pytest.raises(UsageError) as raised:
+        console = Console(file=log, soft_wrap=True)
         plan_all(load_project(root), pack_dir=None, policy_config=None, out=tmp_path / "out", workers=1,
                  console=console, err=console, today=date(2026, 12, 2), base=base)
 
@@ -338,10 +339,10 @@ def _base_with(base: Path, plan: object) -> Path:
 def test_a_good_base_gives_the_report_what_the_change_does(tmp_path):
     root = _project(tmp_path, ["ok1"])
     _run(root, tmp_path / "base", 1, pack=False)
-    console = Console(file=open(tmp_path / "log", "w"), soft_wrap=True)  # noqa: SIM115
-
-    code = plan_all(load_project(root), pack_dir=None, policy_config=None, out=tmp_path / "out", workers=1,
-                    console=console, err=console, today=date(2026, 12, 2), base=tmp_path / "base")
+    with open(tmp_path / "log", "w") as log:
+        console = Console(file=log, soft_wrap=True)
+        code = plan_all(load_project(root), pack_dir=None, policy_config=None, out=tmp_path / "out", workers=1,
+                        console=console, err=console, today=date(2026, 12, 2), base=tmp_path / "base")
 
     assert code == 0
     assert "No stack plans differently from the base (1 compared)" in (tmp_path / "out" / "report.md").read_text()

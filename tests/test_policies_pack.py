@@ -60,6 +60,8 @@ def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        proc.stdout.close()  # type: ignore[union-attr]
+        proc.stderr.close()  # type: ignore[union-attr]
 
 
 def struct(value: dict[str, Any]) -> struct_pb2.Struct:

@@ -85,6 +85,7 @@ def test_a_save_replans_a_bad_save_is_reported_and_ctrl_c_exits_0(tmp_path: Path
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        proc.stderr.close()
 
 
 def test_watch_is_for_one_stack_on_a_terminal(capsys) -> None:
