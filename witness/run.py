@@ -5,14 +5,16 @@ backend, the passphrase secrets provider, no update checks, no plugin downloads)
 
 1. `pulumi stack init --secrets-provider passphrase`, and `pulumi config set --secret modelHubToken`
    with a fresh random token: it must stay ciphertext in the stack file and in `pulumi stack export`;
-2. `pulumi preview --policy-pack policies --policy-pack-config policies/policy-config.json`;
-3. `pulumi up --yes` with the same pack;
-4. `pulumi preview --expect-no-changes` (the program is idempotent) with the pack;
-5. `pulumi destroy --yes`: it must succeed where nothing is protected, and fail, leaving every
+2. with the token set in plain text instead, `pulumi preview` must stop in the program, naming the key and
+   not showing the token (then the encrypted one is set again);
+3. `pulumi preview --policy-pack policies --policy-pack-config policies/policy-config.json`;
+4. `pulumi up --yes` with the same pack;
+5. `pulumi preview --expect-no-changes` (the program is idempotent) with the pack;
+6. `pulumi destroy --yes`: it must succeed where nothing is protected, and fail, leaving every
    protected resource in place, where something is (prod);
-6. the differential check (`witness.compare`) of the export after `up` and of the policy events of
+7. the differential check (`witness.compare`) of the export after `up` and of the policy events of
    both previews and of `up` against `ai-serving plan --out` for the same stack file;
-7. the same verdict check under a stricter policy config (`strict_policy_config`): the example stacks
+8. the same verdict check under a stricter policy config (`strict_policy_config`): the example stacks
    pass the real config cleanly, so this one makes the pack report hundreds of violations, advisory and
    mandatory, and both runs must report the same ones at the same levels, and both must refuse.
 
@@ -156,6 +158,7 @@ class Witness:
             text = stack_file.read_text(encoding="utf-8")
             if token in text or "secure:" not in text:
                 result.failures.append(f"{stack_file.name}: the secret is not stored as ciphertext")
+            step("plain token refused", lambda: self.plain_token_refused(result, stack, work, token))
 
             plan = step("ai-serving plan", lambda: self.offline_plan(stack, work))
             pack_args = PACK_ARGS
@@ -214,6 +217,26 @@ class Witness:
         except StepFailed as err:
             result.failures.append(str(err))
         return result
+
+    def plain_token_refused(self, result: StackResult, stack: str, work: Path, token: str) -> None:
+        """The token set in plain text (no `--secret`): `pulumi preview` itself must stop in the program, with
+        the key named and the token not shown; then the encrypted one is set again for the rest."""
+        plain = "hf_witness_plain_" + secrets.token_hex(8)
+        key = f"{PROJECT}:modelHubToken"
+        self.pulumi("config", "set", key, plain, "--stack", stack, log=f"{stack}/config-plain")
+        try:
+            proc = self.pulumi("preview", "--stack", stack, *PACK_ARGS, log=f"{stack}/preview-plain-token",
+                               check=False)
+            said = proc.stdout + proc.stderr
+            if proc.returncode == 0:
+                result.failures.append("`pulumi preview` ran with the model-hub token in plain text in the stack file")
+            elif f"{key}: set in plain text" not in said:
+                result.failures.append(f"`pulumi preview` with a plain-text token failed without saying why: "
+                                       f"{_tail(said)}")
+            if plain in said:
+                result.failures.append("`pulumi preview` showed the plain-text token")
+        finally:
+            self.pulumi("config", "set", "--secret", key, token, "--stack", stack, log=f"{stack}/config-secret-again")
 
     def strict_verdicts(self, result: StackResult, stack: str, work: Path) -> None:
         """Preview (all values known after `up`) and plan under the strict config: same violations, same refusal."""
