@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from multiprocessing.connection import Connection, wait
@@ -294,7 +294,7 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
 
 def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, policy_config: dict | None,
               out: Path | None, staging: OutputFolder | None, workers: int, console: Console, err: Console,
-              today: date, base: Path | None, base_plans: Mapping[str, dict[str, Any]] | None) -> int:
+              today: date, base: Path | None, base_plans: dict[str, dict[str, Any]] | None) -> int:
     started = time.perf_counter()
     outcomes: dict[str, dict[str, Any]] = {}
     work = staging.path if staging else None
@@ -457,7 +457,7 @@ def check_base(base: Path) -> dict[str, dict[str, Any]]:
     return load_plans(base)
 
 
-def _write_report(out: Path, base: Path | None, base_plans: Mapping[str, dict[str, Any]] | None) -> None:
+def _write_report(out: Path, base: Path | None, base_plans: dict[str, dict[str, Any]] | None) -> None:
     from ..reports.markdown import write_report
 
     write_report(out, base, base_plans=base_plans)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -536,7 +535,7 @@ def stack_section(summary: dict[str, Any], row: dict[str, Any], plan: dict[str, 
 # --- assembly -----------------------------------------------------------------------------------------
 
 def render(out_dir: Path, base_dir: Path | None = None, *, budget: int = BUDGET, today: date | None = None,
-           base_plans: Mapping[str, dict[str, Any]] | None = None) -> tuple[str, str | None]:
+           base_plans: dict[str, dict[str, Any]] | None = None) -> tuple[str, str | None]:
     """``(report, full)``: the comment-sized report and, when it had to leave things out, the full one.
 
     ``base_plans``: ``base_dir``'s plans when the caller has read them already (``plan --all --base``
@@ -639,7 +638,7 @@ def _plan_of(row: dict[str, Any], plans: dict[str, dict[str, Any]]) -> dict[str,
 
 
 def write_report(out_dir: Path, base_dir: Path | None = None, *,
-                 base_plans: Mapping[str, dict[str, Any]] | None = None) -> Path:
+                 base_plans: dict[str, dict[str, Any]] | None = None) -> Path:
     """Write ``out_dir/report.md`` (and ``report-full.md`` when the report had to be shortened);
     ``base_plans`` as for :func:`render`."""
     text, full = render(out_dir, base_dir, base_plans=base_plans)
