@@ -194,6 +194,39 @@ def test_a_second_run_into_the_same_folder_is_refused_while_one_runs(tmp_path):
         _run(root, out, 1, pack=False)
 
 
+def test_a_run_removes_its_lock_and_a_lock_removed_as_it_was_taken_is_taken_again(tmp_path, monkeypatch):
+    """The lock file stayed beside --out after every run. Removed now by its holder, so a run that opened the
+    file just before it went must not count a lock on the removed file (a third run could lock the new one)."""
+    import fcntl
+
+    from ai_serving.org import plan_all as plan_all_module
+
+    root = _project(tmp_path, ["ok1"])
+    out = tmp_path / "out"
+    lock = tmp_path / ".out.lock"
+    assert _run(root, out, 1, pack=False)[0] == 0
+    assert not lock.exists()
+
+    real_flock, takes = fcntl.flock, []
+
+    def holder_leaves_between_open_and_lock(fd, op):
+        if op & fcntl.LOCK_EX:
+            takes.append(fd)
+            if len(takes) == 1:
+                lock.unlink()  # what the run before does as it lets go,
+                lock.touch()  # and a third run opens the name afresh
+        return real_flock(fd, op)
+
+    monkeypatch.setattr(plan_all_module.fcntl, "flock", holder_leaves_between_open_and_lock)
+    with OutputFolder(out) as folder:
+        # Locked the removed file first, saw the name lead elsewhere, and took the file now under the name.
+        assert len(takes) == 2 and takes[0].closed and takes[1] is folder._lock
+        assert os.path.samestat(os.stat(lock), os.fstat(folder._lock.fileno()))
+        with pytest.raises(UsageError, match="another plan --all is writing there"):
+            OutputFolder(out)
+    assert not lock.exists()
+
+
 def test_a_full_disk_is_a_clean_error_and_leaves_the_old_output(tmp_path, monkeypatch):
     root = _project(tmp_path, ["ok1"])
     out = tmp_path / "out"

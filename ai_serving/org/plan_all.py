@@ -426,18 +426,23 @@ class OutputFolder:
         raise UsageError(busy)
 
     def _still_named(self, lock: IO[str]) -> bool:
+        """Whether the lock file's name still leads to the file ``lock`` has open."""
         try:
-            return os.stat(self._lock_path).st_ino == os.fstat(lock.fileno()).st_ino
-        except FileNotFoundError:
+            named, held = os.stat(self._lock_path), os.fstat(lock.fileno())
+        except OSError:  # gone, or unreadable: not a lock anyone can share with us
             return False
+        return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
     def _release(self) -> None:
-        # Removed while still held (a run waiting on this file sees it gone: `_take_lock`), then let go.
-        if self._still_named(self._lock):
-            with contextlib.suppress(OSError):
-                self._lock_path.unlink()
-        fcntl.flock(self._lock, fcntl.LOCK_UN)
-        self._lock.close()
+        # Removed while still held (a run that opened it meanwhile sees it gone: `_take_lock`), then let go.
+        # Only the holder removes the name, so nobody can have put another file there in between.
+        try:
+            if self._still_named(self._lock):
+                with contextlib.suppress(OSError):
+                    self._lock_path.unlink()
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+        finally:
+            self._lock.close()
 
     def __enter__(self) -> OutputFolder:
         return self
