@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,15 @@ from ai_serving.engine.runner import ProgramRun, run_program
 from .stackdata import as_decrypted, stack_name
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _nothing_stays_frozen() -> Iterator[None]:
+    """`plan --all` in this process (one worker) freezes what is alive after its first stack (gc.freeze): in a
+    test run that would keep every test's objects from then on out of the collector, and their leaks would
+    never warn (pyproject's filterwarnings). Unfrozen after each test."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture(scope="session")

@@ -369,9 +369,14 @@ def _base_with(base: Path, plan: object) -> Path:
     return base
 
 
-def test_a_good_base_gives_the_report_what_the_change_does(tmp_path):
+def test_a_good_base_gives_the_report_what_the_change_does(tmp_path, monkeypatch):
+    from ai_serving.reports import diff, markdown
+
     root = _project(tmp_path, ["ok1"])
     _run(root, tmp_path / "base", 1, pack=False)
+    reads, real = [], diff.load_plans
+    monkeypatch.setattr(diff, "load_plans", lambda d: (reads.append(d.name), real(d))[1])
+    monkeypatch.setattr(markdown, "load_plans", diff.load_plans)
     with open(tmp_path / "log", "w") as log:
         console = Console(file=log, soft_wrap=True)
         code = plan_all(load_project(root), pack_dir=None, policy_config=None, out=tmp_path / "out", workers=1,
@@ -379,6 +384,8 @@ def test_a_good_base_gives_the_report_what_the_change_does(tmp_path):
 
     assert code == 0
     assert "No stack plans differently from the base (1 compared)" in (tmp_path / "out" / "report.md").read_text()
+    # The base checked before planning is the one the report uses: each folder read once.
+    assert len(reads) == 2 and reads[0] == "base" and reads[1].startswith(".out.run-"), reads  # then: the staging
 
 
 def test_base_without_all_and_out_is_a_usage_error(capsys):

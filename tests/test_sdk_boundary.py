@@ -188,7 +188,8 @@ def test_what_a_program_sends_to_the_executor_itself_runs_on_a_thread_and_may_wa
 def test_the_secret_keys_the_language_host_hands_over_are_the_ones_the_program_reads(monkeypatch):
     """The language host passes the stack's secret keys in PULUMI_CONFIG_SECRET_KEYS; the SDK's launcher
     (pulumi-language-python-exec) hands them to ``set_all_config``; ``infra.sdk.stack_secret_keys`` must see
-    them there, or the program would refuse every decrypted `secure:` token as plain text."""
+    them there, or the program would refuse every decrypted `secure:` token as plain text. This repeats the
+    launcher's two lines against the installed SDK; the witness runs the launcher itself, both ways."""
     import contextvars
 
     import pulumi.runtime

@@ -158,7 +158,7 @@ class Witness:
             text = stack_file.read_text(encoding="utf-8")
             if token in text or "secure:" not in text:
                 result.failures.append(f"{stack_file.name}: the secret is not stored as ciphertext")
-            step("plain token refused", lambda: self.plain_token_refused(result, stack, work, token))
+            step("plain token refused", lambda: self.plain_token_refused(result, stack, token))
 
             plan = step("ai-serving plan", lambda: self.offline_plan(stack, work))
             pack_args = PACK_ARGS
@@ -218,7 +218,7 @@ class Witness:
             result.failures.append(str(err))
         return result
 
-    def plain_token_refused(self, result: StackResult, stack: str, work: Path, token: str) -> None:
+    def plain_token_refused(self, result: StackResult, stack: str, token: str) -> None:
         """The token set in plain text (no `--secret`): `pulumi preview` itself must stop in the program, with
         the key named and the token not shown; then the encrypted one is set again for the rest."""
         plain = "hf_witness_plain_" + secrets.token_hex(8)
@@ -237,6 +237,9 @@ class Witness:
                 result.failures.append("`pulumi preview` showed the plain-text token")
         finally:
             self.pulumi("config", "set", "--secret", key, token, "--stack", stack, log=f"{stack}/config-secret-again")
+        text = (self.project / "stacks" / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")
+        if plain in text or token in text or "secure:" not in text:
+            result.failures.append("the model-hub token is not ciphertext again after the plain-text check")
 
     def strict_verdicts(self, result: StackResult, stack: str, work: Path) -> None:
         """Preview (all values known after `up`) and plan under the strict config: same violations, same refusal."""
