@@ -154,10 +154,8 @@ class Witness:
                 self.pulumi("stack", "init", stack, "--secrets-provider", "passphrase", log=f"{stack}/init"),
                 self.pulumi("config", "set", "--secret", f"{PROJECT}:modelHubToken", token, *s,
                             log=f"{stack}/config-secret")))
-            stack_file = self.project / "stacks" / f"Pulumi.{stack}.yaml"
-            text = stack_file.read_text(encoding="utf-8")
-            if token in text or "secure:" not in text:
-                result.failures.append(f"{stack_file.name}: the secret is not stored as ciphertext")
+            if not self.only_ciphertext(stack, token):
+                result.failures.append(f"Pulumi.{stack}.yaml: the secret is not stored as ciphertext")
             step("plain token refused", lambda: self.plain_token_refused(result, stack, token))
 
             plan = step("ai-serving plan", lambda: self.offline_plan(stack, work))
@@ -237,9 +235,13 @@ class Witness:
                 result.failures.append("`pulumi preview` showed the plain-text token")
         finally:
             self.pulumi("config", "set", "--secret", key, token, "--stack", stack, log=f"{stack}/config-secret-again")
-        text = (self.project / "stacks" / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")
-        if plain in text or token in text or "secure:" not in text:
+        if not self.only_ciphertext(stack, token, plain):
             result.failures.append("the model-hub token is not ciphertext again after the plain-text check")
+
+    def only_ciphertext(self, stack: str, *tokens: str) -> bool:
+        """Whether the stack file holds a `secure:` value and none of ``tokens`` in clear."""
+        text = (self.project / "stacks" / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")
+        return "secure:" in text and not any(t in text for t in tokens)
 
     def strict_verdicts(self, result: StackResult, stack: str, work: Path) -> None:
         """Preview (all values known after `up`) and plan under the strict config: same violations, same refusal."""
