@@ -249,25 +249,7 @@ def _policy_config(args: argparse.Namespace, pack: Path | None) -> dict | None:
                             max_depth=MAX_POLICY_CONFIG_DEPTH)
     if not isinstance(config, dict):
         raise UsageError(f"{path}: expected a JSON object of policy name -> settings; found {type(config).__name__}")
-    if _depth(config) > MAX_POLICY_CONFIG_DEPTH:
-        raise UsageError(f"{path}: not a readable policy config file: nested too deeply "
-                         f"(more than {MAX_POLICY_CONFIG_DEPTH} levels)")
     return config
-
-
-def _depth(value: object) -> int:
-    """How many levels of objects and arrays ``value`` nests (iteratively: the value may be deep)."""
-    deepest, todo = 0, [(value, 1)]
-    while todo:
-        node, level = todo.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
-        if children is None:
-            continue
-        deepest = max(deepest, level)
-        if deepest > MAX_POLICY_CONFIG_DEPTH:
-            return deepest
-        todo.extend((child, level + 1) for child in children)
-    return deepest
 
 
 def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:

@@ -94,6 +94,10 @@ def _pack_with_waivers(tmp_path: Path, text: str) -> Path:
 WAIVERS_CASES = [
     # The decoder recursed once per level: a RecursionError traceback.
     ("deep-nesting", "[" * 100_000 + "]" * 100_000, "waivers.json: not a readable waivers.json: nested too deeply"),
+    # Decodable but deeper than the settings can be: refused by the reader, before the shape is read.
+    ("deeper-than-its-settings", '{"broadResourceAllowances": [{"stack": [["x"]]}]}',
+     "waivers.json: not a readable waivers.json: nested too deeply (more than 3 levels) at "
+     "broadResourceAllowances[0].stack"),
     # enumerate(5): a TypeError traceback.
     ("allowances-a-number", '{"maxDays": 90, "broadResourceAllowances": 5}',
      "waivers.json.broadResourceAllowances: expected a list of {stack, rule, resource} entries; found int 5"),

@@ -15,7 +15,6 @@ where it is used (:func:`ai_serving.reports.costs.of_plan` leaves a malformed on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from infra.config.errors import shown
 
-from ..json_file import read_json_file
+from ..json_file import key_path, read_json_file
 from ..outcome import Status, UsageError, bounded
 
 MAX_DEPTH = 100
@@ -166,46 +165,16 @@ def _read(path: Path, shape: type[_Shape], what: str, expected: str, hint: str =
     # Bounded, and only a regular file: a plan.json linked to /dev/zero or a named pipe in a folder
     # someone else wrote must not hang the report or fill the memory.
     doc = read_json_file(path, what=what, max_bytes=MAX_DOCUMENT_BYTES, max_depth=MAX_DEPTH, hint=hint)
-    too_deep = _too_deep(doc)
-    if too_deep is not None:
-        raise UsageError(f"{path}: not {expected}: {_format(too_deep[:8])}…: "
-                         f"nested more than {MAX_DEPTH} levels deep{hint}")
     try:
         shape.model_validate(doc)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        lines = [f"  {_format(tuple(e['loc'])) or '(the document)'}: {_problem(e)}" for e in errors[:MAX_ISSUES]]
+        lines = [f"  {key_path(tuple(e['loc'])) or '(the document)'}: {_problem(e)}" for e in errors[:MAX_ISSUES]]
         if len(errors) > MAX_ISSUES:
             lines.append(f"  … and {len(errors) - MAX_ISSUES} more problem(s)")
         raise UsageError(bounded(f"{path}: not {expected} ({len(errors)} problem(s)){hint}:\n"
                                  + "\n".join(lines))) from None
     return doc
-
-
-def _too_deep(doc: Any) -> tuple[str | int, ...] | None:
-    """The key path of the first value nested deeper than ``MAX_DEPTH`` (None when none is); not recursive."""
-    todo: list[tuple[Any, tuple[str | int, ...]]] = [(doc, ())]
-    while todo:
-        value, at = todo.pop()
-        if len(at) > MAX_DEPTH:
-            return at[:MAX_DEPTH + 1]
-        items: Iterator[tuple[str | int, Any]]
-        if isinstance(value, dict):
-            items = iter(value.items())
-        elif isinstance(value, list):
-            items = enumerate(value)
-        else:
-            continue
-        todo.extend((item, (*at, key)) for key, item in items)
-    return None
-
-
-def _format(loc: tuple[Any, ...]) -> str:
-    """``("resources", 0, "urn")`` -> ``resources[0].urn`` (keys cut short: they are input too)."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{str(part)[:80]}" if out else str(part)[:80])
-    return bounded(out, 300)
 
 
 _EXPECTED = {
