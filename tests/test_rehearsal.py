@@ -206,6 +206,8 @@ def test_fails_on_cloud_init_packages_with_its_30_second_apt_lock_wait(rehearse_
                         lambda boot: {**original(boot), "package_update": True, "packages": ["docker.io"]})
     rehearsal = rehearse_config(base_config("dev", openai=False))
     assert "no lock wait of at least 600 s" in problems(rehearsal)
+    # With any lock wait, cloud-init's apt runs at first boot, before the driver extension is done.
+    assert "apt-get -o DPkg::Lock::Timeout=30 runs before the NVIDIA driver is installed" in problems(rehearsal)
 
 
 def test_fails_when_systemd_would_kill_the_prestart_during_the_apt_lock_wait(rehearse_config, monkeypatch):
@@ -286,6 +288,31 @@ def test_fails_when_the_prestart_does_not_wait_for_the_driver(rehearse_config, m
                                        drop_driver_wait, a10_config())
     assert "the prestart succeeded without a GPU driver" in problems(rehearsal)
 
+
+
+def test_fails_when_the_prestart_runs_apt_before_the_driver_is_installed(rehearse_config, monkeypatch, tmp_path):
+    # The old order: the toolkit installer first, then the driver check. On first boot its apt calls
+    # take the dpkg lock while the driver extension may need it, and the extension fails rather than
+    # waits (MicrosoftDocs/azure-docs#111614).
+    def toolkit_first(text):
+        gate = text[text.index("if ! nvidia-smi"):text.index("fi\n", text.index("if ! nvidia-smi")) + 3]
+        text = text.replace(gate, "")
+        return text.replace("{{ toolkit_path }}\n", "{{ toolkit_path }}\n\n" + gate, 1)
+
+    rehearsal = rehearse_with_template(rehearse_config, monkeypatch, tmp_path, "ai-serving-prestart.sh.j2",
+                                       toolkit_first, a10_config())
+    found = problems(rehearsal)
+    assert "apt-get -o DPkg::Lock::Timeout=900 runs before the NVIDIA driver is installed" in found
+    assert "MicrosoftDocs/azure-docs#111614" in found
+    first = next(s for s in rehearsal.steps if s.what.startswith("first start"))
+    assert [c["tool"] for c in first.calls if c["tool"] == "apt-get"]  # the calls it blames are that start's
+
+
+def test_the_first_start_before_the_driver_calls_nothing_but_nvidia_smi(rehearse_config):
+    rehearsal = rehearse_config(a10_config())
+    assert rehearsal.ok, problems(rehearsal)
+    first = next(s for s in rehearsal.steps if s.what.startswith("first start"))
+    assert [c["tool"] for c in first.calls] == ["nvidia-smi"]
 
 # --- Private supply (prod): image and weights only from the private endpoints, by identity ---------
 

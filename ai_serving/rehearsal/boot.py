@@ -16,7 +16,8 @@ setting. Steps, in the order a VM runs them:
 
 The unit is started twice: first before the NVIDIA driver extension's reboot (no driver: the
 prestart must fail cleanly, and systemd retries every ``RestartSec``), then after it (``nvidia-smi``
-answers), when it must serve. A step *fails* on a non-zero exit (unless ignored), "command not found", an
+answers), when it must serve. Nothing before the reboot (cloud-init's packages and runcmd, the first
+start) may call apt: the extension fails when it finds the dpkg lock held. A step *fails* on a non-zero exit (unless ignored), "command not found", an
 unbound variable, or any call a fake rejected, even when the script carried on.
 """
 
@@ -47,6 +48,8 @@ KNOWN_MODULES = {"write_files", "runcmd", "packages", "package_update", "package
                  "disable_root"}
 """cloud-config keys the rehearsal plays; any other key is a failure (it would go unrehearsed)."""
 _SHELL_FAILURES = ("command not found", "unbound variable", "No such file or directory", "syntax error")
+APT_TOOLS = ("apt-get", "apt", "dpkg")
+"""Tools that take the dpkg lock: none may run before the driver extension has installed the driver."""
 
 
 @cache
@@ -160,6 +163,21 @@ def _check(step: Step, result: Result, sandbox: Sandbox, seen: int, *, ignore_st
     return len(calls)
 
 
+def _no_apt_before_driver(step: Step) -> None:
+    """A problem for every apt call of ``step``, which runs before the NVIDIA driver is installed.
+
+    The NvidiaGpuDriverLinux extension does not wait for the dpkg lock: finding it held, it fails
+    ("DPKG frontend (/var/lib/dpkg/lock-frontend) is locked by another process",
+    MicrosoftDocs/azure-docs#111614), the instance's provisioning fails, and automatic repairs do not
+    replace an instance whose provisioning failed. So first boot leaves apt to the extension.
+    """
+    for call in step.calls:
+        if call["tool"] in APT_TOOLS:
+            step.problems.append(
+                f"{call['tool']} {' '.join(call['argv'][:2])} runs before the NVIDIA driver is installed: the driver "
+                "extension fails instead of waiting when it finds the dpkg lock held (MicrosoftDocs/azure-docs#111614)")
+
+
 def parse_unit(text: str) -> dict[str, list[tuple[str, str]]]:
     """A systemd unit file as {section: [(key, value), ...]} (continuation lines joined)."""
     sections: dict[str, list[tuple[str, str]]] = {}
@@ -206,8 +224,8 @@ def _service(sandbox: Sandbox, unit: str) -> tuple[dict[str, str], list[tuple[st
 def _before_reboot_step(sandbox: Sandbox, unit: str, seen: int) -> tuple[Step, int]:
     """The unit's first start, before the driver extension rebooted the VM: it must fail cleanly.
 
-    The prestart installs what it can, finds no driver and exits non-zero, so systemd retries; it
-    must not start a container without a GPU, and nothing it did may break the next start.
+    The prestart finds no driver and exits non-zero, so systemd retries; it must not start a
+    container without a GPU, nor touch apt while the driver extension may need it.
     """
     step = Step(f"unit {unit}", "first start, before the driver extension's reboot (expected to fail)")
     env, commands, timeout = _service(sandbox, unit)
@@ -224,6 +242,7 @@ def _before_reboot_step(sandbox: Sandbox, unit: str, seen: int) -> tuple[Step, i
         step.problems.append("the prestart succeeded without a GPU driver: the container would start without a GPU")
         return step, seen
     seen = _check(step, result, sandbox, seen, ignore_status=True)
+    _no_apt_before_driver(step)
     if "not ready" not in result.stderr:
         step.problems.append("the prestart failed for another reason than the missing driver: "
                              + result.stderr.strip()[-300:])
@@ -355,11 +374,13 @@ def rehearse(vmss: dict[str, Any], autoscale: dict[str, Any] | None, expect: Exp
                 argv = ["apt-get", "-o", f"DPkg::Lock::Timeout={CLOUD_INIT_LOCK_WAIT_SECONDS}", "--assume-yes",
                         "--quiet", *words]
                 seen = _check(step, box.run(argv, env={"DEBIAN_FRONTEND": "noninteractive"}), box, seen)
+                _no_apt_before_driver(step)
                 rehearsal.steps.append(step)
         for command in config.get("runcmd") or []:
             line = command if isinstance(command, str) else shlex.join(command)
             step = Step("runcmd", line)
             seen = _check(step, box.run(["sh", "-c", line]), box, seen)
+            _no_apt_before_driver(step)
             rehearsal.steps.append(step)
         started = [u for c in box.calls() if c["tool"] == "systemctl" and c["argv"][:1] == ["enable"]
                    for u in c["argv"][1:] if not u.startswith("--") and box.path(f"/etc/systemd/system/{u}").is_file()]

@@ -10,10 +10,10 @@ What an instance does at boot (the image and driver per GPU family are chosen in
 1. cloud-init writes the files below and starts the unit; with no SSH key configured it also masks
    the SSH daemon. It installs no packages itself (its apt lock wait is 30 s, see ``TOOLS``).
 2. ``ai-serving.service`` (``Restart=always``) runs the serving container. Before every start,
-   ``ai-serving-prestart``: installs Docker and the NVIDIA container toolkit (once; apt waits for the
-   driver extension's lock; NVIDIA's signing key must match a pinned fingerprint), waits for the
-   GPU driver, fetches the
-   model-hub token from Key Vault with the pool's managed identity (IMDS token -> vault REST call)
+   ``ai-serving-prestart``: waits for the GPU driver (no apt call before it: the driver extension
+   fails, rather than waits, when it finds the dpkg lock held), installs Docker and the NVIDIA
+   container toolkit (once; apt waits for any other holder of the lock; NVIDIA's signing key must
+   match a pinned fingerprint), fetches the model-hub token from Key Vault with the pool's managed identity (IMDS token -> vault REST call)
    and, with a registry, logs Docker in to it with the same identity.
 
 Secrets never appear here: custom data holds only the vault's secret URL and the identity's client
@@ -55,7 +55,8 @@ NVIDIA_TOOLKIT_REPOSITORY = "https://nvidia.github.io/libnvidia-container/stable
 ``stable/deb/Release``). ``$(ARCH)`` is apt's variable, as in NVIDIA's ``nvidia-container-toolkit.list``:
 it must reach the list file literally (the template single-quotes the line)."""
 APT_LOCK_TIMEOUT_SECONDS = 900
-"""How long each apt-get waits for the lock the NVIDIA driver extension holds while it installs the driver."""
+"""How long each apt-get waits for the dpkg lock (the driver extension's work after its reboot, the image's
+apt-daily and unattended-upgrades runs at first boot)."""
 START_TIMEOUT_SECONDS = 2 * APT_LOCK_TIMEOUT_SECONDS + 15 * 60
 """The unit's ``TimeoutStartSec``: both apt-get lock waits (update, install) plus 15 minutes for the
 downloads, so systemd never kills the prestart while apt is still legitimately waiting."""
