@@ -203,7 +203,10 @@ def test_health_repairs_and_rolling_upgrades_come_from_the_profile(case):
     assert rolling["maxUnhealthyUpgradedInstancePercent"] == max(
         profile.rolling_max_unhealthy_upgraded_percent, math.ceil(100 / instances))
     assert rolling["maxUnhealthyInstancePercent"] >= 100 / instances
-    assert rolling["maxSurge"] is True
+    # Azure does not support MaxSurge with automatic OS upgrades on a Flexible scale set.
+    assert vmss["orchestrationMode"] == "Flexible"
+    assert vmss["upgradePolicy"]["automaticOSUpgradePolicy"]["enableAutomaticOSUpgrade"] is True
+    assert rolling["maxSurge"] is False
 
 
 def test_internal_load_balancer_fronts_the_pool(case):

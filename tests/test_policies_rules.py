@@ -232,6 +232,10 @@ FAILING = [
      "does not set HF_HUB_OFFLINE=1"),
     ("VMSS-08", "vmss", {"virtualMachineProfile.storageProfile.imageReference.version": "22.04.202401010"},
      "follow only `latest`"),
+    # Azure does not support MaxSurge with automatic OS upgrades on a Flexible scale set.
+    ("VMSS-08", "vmss", {"upgradePolicy.rollingUpgradePolicy.maxSurge": True}, "maxSurge is true on a Flexible"),
+    ("VMSS-08", "vmss", {"orchestrationMode": "flexible", "upgradePolicy.rollingUpgradePolicy.maxSurge": True},
+     "maxSurge is true on a Flexible"),
     # Network security rules, embedded and standalone
     ("NET-01", "nsg", {"securityRules.1.sourceAddressPrefix": "*"}, "rule 'AllowSshFromVnet' allows port 22"),
     ("NET-01", "nsg", {"securityRules.1.sourceAddressPrefix": "Internet"}, "port 22"),
@@ -451,6 +455,9 @@ PASSING_VARIANTS = [
         },
     ),
     ("MON-03", "workspace", {"retentionInDays": 7, "tags.environment": "dev"}),
+    # MaxSurge is supported with automatic OS upgrades on a Uniform scale set, and off is in-place.
+    ("VMSS-08", "vmss", {"orchestrationMode": "Uniform", "upgradePolicy.rollingUpgradePolicy.maxSurge": True}),
+    ("VMSS-08", "vmss", {"upgradePolicy.rollingUpgradePolicy.maxSurge": False}),
 ]
 
 

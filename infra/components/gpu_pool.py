@@ -125,7 +125,8 @@ def small_pool_percent(percent: int, instances: int) -> int:
 
     With 1-2 instances one unhealthy VM is 50-100 %, so a 20 % limit stops every rolling upgrade
     (and the automatic OS upgrades riding on it) at the first hiccup. The limit is raised to one
-    instance's share; ``max_surge`` still creates the new VM before an old one goes.
+    instance's share. Upgrades are in place (no MaxSurge on a Flexible scale set with automatic OS
+    upgrades), so a 1-instance pool is out of service while its VM is upgraded.
     """
     return max(percent, math.ceil(100 / max(1, instances)))
 
@@ -323,7 +324,13 @@ class GpuInferencePool(pulumi.ComponentResource):
                         profile.rolling_max_unhealthy_percent, pool.min_instances),
                     max_unhealthy_upgraded_instance_percent=small_pool_percent(
                         profile.rolling_max_unhealthy_upgraded_percent, pool.min_instances),
-                    max_surge=True,  # new instances first: capacity never drops during an upgrade
+                    # In place, not MaxSurge: "For Virtual Machine Scale Sets with Flexible Orchestration,
+                    # enabling automatic OS image upgrades and MaxSurge together is not yet supported"
+                    # (MicrosoftDocs/azure-compute-docs, virtual-machine-scale-sets-maxsurge.md,
+                    # 2026-05-19), and the OS upgrades below are the pool's patching (VMSS-08 refuses
+                    # the pair). So an upgrade takes one batch out of service at a time; a surge would
+                    # also have needed spare GPU quota, which Azure checks before each batch.
+                    max_surge=False,
                     prioritize_unhealthy_instances=True,
                     # A new GPU instance is healthy only after driver install + reboot + image pull +
                     # weight download + load: give each batch that long before the next one starts.

@@ -42,7 +42,12 @@ def usable_addresses(subnet: ipaddress.IPv4Network) -> int:
 
 
 def gpu_addresses_needed(max_instances: int, max_batch_percent: int) -> int:
-    """NIC addresses the GPU subnet needs: every instance, the rolling-upgrade surge, the LB frontend."""
+    """NIC addresses the GPU subnet needs: every instance, one rolling batch spare, the LB frontend.
+
+    The spare batch is headroom for MaxSurge (new VMs before old ones go), which the pool leaves off
+    only because Azure does not yet support it with automatic OS upgrades on Flexible scale sets
+    (``gpu_pool.py``): turning it on must not need a bigger subnet.
+    """
     surge = math.ceil(max_instances * max_batch_percent / 100)
     return max_instances + surge + 1
 

@@ -102,7 +102,7 @@ def _network(cfg: StackConfig) -> Iterator[Issue]:
             want = 32 - math.ceil(math.log2(needed + 5)) - 1
             yield (path, f"address space {space} is too small for gpuPool.maxInstances="
                          f"{cfg.gpu_pool.max_instances}: the gpu subnet {gpu} has {usable_addresses(gpu)} "
-                         f"usable addresses, {needed} are needed (instances + rolling-upgrade surge + "
+                         f"usable addresses, {needed} are needed (instances + a spare rolling-upgrade batch + "
                          f"load balancer); use a /{want} or larger")
 
 

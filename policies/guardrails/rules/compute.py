@@ -325,7 +325,8 @@ def _has_health_signal(props: Any) -> bool:
     category="security",
     remediation=(
         "Set `upgradePolicy.automaticOSUpgradePolicy.enableAutomaticOSUpgrade: true` with a rolling "
-        "upgrade policy, keep the ApplicationHealthLinux extension (or a health probe) and use image "
+        "upgrade policy (without `maxSurge` on a Flexible scale set: Azure does not support the two "
+        "together), keep the ApplicationHealthLinux extension (or a health probe) and use image "
         "`version: latest`."
     ),
     link=checkov("terraform/checks/resource/azure/VMScaleSetsAutoOSImagePatchingEnabled.py"),
@@ -347,6 +348,15 @@ def vmss08(props: Any, ctx: Context) -> Findings:
         version = get(props, f"{PROFILE}.storageProfile.imageReference.version")
         if version is not None and not is_unknown(version) and version != "latest":
             out.add(f"imageReference.version is {shown(version)}; automatic OS upgrades follow only `latest`")
+    with out.check():
+        # "For Virtual Machine Scale Sets with Flexible Orchestration, enabling automatic OS image
+        # upgrades and MaxSurge together is not yet supported" (MicrosoftDocs/azure-compute-docs,
+        # virtual-machine-scale-sets-maxsurge.md, 2026-05-19).
+        mode = get(props, "orchestrationMode")
+        if (isinstance(mode, str) and mode.lower() == "flexible"
+                and is_true(get(props, "upgradePolicy.rollingUpgradePolicy.maxSurge"))):
+            out.add("upgradePolicy.rollingUpgradePolicy.maxSurge is true on a Flexible scale set with automatic OS "
+                    "upgrades, which Azure does not support together; set maxSurge: false (in-place batches)")
     return out
 
 
