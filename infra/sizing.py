@@ -8,6 +8,7 @@ problem. Models and sizes come from ``catalogues/open_models.yaml`` and ``catalo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,11 +22,32 @@ MIN_CONTEXT_TOKENS = 4096
 """A pool must serve at least this many tokens per request (or the model's own maximum if smaller)."""
 CONTEXT_STEP_TOKENS = 1024
 """The served context is rounded down to a multiple of this."""
+DISK_RESERVE_GB = 100
+"""OS disk room a pool VM needs besides one copy of the weights: Ubuntu (its image's disk is 30 GB),
+the serving image (vllm/vllm-openai extracted was 28.6 GB in December 2025, vllm-project/vllm#22377,
+and grows with each release), the GPU driver, Docker's layer downloads and the logs."""
 
 
 def model_memory_needed_gb(parameters_b: float, bytes_per_parameter: float) -> float:
     """GPU memory (GB) a model needs to load and serve at least a short context."""
     return parameters_b * bytes_per_parameter * KV_CACHE_HEADROOM
+
+
+def weights_gb(model: Mapping[str, Any]) -> float:
+    """The size (GB) of catalogued ``model``'s weights on disk: parameters x bytes per parameter."""
+    return model["parameters_b"] * model["bytes_per_parameter"]
+
+
+def os_disk_gb(model: Mapping[str, Any] | None, minimum: int) -> int:
+    """The OS disk (GB) of a pool VM serving ``model``: ``minimum``, or more when the weights need it.
+
+    The weights land on the OS disk (the hub cache or the Blob download, one copy) next to
+    ``DISK_RESERVE_GB``; a model too large for ``minimum`` would fill the disk mid-download and the
+    start would fail forever. An uncatalogued model (``None``) gets ``minimum``.
+    """
+    if model is None:
+        return minimum
+    return max(minimum, math.ceil(weights_gb(model) + DISK_RESERVE_GB))
 
 
 def usable_gpu_memory_gb(sku: Mapping[str, Any]) -> float:

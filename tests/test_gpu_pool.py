@@ -19,9 +19,11 @@ from infra.components.autoscale import cpu_thresholds, serving_cpu_ceiling_perce
 from infra.components.gpu_pool import unusable_ssh_public_key
 from infra.config import ConfigError, validate
 from infra.config.profiles import PROFILES
+from infra import sizing
 from infra.sizing import max_context_tokens
 
 from .stackdata import SSH_KEY, base_config
+from .test_cloud_init import PLANTED_TOKEN
 
 COMPONENT = "ai-serving:gpu_pool:GpuInferencePool"
 VMSS = "azure-native:compute:VirtualMachineScaleSet"
@@ -208,6 +210,23 @@ def test_health_repairs_and_rolling_upgrades_come_from_the_profile(case):
     assert vmss["upgradePolicy"]["automaticOSUpgradePolicy"]["enableAutomaticOSUpgrade"] is True
     assert rolling["maxSurge"] is False
 
+
+
+@pytest.mark.parametrize(("vm_sku", "model", "disk_gb"), [
+    ("Standard_NC24ads_A100_v4", "Qwen/Qwen2.5-7B-Instruct", 256),           # 15 GB of weights: the profile's
+    ("Standard_NC96ads_A100_v4", "meta-llama/Llama-3.1-70B-Instruct", 256),  # 141 GB + 100 still fits 256
+    ("Standard_ND96isr_H100_v5", "meta-llama/Llama-3.1-405B-Instruct-FP8", 506),  # 406 GB + 100
+])
+def test_os_disk_holds_the_weights_of_the_model_it_serves(plan_stack, vm_sku, model, disk_gb):
+    # The weights land on the OS disk: a 405B model on a 256 GB disk would fail its download forever.
+    cfg = base_config("dev", openai=False)
+    cfg["ai-serving:gpuPool"].update(vmSku=vm_sku, model=model)
+    cfg["ai-serving:modelHubToken"] = PLANTED_TOKEN  # the Llama models are gated
+    run = plan_stack(cfg)
+    assert run.exit_code == 0, run.errors
+    disk = vm_profile(run)["storageProfile"]["osDisk"]["diskSizeGB"]
+    known = catalogues.open_models()[model]
+    assert disk == disk_gb >= known["parameters_b"] * known["bytes_per_parameter"] + sizing.DISK_RESERVE_GB
 
 def test_internal_load_balancer_fronts_the_pool(case):
     _, cfg, run = case

@@ -268,6 +268,35 @@ def _unit_steps(sandbox: Sandbox, unit: str, seen: int) -> tuple[list[Step], int
     return steps, seen
 
 
+def _resumed_download_step(sandbox: Sandbox, unit: str, expect: Expectation, seen: int) -> tuple[Step, int]:
+    """A start after one that systemd killed mid-download: it fetches only the blobs still missing.
+
+    A large model's download can outlast ``TimeoutStartSec``; a prestart that started again from zero
+    every time would never finish.
+    """
+    step = Step(f"unit {unit}", "a start after one killed mid-download (fetches only the missing blob)")
+    assert expect.weights is not None
+    folder = sandbox.path(f"{expect.weights_dir}/{expect.weights['path']}")
+    marker = folder / ".ai-serving-complete"
+    blobs = sorted(p for p in folder.rglob("*") if p.is_file() and p != marker)
+    if not marker.is_file() or not blobs:
+        step.problems.append(f"the first start left no completed download in {expect.weights_dir}")
+        return step, seen
+    marker.unlink()
+    missing = blobs[-1]
+    missing.unlink()
+    env, commands, _ = _service(sandbox, unit)
+    prestart = next(v for k, v in commands if k == "ExecStartPre" and not v.startswith("-"))
+    seen = _check(step, sandbox.run(shlex.split(prestart.lstrip("@+!")), env=env), sandbox, seen)
+    fetched = [c["note"].removeprefix("downloaded ") for c in step.calls if c["note"].startswith("downloaded ")]
+    wanted = [str(missing.relative_to(sandbox.path(expect.weights_dir)))]
+    if fetched != wanted:
+        step.problems.append(f"the start downloaded {fetched} again; only {wanted} was missing")
+    if not marker.is_file() or not missing.is_file():
+        step.problems.append("the resumed download did not complete the weights")
+    return step, seen
+
+
 def _outlived(step: Step, timeout: str) -> bool:
     """Whether the apt lock waits of ``step`` could outlast the unit's ``TimeoutStartSec`` (a problem)."""
     waits = sum(_lock_wait(c["argv"]) for c in step.calls if c["tool"] == "apt-get")
@@ -396,6 +425,9 @@ def rehearse(vmss: dict[str, Any], autoscale: dict[str, Any] | None, expect: Exp
             rehearsal.steps.extend(steps)
             if not steps or steps[-1].problems:
                 return rehearsal
+            if expect.weights is not None:
+                resumed, seen = _resumed_download_step(box, unit, expect, seen)
+                rehearsal.steps.append(resumed)
         # After the start: the commands a unit names (/usr/bin/docker) exist only once the prestart
         # installed them, and systemd-analyze verify checks that they do.
         units = [item["path"] for item in config.get("write_files") or [] if item["path"].endswith(".service")]

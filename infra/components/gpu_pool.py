@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from .. import catalogues
 from ..config.model import GpuPoolConfig
-from ..sizing import max_context_tokens
+from ..sizing import max_context_tokens, os_disk_gb
 from . import cloud_init
 from .autoscale import pool_autoscale
 from .interfaces import BlobSource, Foundation, RegistrySource, RoleAssignmentSpec
@@ -481,7 +481,7 @@ class GpuInferencePool(pulumi.ComponentResource):
                 os_disk=compute.VirtualMachineScaleSetOSDiskArgs(
                     create_option=compute.DiskCreateOptionTypes.FROM_IMAGE,
                     caching=compute.CachingTypes.READ_WRITE,
-                    disk_size_gb=profile.gpu_os_disk_size_gb,
+                    disk_size_gb=os_disk_gb(catalogues.open_models().get(pool.model), profile.gpu_os_disk_size_gb),
                     os_type=compute.OperatingSystemTypes.LINUX,
                     delete_option=compute.DiskDeleteOptionTypes.DELETE,
                     managed_disk=compute.VirtualMachineScaleSetManagedDiskParametersArgs(

@@ -44,7 +44,8 @@ class EnvironmentProfile(BaseModel):
     spot_max_price: float = -1.0
     """-1: pay up to the on-demand price, so instances are evicted only for capacity, never price."""
     gpu_os_disk_size_gb: int = 256
-    """Room for the container image, the model weights cache and logs (a 70B model is ~140 GB)."""
+    """The smallest OS disk of a pool VM: the image, the weights and logs of a model up to ~150 GB (a 70B
+    model at 2 bytes is ~141 GB); a larger catalogued model gets its weights + ``sizing.DISK_RESERVE_GB``."""
     gpu_repair_grace_period: str = "PT45M"
     """Automatic repairs wait this long after boot: image pull + model download + load is slow."""
     rolling_max_batch_percent: int = 20
