@@ -13,7 +13,10 @@ from .outcome import UsageError
 
 PLAN_FILE = "plan.json"
 """The plan document of one stack (``ai_serving.reports.planfile.write_plan``)."""
-PLAN_FILES = (PLAN_FILE, "compliance.csv", "compliance.json")
+DEPLOY_POLICY_CONFIG_FILE = "deploy-policy-config.json"
+"""The ``--policy-pack-config`` to deploy the stack with: the plan's policy config with the policies whose
+mandatory findings the stack waives advisory (``ai_serving.deploy_policy``); CI passes it to ``pulumi up``."""
+PLAN_FILES = (PLAN_FILE, "compliance.csv", "compliance.json", DEPLOY_POLICY_CONFIG_FILE)
 """What ``plan STACK --out DIR`` writes into ``DIR`` (``ai_serving.plan.write_outputs``)."""
 SUMMARY_FILE = "summary.json"
 """What marks a ``plan --all --out DIR`` folder (written last, by ``ai_serving.org.plan_all``)."""

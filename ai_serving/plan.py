@@ -18,11 +18,13 @@ from infra.config.errors import ConfigError
 
 from . import atomic
 from .cost import estimate as estimate_cost
+from .deploy_policy import deploy_policy_config
 from .engine.analyzer import PackZygote, PolicyPackProcess
 from .engine.project import Project
 from .engine.runner import ProgramRun, run_program
 from .models import waiver_problems
 from .outcome import ExitCode, Status
+from .output_folders import DEPLOY_POLICY_CONFIG_FILE
 from .reports.planfile import plan_document, write_plan
 from .stacks import load_stack
 from .verdict import Verdict, WaiverRules, decide
@@ -145,7 +147,7 @@ def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_co
             outcome.exit_code = ExitCode.FAILED
     if out_dir is not None:
         with timer("report writing (write_outputs)"):
-            outcome.files = write_outputs(out_dir, run, outcome.verdict, outcome.cost)
+            outcome.files = write_outputs(out_dir, run, outcome.verdict, outcome.cost, policy_config)
     return outcome
 
 
@@ -182,8 +184,9 @@ def outcome_resources(run: ProgramRun) -> list[dict[str, Any]]:
 
 
 def write_outputs(out_dir: Path, run: ProgramRun, verdict: Verdict | None,
-                  cost: dict[str, Any] | None = None) -> list[Path]:
-    """plan.json, and with a verdict the compliance report as CSV and JSON."""
+                  cost: dict[str, Any] | None = None, policy_config: dict | None = None) -> list[Path]:
+    """plan.json, and with a verdict the compliance report as CSV and JSON and the policy config to deploy
+    with (``policy_config``, the one the pack ran with, with the stack's waivers honoured)."""
     files = [write_plan(out_dir, plan_document(run, verdict.to_json() if verdict else None, cost))]
     if verdict is not None:
         rows = verdict.compliance
@@ -194,5 +197,7 @@ def write_outputs(out_dir: Path, run: ProgramRun, verdict: Verdict | None,
         writer.writerows(rows)
         csv_path = atomic.write_text(out_dir / "compliance.csv", buffer.getvalue())
         json_path = atomic.write_text(out_dir / "compliance.json", json.dumps(rows, indent=2) + "\n")
-        files += [csv_path, json_path]
+        deploy_path = atomic.write_text(out_dir / DEPLOY_POLICY_CONFIG_FILE, json.dumps(
+            deploy_policy_config(policy_config, verdict.to_json()), indent=2) + "\n")
+        files += [csv_path, json_path, deploy_path]
     return files

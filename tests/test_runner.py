@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from ai_serving.output_folders import PLAN_FILES
+
 from .cli_helpers import cli, write_stack
 from .stackdata import base_config
 
@@ -95,10 +97,10 @@ def test_runs_do_not_leak_into_each_other(plan_stack):
 
 
 def test_two_plans_of_the_same_stack_are_byte_identical(tmp_path):
-    """plan.json and the compliance files do not depend on the order asyncio registered resources in."""
+    """Every file a plan writes is independent of the order asyncio registered resources in."""
     for run in ("a", "b"):
         assert cli("plan", "team-a-prod", "--quiet", "--out", tmp_path / run) == 0
-    for name in ("plan.json", "compliance.csv", "compliance.json"):
+    for name in PLAN_FILES:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from ai_serving.wire import SECRET_SIG, SECRET_VALUE_SIG
 from witness import compare
-from witness.run import example_stacks, strict_policy_config, waived_policy_config
+from witness.run import example_stacks, strict_policy_config
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = "urn:pulumi:s::ai-serving::pulumi:pulumi:Stack::ai-serving-s"
@@ -149,16 +149,6 @@ def test_a_finding_of_a_policy_the_engine_could_not_run_is_only_the_not_run_diff
         ("policy-not-run", VAULT, "vmss-10-prod-image-by-digest")]
     # Where the engine did run it, a finding it lacks is still a difference.
     assert ("policy", VAULT, "vmss-10-prod-image-by-digest/advisory") in _kinds(compare.compare_verdicts([], plan))
-
-
-def test_waived_policies_run_advisory_on_both_sides_and_the_project_config_is_left_alone() -> None:
-    base = json.loads((ROOT / "policies" / "policy-config.json").read_text(encoding="utf-8"))
-    before = copy.deepcopy(base)
-    cfg = waived_policy_config(base, ["vmss-10-prod-image-by-digest"])
-    assert base == before
-    assert cfg["vmss-10-prod-image-by-digest"]["enforcementLevel"] == "advisory"
-    assert {k: v for k, v in cfg.items() if k != "vmss-10-prod-image-by-digest"} == {
-        k: v for k, v in base.items() if k != "vmss-10-prod-image-by-digest"}
 
 
 def test_the_allowlist_entries_are_well_formed() -> None:

@@ -160,9 +160,44 @@ def test_pulumi_runs_each_changed_stack_with_the_policy_pack(doc: dict[str, Any]
     assert pulumi["command"] == command
     assert pulumi["stack-name"] == "${{ matrix.stack }}"
     assert pulumi["policyPacks"] == "policies"
-    assert pulumi["policyPackConfigs"] == "policies/policy-config.json"
     output = "preview-stacks" if job_id == "preview" else "stacks"
     assert job["strategy"]["matrix"]["stack"] == f"${{{{ fromJSON(needs.changes.outputs.{output}) }}}}"
+
+
+def _offline_plan_step(job: dict[str, Any]) -> dict[str, Any]:
+    (step,) = [s for s in job["steps"] if ".venv/bin/ai-serving plan" in s.get("run", "")]
+    return step
+
+
+@pytest.mark.parametrize(("doc", "job_id"), [(PR, "preview"), (DEPLOY, "deploy")], ids=["preview", "up"])
+def test_pulumi_gets_the_policy_config_the_offline_plan_of_its_stack_wrote(doc: dict[str, Any], job_id: str):
+    """The engine knows no waivers: it runs with the plan's deploy-policy-config.json (waived policies advisory),
+    written by a plan of the matrix stack in an earlier step under the same condition."""
+    from ai_serving.output_folders import DEPLOY_POLICY_CONFIG_FILE
+
+    job = doc["jobs"][job_id]
+    plan, pulumi = _offline_plan_step(job), _step(job, "pulumi/actions")
+    assert job["steps"].index(plan) < job["steps"].index(pulumi)
+    assert plan.get("if") == pulumi.get("if")
+    assert plan["env"] == {"STACK": "${{ matrix.stack }}"}
+    argv = shlex.split(plan["run"])
+    assert argv[:3] == [".venv/bin/ai-serving", "plan", "$STACK"] and "--quiet" in argv
+    assert pulumi["with"]["policyPackConfigs"] == f"{argv[argv.index('--out') + 1]}/{DEPLOY_POLICY_CONFIG_FILE}"
+
+
+@pytest.mark.parametrize(("doc", "job_id"), [(PR, "preview"), (DEPLOY, "deploy")], ids=["preview", "up"])
+@pytest.mark.parametrize("exit_code", [0, 1, 2])
+def test_the_offline_plan_step_fails_the_job_on_violations_and_config_errors(tmp_path: Path, doc: dict[str, Any],
+                                                                          job_id: str, exit_code: int):
+    """Exit 1 (violations no waiver covers) and 2 (a bad stack file) stop the job before pulumi runs."""
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    fake = bin_dir / "ai-serving"
+    fake.write_text(f'#!/bin/sh\necho "$@" > args\nexit {exit_code}\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    result = _run_like_github(_offline_plan_step(doc["jobs"][job_id])["run"], tmp_path, {"STACK": "team-a-dev"})
+    assert result.returncode == exit_code
+    assert (tmp_path / "args").read_text().split()[:2] == ["plan", "team-a-dev"]
 
 
 def test_policy_pack_paths_given_to_pulumi_exist():

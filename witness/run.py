@@ -7,8 +7,10 @@ backend, the passphrase secrets provider, no update checks, no plugin downloads)
    with a fresh random token: it must stay ciphertext in the stack file and in `pulumi stack export`;
 2. with the token set in plain text instead, `pulumi preview` must stop in the program, naming the key and
    not showing the token (then the encrypted one is set again);
-3. `pulumi preview --policy-pack policies --policy-pack-config policies/policy-config.json`;
-4. `pulumi up --yes` with the same pack;
+3. `pulumi preview --policy-pack policies --policy-pack-config <plan out>/deploy-policy-config.json`, the
+   config `ai-serving plan --out` writes for the deploy (the project's, the stack's waived policies
+   advisory), as CI passes it;
+4. `pulumi up --yes` with the same pack and config;
 5. `pulumi preview --expect-no-changes` (the program is idempotent) with the pack;
 6. `pulumi destroy --yes`: it must succeed where nothing is protected, and fail, leaving every
    protected resource in place, where something is (prod);
@@ -42,6 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from ai_serving.deploy_policy import advisory_at_deploy  # noqa: E402
+from ai_serving.output_folders import DEPLOY_POLICY_CONFIG_FILE  # noqa: E402
 from infra.components.cloud_init import MODEL_HUB_SECRET_NAME as MODEL_HUB_SECRET  # noqa: E402
 from witness import compare  # noqa: E402
 from witness.provider import logic  # noqa: E402
@@ -159,17 +163,12 @@ class Witness:
             step("plain token refused", lambda: self.plain_token_refused(result, stack, token))
 
             plan = step("ai-serving plan", lambda: self.offline_plan(stack, work))
-            pack_args = PACK_ARGS
-            waived = sorted({w["policy"] for w in (plan.get("policy") or {}).get("suppressed", [])
-                             if w.get("level") == "mandatory"})
-            if waived:
-                # Waivers are ai-serving's layer over the pack; the engine has none, so a waived mandatory
-                # finding would stop `pulumi up`. Both sides run with the waived policies advisory: the
-                # engine still reports them, the comparison stays exact, and the deploy goes on.
-                config = self.project / f"witness-waived-{stack}.json"
-                base = json.loads((self.project / "policies" / "policy-config.json").read_text(encoding="utf-8"))
-                config.write_text(json.dumps(waived_policy_config(base, waived), indent=2), encoding="utf-8")
-                pack_args = ["--policy-pack", "policies", "--policy-pack-config", str(config)]
+            # The engine runs with the config the plan wrote for the deploy, as CI passes it to `pulumi up`.
+            config = work / "ai-serving-plan" / DEPLOY_POLICY_CONFIG_FILE
+            pack_args = ["--policy-pack", "policies", "--policy-pack-config", str(config)]
+            if advisory_at_deploy(plan.get("policy")):
+                # It runs the waived policies advisory, so the engine reports their findings at that level:
+                # the offline side is planned again with the same config, and the comparison stays exact.
                 plan = step("ai-serving plan, waived advisory", lambda: self.offline_plan(
                     stack, work, config=config, name="ai-serving-plan-waived"))
             expect_refusal = any(v["level"] == "mandatory" for v in (plan.get("policy") or {}).get("violations", []))
@@ -319,14 +318,6 @@ class Witness:
 
 class StepFailed(Exception):
     """A pulumi command failed; the message says which and where its log is."""
-
-
-def waived_policy_config(base: dict[str, Any], policies: list[str]) -> dict[str, Any]:
-    """The project's policy config with ``policies`` (waived in the stack file) advisory."""
-    cfg = json.loads(json.dumps(base))
-    for name in policies:
-        cfg.setdefault(name, {})["enforcementLevel"] = "advisory"
-    return cfg
 
 
 def strict_policy_config(base: dict[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import arm, atomic
+from ..deploy_policy import advisory_at_deploy, deploy_note
 from ..outcome import ExitCode, Status, UsageError
 from ..outcome import bounded as bounded_text
 from ..output_folders import REPORT_FILE, REPORT_FULL_FILE, SUMMARY_FILE
@@ -516,6 +517,8 @@ def stack_section(summary: dict[str, Any], row: dict[str, Any], plan: dict[str, 
                      code(resource_name(w.get("urn", "")) or "(stack)"), cell(w.get("reason")),
                      cell(w.get("expires"))] for w in waivers]
             out.append("\n**Waivers**\n\n" + table(["rule", "resource", "reason", "expires"], rows))
+            if deploy := [code(rule_id(p), in_table=False) for p in advisory_at_deploy(policy)]:
+                out.append(f"\n{deploy_note(deploy)}\n")
     counts = Counter(r["type"] for r in plan.get("resources") or [] if not r["type"].startswith("pulumi:"))
     azure = sorted((t, n) for t, n in counts.items() if t.startswith("azure-native:"))
     components = sorted((t, n) for t, n in counts.items() if not t.startswith("azure-native:"))

@@ -17,7 +17,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from ..verdict import resource_name
+from ..deploy_policy import advisory_at_deploy, deploy_note
+from ..verdict import resource_name, rule_id
 
 if TYPE_CHECKING:  # read through its attributes only
     from rich.status import Status as Spinner
@@ -190,6 +191,8 @@ def print_outcome(outcome: StackOutcome, console: Console, err: Console, *, quie
             console.print(f"[bold]{len(v.suppressed)} waived finding(s)[/]")
             for s in v.suppressed:
                 console.print(f"  {s['rule']} {s['urn']} (until {s['expires']}): {s['reason']}", markup=False)
+            if deploy := [rule_id(p) for p in advisory_at_deploy(v.to_json())]:
+                console.print(f"  {deploy_note(deploy)}", markup=False)
         for w in v.unused_waivers:
             console.print(f"  note: waiver {w['rule']} for {w['resource']!r} matched nothing", markup=False)
         console.print(f"policy pack {v.pack}: {len(v.mandatory)} mandatory, {len(v.advisory)} advisory, "
