@@ -42,6 +42,21 @@ def is_plan_output(folder: Path) -> bool:
     return all(_is_plan_file_name(e.name) and _regular(e) for e in folder.iterdir())
 
 
+def remove_stale_outputs(folder: Path, written: list[Path]) -> None:
+    """Delete the plan files in ``folder`` that this plan did not write (``written``).
+
+    They belong to an earlier plan there: after a failed plan, or one without the policy pack, an old
+    plan.json, compliance report or deploy-policy-config.json would pass for this one's (``report``,
+    ``diff`` and the deploy read them). ``check_out_folder`` let only plan files be there.
+    """
+    if not folder.is_dir():
+        return
+    keep = {p.name for p in written}
+    for entry in folder.iterdir():
+        if _is_plan_file_name(entry.name) and entry.name not in keep and (_regular(entry) or entry.is_symlink()):
+            entry.unlink(missing_ok=True)
+
+
 def foreign_entry(folder: Path) -> str | None:
     """The name of something in ``folder`` that no ``plan --all`` wrote, or None when it holds only what one
     writes: summary.json, the report files and a plan output folder per stack (:func:`is_plan_output`).

@@ -24,7 +24,7 @@ from .engine.project import Project
 from .engine.runner import ProgramRun, run_program
 from .models import waiver_problems
 from .outcome import ExitCode, Status
-from .output_folders import DEPLOY_POLICY_CONFIG_FILE
+from .output_folders import DEPLOY_POLICY_CONFIG_FILE, remove_stale_outputs
 from .reports.planfile import plan_document, write_plan
 from .stacks import load_stack
 from .verdict import Verdict, WaiverRules, decide
@@ -88,10 +88,22 @@ def plan_stack(project: Project, stack: str, *, pack_dir: Path | None, policy_co
                on_phase: Callable[[str], None] | None = None) -> StackOutcome:
     """Plan ``stack``: never raises for bad config or program errors (they become the outcome).
 
-    With ``phases``, the seconds each step took are added to it under the step's name (``make bench``);
-    ``on_phase`` is called with each step's name as it starts (the terminal's progress lines).
+    With ``out_dir``, its files are this plan's only: what an earlier plan there wrote and this one did
+    not (all of them, when this one failed) is deleted. With ``phases``, the seconds each step took are
+    added to it under the step's name (``make bench``); ``on_phase`` is called with each step's name as it
+    starts (the terminal's progress lines).
     """
-    timer = _Phases(phases, on_phase)
+    outcome = _plan(project, stack, pack_dir=pack_dir, policy_config=policy_config, out_dir=out_dir, today=today,
+                    stack_file=stack_file, zygote=zygote, timer=_Phases(phases, on_phase))
+    if out_dir is not None:
+        remove_stale_outputs(out_dir, outcome.files)
+    return outcome
+
+
+def _plan(project: Project, stack: str, *, pack_dir: Path | None, policy_config: dict | None,
+          out_dir: Path | None, today: date, stack_file: Path | None, zygote: PackZygote | None,
+          timer: _Phases) -> StackOutcome:
+    """``plan_stack``'s work, timed by ``timer``; ``outcome.files`` lists what it wrote."""
     try:
         with timer("stack file read + validation (load_stack)"):
             loaded = load_stack(project, stack, stack_file)

@@ -177,6 +177,24 @@ def test_plan_out_may_be_new_empty_or_an_earlier_plans_folder_and_nothing_else(t
         check_out_folder(tmp_path / "file")
 
 
+
+def test_a_plan_leaves_only_its_own_files_in_its_out_folder(tmp_path, capsys):
+    # An earlier plan's files must not pass for this one's: report, diff and the deploy read them.
+    stacks = tmp_path / "stacks"
+    shutil.copytree(ROOT / "stacks", stacks)
+    out = tmp_path / "out"
+    assert cli("plan", "team-a-dev", "--stack-dir", stacks, "--out", out, "--quiet") == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(PLAN_FILES)
+    # Without the pack: plan.json only; the old compliance report and deploy config go.
+    assert cli("plan", "team-a-dev", "--no-policy", "--stack-dir", stacks, "--out", out, "--quiet") == 0
+    assert sorted(p.name for p in out.iterdir()) == ["plan.json"]
+    # A plan that fails leaves nothing that looks like a current plan.
+    stack_file = stacks / "Pulumi.team-a-dev.yaml"
+    stack_file.write_text(stack_file.read_text(encoding="utf-8") + "  ai-serving:nonsense: 1\n", encoding="utf-8")
+    assert cli("plan", "team-a-dev", "--stack-dir", stacks, "--out", out, "--quiet") == 2
+    assert list(out.iterdir()) == []
+    capsys.readouterr()
+
 def test_report_out_into_a_stack_directory_or_an_unrelated_folder_is_refused(tmp_path, capsys):
     stacks = tmp_path / "stacks"
     shutil.copytree(ROOT / "stacks", stacks)

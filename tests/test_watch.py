@@ -70,8 +70,10 @@ def test_a_save_replans_a_bad_save_is_reported_and_ctrl_c_exits_0(tmp_path: Path
         assert f"{stack_file}" in said and "ai-serving:environment" in said and "staging" in said
         assert "Traceback" not in said
 
+        # The bad save's plan failed: no plan.json of the earlier save passes for its plan.
+        assert not (tmp_path / "out" / "plan.json").exists()
+
         # The fix saved: planned again, by the same warm process, to the same plan.json as the first time.
-        (tmp_path / "out" / "plan.json").unlink()
         stack_file.write_text(good, encoding="utf-8")
         assert "exit 0" in err.until(f"plan 3 of {STACK}:")
         assert (tmp_path / "out" / "plan.json").read_bytes() == first
