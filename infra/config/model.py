@@ -327,19 +327,43 @@ class BudgetConfig(_Model):
     contact_emails: Annotated[list[Email], Field(min_length=1)]
 
 
+PLACEHOLDER_RE = re.compile(r"(?i)(?<![a-z])(todo|tbd|fixme|xxx+)(?![a-z])")
+"""A scaffolding placeholder word (``TODO``, ``TBD``, ``FIXME``, ``XXX``): the one check for cost centers,
+owners and tags (``checks.placeholders``) and waiver reasons (``_reason``). A word, so ``Toddler`` or
+``xxxl`` are not placeholders."""
+
+
+def is_placeholder(text: str) -> bool:
+    """Whether ``text`` carries a placeholder word (see ``PLACEHOLDER_RE``)."""
+    return PLACEHOLDER_RE.search(text) is not None
+
+
 MIN_REASON_CHARS = 10
+MIN_REASON_LETTERS = 4
+"""Different letters a reason must use: "aaaaaaaaaa" and "abababab ab" are not words; any sentence has more."""
 
 
 def _reason(value: str) -> str:
-    """A waiver's reason must say something: 10+ visible characters, with words in them.
+    """A waiver's reason must say something: 10+ visible characters, in words, and not a placeholder.
 
     Whitespace, zero-width and other format/control characters (Unicode categories Z*, C*) do not
-    count: 10 spaces or 10 zero-width spaces once waived a mandatory control.
+    count: 10 spaces or 10 zero-width spaces once waived a mandatory control. Words: a run of two or
+    more letters, and at least ``MIN_REASON_LETTERS`` different letters overall (one letter repeated,
+    "aaaaaaaaaa", once waived a mandatory control too). A placeholder word ("TODO: fixme") is refused
+    as it is for cost centers, owners and tags.
     """
-    visible = [c for c in value if not unicodedata.category(c).startswith(("Z", "C"))]
-    if len(visible) < MIN_REASON_CHARS or not re.search(r"[^\W\d_]{2,}", "".join(visible)):
-        raise ValueError(f"expected a reason in words, at least {MIN_REASON_CHARS} visible characters (not counting "
-                         f"spaces or invisible characters); found {len(visible)} visible character(s)")
+    # Invisible characters go, so "TO\u200bDO" is still a placeholder; separators stay word boundaries.
+    text = "".join(" " if c.isspace() or unicodedata.category(c).startswith("Z")
+                   else "" if unicodedata.category(c).startswith("C") else c for c in value)
+    visible = "".join(text.split())
+    letters = {c for c in visible.casefold() if c.isalpha()}
+    expected = (f"expected a reason in words, at least {MIN_REASON_CHARS} visible characters (not counting spaces "
+                f"or invisible characters) with at least {MIN_REASON_LETTERS} different letters, saying why the "
+                "finding may stand until the expiry")
+    if len(visible) < MIN_REASON_CHARS or len(letters) < MIN_REASON_LETTERS or not re.search(r"[^\W\d_]{2,}", text):
+        raise ValueError(f"{expected}; found {len(visible)} visible character(s), {len(letters)} different letter(s)")
+    if is_placeholder(text):
+        raise ValueError(f"{expected}, not a placeholder (TODO, TBD, FIXME, XXX); found {shown(value)}")
     return value
 
 
