@@ -141,6 +141,26 @@ def test_exact_hosts_under_a_shared_domain_and_wildcards_below_one_owner_are_all
     assert cli("validate", "team-t-dev", "--stack-dir", tmp_path) == 0, capsys.readouterr().err
 
 
+def test_a_wildcard_over_any_entry_of_the_public_suffix_list_is_refused():
+    """Every entry of both sections, the PRIVATE one (providers' multi-tenant domains) included: `*.<entry>`
+    is refused, and one tenant's host under it is allowed."""
+    from publicsuffixlist import PSLFILE, encode_idn
+
+    from infra.config.model import _fqdn
+
+    with open(PSLFILE, encoding="utf-8") as source:
+        icann, private = source.read().split("// ===BEGIN PRIVATE DOMAINS===")
+    entries = {section: [encode_idn(line.split()[0].lstrip("*.")) for line in text.splitlines()
+                         if line.strip() and not line.startswith(("//", "!"))]
+               for section, text in (("icann", icann), ("private", private))}
+    assert {"blob.core.windows.net", "azurewebsites.net", "ngrok-free.app"} <= set(entries["private"])
+    assert len(entries["private"]) > 3000 and len(entries["icann"]) > 5000
+    for entry in entries["icann"] + entries["private"]:
+        with pytest.raises(ValueError, match="too broad"):
+            _fqdn(f"*.{entry}")
+        assert _fqdn(f"tenant-host.{entry}") == f"tenant-host.{entry}"
+
+
 def test_duplicate_deployment_names():
     cfg = base_config("dev")
     cfg["ai-serving:openai"]["deployments"].append(dict(cfg["ai-serving:openai"]["deployments"][0]))
