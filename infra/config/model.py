@@ -131,8 +131,8 @@ FQDN_RE = re.compile(rf"(\*\.)?{_HOST_LABEL}(\.{_HOST_LABEL})+")
 @cache
 def _public_suffix_list() -> tuple[PublicSuffixList, dict[str, str]]:
     """The Public Suffix List (publicsuffix.org; both its ICANN and PRIVATE sections) as bundled with the
-    pinned ``publicsuffixlist`` package (requirements.lock; 1.1.2.20261023 bundles list commit 8437e52 of
-    2026-10-22), and each domain ABOVE one of its entries, with that entry (``core.windows.net`` ->
+    ``publicsuffixlist`` package pinned in requirements.lock (the file's VERSION and COMMIT lines say which
+    list), and each domain ABOVE one of its entries, with that entry (``core.windows.net`` ->
     ``blob.core.windows.net``). Read once, on the first wildcard checked."""
     with open(PSLFILE, encoding="utf-8") as source:
         listed = {line.split()[0].lstrip("!*.") for line in source if line.strip() and not line.startswith("//")}
