@@ -39,7 +39,8 @@ class WaiverRules:
 
     ``maxDays``: the latest expiry a waiver may have, counted from the day of the plan (default 365).
     ``broadResourceAllowances``: ``{"stack", "rule", "resource"}`` entries allowing a waiver whose
-    resource glob matches everything (``*``, ``**``, ``?*``...), which is otherwise refused.
+    resource pattern names no resources (``too_broad``: ``*``, ``[!Z]*``, ``*-prod``...), which is otherwise
+    refused.
     """
 
     max_days: int = 365
@@ -87,9 +88,28 @@ class WaiverRules:
         return cls(max_days, tuple(allowances))
 
 
-def matches_everything(glob: str) -> bool:
-    """Whether a waiver's resource glob names nothing in particular (only wildcards: ``*``, ``?*``...)."""
-    return not any(c.isalnum() for c in glob)
+GLOB_WILDCARDS = "*?["
+"""What starts a wildcard in a waiver's fnmatch pattern: ``*``, ``?`` and a ``[...]`` class (``[!Z]``)."""
+MIN_NAMED_PREFIX = 2
+"""Literal characters a wildcard pattern must start with: the shortest resource kind prefix (``rg-``,
+``kv-``, ``st``; ``infra/naming.py``), so a pattern names at least one kind of resource."""
+
+
+def too_broad(glob: str) -> bool:
+    """Whether a waiver's resource pattern names no resources: it has a wildcard and fewer than
+    ``MIN_NAMED_PREFIX`` literal characters before it.
+
+    Every resource name starts with its kind and then carries the stack's own team and environment
+    (``oai-team-a-prod-sdc``). A pattern that may begin with anything matches every resource as soon as
+    the rest of it is in every name: class syntax needs no letter at all (``[!Z]*``, ``[a-z]*``,
+    ``*[!#]*``), and the stack's own name is in all of them (``*-prod-*``, ``*team-a*``). A literal start
+    confines the matches to names that begin with it, whatever follows. ``[`` counts as a wildcard even
+    where fnmatch reads it literally (no closing ``]``), which only ever refuses more.
+    """
+    first = next((i for i, c in enumerate(glob) if c in GLOB_WILDCARDS), None)
+    return first is not None and first < MIN_NAMED_PREFIX
+
+
 _RULE_ID = re.compile(r"^([a-z]+)-(\d{2})")
 
 
@@ -147,11 +167,14 @@ def decide(pack: str, policies: Mapping[str, PolicyMeta], analysis: Analysis, su
             verdict.violations.append(_synthetic(WAIVER_TOO_LONG, f"the waiver of {s.rule} for {s.resource!r} runs "
                                                  f"to {s.expires.isoformat()}, past the {rules.max_days}-day limit "
                                                  f"({latest.isoformat()}); choose an earlier expiry"))
-        if matches_everything(s.resource) and (stack, s.rule, s.resource) not in rules.broad_allowances:
+        if too_broad(s.resource) and (stack, s.rule, s.resource) not in rules.broad_allowances:
             refused.add(i)
             verdict.violations.append(_synthetic(WAIVER_TOO_BROAD, f"the waiver of {s.rule} for {s.resource!r} "
-                                                 "matches every resource; name the resources, or ask the platform "
-                                                 "team for an allowance in policies/waivers.json"))
+                                                 "names no resources: a pattern must start with at least "
+                                                 f"{MIN_NAMED_PREFIX} characters of the resource names before any "
+                                                 "*, ? or [ (like oai-* or vmss-team-a-prod-sdc-gpu); name the "
+                                                 "resources, or ask the platform team for an allowance in "
+                                                 "policies/waivers.json"))
         if i in refused:
             used.add(i)
             continue

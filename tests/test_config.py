@@ -94,6 +94,16 @@ INVALID = [
     (("ai-serving:owners",), [], "ai-serving:owners", "at least 1"),
     (("ai-serving:costCenter",), _DELETE, "ai-serving:costCenter", "required"),
     (("ai-serving:budget",), {"monthlyAmount": 10, "contactEmails": ["x"]}, "ai-serving:budget.contactEmails[0]", "email"),
+    # A wildcard over a public suffix (its PRIVATE section too: providers' multi-tenant domains) allows
+    # every tenant's storage account, web app or tunnel as an exfiltration destination.
+    (("ai-serving:openai", "allowedFqdns"), ["api.example.com", "*.blob.core.windows.net"],
+     "ai-serving:openai.allowedFqdns[1]", "like myname.blob.core.windows.net"),
+    (("ai-serving:openai", "allowedFqdns"), ["*.ngrok-free.app"], "ai-serving:openai.allowedFqdns[0]",
+     "every tenant's hosts under 'ngrok-free.app', a public suffix"),
+    (("ai-serving:openai", "allowedFqdns"), ["*.azurewebsites.net"], "ai-serving:openai.allowedFqdns[0]", "too broad"),
+    (("ai-serving:openai", "allowedFqdns"), ["*.core.windows.net"], "ai-serving:openai.allowedFqdns[0]",
+     "under 'blob.core.windows.net'"),
+    (("ai-serving:openai", "allowedFqdns"), ["*.co.uk"], "ai-serving:openai.allowedFqdns[0]", "too broad"),
     (("ai-serving:suppressions",), [{"rule": "CS-05", "resource": "x", "expires": "2030-01-01"}],
      "ai-serving:suppressions[0].reason", "required"),
     (("ai-serving:suppressions",), [{"rule": "CS-05", "resource": "x", "reason": "too short"}],
@@ -109,6 +119,46 @@ def test_invalid_config_names_the_key_and_the_problem(tmp_path, capsys, path, va
     assert key in err, err
     assert words in err, err
     assert "Traceback" not in err
+
+
+def test_the_reviewers_allow_list_is_refused_entry_by_entry(tmp_path, capsys):
+    cfg = base_config("prod")
+    cfg["ai-serving:openai"]["allowedFqdns"] = ["*.blob.core.windows.net", "*.ngrok-free.app", "*.azurewebsites.net"]
+    write_stack(tmp_path, "team-t-prod", cfg)
+    assert cli("validate", "team-t-prod", "--stack-dir", tmp_path) == 2
+    err = capsys.readouterr().err
+    for i, suffix in enumerate(["blob.core.windows.net", "ngrok-free.app", "azurewebsites.net"]):
+        assert (f"ai-serving:openai.allowedFqdns[{i}]: wildcard '*.{suffix}' is too broad: it covers every tenant's "
+                f"hosts under '{suffix}'") in err
+        assert f"name the exact hosts (like myname.{suffix})" in err
+
+
+def test_exact_hosts_under_a_shared_domain_and_wildcards_below_one_owner_are_allowed(tmp_path, capsys):
+    cfg = base_config("dev")
+    cfg["ai-serving:openai"]["allowedFqdns"] = ["mystorage.blob.core.windows.net", "*.example.com",
+                                                "*.eu.example.co.uk", "myapp.azurewebsites.net"]
+    write_stack(tmp_path, "team-t-dev", cfg)
+    assert cli("validate", "team-t-dev", "--stack-dir", tmp_path) == 0, capsys.readouterr().err
+
+
+def test_a_wildcard_over_any_entry_of_the_public_suffix_list_is_refused():
+    """Every entry of both sections, the PRIVATE one (providers' multi-tenant domains) included: `*.<entry>`
+    is refused, and one tenant's host under it is allowed."""
+    from publicsuffixlist import PSLFILE, encode_idn
+
+    from infra.config.model import _fqdn
+
+    with open(PSLFILE, encoding="utf-8") as source:
+        icann, private = source.read().split("// ===BEGIN PRIVATE DOMAINS===")
+    entries = {section: [encode_idn(line.split()[0].lstrip("*.")) for line in text.splitlines()
+                         if line.strip() and not line.startswith(("//", "!"))]
+               for section, text in (("icann", icann), ("private", private))}
+    assert {"blob.core.windows.net", "azurewebsites.net", "ngrok-free.app"} <= set(entries["private"])
+    assert len(entries["private"]) > 3000 and len(entries["icann"]) > 5000
+    for entry in entries["icann"] + entries["private"]:
+        with pytest.raises(ValueError, match="too broad"):
+            _fqdn(f"*.{entry}")
+        assert _fqdn(f"tenant-host.{entry}") == f"tenant-host.{entry}"
 
 
 def test_duplicate_deployment_names():

@@ -136,7 +136,7 @@ def test_plan_fails_when_a_retirement_waiver_outlives_the_model(tmp_path, capsys
 
     cfg = base_config("prod")
     # gpt-5.5 2026-04-24 retires on 2027-10-26: a waiver until November would outlive it.
-    cfg["ai-serving:suppressions"] = [{"rule": "DEP-05", "resource": "*-chat", "reason": "migration planned in Q4",
+    cfg["ai-serving:suppressions"] = [{"rule": "DEP-05", "resource": "oai-*-chat", "reason": "migration planned in Q4",
                                        "expires": "2027-11-01"}]
     write_stack(tmp_path, "team-t-prod", cfg)
     assert cli("plan", "team-t-prod", "--stack-dir", tmp_path, "--quiet") == 1

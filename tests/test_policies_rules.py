@@ -134,6 +134,17 @@ FAILING = [
     ("CS-06", "account", {"properties.allowedFqdnList": []}, "allowedFqdnList is empty"),
     ("CS-06", "account", {"properties.allowedFqdnList": DELETE}, "allowedFqdnList is empty"),
     ("CS-06", "account", {"properties.allowedFqdnList": ["*"]}, "wildcard"),
+    ("CS-06", "account", {"properties.allowedFqdnList": ["kv.vault.azure.net", "*.*"]},
+     "allowedFqdnList[1] is a wildcard that allows every destination"),
+    # A wildcard over a public suffix, the PSL's PRIVATE section too: any tenant's storage, web app or tunnel.
+    ("CS-06", "account", {"properties.allowedFqdnList": ["kv.vault.azure.net", "*.blob.core.windows.net"]},
+     "allowedFqdnList[1] is a wildcard over every tenant's hosts under 'blob.core.windows.net'"),
+    ("CS-06", "account", {"properties.allowedFqdnList": ["*.ngrok-free.app"]}, "under 'ngrok-free.app'"),
+    ("CS-06", "account", {"properties.allowedFqdnList": ["*.AzureWebsites.net"]}, "under 'azurewebsites.net'"),
+    ("CS-06", "account", {"properties.allowedFqdnList": ["*.core.windows.net"]}, "under 'blob.core.windows.net'"),
+    ("CS-06", "account", {"properties.allowedFqdnList": ["evil*.azurewebsites.net"]}, "under 'azurewebsites.net'"),
+    ("CS-06", "account", {"properties.allowedFqdnList": ["*.com"]}, "under 'com'"),
+    ("CS-06", "account", {"properties.allowedFqdnList": ["*.co.uk"]}, "under 'co.uk'"),
     ("CS-07", "account", {"kind": "Face"}, "kind 'Face'"),
     ("CS-07", "account", {"kind": DELETE}, "(unset)"),
     # Deployments
@@ -412,6 +423,9 @@ PASSING_VARIANTS = [
     ("ACR-01", "registry", {"adminUserEnabled": DELETE}),
     ("ACR-03", "registry", {"anonymousPullEnabled": DELETE}),
     ("RBAC-01", "role-assignment", {"principalType": DELETE}),
+    # exact hosts under a shared domain, and wildcards below a domain of one owner
+    ("CS-06", "account", {"properties.allowedFqdnList": ["mystorage.blob.core.windows.net", "*.example.com",
+                                                         "*.eu.example.co.uk", "myapp.azurewebsites.net"]}),
     # things that look alarming but are not
     ("NET-01", "nsg", {"securityRules.4.destinationPortRange": "22"}),  # a Deny rule
     ("NET-01", "nsg", {"securityRules.3.destinationPortRange": "22"}),  # outbound
@@ -694,3 +708,24 @@ def test_secret_settings_are_named_not_shown() -> None:
         "VMSS-02", "vmss", {"virtualMachineProfile.osProfile.adminPassword": "Fixture-Passw0rd!"}
     ).messages
     assert plain and not any("Fixture-Passw0rd" in m for m in plain)
+
+
+def test_the_pack_and_the_config_share_one_definition_of_a_shared_domain() -> None:
+    """CS-06 and the config's allowedFqdns check answer alike for every entry of the Public Suffix List,
+    every domain above one, one below each, and domains of one owner (the pack cannot import infra/, so
+    each holds the definition; this holds them together)."""
+    from guardrails.rules.ai import shared_suffix as pack
+    from publicsuffixlist import PSLFILE, encode_idn
+
+    from infra.config.model import shared_suffix as config
+
+    with open(PSLFILE, encoding="utf-8") as source:
+        rules = [line.split()[0] for line in source if line.strip() and not line.startswith("//")]
+    domains = {r.lstrip("!*.") for r in rules}
+    domains |= {encode_idn(d) for d in domains}
+    domains |= {d.split(".", i)[-1] for d in list(domains) for i in range(1, d.count("."))}
+    domains |= {f"tenant.{d}" for d in list(domains)} | {"example.com", "eu.example.co.uk", "example.corp", "*"}
+    assert [d for d in sorted(domains) if pack(d) != config(d)] == []
+    assert config("ngrok-free.app") == "ngrok-free.app" and config("core.windows.net") == "blob.core.windows.net"
+    assert config("tenant.blob.core.windows.net") is None and config("example.com") is None
+    assert config("xn--mre-og-romsdal-qqb.no") == "sande.xn--mre-og-romsdal-qqb.no"  # møre-og-romsdal.no, as DNS has it

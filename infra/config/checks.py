@@ -13,7 +13,7 @@ from .. import catalogues, sizing
 from . import openai_checks
 from .addressing import LARGEST_ALLOWED_PREFIX, gpu_addresses_needed, layout, usable_addresses
 from .errors import shown
-from .model import StackConfig
+from .model import StackConfig, is_placeholder
 from .patterns import full_match
 from .regions import REGION_SHORT_CODES
 
@@ -26,7 +26,6 @@ MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-
 
 PLACEHOLDER_COST_CENTER = "CC-TODO"
 """What ``ai-serving new-team`` writes until a team names its real cost center."""
-_TODO = re.compile(r"(?i)(?<![a-z])todo(?![a-z])")
 
 
 def placeholder_owner(team: str) -> str:
@@ -35,20 +34,20 @@ def placeholder_owner(team: str) -> str:
 
 
 def placeholders(cfg: StackConfig) -> list[Issue]:
-    """Scaffolding placeholders left in ``cfg`` (``CC-TODO``, a ``TODO`` word, new-team's default owner).
+    """Scaffolding placeholders left in ``cfg`` (``CC-TODO``, a ``TODO``-like word, new-team's default owner).
 
     A config-level check rather than a pack rule on the tags: the values are config keys, so the
     finding points at the exact line of the stack file, and a prod stack stops before anything is
     declared. Prod rejects them (see ``check``); dev and test only get a warning from the tooling."""
     found: list[Issue] = []
-    if _TODO.search(cfg.cost_center):
+    if is_placeholder(cfg.cost_center):
         found.append((("ai-serving:costCenter",),
                       f"placeholder cost center {shown(cfg.cost_center)}: set the real one"))
     for i, owner in enumerate(cfg.owners):
-        if _TODO.search(owner) or owner == placeholder_owner(cfg.team):
+        if is_placeholder(owner) or owner == placeholder_owner(cfg.team):
             found.append((("ai-serving:owners", i), f"placeholder owner {shown(owner)}: name the real owners"))
     for key, value in cfg.tags.items():
-        if _TODO.search(value):
+        if is_placeholder(value):
             found.append((("ai-serving:tags", key), f"placeholder tag value {shown(value)}: set the real one"))
     return found
 

@@ -13,8 +13,10 @@ import ipaddress
 import re
 import unicodedata
 from datetime import date
+from functools import cache
 from typing import Annotated, Literal
 
+from publicsuffixlist import PSLFILE, PublicSuffixList, encode_idn
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
 from pydantic.alias_generators import to_camel
 
@@ -124,18 +126,52 @@ def _tags(value: dict[str, str]) -> dict[str, str]:
 
 _HOST_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 FQDN_RE = re.compile(rf"(\*\.)?{_HOST_LABEL}(\.{_HOST_LABEL})+")
-_SHARED_SECOND_LEVEL = {"co", "com", "net", "org", "gov", "ac", "edu", "ne", "or", "go"}
+
+
+@cache
+def _public_suffix_list() -> tuple[PublicSuffixList, dict[str, str]]:
+    """The Public Suffix List (publicsuffix.org; both its ICANN and PRIVATE sections) as bundled with the
+    ``publicsuffixlist`` package pinned in requirements.lock (the file's VERSION and COMMIT lines say which
+    list), and each domain ABOVE one of its entries, with that entry (``core.windows.net`` ->
+    ``blob.core.windows.net``). Read once, on the first wildcard checked."""
+    with open(PSLFILE, encoding="utf-8") as source:
+        listed = {line.split()[0].lstrip("!*.") for line in source if line.strip() and not line.startswith("//")}
+    above: dict[str, str] = {}
+    for entry in sorted(listed | {encode_idn(e) for e in listed}):  # host names arrive punycoded (xn--)
+        for i in range(1, entry.count(".") + 1):
+            above.setdefault(entry.split(".", i)[-1], entry)
+    return PublicSuffixList(), above
+
+
+def shared_suffix(domain: str) -> str | None:
+    """The public suffix that makes ``*.<domain>`` a wildcard over other tenants' hosts, or None.
+
+    A public suffix is a name under which anyone may register their own (``com``, ``co.uk``), and the
+    list's PRIVATE section holds the providers' multi-tenant domains, where every customer gets a host
+    (``blob.core.windows.net``, ``azurewebsites.net``, ``ngrok-free.app``). ``*.<domain>`` covers every
+    tenant's hosts when ``domain`` is such a suffix or lies above one (``*.core.windows.net`` covers
+    ``<anyone>.blob.core.windows.net``). The pack's CS-06 applies the same definition
+    (``policies/guardrails/rules/ai.py``, ``shared_suffix``: the pack cannot import infra/), and
+    tests/test_policies_rules.py holds the two to the same answers.
+    """
+    psl, above = _public_suffix_list()
+    domain = domain.lower()
+    if "*" in domain:  # not a domain name (`*.*`): the host name check refuses it
+        return None
+    return domain if psl.is_public(domain) else above.get(domain)
 
 
 def _fqdn(value: str) -> str:
-    """An outbound allow-list entry: a host name, or ``*.`` + a domain below a registrable name."""
+    """An outbound allow-list entry: a host name, or ``*.`` + a domain of one owner (not a public suffix)."""
     host = value.lower()
-    if "*" in host:
-        labels = host[2:].split(".") if host.startswith("*.") else []
-        # `*`, `*.com`, `*.co.uk`: a wildcard over a public suffix opens the exfiltration path to everyone.
-        if len(labels) < 2 or (len(labels) == 2 and labels[0] in _SHARED_SECOND_LEVEL):
-            raise ValueError(f"wildcard {shown(value)} is too broad: it covers a whole top-level domain or more; "
-                             "name the organisation's domain (*.example.com) or the exact host")
+    # `*`, `*.com`, `*.blob.core.windows.net`: a wildcard over a public suffix opens the exfiltration path
+    # to every tenant of it (anyone's storage account, web app or tunnel).
+    suffix = "" if host == "*" else shared_suffix(host[2:]) if host.startswith("*.") else None
+    if suffix is not None:
+        covers = f"every tenant's hosts under {shown(suffix)}, a public suffix (Public Suffix List)" if suffix \
+            else "every host"
+        raise ValueError(f"wildcard {shown(value)} is too broad: it covers {covers}; name the exact hosts (like "
+                         f"myname.{suffix or 'example.com'}) or a wildcard below a domain of your own (*.example.com)")
     if not full_match(FQDN_RE, host) or len(host) > 253:
         raise ValueError(f"expected a host name like api.example.com (or *.example.com); found {shown(value)}")
     return host
@@ -254,7 +290,9 @@ class OpenAIConfig(_Model):
     deployments: Annotated[list[DeploymentConfig], Field(min_length=1)]
     consumers: list[Consumer] = Field(default_factory=list)
     allowed_fqdns: list[Fqdn] = Field(default_factory=list)
-    """Extra outbound FQDNs the account may reach. Default: none beyond the team vault."""
+    """Extra outbound FQDNs the account may reach: exact hosts (``mystorage.blob.core.windows.net``), or ``*.``
+    and a domain of one owner (``*.example.com``), never a public suffix (``*.com``, ``*.blob.core.windows.net``;
+    ``shared_suffix``). Default: none beyond the team vault."""
     customer_managed_key: bool | None = None
     """Encrypt with a key from the team vault. Default: the environment profile (prod: on)."""
 
@@ -327,19 +365,43 @@ class BudgetConfig(_Model):
     contact_emails: Annotated[list[Email], Field(min_length=1)]
 
 
+PLACEHOLDER_RE = re.compile(r"(?i)(?<![a-z])(todo|tbd|fixme|xxx+)(?![a-z])")
+"""A scaffolding placeholder word (``TODO``, ``TBD``, ``FIXME``, ``XXX``): the one check for cost centers,
+owners and tags (``checks.placeholders``) and waiver reasons (``_reason``). A word, so ``Toddler`` or
+``xxxl`` are not placeholders."""
+
+
+def is_placeholder(text: str) -> bool:
+    """Whether ``text`` carries a placeholder word (see ``PLACEHOLDER_RE``)."""
+    return PLACEHOLDER_RE.search(text) is not None
+
+
 MIN_REASON_CHARS = 10
+MIN_REASON_LETTERS = 4
+"""Different letters a reason must use: "aaaaaaaaaa" and "abababab ab" are not words; any sentence has more."""
 
 
 def _reason(value: str) -> str:
-    """A waiver's reason must say something: 10+ visible characters, with words in them.
+    """A waiver's reason must say something: 10+ visible characters, in words, and not a placeholder.
 
     Whitespace, zero-width and other format/control characters (Unicode categories Z*, C*) do not
-    count: 10 spaces or 10 zero-width spaces once waived a mandatory control.
+    count: 10 spaces or 10 zero-width spaces once waived a mandatory control. Words: a run of two or
+    more letters, and at least ``MIN_REASON_LETTERS`` different letters overall (one letter repeated,
+    "aaaaaaaaaa", once waived a mandatory control too). A placeholder word ("TODO: fixme") is refused
+    as it is for cost centers, owners and tags.
     """
-    visible = [c for c in value if not unicodedata.category(c).startswith(("Z", "C"))]
-    if len(visible) < MIN_REASON_CHARS or not re.search(r"[^\W\d_]{2,}", "".join(visible)):
-        raise ValueError(f"expected a reason in words, at least {MIN_REASON_CHARS} visible characters (not counting "
-                         f"spaces or invisible characters); found {len(visible)} visible character(s)")
+    # Invisible characters go, so "TO\u200bDO" is still a placeholder; separators stay word boundaries.
+    text = "".join(" " if c.isspace() or unicodedata.category(c).startswith("Z")
+                   else "" if unicodedata.category(c).startswith("C") else c for c in value)
+    visible = "".join(text.split())
+    letters = {c for c in visible.casefold() if c.isalpha()}
+    expected = (f"expected a reason in words, at least {MIN_REASON_CHARS} visible characters (not counting spaces "
+                f"or invisible characters) with at least {MIN_REASON_LETTERS} different letters, saying why the "
+                "finding may stand until the expiry")
+    if len(visible) < MIN_REASON_CHARS or len(letters) < MIN_REASON_LETTERS or not re.search(r"[^\W\d_]{2,}", text):
+        raise ValueError(f"{expected}; found {len(visible)} visible character(s), {len(letters)} different letter(s)")
+    if is_placeholder(text):
+        raise ValueError(f"{expected}, not a placeholder (TODO, TBD, FIXME, XXX); found {shown(value)}")
     return value
 
 

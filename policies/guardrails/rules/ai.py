@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 from fnmatch import fnmatchcase
+from functools import cache
 from typing import Any
+
+from publicsuffixlist import PSLFILE, PublicSuffixList, encode_idn
 
 from .. import config as cfg
 from ..define import azure_policy, checkov, psrule, rule
@@ -195,7 +198,9 @@ def cs05(props: Any, ctx: Context) -> list[str] | NotApplicable:
     category="security",
     remediation=(
         "Set `properties.restrictOutboundNetworkAccess: true` and list the FQDNs the account may reach in "
-        "`properties.allowedFqdnList` (e.g. the team vault)."
+        "`properties.allowedFqdnList` (e.g. the team vault): exact hosts, or a wildcard below a domain of one "
+        "owner (`*.example.com`), never over a public suffix of the Public Suffix List, whose PRIVATE section "
+        "holds providers' multi-tenant domains (`*.blob.core.windows.net`, `*.azurewebsites.net`)."
     ),
     link=checkov("terraform/checks/resource/azure/OpenAICognitiveServicesRestrictOutboundNetwork.py"),
     anchors=("CKV_AZURE_247",),
@@ -212,9 +217,46 @@ def cs06(props: Any, ctx: Context) -> Findings:
         ]
         if not [f for f in fqdns if isinstance(f, str) and f.strip()]:
             out.add("properties.allowedFqdnList is empty; list the FQDNs the account may reach")
-        elif any(isinstance(f, str) and f.strip() in ("*", "*.*") for f in fqdns):
-            out.add("properties.allowedFqdnList contains a wildcard that allows every destination")
+        for i, f in enumerate(fqdns):
+            if not isinstance(f, str) or "*" not in f:
+                continue
+            # What the wildcard leaves fixed: `*` and `*.*` fix nothing, `x*.azurewebsites.net` no more than
+            # `*.azurewebsites.net` (any tenant may name a host x...).
+            fixed = f.strip().lower().rsplit("*", 1)[-1].lstrip(".")
+            suffix = shared_suffix(fixed) if fixed else None
+            if not fixed:
+                out.add(f"properties.allowedFqdnList[{i}] is a wildcard that allows every destination")
+            elif suffix is not None:
+                out.add(f"properties.allowedFqdnList[{i}] is a wildcard over every tenant's hosts under "
+                        f"{shown(suffix)}, a public suffix (Public Suffix List); list the exact hosts under it "
+                        "(a storage account's, an app's) or a wildcard below a domain of one owner (*.example.com)")
     return out
+
+
+@cache
+def _public_suffix_list() -> tuple[PublicSuffixList, dict[str, str]]:
+    """The Public Suffix List (publicsuffix.org; ICANN and PRIVATE sections) bundled with the pinned
+    ``publicsuffixlist`` package, and each domain above one of its entries, with that entry."""
+    with open(PSLFILE, encoding="utf-8") as source:
+        listed = {line.split()[0].lstrip("!*.") for line in source if line.strip() and not line.startswith("//")}
+    above: dict[str, str] = {}
+    for entry in sorted(listed | {encode_idn(e) for e in listed}):  # host names arrive punycoded (xn--)
+        for i in range(1, entry.count(".") + 1):
+            above.setdefault(entry.split(".", i)[-1], entry)
+    return PublicSuffixList(), above
+
+
+def shared_suffix(domain: str) -> str | None:
+    """The public suffix that makes ``*.<domain>`` a wildcard over other tenants' hosts, or None: ``domain``
+    is a public suffix (``com``, ``blob.core.windows.net``, ``ngrok-free.app``) or lies above one
+    (``core.windows.net``). The stack config's ``allowedFqdns`` check (infra/config/model.py
+    ``shared_suffix``) is the same definition, which the pack cannot import; tests/test_policies_rules.py
+    holds the two to the same answers."""
+    psl, above = _public_suffix_list()
+    domain = domain.lower()
+    if "*" in domain:
+        return None
+    return domain if psl.is_public(domain) else above.get(domain)
 
 
 @rule(
