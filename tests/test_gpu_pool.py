@@ -228,6 +228,17 @@ def test_os_disk_holds_the_weights_of_the_model_it_serves(plan_stack, vm_sku, mo
     known = catalogues.open_models()[model]
     assert disk == disk_gb >= known["parameters_b"] * known["bytes_per_parameter"] + sizing.DISK_RESERVE_GB
 
+
+def test_the_load_balancers_health_events_go_to_the_workspace(case):
+    # A pool that stops answering shows up first as load balancer health events (probe failures).
+    _, _, run = case
+    lb = run.one(LB)
+    [diag] = [d for d in run.by_type("azure-native:monitor:DiagnosticSetting")
+              if d.inputs["resourceUri"].endswith(f"/loadBalancers/{lb.name}")]
+    assert diag.inputs["logs"] == [{"category": "LoadBalancerHealthEvent", "enabled": True}]
+    assert "metrics" not in diag.inputs
+    assert diag.inputs["workspaceId"] == run.outputs["workspaceId"]
+
 def test_internal_load_balancer_fronts_the_pool(case):
     _, cfg, run = case
     port = cfg["ai-serving:gpuPool"].get("port", 8000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import ipaddress
 import math
@@ -21,6 +22,7 @@ from ..config.model import GpuPoolConfig
 from ..sizing import max_context_tokens, os_disk_gb
 from . import cloud_init
 from .autoscale import pool_autoscale
+from .diagnostics import diagnostics
 from .interfaces import BlobSource, Foundation, RegistrySource, RoleAssignmentSpec
 from .keyvault import vault_secret
 from .roles import assign_roles
@@ -448,6 +450,12 @@ class GpuInferencePool(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         # From lb.id (not lb_id): the scale set must wait for the load balancer to exist.
+        # Its health events (frontend and backend availability, probe failures: LoadBalancerHealthEvent,
+        # the type's one log category on Azure Monitor's supported-logs page for
+        # Microsoft.Network/loadBalancers) go to the workspace; its metrics stay in Azure Monitor metrics.
+        diagnostics(lb_name, lb.id, dataclasses.replace(
+            foundation.diagnostic_settings, log_category_groups=(), log_categories=("LoadBalancerHealthEvent",),
+            metrics=False), parent=self)
         return lb, pulumi.Output.concat(lb.id, "/backendAddressPools/", _BACKEND)
 
     @staticmethod

@@ -33,7 +33,9 @@ class EnvironmentProfile(BaseModel):
     customer_managed_key: bool
     """Encrypt the OpenAI account with a key from the team vault (opt-out per stack)."""
     cmk_rotate_after: str = "P180D"
-    """Key Vault creates a new CMK version this long after each version is created (ISO 8601)."""
+    """Key Vault creates a new CMK version this long after each version is created (ISO 8601). This and
+    ``cmk_version_lifetime`` apply when the key is created only (``Keys_CreateIfNotExist`` "does not update
+    existing keys"): a deployed key's rotation policy changes on the data plane (README, customer-managed keys)."""
     cmk_version_lifetime: str = "P1Y"
     """Each rotated CMK version expires this long after creation: ~6 months to move the account on."""
     openai_endpoint_secret_expires: date = date(2030, 12, 31)
