@@ -98,9 +98,10 @@ class ServingEnvironment(pulumi.ComponentResource):
             serving_port=pool.port if pool is not None else None,
             ssh_from_vnet=pool is not None and pool.ssh_public_key is not None,
             nat_gateway=pool is not None,  # only the GPU pool needs Internet egress
-            # Private supply (image and weights over private endpoints): only driver and OS updates leave.
-            restricted_egress=pool is not None and profile.gpu_private_egress
-            and cfg.gpu_image_source == "registry" and cfg.gpu_model_source.kind == "blob",
+            # The environment decides, never the image or weights source: a prod pool waived onto the hub
+            # (VMSS-09/VMSS-11) keeps the same outbound allow-list (its 443-to-Internet rule carries the
+            # hub pulls), so choosing `hub` can never also drop the outbound restriction.
+            restricted_egress=pool is not None and profile.gpu_private_egress,
             zone_redundant=profile.zone_redundant,
             hub_vnet_id=cfg.network.hub_vnet_id,
             diagnostic_settings=monitoring.diagnostic_settings,

@@ -1,4 +1,4 @@
-"""Cross-team checks: quotas, overlapping address spaces, colliding names."""
+"""Cross-team checks: quotas, overlapping address spaces, colliding names, grants into another stack."""
 
 from __future__ import annotations
 
@@ -8,15 +8,19 @@ import pytest
 
 from ai_serving.org.crossteam import (
     check_all,
+    foreign_grants,
     global_names_of,
     gpu_quota,
     name_collisions,
     openai_quota,
     overlapping_address_spaces,
+    role_scopes_of,
 )
+from infra import catalogues
 from infra.config import validate
 from infra.config.errors import ConfigError
 
+from .cli_helpers import ROOT, cli
 from .stackdata import base_config
 from .test_config import raw
 
@@ -107,3 +111,64 @@ def test_a_quotas_file_is_read_as_strictly_as_a_stack_file(tmp_path, make):
     make(tmp_path / QUOTAS_FILE)
     with pytest.raises(ConfigError):
         load_quotas(tmp_path)
+
+
+SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
+A_REGISTRY = f"{SUB}/resourceGroups/rg-a-dev-sdc/providers/Microsoft.ContainerRegistry/registries/cradshared"
+A_WEIGHTS = (f"{SUB}/resourceGroups/RG-A-DEV-SDC/providers/Microsoft.Storage/storageAccounts/stad/blobServices/"
+             "default/containers/qwen")
+
+
+def test_a_grant_inside_another_stacks_resource_group_is_mandatory():
+    configs = {"a-dev": cfg("a"), "b-dev": cfg("b"), "a-prod": cfg("a", "prod")}
+    scopes = {"b-dev": [A_REGISTRY, A_WEIGHTS, f"{SUB}/resourceGroups/rg-b-dev-sdc/providers/x/y/z"],
+              "a-dev": [A_REGISTRY],  # its own group
+              "a-prod": [f"{SUB}/resourceGroups/rg-a-dev-sdc"]}  # the same team's dev group is another stack's
+    findings = foreign_grants(configs, scopes)
+    assert [(f.check, f.level, f.stacks) for f in findings] == [
+        ("foreign-grant", "mandatory", ["a-dev", "a-prod"]),
+        ("foreign-grant", "mandatory", ["a-dev", "b-dev"]),
+        ("foreign-grant", "mandatory", ["a-dev", "b-dev"]),
+    ]
+    assert "b-dev grants a role on " + A_REGISTRY + " inside a-dev's resource group" in findings[1].message
+    assert "shared_supply.yaml" in findings[1].message
+    # check_all runs it.
+    assert len([f for f in check_all(configs, {}, {}, scopes) if f.check == "foreign-grant"]) == 3
+
+
+def test_a_resource_the_platform_shares_may_be_granted_from_any_stack(monkeypatch):
+    real = catalogues.load
+    monkeypatch.setattr(catalogues, "load", lambda name: {"registries": [A_REGISTRY.upper().replace(
+        "/SUBSCRIPTIONS/", "/subscriptions/")]} if name == "shared_supply" else real(name))
+    configs = {"a-dev": cfg("a"), "b-dev": cfg("b")}
+    assert foreign_grants(configs, {"b-dev": [A_REGISTRY]}) == []
+    assert len(foreign_grants(configs, {"b-dev": [A_WEIGHTS]})) == 1  # sharing the registry shares nothing else
+
+
+def test_role_scopes_are_read_from_plan_inputs():
+    resources = [{"type": "azure-native:authorization:RoleAssignment", "name": "r", "inputs": {"scope": A_REGISTRY}},
+                 {"type": "azure-native:authorization:RoleAssignment", "name": "u", "inputs": {}},
+                 {"type": "azure-native:keyvault:Vault", "name": "kv", "inputs": {"scope": A_WEIGHTS}}]
+    assert role_scopes_of(resources) == [A_REGISTRY]
+
+
+def test_plan_all_fails_a_program_that_grants_into_another_teams_group(tmp_path, monkeypatch, capsys):
+    # The config check refuses team-a's registry in team-y's stack; take it away, as a program change that
+    # grants by other means would, and plan --all must still fail the grant it finds in the plan.
+    from infra.config import checks
+
+    monkeypatch.setattr(checks, "_outside_own_group", lambda *args: None)
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    team_a = (ROOT / "stacks" / "Pulumi.team-a-prod.yaml").read_text(encoding="utf-8")
+    (stacks / "Pulumi.team-a-prod.yaml").write_text(team_a, encoding="utf-8")
+    registry = f"{SUB}/resourceGroups/rg-team-a-prod-sdc/providers/Microsoft.ContainerRegistry/registries/crteamap3620dc21"
+    team_y = team_a.replace("ai-serving:team: team-a", "ai-serving:team: team-y").replace(
+        "    servingImage: vllm/vllm-openai:v0.34.0\n", f"    servingImage: vllm/vllm-openai:v0.34.0\n    registryId: {registry}\n")
+    assert registry in team_y
+    (stacks / "Pulumi.team-y-prod.yaml").write_text(team_y, encoding="utf-8")
+    capsys.readouterr()
+    code = cli("plan", "--all", "--no-policy", "--workers", "1", "--stack-dir", stacks, "--out", tmp_path / "out")
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "cross-team foreign-grant (mandatory) team-a-prod, team-y-prod" in " ".join(out.split()), out

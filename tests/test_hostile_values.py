@@ -235,3 +235,28 @@ def test_a_mapping_key_is_its_text_as_written(tmp_path, key):
     stack_dir, _ = _stack_dir_with(tmp_path, "product: search", f"product: search\n    {key}: x")
     config = read_stack_config(load_project(ROOT, stack_dir), "team-a-dev")
     assert key in json.loads(config.values["ai-serving:tags"]), config.values["ai-serving:tags"]
+
+
+# The program takes an id's last segment as the registry or account name and grants on the whole id: an id
+# with child segments named one resource and granted another (here: team-a-prod's registry, from team-a-dev's
+# own resource group); an id in another team's group granted that team's images or weights.
+_OWN = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-team-a-dev-sdc/providers/"
+_FOREIGN = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-team-b-dev-sdc/providers/"
+
+
+@pytest.mark.parametrize(("value", "key", "expected"), [
+    (f"registryId: {_OWN}Microsoft.ContainerRegistry/registries/crteamad/x/crteamap3620dc21", "gpuPool.registryId",
+     "expected the id of a Microsoft.ContainerRegistry/registries resource"),
+    (f"registryId: {_FOREIGN}Microsoft.ContainerRegistry/registries/crteambd", "gpuPool.registryId",
+     "expected a Microsoft.ContainerRegistry/registries resource in the stack's own resource group rg-team-a-dev-sdc"),
+    (f"modelSource: {{kind: blob, accountId: '{_FOREIGN}Microsoft.Storage/storageAccounts/stteamb', container: qwen}}",
+     "gpuPool.modelSource.accountId",
+     "expected a Microsoft.Storage/storageAccounts resource in the stack's own resource group rg-team-a-dev-sdc"),
+    (f"modelSource: {{kind: blob, accountId: '{_OWN}Microsoft.Storage/storageAccounts/st/blobServices/default'}}",
+     "gpuPool.modelSource.accountId", "expected the id of a Microsoft.Storage/storageAccounts resource"),
+], ids=["registry-child-id", "registry-other-group", "account-other-group", "account-child-id"])
+def test_an_existing_registry_or_account_outside_the_stack_is_one_message(tmp_path, value, key, expected):
+    stack_dir, line = _stack_dir_with(tmp_path, "maxInstances: 2", f"maxInstances: 2\n    {value}")
+    code, out = _run_cli("validate", "--stack-dir", stack_dir, timeout=120)
+    _clean_exit_2(code, out)
+    assert f"ai-serving:{key}: {expected}" in out, out

@@ -11,8 +11,9 @@ import json
 
 import pytest
 import yaml
-from guardrails import lookup
+from guardrails import StackResource, lookup
 
+from infra import catalogues
 from infra.components.network import EGRESS_ALLOWED
 from infra.components.roles import BUILTIN_ROLES
 
@@ -43,6 +44,27 @@ def grants(run) -> dict[str, str]:
     ids = {v: k for k, v in BUILTIN_ROLES.items()}
     return {ids[r.inputs["roleDefinitionId"].rsplit("/", 1)[-1]]: r.inputs["scope"]
             for r in run.by_type(ROLE) if r.name.startswith("id-")}
+
+
+def stack_of(run) -> list[StackResource]:
+    """The run's resources as the pack's stack rules see them."""
+    return [StackResource(type=r.type, urn=r.urn, name=r.name, props=r.inputs, parent=r.parent,
+                          dependencies=tuple(r.dependencies),
+                          property_dependencies={k: tuple(v) for k, v in r.property_dependencies.items()})
+            for r in run.resources if r.custom]
+
+
+@pytest.fixture
+def shared(monkeypatch):
+    """The platform shares SHARED_REGISTRY and SHARED_ACCOUNT (infra/catalogues/shared_supply.yaml)."""
+    real = catalogues.load
+
+    def load(name: str):
+        if name == "shared_supply":
+            return {"registries": [SHARED_REGISTRY], "storageAccounts": [SHARED_ACCOUNT]}
+        return real(name)
+
+    monkeypatch.setattr(catalogues, "load", load)
 
 
 @pytest.fixture
@@ -106,9 +128,10 @@ def test_prod_boot_pulls_by_digest_from_the_registry_and_downloads_weights_from_
     assert "docker.io/" not in text and "registry-1.docker.io" not in text  # (docker.io the apt package is fine)
     assert "sig=" not in text and "AccountKey" not in text
     vmss = prod.one(VMSS)
-    for rule in ("VMSS-09", "VMSS-10", "VMSS-11"):
+    for rule in ("VMSS-10", "VMSS-11"):
         verdict = lookup(rule).check(vmss.inputs, environment="prod", resource_type=VMSS, name=vmss.name)
         assert verdict.violations == () and verdict.not_applicable is None, rule
+    assert lookup("VMSS-09").check(stack_of(prod), environment="prod").compliant  # a stack rule
 
 
 def test_dev_keeps_the_hub_and_creates_no_registry_or_weights_account(plan_stack):
@@ -118,7 +141,7 @@ def test_dev_keeps_the_hub_and_creates_no_registry_or_weights_account(plan_stack
     assert "vllm/vllm-openai:v0.34.0" in boot_text(run) and "--model Qwen/Qwen2.5-7B-Instruct" in boot_text(run)
 
 
-def test_shared_registry_and_account_are_used_and_nothing_is_created(plan_stack):
+def test_shared_registry_and_account_are_used_and_nothing_is_created(plan_stack, shared):
     cfg = base_config("prod", openai=False)
     cfg["ai-serving:gpuPool"].update(registryId=SHARED_REGISTRY,
                                      modelSource={"kind": "blob", "accountId": SHARED_ACCOUNT, "container": "qwen",
@@ -132,6 +155,8 @@ def test_shared_registry_and_account_are_used_and_nothing_is_created(plan_stack)
     text = boot_text(run)
     assert "crplatformshared.azurecr.io/vllm/vllm-openai:v0.34.0@sha256:" in text
     assert "https://stplatformweights.blob.core.windows.net/qwen?restype=container&comp=list&prefix=qwen2.5-7b/" in text
+    # The registry the pool is granted AcrPull on is the stack's registry for the pack.
+    assert lookup("VMSS-09").check(stack_of(run), environment="prod").compliant
 
 
 def test_a_blob_pool_stores_no_hub_token(plan_stack):
@@ -196,13 +221,109 @@ def test_team_a_prod_plans_private_supply_and_passes_the_pack(tmp_path, capsys):
     assert not _failed_rules(doc)
 
 
-@pytest.mark.parametrize(("change", "rule"), [
-    ({"imageSource": "hub"}, "VMSS-09"),
-    ({"modelSource": {"kind": "hub"}}, "VMSS-11"),
-])
-def test_the_pack_fails_a_prod_pool_that_pulls_from_a_public_registry_or_the_hub(tmp_path, capsys, change, rule):
+def test_the_pack_fails_a_prod_pool_that_loads_its_weights_from_the_hub(tmp_path, capsys):
     cfg = base_config("prod", openai=False)
-    cfg["ai-serving:gpuPool"].update(change)
+    cfg["ai-serving:gpuPool"].update({"modelSource": {"kind": "hub"}})
     code, doc = _plan_json(tmp_path, cfg, capsys)
     assert code == 1, doc
-    assert rule in _failed_rules(doc)
+    assert "VMSS-11" in _failed_rules(doc)
+
+
+# --- the stack's own supply only: another registry, another team's registry or weights ---------------
+
+ATTACKER_IMAGE = "attackerpublic.azurecr.io/vllm/vllm-openai:v0.34.0@sha256:" + "a" * 64
+OTHER_TEAM = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-team-a-prod-sdc/providers/"
+OTHER_REGISTRY = OTHER_TEAM + "Microsoft.ContainerRegistry/registries/crteamap3620dc21"
+OTHER_ACCOUNT = OTHER_TEAM + "Microsoft.Storage/storageAccounts/stteamapweights975ebae8"
+OWN_GROUP = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-team-t-prod-sdc/providers/"
+WAIVE_VMSS09 = {"rule": "VMSS-09", "resource": "vmss-team-t-prod-sdc-gpu",
+                "reason": "a public image until the registry import is approved", "expires": "2027-01-31"}
+
+
+def _validate(tmp_path, capsys, cfg) -> tuple[int, str]:
+    write_stack(tmp_path, stack_name(cfg), cfg)
+    capsys.readouterr()
+    code = cli("validate", stack_name(cfg), "--stack-dir", tmp_path)
+    return code, capsys.readouterr().err
+
+
+def _hub_image(image: str = ATTACKER_IMAGE, **more) -> dict:
+    cfg = base_config("prod", openai=False)
+    cfg["ai-serving:gpuPool"].update(imageSource="hub", servingImage=image, **more)
+    return cfg
+
+
+def test_a_prod_image_from_any_other_registry_is_a_config_error_naming_host_and_expected(tmp_path, capsys):
+    # A copy of team-a-prod under another team, its image on a public *.azurecr.io registry.
+    cfg = yaml.safe_load((ROOT / "stacks" / "Pulumi.team-a-prod.yaml").read_text())["config"]
+    cfg.update({"ai-serving:team": "team-t", "ai-serving:suppressions": []})
+    cfg["ai-serving:gpuPool"].update(imageSource="hub", servingImage=ATTACKER_IMAGE)
+    code, err = _validate(tmp_path, capsys, cfg)
+    assert code == 2, err
+    assert "gpuPool.servingImage" in err and "found 'attackerpublic.azurecr.io'" in err
+    assert "expected crteamtp" in err and ".azurecr.io" in err and "VMSS-09" in err and "Traceback" not in err
+    # Docker Hub is another registry too.
+    code, err = _validate(tmp_path, capsys, _hub_image("vllm/vllm-openai:v0.34.0@sha256:" + "a" * 64))
+    assert code == 2 and "found 'docker.io'" in err, err
+
+
+def test_hub_with_the_named_registry_or_a_waiver_is_accepted(tmp_path, capsys):
+    own = OWN_GROUP + "Microsoft.ContainerRegistry/registries/crteamtshared"
+    code, err = _validate(tmp_path, capsys, _hub_image("crteamtshared.azurecr.io/vllm/vllm-openai:v0.34.0@sha256:"
+                                                       + "a" * 64, registryId=own))
+    assert code == 0, err  # the image names the registry the pool is granted AcrPull on
+    cfg = _hub_image()
+    cfg["ai-serving:suppressions"] = [WAIVE_VMSS09]
+    code, err = _validate(tmp_path, capsys, cfg)
+    assert code == 0, err
+
+
+def test_a_waived_hub_pool_keeps_prod_egress_and_the_pack_still_names_the_host(plan_stack):
+    cfg = _hub_image()
+    cfg["ai-serving:suppressions"] = [WAIVE_VMSS09]
+    run = plan_stack(cfg)
+    assert run.exit_code == 0, run.errors
+    # The outbound restriction follows the environment, not the image source.
+    [nsg] = [n for n in run.by_type(NSG) if n.name.endswith("-gpu")]
+    outbound = [r["name"] for r in nsg.inputs["securityRules"] if r["direction"] == "Outbound"]
+    assert outbound == [name for name, *_ in EGRESS_ALLOWED] + ["DenyAllOutbound"]
+    # The pack fails it (the waiver is what lets it through, visibly), naming the host and what it expected.
+    [finding] = lookup("VMSS-09").check(stack_of(run), environment="prod").messages
+    assert "'attackerpublic.azurecr.io', which is not the stack's registry (expected none" in finding
+
+
+@pytest.mark.parametrize(("change", "key"), [
+    ({"registryId": OTHER_REGISTRY}, "gpuPool.registryId"),
+    ({"modelSource": {"kind": "blob", "accountId": OTHER_ACCOUNT, "container": "qwen-qwen2-5-7b-instruct"}},
+     "gpuPool.modelSource.accountId"),
+    ({"registryId": SHARED_REGISTRY}, "gpuPool.registryId"),  # not shared unless the platform lists it
+])
+def test_another_groups_registry_or_account_is_a_config_error_naming_what_is_allowed(tmp_path, capsys, change, key):
+    cfg = base_config("prod", openai=False)
+    cfg["ai-serving:gpuPool"].update(change)
+    code, err = _validate(tmp_path, capsys, cfg)
+    assert code == 2, err
+    assert key in err and "own resource group rg-team-t-prod-sdc" in err
+    assert "infra/catalogues/shared_supply.yaml: none yet" in err and "Traceback" not in err
+
+
+def test_the_own_resource_group_and_the_shared_list_are_accepted(tmp_path, capsys, shared):
+    for change in ({"registryId": OWN_GROUP + "Microsoft.ContainerRegistry/registries/crteamtother"},
+                   {"modelSource": {"kind": "blob", "accountId": OWN_GROUP + "Microsoft.Storage/storageAccounts/stteamt",
+                                    "container": "qwen"}},
+                   {"registryId": SHARED_REGISTRY.upper().replace("/SUBSCRIPTIONS/", "/subscriptions/")
+                    .replace("/RESOURCEGROUPS/", "/resourceGroups/").replace("/PROVIDERS/", "/providers/")}):
+        cfg = base_config("prod", openai=False)
+        cfg["ai-serving:gpuPool"].update(change)
+        code, err = _validate(tmp_path, capsys, cfg)
+        assert code == 0, (change, err)
+
+
+def test_a_broken_shared_list_is_one_message_naming_the_file(tmp_path, capsys, monkeypatch):
+    real = catalogues.load
+    monkeypatch.setattr(catalogues, "load", lambda name: {"registries": "crplatformshared"}
+                        if name == "shared_supply" else real(name))
+    cfg = base_config("prod", openai=False)
+    cfg["ai-serving:gpuPool"]["registryId"] = SHARED_REGISTRY
+    code, err = _validate(tmp_path, capsys, cfg)
+    assert code == 2 and "shared_supply.yaml" in err and "registries" in err and "Traceback" not in err, err

@@ -232,9 +232,7 @@ FAILING = [
      "enableAutomaticOSUpgrade is not true"),
     ("VMSS-08", "vmss", {"virtualMachineProfile.extensionProfile.extensions.0": DELETE}, "need a health signal"),
     # Model supply (prod): the image from a private registry by digest, the weights from private Blob.
-    ("VMSS-09", "vmss", {CUSTOM_DATA: b64(HUB_BOOT)}, "pulls 'vllm/vllm-openai:v0.34.0', not from a private"),
-    ("VMSS-09", "vmss", {CUSTOM_DATA: b64(PRIVATE_BOOT.replace("crteamtp0123abcd.azurecr.io/", "docker.io/"))},
-     "not from a private Azure Container Registry"),
+    # (VMSS-09, the image from the stack's own registry, is a stack rule: tests/test_policies_stack.py.)
     ("VMSS-10", "vmss", {CUSTOM_DATA: b64(PRIVATE_BOOT.replace(DIGEST, ""))}, "by tag, not by @sha256 digest"),
     ("VMSS-10", "vmss", {CUSTOM_DATA: b64(HUB_BOOT)}, "by tag"),
     ("VMSS-11", "vmss", {CUSTOM_DATA: b64(HUB_BOOT)}, "from the model hub (Hugging Face"),
@@ -509,7 +507,6 @@ NOT_APPLICABLE = [
     ("GEN-02", "deployment", {}, "prod"),
     ("GEN-02", "account", {"location": DELETE}, "prod"),
     # A dev pool may pull from the hub; a scale set that starts no container has no supply to judge.
-    ("VMSS-09", "vmss", {"tags.environment": "dev", CUSTOM_DATA: b64(HUB_BOOT)}, "dev"),
     ("VMSS-10", "vmss", {"tags.environment": "dev", CUSTOM_DATA: b64(HUB_BOOT)}, "dev"),
     ("VMSS-11", "vmss", {"tags.environment": "dev", CUSTOM_DATA: b64(HUB_BOOT)}, "dev"),
     ("VMSS-11", "vmss", {CUSTOM_DATA: b64("#cloud-config\nruncmd: [[true]]\n")}, "prod"),

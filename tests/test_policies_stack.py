@@ -7,6 +7,7 @@ leaves the check undetermined rather than failing it.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from typing import Any
 
@@ -382,3 +383,97 @@ def test_a_readonly_lock_and_a_subscription_lock_count() -> None:
 def test_an_empty_stack_is_compliant() -> None:
     for rule_id in STACK_RULES:
         assert check(rule_id, []).compliant
+
+
+# --- VMSS-09: a prod pool's image comes from the stack's own registry --------------------------------
+
+CUSTOM_DATA = "virtualMachineProfile.osProfile.customData"
+OWN_HOST = "crteamtp0123abcd.azurecr.io"
+"""The registry the scale set fixture's boot pulls from (tests/fixtures/policy/generate.py)."""
+SHARED_ID = ("/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/rg-platform/providers/"
+             "Microsoft.ContainerRegistry/registries/crplatformshared")
+
+
+def _boot(image_host: str) -> str:
+    """The fixture's private-supply boot with the image pulled from ``image_host`` instead."""
+    text = base64.b64decode(baseline("vmss")["virtualMachineProfile"]["osProfile"]["customData"]).decode()
+    assert f"{OWN_HOST}/" in text
+    return base64.b64encode(text.replace(f"{OWN_HOST}/", f"{image_host}/" if image_host else "").encode()).decode()
+
+
+def pool_stack(image_host: str = OWN_HOST, *, registry: str | None = "crteamtp0123abcd",
+               grant: str | None = None) -> list[StackResource]:
+    """A prod scale set pulling from ``image_host``, the registry the stack declares, a grant on ``grant``."""
+    stack = [res("compute:VirtualMachineScaleSet", "vmss-gpu", mutate(baseline("vmss"), {CUSTOM_DATA: _boot(image_host)}))]
+    if registry is not None:
+        stack.append(res("containerregistry:Registry", "registry", mutate(baseline("registry"), {"registryName": registry})))
+    if grant is not None:
+        stack.append(res("authorization:RoleAssignment", "acrpull", mutate(baseline("role-assignment"), {"scope": grant})))
+    return stack
+
+
+@pytest.mark.parametrize(("stack", "why"), [
+    (pool_stack(), "the registry the stack declares"),
+    (pool_stack("crplatformshared.azurecr.io", registry=None, grant=SHARED_ID), "the registry it grants AcrPull on"),
+    (pool_stack("CRteamtp0123abcd.azurecr.io"), "host names are case-insensitive"),
+])
+def test_vmss09_accepts_the_stacks_own_registry(stack: list[StackResource], why: str) -> None:
+    assert check("VMSS-09", stack).compliant, why
+
+
+@pytest.mark.parametrize(("stack", "message"), [
+    # Any *.azurecr.io host was once enough: anyone can create a public registry with anonymous pull.
+    (pool_stack("attackerpublic.azurecr.io"), "from 'attackerpublic.azurecr.io', which is not the stack's registry "
+                                              f"(expected {OWN_HOST})"),
+    (pool_stack("attackerpublic.azurecr.io", registry=None), "expected none: the stack declares no registry"),
+    # A grant on something that is not a registry names no registry.
+    (pool_stack("crplatformshared.azurecr.io", registry=None, grant=SHARED_ID.replace(
+        "Microsoft.ContainerRegistry/registries", "Microsoft.Storage/storageAccounts")), "not the stack's registry"),
+    (pool_stack("docker.io"), "not from a private Azure Container Registry (<name>.azurecr.io); expected the "
+                              f"stack's registry ({OWN_HOST})"),
+    (pool_stack(""), "pulls 'vllm/vllm-openai:v0.34.0@sha256:"),
+])
+def test_vmss09_fails_an_image_from_any_other_registry_naming_host_and_expected(
+    stack: list[StackResource], message: str
+) -> None:
+    verdict = check("VMSS-09", stack)
+    assert len(verdict.violations) == 1 and message in verdict.messages[0], verdict.messages
+    assert verdict.violations[0].urn == named(stack, "vmss-gpu").urn
+
+
+def test_vmss09_an_unread_registry_name_is_undetermined_not_a_pass_or_a_failure() -> None:
+    stack = pool_stack("crsomeother0000.azurecr.io", registry=None, grant=UNKNOWN)
+    verdict = check("VMSS-09", stack)
+    assert verdict.violations == () and verdict.undetermined
+    # Docker Hub is no registry any unknown could name: it still fails.
+    assert check("VMSS-09", pool_stack("docker.io", registry=None, grant=UNKNOWN)).violations
+
+
+def test_vmss09_is_prod_only_and_needs_a_container() -> None:
+    dev = [dataclasses.replace(r, props=mutate(dict(r.props), {"tags.environment": "dev"}))
+           for r in pool_stack("attackerpublic.azurecr.io")]
+    assert check("VMSS-09", dev, environment="dev").not_applicable
+    no_container = replace(pool_stack("attackerpublic.azurecr.io"), "vmss-gpu", props=mutate(
+        baseline("vmss"), {CUSTOM_DATA: base64.b64encode(b"#cloud-config\nruncmd: [[true]]\n").decode()}))
+    assert check("VMSS-09", no_container).not_applicable
+
+
+def test_vmss09_judges_a_scale_set_inside_an_arm_template() -> None:
+    vmss = named(pool_stack("attackerpublic.azurecr.io"), "vmss-gpu").props
+    template = {"resources": [{"type": "Microsoft.Compute/virtualMachineScaleSets", "name": "hidden",
+                               "apiVersion": "2024-07-01", **{k: v for k, v in vmss.items() if k != "name"}}]}
+    deployment = res("resources:Deployment", "arm", {"deploymentName": "arm", "resourceGroupName": RG,
+                                                     "properties": {"mode": "Incremental", "template": template}})
+    verdict = check("VMSS-09", [deployment, *pool_stack()[1:]])
+    assert [v.urn for v in verdict.violations] == [deployment.urn]
+    assert verdict.messages[0].startswith("template resource hidden (VirtualMachineScaleSet): ")
+
+
+def test_vmss09_counts_a_registry_declared_in_an_arm_template() -> None:
+    template = {"resources": [{"type": "Microsoft.ContainerRegistry/registries", "name": "crhidden0000",
+                               "apiVersion": "2023-07-01", "properties": {}}]}
+    deployment = res("resources:Deployment", "arm", {"deploymentName": "arm", "resourceGroupName": RG,
+                                                     "properties": {"mode": "Incremental", "template": template}})
+    stack = pool_stack("crhidden0000.azurecr.io", registry=None)
+    assert not check("VMSS-09", stack).compliant
+    assert check("VMSS-09", [*stack, deployment]).compliant

@@ -1,4 +1,5 @@
-"""Checks no single stack can see: shared quotas, overlapping address spaces, colliding names."""
+"""Checks no single stack can see: shared quotas, overlapping address spaces, colliding names, and role
+assignments that reach into another stack's resource group."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 from infra import catalogues
 from infra.config.errors import ConfigError, ConfigIssue
 from infra.config.model import StackConfig
+from infra.naming import Naming
 
 from ..arm import ARM_TYPES
 from ..engine import stack_yaml
@@ -48,14 +50,18 @@ def load_quotas(stack_dir: Path) -> dict[str, Any]:
 
 
 def check_all(configs: Mapping[str, StackConfig], quotas: Mapping[str, Any],
-              global_names: Mapping[str, Sequence[tuple[str, str]]]) -> list[CrossTeamFinding]:
-    """Every cross-team finding for the planned stacks (``stack -> config`` of the valid ones)."""
+              global_names: Mapping[str, Sequence[tuple[str, str]]],
+              role_scopes: Mapping[str, Sequence[str]] | None = None) -> list[CrossTeamFinding]:
+    """Every cross-team finding for the planned stacks (``stack -> config`` of the valid ones).
+
+    ``role_scopes``: ``stack -> role_scopes_of(its plan's resources)``."""
     return [
         *openai_quota_keys(quotas.get("openai") or {}),
         *openai_quota(configs, quotas.get("openai") or {}),
         *gpu_quota(configs, quotas.get("gpuVcpus") or {}),
         *overlapping_address_spaces(configs),
         *name_collisions(configs, global_names),
+        *foreign_grants(configs, role_scopes or {}),
     ]
 
 
@@ -184,4 +190,42 @@ def global_names_of(resources: Sequence[Mapping[str, Any]]) -> list[tuple[str, s
         if isinstance(value, str):
             kind = r["type"].rsplit(":", 1)[-1] + ("" if len(path) == 1 else f".{path[-1]}")
             out.append((kind, value))
+    return out
+
+
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+
+
+def role_scopes_of(resources: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The scope of every role assignment one plan declares (where it is a known string)."""
+    scopes = (r["inputs"].get("scope") for r in resources if r["type"] == ROLE_ASSIGNMENT)
+    return [s for s in scopes if isinstance(s, str)]
+
+
+def foreign_grants(configs: Mapping[str, StackConfig],
+                   role_scopes: Mapping[str, Sequence[str]]) -> list[CrossTeamFinding]:
+    """A role assignment scoped inside another planned stack's resource group is mandatory.
+
+    The config check keeps ``registryId`` and ``modelSource.accountId`` in the stack's own resource
+    group or the platform's shared list (infra/catalogues/shared_supply.yaml); this judges what the
+    program actually granted, so a program change cannot hand one team's identity another team's images,
+    weights or anything else. The shared resources are exempt. Another environment of the same team is
+    another stack too: a dev identity has no business reading prod's weights."""
+    groups = {Naming.for_stack(cfg).name("resource_group").lower(): stack for stack, cfg in configs.items()}
+    shared = set().union(*catalogues.shared_supply().values())
+    out = []
+    for stack in sorted(role_scopes):
+        for scope in role_scopes[stack]:
+            text = scope.rstrip("/").lower()
+            if any(text == s or text.startswith(s + "/") for s in shared):
+                continue
+            # An ARM id has one resourceGroups segment: everything under it is inside that group.
+            owners = [owner for group, owner in groups.items()
+                      if owner != stack and f"/resourcegroups/{group}/" in text + "/"]
+            for owner in owners:
+                out.append(CrossTeamFinding(
+                    "foreign-grant", "mandatory", sorted([stack, owner]),
+                    f"{stack} grants a role on {scope} inside {owner}'s resource group; a stack grants roles only "
+                    "in its own resource group or on a resource the platform shares "
+                    "(infra/catalogues/shared_supply.yaml)"))
     return out

@@ -40,7 +40,7 @@ from ..outcome import ExitCode, Status, UsageError, bounded, exit_text
 from ..output_folders import SUMMARY_FILE, foreign_entry
 from ..plan import plan_stack
 from . import annotations
-from .crossteam import CrossTeamFinding, check_all, global_names_of, load_quotas
+from .crossteam import CrossTeamFinding, check_all, global_names_of, load_quotas, role_scopes_of
 
 
 @dataclass
@@ -81,7 +81,7 @@ def failed_outcome(stack: str, message: str, status: Status = Status.ERROR) -> d
     code = ExitCode.USAGE if status == Status.INVALID_CONFIG else ExitCode.FAILED
     return {"stack": stack, "resources": 0, "mandatory": 0, "advisory": 0, "waivers": 0, "status": status.value,
             "exit_code": code, "errors": [bounded(message)], "issues": [], "verdict": None, "unused_waivers": [],
-            "global_names": [], "pack": None, "config": None}
+            "global_names": [], "role_scopes": [], "pack": None, "config": None}
 
 
 def _plan_in_worker(stack: str) -> dict[str, Any]:
@@ -116,8 +116,9 @@ def _plan_unguarded(stack: str) -> dict[str, Any]:
     outcome["verdict"] = result.verdict.to_json() if result.verdict else None
     outcome["pack"] = result.pack
     outcome["unused_waivers"] = result.verdict.unused_waivers if result.verdict else []
-    outcome["global_names"] = global_names_of([{"type": r.type, "name": r.name, "inputs": r.inputs}
-                                               for r in result.run.resources]) if result.run else []
+    planned = [{"type": r.type, "name": r.name, "inputs": r.inputs} for r in result.run.resources] if result.run else []
+    outcome["global_names"] = global_names_of(planned)
+    outcome["role_scopes"] = role_scopes_of(planned)
     # The config this worker validated (for the cross-team checks): each stack is read and validated once.
     outcome["config"] = result.config
     outcome["cost"] = result.cost
@@ -308,7 +309,8 @@ def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, pol
     configs = {o["stack"]: o["config"] for o in ordered if o["config"] is not None}
     try:
         findings = check_all(configs, load_quotas(project.stack_config_dir),
-                             {o["stack"]: [tuple(n) for n in o["global_names"]] for o in ordered})
+                             {o["stack"]: [tuple(n) for n in o["global_names"]] for o in ordered},
+                             {o["stack"]: o["role_scopes"] for o in ordered})
     except Exception as exc:  # noqa: BLE001 - a broken quota file must not hide the stacks' results
         findings = [CrossTeamFinding("cross-team", "mandatory", [],
                                      bounded(f"the cross-team checks could not run: {type(exc).__name__}: {exc}"))]

@@ -63,3 +63,33 @@ def prices() -> dict[str, Any]:
     import json
 
     return json.loads(json.dumps(load("prices"), default=str))
+
+
+SHARED_SUPPLY_FILE = _DIR / "shared_supply.yaml"
+"""The platform's shared registries and storage accounts: the one place they are listed."""
+SHARED_SUPPLY_KINDS = {"registries": "Microsoft.ContainerRegistry/registries",
+                       "storageAccounts": "Microsoft.Storage/storageAccounts"}
+"""``shared_supply.yaml`` key -> the ARM type its ids name."""
+
+
+def shared_supply() -> dict[str, frozenset[str]]:
+    """``registries`` / ``storageAccounts`` -> the ARM ids (lower case) the platform shares with every stack.
+
+    A ``ConfigError`` naming the file and the key when an entry is not an id of its kind: a pull request
+    can change the file, and a malformed entry must not quietly share (or unshare) anything."""
+    from ..config.errors import ConfigError, ConfigIssue  # here: the config package imports this one
+
+    doc = load("shared_supply") or {}
+    if not isinstance(doc, dict) or set(doc) - set(SHARED_SUPPLY_KINDS):
+        raise ConfigError(SHARED_SUPPLY_FILE, [ConfigIssue("(file)", "expected a mapping with the keys "
+                                                                     f"{', '.join(SHARED_SUPPLY_KINDS)} only")])
+    out: dict[str, frozenset[str]] = {}
+    for key, arm_type in SHARED_SUPPLY_KINDS.items():
+        entries = doc.get(key) or []
+        bad = [e for e in entries if not isinstance(e, str) or f"/providers/{arm_type.lower()}/" not in e.lower()] \
+            if isinstance(entries, list) else [entries]
+        if bad:
+            raise ConfigError(SHARED_SUPPLY_FILE, [ConfigIssue(key, f"expected a list of {arm_type} resource ids; "
+                                                                    f"found {str(bad[0])[:200]!r}")])
+        out[key] = frozenset(e.rstrip("/").lower() for e in entries)
+    return out

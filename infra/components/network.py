@@ -170,7 +170,7 @@ class ServingNetwork(pulumi.ComponentResource):
         subnet admits nothing). ``ssh_from_vnet``: allow SSH from the VNet to the GPU subnet
         (default off). ``nat_gateway``: egress for the GPU subnet (default on).
         ``restricted_egress``: the GPU subnet's NSG allows only ``EGRESS_ALLOWED`` outbound
-        (default off; prod with private image and weights supply turns it on). ``zone_redundant``:
+        (default off; the prod profile turns it on, whatever the supply). ``zone_redundant``:
         the NAT gateway's public IP in zones 1-3 (default off; prod profiles turn it on). ``hub_vnet_id``:
         peer with a hub (default: no peering). ``diagnostic_settings``: NSG event logs to a
         workspace (default: none).

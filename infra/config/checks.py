@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from .. import catalogues, sizing
 from . import openai_checks
@@ -16,6 +17,9 @@ from .errors import shown
 from .model import StackConfig, is_placeholder
 from .patterns import full_match
 from .regions import REGION_SHORT_CODES
+
+if TYPE_CHECKING:
+    from ..naming import Naming
 
 Path = tuple[str | int, ...]
 Issue = tuple[Path, str]
@@ -160,10 +164,50 @@ def _zero_instances(cfg: StackConfig) -> Iterator[Issue]:
 
 DIGEST_RULE = "VMSS-10"
 """The pack rule a prod pool's unpinned image is waived under (the one visible override)."""
+REGISTRY_RULE = "VMSS-09"
+"""The pack rule a prod pool's image from outside the stack's registry (e.g. ``imageSource: hub``) is waived
+under: the visible override for a pool that must pull from a public registry."""
+
+
+def _waived(cfg: StackConfig, rule: str) -> bool:
+    """Whether the stack waives pack rule ``rule``; the pack judges the waiver itself (reason, expiry, glob)."""
+    return any(s.rule == rule for s in cfg.suppressions)
+
+
+def _naming(cfg: StackConfig) -> Naming:
+    """The stack's Azure names, the program's own (imported here: infra.naming imports this package)."""
+    from ..naming import Naming
+
+    return Naming.for_stack(cfg)
+
+
+def _is_resource_of(arm_id: str, arm_type: str) -> bool:
+    """Whether ``arm_id`` is exactly a resource of ``arm_type``: no child segments, since the program takes
+    the last segment as the registry or account name (a child id would name one resource, grant another)."""
+    parts = arm_id.split("/")  # ARM_ID_RE: "", subscriptions, <id>, resourceGroups, <group>, providers, ...
+    return len(parts) == 9 and f"{parts[6]}/{parts[7]}".lower() == arm_type.lower()
+
+
+def _outside_own_group(cfg: StackConfig, key: str, arm_id: str) -> str | None:
+    """Why the stack may not reference ``arm_id`` (``registries`` / ``storageAccounts``); None when it may.
+
+    A stack references existing supply only in its own resource group or from the platform's shared
+    list (infra/catalogues/shared_supply.yaml): the pool identity is granted read access there, so any
+    other id would give this team another team's images or weights."""
+    own = _naming(cfg).name("resource_group")
+    group = arm_id.split("/")[4]  # ARM_ID_RE: /subscriptions/<id>/resourceGroups/<group>/providers/...
+    shared = catalogues.shared_supply()[key]
+    if group.lower() == own.lower() or arm_id.rstrip("/").lower() in shared:
+        return None
+    allowed = ", ".join(sorted(shared)) or "none yet"
+    return (f"expected a {catalogues.SHARED_SUPPLY_KINDS[key]} resource in the stack's own resource group {own} "
+            f"or one the platform shares (infra/catalogues/shared_supply.yaml: {allowed}); found "
+            f"{shown(arm_id)} in resource group {shown(group)}")
 
 
 def _supply(cfg: StackConfig) -> Iterator[Issue]:
-    """Image and weights supply: hub keys only where they mean something; prod images by digest."""
+    """Image and weights supply: hub keys only where they mean something; existing registries and accounts
+    only the stack's own or shared ones; prod images from the stack's registry, by digest."""
     pool = cfg.gpu_pool
     if pool is None:
         return
@@ -175,17 +219,46 @@ def _supply(cfg: StackConfig) -> Iterator[Issue]:
             if value is not None:
                 yield (base + ("modelSource", key), f"`{key}` applies to kind: blob only; "
                                                     "found it with kind: hub (remove it or set kind: blob)")
-    if pool.registry_id is not None and not pool.registry_id.lower().split("/providers/", 1)[-1].startswith(
-            "microsoft.containerregistry/registries/"):
-        yield (base + ("registryId",), "expected the id of a Microsoft.ContainerRegistry/registries resource, "
-                                       f"found {shown(pool.registry_id)}")
-    if source is not None and source.account_id is not None and not source.account_id.lower().split(
-            "/providers/", 1)[-1].startswith("microsoft.storage/storageaccounts/"):
-        yield (base + ("modelSource", "accountId"), "expected the id of a Microsoft.Storage/storageAccounts "
-                                                    f"resource, found {shown(source.account_id)}")
-    waived = any(s.rule == DIGEST_RULE for s in cfg.suppressions)
-    if cfg.environment == "prod" and "@sha256:" not in pool.serving_image and not waived:
+    # Without a known region there is no own resource group to compare with (_location reports it).
+    located = cfg.location in REGION_SHORT_CODES
+    for path, arm_id, key in ((base + ("registryId",), pool.registry_id, "registries"),
+                              (base + ("modelSource", "accountId"), source and source.account_id, "storageAccounts")):
+        if arm_id is None:
+            continue
+        if not _is_resource_of(arm_id, catalogues.SHARED_SUPPLY_KINDS[key]):
+            yield (path, f"expected the id of a {catalogues.SHARED_SUPPLY_KINDS[key]} resource, found {shown(arm_id)}")
+        elif located and (problem := _outside_own_group(cfg, key, arm_id)):
+            yield (path, problem)
+    if cfg.environment != "prod":
+        return
+    if located and not _waived(cfg, REGISTRY_RULE) and (problem := _foreign_image(cfg)):
+        yield (base + ("servingImage",), problem)
+    if "@sha256:" not in pool.serving_image and not _waived(cfg, DIGEST_RULE):
         yield (base + ("servingImage",),
                f"a prod pool pulls its image by digest: expected {pool.serving_image.split('@')[0]}@sha256:<64 hex> "
                f"(scripts/import-image.sh prints the digest it imported), found {shown(pool.serving_image)}; "
                f"or waive {DIGEST_RULE} in ai-serving:suppressions with a reason and an expiry")
+
+
+def _foreign_image(cfg: StackConfig) -> str | None:
+    """Why a prod pool's image does not come from the stack's registry; None when it does.
+
+    With ``imageSource: registry`` the program rewrites the image into the stack's registry, so only
+    ``hub`` can name another host: any ``*.azurecr.io`` is not enough (anyone can create a public one)."""
+    # Imported here: cloud_init imports this module (MODEL_ID_RE), and it owns how an image maps into a registry.
+    from ..components.cloud_init import image_in_registry, registry_login_server
+
+    pool = cfg.gpu_pool
+    assert pool is not None
+    if cfg.gpu_image_source == "registry":
+        return None
+    registry = (registry_login_server(pool.registry_id) if pool.registry_id is not None
+                else f"{_naming(cfg).container_registry()}.azurecr.io")
+    repository = image_in_registry(pool.serving_image, "")[1:]  # the image without its registry host
+    if f"{registry}/{repository}" == pool.serving_image:
+        return None  # `hub` with `registryId`: the image names that registry itself
+    host = pool.serving_image[:-len(repository) - 1] if repository != pool.serving_image else "docker.io"
+    return (f"a prod pool pulls its image from the stack's registry: expected {registry}, found {shown(host)} "
+            f"(servingImage {shown(pool.serving_image)} with imageSource: hub); set imageSource: registry (the "
+            f"prod default: `make import-image` copies {repository.split('@')[0]} in) or waive {REGISTRY_RULE} in "
+            "ai-serving:suppressions with a reason and an expiry")

@@ -70,7 +70,7 @@ class EnvironmentProfile(BaseModel):
     """Where a pool gets its weights by default (``gpuPool.modelSource.kind``)."""
     gpu_private_egress: bool = False
     """The GPU subnet's NSG denies outbound traffic except what the driver extension and OS updates
-    need (only with private image and model supply: nothing else must leave)."""
+    need (``EGRESS_ALLOWED``), whatever the pool's image and weights source."""
     weights_soft_delete_days: int = 7
     """Blob and container soft delete in the weights account: a deleted model can be restored."""
     model_hub_token_expires: date = date(2027, 12, 31)

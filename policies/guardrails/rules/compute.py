@@ -6,14 +6,16 @@ import base64
 import binascii
 import re
 import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .. import config as cfg
+from .. import templates
 from ..define import azure_policy, checkov, psrule, rule
 from ..environment import is_prod
-from ..model import Context, Findings, NotApplicable
+from ..graph import azure_name, parse_arm_id
+from ..model import Context, Findings, NotApplicable, StackResource
 from ..values import canonical_type, elements, flat, get, is_true, is_unknown, one_of, present, reveal, shown
 from .common import has_managed_identity
 
@@ -444,32 +446,125 @@ _SUPPLY = dict(severity="high", category="security", types=(VMSS,),
                link="https://learn.microsoft.com/azure/container-registry/container-registry-private-link")
 
 
+REGISTRY = "azure-native:containerregistry:Registry"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+_LOGIN_SERVER = "{}.azurecr.io"
+"""An Azure Container Registry's login server (public cloud): its name, lower case, under azurecr.io."""
+
+
+def image_host(image: str) -> str:
+    """The registry host an image reference pulls from.
+
+    Docker's rule (github.com/distribution/reference, normalize.go ``splitDockerDomain``): the first path
+    segment is a host only when it holds a ``.`` or ``:`` or is ``localhost``; otherwise the image is on
+    Docker Hub."""
+    first, _, rest = image.partition("/")
+    return first.lower() if rest and ("." in first or ":" in first or first == "localhost") else "docker.io"
+
+
+def _registry_of_scope(scope: str) -> str | None:
+    """The login server of the registry a role assignment scope names (None: the scope is not a registry)."""
+    parsed = parse_arm_id(scope)
+    if (parsed.get("namespace"), parsed.get("type")) == ("microsoft.containerregistry", "registries"):
+        return _LOGIN_SERVER.format(parsed["name"])
+    return None
+
+
+def stack_registries(resources: Sequence[StackResource]) -> tuple[set[str], str | None]:
+    """Login servers of the stack's own registries, and the first reference that could not be read.
+
+    The stack's registries are the ones it declares (``containerregistry:Registry``, in a template too)
+    and the ones it grants a role on (the program grants the pool AcrPull on ``gpuPool.registryId``):
+    the only registries the pool has credentials for. Whether such a grant may reach another team's
+    registry is the config check's and ``plan --all``'s question (see ai_serving/org/crossteam.py)."""
+    hosts: set[str] = set()
+    unknown: str | None = None
+    for res in resources:
+        if res.canonical_type == REGISTRY:
+            name = azure_name(res)
+            if name:
+                hosts.add(_LOGIN_SERVER.format(name.lower()))
+            else:
+                unknown = unknown or f"{res.urn}:registryName"
+        elif res.canonical_type == ROLE_ASSIGNMENT:
+            scope = reveal(res.props.get("scope")) if isinstance(res.props, Mapping) else None
+            if isinstance(scope, str) and not is_unknown(scope):
+                hosts |= {h for h in (_registry_of_scope(scope),) if h}
+            elif is_unknown(scope):
+                unknown = unknown or f"{res.urn}:scope"
+        elif templates.is_deployment(res.canonical_type):
+            for label, token, _ in templates.template_resources(res.props):
+                if token == REGISTRY:
+                    hosts.add(_LOGIN_SERVER.format(label.rsplit("/", 1)[-1].lower()))
+    return hosts, unknown
+
+
+def _judge_image(image: str, registries: tuple[set[str], str | None], out: Findings, urn: str,
+                 where: str = "") -> None:
+    """Judge one serving image against the stack's registries."""
+    hosts, unknown = registries
+    expected = ", ".join(sorted(hosts)) or "none: the stack declares no registry and names none in gpuPool.registryId"
+    host = image_host(image)
+    if not is_unknown(image) and host in hosts:
+        return
+    if not is_unknown(image) and _PRIVATE_REGISTRY.match(image):
+        if unknown:
+            out.undetermined.append(unknown)  # an unread registry name may be this host
+        else:
+            out.add(f"{where}the serving container pulls {_image(image)} from {_image(host)}, which is not the "
+                    f"stack's registry (expected {expected})", urn)
+        return
+    out.add(f"{where}the serving container pulls {_image(image)}, not from a private Azure Container Registry "
+            f"(<name>.azurecr.io); expected the stack's registry ({expected})", urn)
+
+
+def _prod_images(resources: Sequence[StackResource], ctx: Context) -> Iterator[tuple[str, str, str]]:
+    """(image, urn to report against, message prefix) of every prod scale set that starts a container,
+    declared or inside an ARM template deployment."""
+    for res in resources:
+        if res.canonical_type == VMSS:
+            found = [("", res.props)]
+        elif templates.is_deployment(res.canonical_type):
+            found = [(f"template resource {label} (VirtualMachineScaleSet): ", props)
+                     for label, token, props in templates.template_resources(res.props) if token == VMSS]
+        else:
+            continue
+        for where, props in found:
+            container = _container(props)[0] if is_prod(props, ctx) else None
+            if container is not None:
+                yield container.image, res.urn, where
+
+
 @rule(
     "VMSS-09",
     "vmss-09-prod-image-from-private-registry",
-    title="Prod pool pulls its image from a private registry",
+    title="Prod pool pulls its image from the stack's private registry",
     description=(
-        "A production GPU pool must pull its serving image from an Azure Container Registry (the team's or "
-        "the shared one, reached through its private endpoint), never from a public registry such as "
-        "Docker Hub: what a public tag serves can change, and anonymous pulls are rate-limited."
+        "A production GPU pool must pull its serving image from the stack's own Azure Container Registry (the "
+        "one it declares, or the shared one `gpuPool.registryId` names and the pool is granted AcrPull on), "
+        "reached through its private endpoint: never from a public registry such as Docker Hub, nor from "
+        "another `*.azurecr.io` registry, which anyone can create with anonymous pull and which the pool "
+        "reaches over the Internet."
     ),
     remediation=(
         "Set `gpuPool.imageSource: registry` (the prod default), import the image with "
         "`make import-image STACK=...`, and pull `<registry>.azurecr.io/<repository>@sha256:...`."
     ),
     anchors=("Azure AI landing zone: private container registry",),
+    # A stack rule: which registries are the stack's own is known only from its other resources.
+    scope="stack",
     **_SUPPLY,
 )
-def vmss09(props: Any, ctx: Context) -> list[str] | NotApplicable:
-    if not is_prod(props, ctx):
-        return NotApplicable("not production")
-    container, _ = _container(props)
-    if container is None:
-        return NotApplicable("the custom data starts no container")
-    if is_unknown(container.image) or not _PRIVATE_REGISTRY.match(container.image):
-        return [f"the serving container pulls {_image(container.image)}, not from a private Azure Container "
-                "Registry (<name>.azurecr.io)"]
-    return []
+def vmss09(resources: Sequence[StackResource], ctx: Context) -> Findings | NotApplicable:
+    images = list(_prod_images(resources, ctx))
+    if not images:
+        # Nothing else is read then: a dev stack's preview never waits on its registry's unknowns.
+        return NotApplicable("no production scale set starts a container")
+    out = Findings()
+    registries = stack_registries(resources)
+    for image, urn, where in images:
+        _judge_image(image, registries, out, urn, where)
+    return out
 
 
 @rule(
