@@ -61,6 +61,15 @@ def maximal_config() -> dict:
 CASES = {"defaults": lambda: base_config("dev"), "prod": lambda: base_config("prod"), "maximal": maximal_config}
 
 
+@pytest.fixture(autouse=True)
+def _shared_registry(monkeypatch):
+    """The platform shares the maximal config's registry (infra/catalogues/shared_supply.yaml), as it must
+    for a registry outside the stack's resource group."""
+    real = catalogues.load
+    monkeypatch.setattr(catalogues, "load", lambda name: {"registries": [REGISTRY_ID], "storageAccounts": []}
+                        if name == "shared_supply" else real(name))
+
+
 @pytest.fixture(params=list(CASES))
 def case(request, plan_stack):
     """(case name, config mapping, planned run) for each of the three cases."""

@@ -85,7 +85,12 @@ def test_every_catalogued_size_serves_the_model_new_team_picks(rehearse_config, 
     assert run["argv"][run["argv"].index("--tensor-parallel-size") + 1] == str(gpus)
 
 
-def test_token_registry_path_calls_imds_key_vault_and_acr_with_their_contracts(rehearse_config):
+def test_token_registry_path_calls_imds_key_vault_and_acr_with_their_contracts(rehearse_config, monkeypatch):
+    shared = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-shared/providers/"
+              "Microsoft.ContainerRegistry/registries/acrshared")
+    real = catalogues.load  # the platform shares the registry (infra/catalogues/shared_supply.yaml)
+    monkeypatch.setattr(catalogues, "load", lambda name: {"registries": [shared], "storageAccounts": []}
+                        if name == "shared_supply" else real(name))
     cfg = base_config("dev", openai=False)
     cfg["ai-serving:gpuPool"].update(model="meta-llama/Llama-3.1-8B-Instruct",
                                      registryId="/subscriptions/00000000-0000-0000-0000-000000000000/"
