@@ -31,6 +31,8 @@ P15 = 41.811428  # disk.Premium_LRS.prices.P15.regions.{swedencentral,westeurope
 NAT_HOUR, PIP_HOUR, PE_HOUR = 0.045, 0.005, 0.01
 GPT55_TOP, GPT55_IN, GPT55_OUT = 45, 5, 30  # long-context output is the highest gpt-5.5 rate
 EMB_SMALL, EMB_LARGE = 0.02, 0.13
+H100_SDC = 127.816  # vm.Standard_ND96isr_H100_v5.regions.swedencentral.hour
+UNPRICED_SKU = "Standard_ND96asr_v4"  # vm.Standard_ND96asr_v4: unpriced ("no sourced price for this size")
 
 
 def tokens(k_tpm: float) -> float:
@@ -256,16 +258,16 @@ def test_a_deployment_whose_account_name_is_unknown_takes_its_region_from_the_de
 def test_what_is_missing_says_which_figure_it_belongs_to_and_whether_the_stack_sizes_it() -> None:
     # The pool's instances and disks are sized by the stack file; the network's hours are fixed per stack
     # (committed, not sized); the GB through the gateway is usage (no figure).
-    est = estimate(scale_set("Standard_ND96isr_H100_v5", "swedencentral", low=0, high=2) + network("swedencentral"))
+    est = estimate(scale_set(UNPRICED_SKU, "swedencentral", low=0, high=2) + network("swedencentral"))
     rows = {(g.resource, g.item): (g.figure, g.sized) for g in est.not_included}
-    assert rows[("vmss-c", "Standard_ND96isr_H100_v5 VM hours (0 to 2 instances)")] == (CEILING, True)
+    assert rows[("vmss-c", "Standard_ND96asr_v4 VM hours (0 to 2 instances)")] == (CEILING, True)
     assert rows[("ng-c", "gateway hours")] == (COMMITTED, False)
     assert rows[("ng-c", "GB processed through the gateway (usage)")] == (None, False)
     assert est.unpriced(COMMITTED) == []  # nothing runs at a zero minimum
     assert [g.resource for g in est.unpriced(CEILING)] == ["vmss-c"]  # its disks are priced in swedencentral
     assert est.to_json()["notIncluded"][0] == {
         "resource": "vmss-c", "type": "compute:VirtualMachineScaleSet", "resourceGroup": RG,
-        "item": "Standard_ND96isr_H100_v5 VM hours (0 to 2 instances)", "reason": "no sourced price for this size",
+        "item": "Standard_ND96asr_v4 VM hours (0 to 2 instances)", "reason": "no sourced price for this size",
         "figure": CEILING, "sized": True, "region": "swedencentral"}
 
 
@@ -315,18 +317,18 @@ def _unpriced_message(name: str, kind: str, what: str, reason: str, committed: s
 
 
 def test_cost01_fails_closed_on_a_gpu_size_without_a_price_in_prod() -> None:
-    # 20 x ND96isr H100 (160 GPUs) at the minimum against $1,000: only their disks are priced (20 x P15)
-    stack = scale_set("Standard_ND96isr_H100_v5", "swedencentral", low=20, high=20) + [budget(1000)]
+    # 20 x 8 A100 at the minimum against $1,000: only their disks are priced (20 x P15)
+    stack = scale_set(UNPRICED_SKU, "swedencentral", low=20, high=20) + [budget(1000)]
     verdict = check("COST-01", stack, "prod")
     assert verdict.messages == [_unpriced_message(
-        "vmss-c", "compute:VirtualMachineScaleSet", "Standard_ND96isr_H100_v5 VM hours (20 to 20 instances) in "
+        "vmss-c", "compute:VirtualMachineScaleSet", "Standard_ND96asr_v4 VM hours (20 to 20 instances) in "
         "swedencentral", "no sourced price for this size", f"${20 * P15:,.2f}", "$1,000.00")]
     assert verdict.violations[0].urn.endswith("::vmss-c")
 
 
 def test_an_unpriced_finding_names_the_resource_as_a_waiver_matches_it() -> None:
     # A waiver's `resource` matches the Pulumi name (the URN's last part), not the Azure name.
-    stack = scale_set("Standard_ND96isr_H100_v5", "swedencentral", low=1, high=1) + [budget(1000)]
+    stack = scale_set(UNPRICED_SKU, "swedencentral", low=1, high=1) + [budget(1000)]
     stack[0].props["vmScaleSetName"] = "vmss-azure-name"
     [message] = check("COST-01", stack, "prod").messages
     assert message.startswith("vmss-c (compute:VirtualMachineScaleSet): ") and "waive COST-01 for vmss-c " in message
@@ -373,10 +375,10 @@ def test_cost02_dev_committed_over_budget_is_advisory() -> None:
 
 
 def test_cost02_advises_on_unpriced_committed_items_outside_prod() -> None:
-    stack = scale_set("Standard_ND96isr_H100_v5", "swedencentral", low=1, high=1) + [budget(1000)]
+    stack = scale_set(UNPRICED_SKU, "swedencentral", low=1, high=1) + [budget(1000)]
     assert check("COST-01", stack, "dev").not_applicable
     assert check("COST-02", stack, "dev").messages == [_unpriced_message(
-        "vmss-c", "compute:VirtualMachineScaleSet", "Standard_ND96isr_H100_v5 VM hours (1 to 1 instances) in "
+        "vmss-c", "compute:VirtualMachineScaleSet", "Standard_ND96asr_v4 VM hours (1 to 1 instances) in "
         "swedencentral", "no sourced price for this size", f"${P15:,.2f}", "$1,000.00", "COST-02")]
 
 
@@ -396,10 +398,10 @@ def test_cost04_ceiling_over_budget_is_advisory() -> None:
 
 
 def test_cost04_advises_on_a_pool_above_a_zero_minimum_without_a_price() -> None:
-    stack = scale_set("Standard_ND96isr_H100_v5", "swedencentral", low=0, high=2) + [budget(1000)]
+    stack = scale_set(UNPRICED_SKU, "swedencentral", low=0, high=2) + [budget(1000)]
     assert check("COST-01", stack, "prod").compliant  # nothing runs at the minimum
     assert check("COST-04", stack, "prod").messages == [_unpriced_message(
-        "vmss-c", "compute:VirtualMachineScaleSet", "Standard_ND96isr_H100_v5 VM hours (0 to 2 instances) in "
+        "vmss-c", "compute:VirtualMachineScaleSet", "Standard_ND96asr_v4 VM hours (0 to 2 instances) in "
         "swedencentral", "no sourced price for this size", f"${2 * P15:,.2f}", "$1,000.00", "COST-04", "ceiling")]
 
 
@@ -538,9 +540,10 @@ def test_the_budget_finding_is_waivable(tmp_path: Path, capsys: pytest.CaptureFi
     assert "COST-01" in [w["rule"] for w in doc["waived"]]
 
 
-def test_160_unpriced_h100s_and_1000_unpriced_ptus_do_not_pass_a_1000_dollar_budget(
+def test_160_h100s_and_1000_unpriced_ptus_do_not_pass_a_1000_dollar_budget(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # The defect this guards: only the disks were priced ($836), and COST-01 compared that with the budget.
+    # The defect this guards: with neither size nor PTUs priced, only the disks were ($836), and COST-01
+    # compared that with the budget. The H100s are priced now; the PTUs still are not: both fail.
     cfg = yaml.safe_load((ROOT / "stacks/Pulumi.team-a-prod.yaml").read_text())["config"]
     cfg["ai-serving:team"] = "team-c"
     cfg["ai-serving:openai"]["deployments"] = [{"name": "chat", "model": "gpt-5.4", "version": "2026-03-05",
@@ -553,17 +556,17 @@ def test_160_unpriced_h100s_and_1000_unpriced_ptus_do_not_pass_a_1000_dollar_bud
     write_stack(tmp_path, "team-c-prod", cfg)
     code, doc = _plan_json(tmp_path, capsys, tmp_path / "out")
     assert code == 1
+    committed = round(20 * H * H100_SDC + 20 * P15, 2)
     found = _cost01(doc)
-    assert sorted(found) == ["oai-team-c-prod-sdc-chat", "vmss-team-c-prod-sdc-gpu"]
-    assert "Standard_ND96isr_H100_v5 VM hours (20 to 20 instances) in swedencentral has no price" in found[
-        "vmss-team-c-prod-sdc-gpu"]
+    assert sorted(found) == ["budget-team-c-prod-sdc", "oai-team-c-prod-sdc-chat"]
+    assert f"the committed monthly estimate ${committed:,.2f} exceeds the budget $1,000.00" in found[
+        "budget-team-c-prod-sdc"]
     assert "gpt-5.4 GlobalProvisionedManaged, 1000 PTU in swedencentral has no price" in found[
         "oai-team-c-prod-sdc-chat"]
     cost = json.loads((tmp_path / "out/plan.json").read_text())["cost"]
-    assert cost["committed"] == round(20 * P15, 2)  # what is priced; the plan shows what is not:
+    assert cost["committed"] == committed  # what is priced; the plan shows what is not:
     unpriced = [(g["resource"], g["item"]) for g in cost["notIncluded"] if g["figure"] == COMMITTED and g["sized"]]
-    assert sorted(unpriced) == [("oai-team-c-prod-sdc-chat", "gpt-5.4 GlobalProvisionedManaged, 1000 PTU"),
-                                ("vmss-team-c-prod-sdc-gpu", "Standard_ND96isr_H100_v5 VM hours (20 to 20 instances)")]
+    assert unpriced == [("oai-team-c-prod-sdc-chat", "gpt-5.4 GlobalProvisionedManaged, 1000 PTU")]
     # the per-stack fees unpriced in swedencentral are listed as committed but not sized: no finding
     assert ("ng-team-c-prod-sdc-gpu", "gateway hours", COMMITTED, False) in [
         (g["resource"], g["item"], g["figure"], g["sized"]) for g in cost["notIncluded"]]
