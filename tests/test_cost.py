@@ -28,6 +28,7 @@ A100_EASTUS = 3.673  # prices.yaml vm.Standard_NC24ads_A100_v4.regions.eastus.ho
 A100_SDC = A100_WEU = 4.775  # ...regions.swedencentral.hour, ...regions.westeurope.hour
 A10_SDC, A10_SDC_SPOT = 4.16, 0.768768  # vm.Standard_NV36ads_A10_v5.regions.swedencentral: hour, spot_hour
 P15 = 41.811428  # disk.Premium_LRS.prices.P15.regions.{swedencentral,westeurope}.month (a 256 GiB disk)
+P20 = 80.54  # disk.Premium_LRS.prices.P20.regions.{swedencentral,westeurope}.month (a 512 GiB disk)
 NAT_HOUR, PIP_HOUR, PE_HOUR = 0.045, 0.005, 0.01
 GPT55_TOP, GPT55_IN, GPT55_OUT = 45, 5, 30  # long-context output is the highest gpt-5.5 rate
 EMB_SMALL, EMB_LARGE = 0.02, 0.13
@@ -165,17 +166,17 @@ def test_each_instance_has_an_os_disk_billed_at_the_tier_that_holds_it() -> None
     assert (disk.unit, disk.unit_price, disk.committed_quantity, disk.ceiling_quantity) == ("disk-month", P15, 2, 6)
 
 
-@pytest.mark.parametrize(("size", "tier"), [(200, "P15"), (256, "P15"), (129, "P15")])
-def test_a_disk_between_two_tiers_is_billed_at_the_larger(size: int, tier: str) -> None:
+@pytest.mark.parametrize(("size", "tier", "month"), [(200, "P15", P15), (256, "P15", P15), (129, "P15", P15),
+                                                     (300, "P20", P20), (506, "P20", P20)])
+def test_a_disk_between_two_tiers_is_billed_at_the_larger(size: int, tier: str, month: float) -> None:
     pool = scale_set(location="westeurope", low=1, high=1)
     pool[0].props["virtualMachineProfile"]["storageProfile"]["osDisk"]["diskSizeGB"] = size
     est = estimate(pool[:1])
     assert [line.item for line in est.lines][1] == f"OS disks Premium_LRS {tier} ({size} GB, 1 to 1)"
-    assert est.committed == round(H * A100_WEU + P15, 2)
+    assert est.committed == round(H * A100_WEU + month, 2)
 
 
 @pytest.mark.parametrize(("size", "reason"), [
-    (300, "no sourced price for Premium_LRS tier P20"),  # 300 GiB needs P20 (512), which has no price
     (40_000, "40000 GB is larger than every Premium_LRS tier"),
     (None, "no diskSizeGB: the size comes from the image, so its tier is unknown"),
 ])
