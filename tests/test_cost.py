@@ -9,6 +9,7 @@ the formula or of a price fails here.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from typing import Any
 import pytest
 import yaml
 from guardrails import StackResource, lookup
-from guardrails.cost import NO_LINE, SPOT_CAVEAT, estimate, prices
+from guardrails.cost import CEILING, COMMITTED, NO_LINE, SPOT_CAVEAT, estimate, prices
+from guardrails.values import UNKNOWN
 
 from infra import catalogues
 from tests.cli_helpers import ROOT, cli, write_stack
@@ -26,9 +28,12 @@ A100_EASTUS = 3.673  # prices.yaml vm.Standard_NC24ads_A100_v4.regions.eastus.ho
 A100_SDC = A100_WEU = 4.775  # ...regions.swedencentral.hour, ...regions.westeurope.hour
 A10_SDC, A10_SDC_SPOT = 4.16, 0.768768  # vm.Standard_NV36ads_A10_v5.regions.swedencentral: hour, spot_hour
 P15 = 41.811428  # disk.Premium_LRS.prices.P15.regions.{swedencentral,westeurope}.month (a 256 GiB disk)
+P20 = 80.54  # disk.Premium_LRS.prices.P20.regions.{swedencentral,westeurope}.month (a 512 GiB disk)
 NAT_HOUR, PIP_HOUR, PE_HOUR = 0.045, 0.005, 0.01
 GPT55_TOP, GPT55_IN, GPT55_OUT = 45, 5, 30  # long-context output is the highest gpt-5.5 rate
 EMB_SMALL, EMB_LARGE = 0.02, 0.13
+H100_SDC = 127.816  # vm.Standard_ND96isr_H100_v5.regions.swedencentral.hour
+UNPRICED_SKU = "Standard_ND96asr_v4"  # vm.Standard_ND96asr_v4: unpriced ("no sourced price for this size")
 
 
 def tokens(k_tpm: float) -> float:
@@ -131,8 +136,13 @@ def network(location: str = "eastus") -> list[StackResource]:
 
 def deployment(name: str, model: str, sku: str, capacity: int) -> StackResource:
     return r("cognitiveservices:Deployment", f"oai-{name}", {
-        "deploymentName": name, "sku": {"name": sku, "capacity": capacity},
+        "deploymentName": name, "accountName": "oai-c", "sku": {"name": sku, "capacity": capacity},
         "properties": {"model": {"name": model, "version": "1"}}})
+
+
+def account(location: str = "swedencentral") -> StackResource:
+    """The OpenAI account the deployments belong to (its region is theirs)."""
+    return r("cognitiveservices:Account", "oai-c", {"accountName": "oai-c", "location": location, "kind": "OpenAI"})
 
 
 def budget(amount: float) -> StackResource:
@@ -156,17 +166,17 @@ def test_each_instance_has_an_os_disk_billed_at_the_tier_that_holds_it() -> None
     assert (disk.unit, disk.unit_price, disk.committed_quantity, disk.ceiling_quantity) == ("disk-month", P15, 2, 6)
 
 
-@pytest.mark.parametrize(("size", "tier"), [(200, "P15"), (256, "P15"), (129, "P15")])
-def test_a_disk_between_two_tiers_is_billed_at_the_larger(size: int, tier: str) -> None:
+@pytest.mark.parametrize(("size", "tier", "month"), [(200, "P15", P15), (256, "P15", P15), (129, "P15", P15),
+                                                     (300, "P20", P20), (506, "P20", P20)])
+def test_a_disk_between_two_tiers_is_billed_at_the_larger(size: int, tier: str, month: float) -> None:
     pool = scale_set(location="westeurope", low=1, high=1)
     pool[0].props["virtualMachineProfile"]["storageProfile"]["osDisk"]["diskSizeGB"] = size
     est = estimate(pool[:1])
     assert [line.item for line in est.lines][1] == f"OS disks Premium_LRS {tier} ({size} GB, 1 to 1)"
-    assert est.committed == round(H * A100_WEU + P15, 2)
+    assert est.committed == round(H * A100_WEU + month, 2)
 
 
 @pytest.mark.parametrize(("size", "reason"), [
-    (300, "no sourced price for Premium_LRS tier P20"),  # 300 GiB needs P20 (512), which has no price
     (40_000, "40000 GB is larger than every Premium_LRS tier"),
     (None, "no diskSizeGB: the size comes from the image, so its tier is unknown"),
 ])
@@ -224,11 +234,47 @@ def test_standard_deployments_commit_nothing_and_bound_the_ceiling_at_full_capac
 
 
 def test_provisioned_and_unpriced_deployments_are_not_included() -> None:
-    est = estimate([deployment("ptu", "gpt-5.5", "GlobalProvisionedManaged", 15),
+    est = estimate([account(), deployment("ptu", "gpt-5.5", "GlobalProvisionedManaged", 15),
                     deployment("o", "o3", "GlobalStandard", 10)])
     assert est.committed == est.ceiling == 0
-    assert [g.item for g in est.not_included] == ["gpt-5.5 GlobalProvisionedManaged, 15 PTU",
-                                                   "o3 GlobalStandard, 10K tokens/minute"]
+    # PTUs bill whatever the traffic (committed); unpriced pay-per-token capacity only bounds the ceiling.
+    assert [(g.item, g.figure, g.sized, g.region) for g in est.not_included] == [
+        ("gpt-5.5 GlobalProvisionedManaged, 15 PTU", COMMITTED, True, "swedencentral"),
+        ("o3 GlobalStandard, 10K tokens/minute", CEILING, True, "swedencentral")]
+    assert est.unpriced(COMMITTED) == est.not_included[:1] and est.unpriced(CEILING) == est.not_included[1:]
+
+
+def test_a_deployment_whose_account_name_is_unknown_takes_its_region_from_the_dependency() -> None:
+    # In a preview the deployment's accountName is the account's output, unknown until the update runs.
+    ptu = deployment("ptu", "gpt-5.5", "GlobalProvisionedManaged", 15)
+    ptu.props["accountName"] = UNKNOWN
+    linked = dataclasses.replace(ptu, property_dependencies={"accountName": (account().urn,)})
+    assert [g.region for g in estimate([account("westeurope"), linked]).not_included] == ["westeurope"]
+    [gap] = estimate([account("westeurope"), ptu]).not_included  # no dependency: no region, still judged
+    assert (gap.region, gap.figure, gap.sized, gap.unknown) == ("", COMMITTED, True, "")
+    [gap] = estimate([account(UNKNOWN), linked]).not_included  # nor when the account's own region is unknown
+    assert (gap.region, gap.item) == ("", "gpt-5.5 GlobalProvisionedManaged, 15 PTU")
+
+
+def test_what_is_missing_says_which_figure_it_belongs_to_and_whether_the_stack_sizes_it() -> None:
+    # The pool's instances and disks are sized by the stack file; the network's hours are fixed per stack
+    # (committed, not sized); the GB through the gateway is usage (no figure).
+    est = estimate(scale_set(UNPRICED_SKU, "swedencentral", low=0, high=2) + network("swedencentral"))
+    rows = {(g.resource, g.item): (g.figure, g.sized) for g in est.not_included}
+    assert rows[("vmss-c", "Standard_ND96asr_v4 VM hours (0 to 2 instances)")] == (CEILING, True)
+    assert rows[("ng-c", "gateway hours")] == (COMMITTED, False)
+    assert rows[("ng-c", "GB processed through the gateway (usage)")] == (None, False)
+    assert est.unpriced(COMMITTED) == []  # nothing runs at a zero minimum
+    assert [g.resource for g in est.unpriced(CEILING)] == ["vmss-c"]  # its disks are priced in swedencentral
+    assert est.to_json()["notIncluded"][0] == {
+        "resource": "vmss-c", "type": "compute:VirtualMachineScaleSet", "resourceGroup": RG,
+        "item": "Standard_ND96asr_v4 VM hours (0 to 2 instances)", "reason": "no sourced price for this size",
+        "figure": CEILING, "sized": True, "region": "swedencentral"}
+
+
+def test_a_type_without_a_price_model_counts_as_committed_and_sized() -> None:
+    [gap] = estimate([r("apimanagement:ApiManagementService", "apim", {"location": "eastus"})]).not_included
+    assert (gap.figure, gap.sized) == (COMMITTED, True)
 
 
 def test_expected_tokens_add_an_expected_figure() -> None:
@@ -253,20 +299,88 @@ def check(rule_id: str, resources: list[StackResource], environment: str):
 
 
 def test_cost01_prod_committed_over_budget_is_mandatory() -> None:
-    over = scale_set() + [budget(5000)]
-    verdict = check("COST-01", over, "prod")
-    assert verdict.messages == ["the committed monthly estimate $5,362.58 exceeds the budget $5,000.00 (not "
-                                "included: 1 unpriced or usage-driven item(s); `ai-serving cost` lists them)"]
+    # every sized item priced (A100 and P15 in swedencentral); the network's hours there are not, and are
+    # fixed per stack: listed as not included, never a finding of their own
+    priced = scale_set(location="swedencentral") + network("swedencentral")
+    verdict = check("COST-01", [*priced, budget(7000)], "prod")
+    assert verdict.messages == ["the committed monthly estimate $7,055.12 exceeds the budget $7,000.00 (not "
+                                "included: 7 unpriced or usage-driven item(s); `ai-serving cost` lists them)"]
     assert verdict.violations[0].urn.endswith("::budget-c") and lookup("COST-01").level == "mandatory"
-    assert check("COST-01", scale_set() + [budget(5400)], "prod").compliant
-    assert check("COST-01", over, "dev").not_applicable
+    assert check("COST-01", [*priced, budget(7100)], "prod").compliant
+    assert check("COST-01", [*priced, budget(7000)], "dev").not_applicable
+
+
+def _unpriced_message(name: str, kind: str, what: str, reason: str, committed: str, limit: str,
+                      rule_id: str = "COST-01", figure: str = "committed") -> str:
+    return (f"{name} ({kind}): {what} has no price ({reason}), so the {figure} estimate {committed} cannot be "
+            f"judged against the budget {limit}: add a sourced price to infra/catalogues/prices.yaml and run "
+            f"`make generate`, or waive {rule_id} for {name} with a reason and an expiry")
+
+
+def test_cost01_fails_closed_on_a_gpu_size_without_a_price_in_prod() -> None:
+    # 20 x 8 A100 at the minimum against $1,000: only their disks are priced (20 x P15)
+    stack = scale_set(UNPRICED_SKU, "swedencentral", low=20, high=20) + [budget(1000)]
+    verdict = check("COST-01", stack, "prod")
+    assert verdict.messages == [_unpriced_message(
+        "vmss-c", "compute:VirtualMachineScaleSet", "Standard_ND96asr_v4 VM hours (20 to 20 instances) in "
+        "swedencentral", "no sourced price for this size", f"${20 * P15:,.2f}", "$1,000.00")]
+    assert verdict.violations[0].urn.endswith("::vmss-c")
+
+
+def test_an_unpriced_finding_names_the_resource_as_a_waiver_matches_it() -> None:
+    # A waiver's `resource` matches the Pulumi name (the URN's last part), not the Azure name.
+    stack = scale_set(UNPRICED_SKU, "swedencentral", low=1, high=1) + [budget(1000)]
+    stack[0].props["vmScaleSetName"] = "vmss-azure-name"
+    [message] = check("COST-01", stack, "prod").messages
+    assert message.startswith("vmss-c (compute:VirtualMachineScaleSet): ") and "waive COST-01 for vmss-c " in message
+
+
+def test_cost01_fails_closed_on_an_os_disk_without_a_price_in_its_region() -> None:
+    verdict = check("COST-01", scale_set() + [budget(6000)], "prod")  # the A100 is priced in eastus, P15 is not
+    assert verdict.messages == [_unpriced_message(
+        "vmss-c", "compute:VirtualMachineScaleSet", "OS disks Premium_LRS P15 (256 GB, 2 to 6) in eastus",
+        "no sourced price for region eastus (priced regions: swedencentral, westeurope)",
+        f"${2 * H * A100_EASTUS:,.2f}", "$6,000.00")]
+
+
+def test_cost01_fails_closed_on_provisioned_throughput_without_a_price_in_prod() -> None:
+    stack = [account(), deployment("chat", "gpt-5.4", "GlobalProvisionedManaged", 1000), budget(1000)]
+    verdict = check("COST-01", stack, "prod")
+    assert verdict.messages == [_unpriced_message(
+        "oai-chat", "cognitiveservices:Deployment", "gpt-5.4 GlobalProvisionedManaged, 1000 PTU in swedencentral",
+        "no sourced price for the other deployment types", "$0.00", "$1,000.00")]
+    assert verdict.violations[0].urn.endswith("::oai-chat")
+
+
+def test_cost01_does_not_count_pay_per_token_capacity_as_committed() -> None:
+    stack = [account(), deployment("o", "o3", "GlobalStandard", 10), budget(1000)]  # o3 has no price
+    assert check("COST-01", stack, "prod").compliant
+    [message] = check("COST-04", stack, "prod").messages  # the ceiling cannot be judged: advised
+    assert message == _unpriced_message(
+        "oai-o", "cognitiveservices:Deployment", "o3 GlobalStandard, 10K tokens/minute in swedencentral",
+        "no sourced price", "$0.00", "$1,000.00", "COST-04", "ceiling")
+
+
+def test_cost01_cannot_judge_a_pool_whose_size_is_unknown_until_the_update() -> None:
+    stack = scale_set(location="swedencentral") + [budget(100_000)]
+    stack[0].props["sku"]["name"] = UNKNOWN
+    verdict = check("COST-01", stack, "prod")
+    assert verdict.undetermined == ("sku.name",) and not verdict.violations
 
 
 def test_cost02_dev_committed_over_budget_is_advisory() -> None:
-    over = scale_set() + [budget(5000)]
+    over = scale_set(location="swedencentral") + [budget(7000)]
     assert check("COST-02", over, "dev").messages and lookup("COST-02").level == "advisory"
     assert check("COST-02", over, "prod").not_applicable
-    assert check("COST-02", scale_set() + [budget(6000)], "dev").compliant
+    assert check("COST-02", scale_set(location="swedencentral") + [budget(7100)], "dev").compliant
+
+
+def test_cost02_advises_on_unpriced_committed_items_outside_prod() -> None:
+    stack = scale_set(UNPRICED_SKU, "swedencentral", low=1, high=1) + [budget(1000)]
+    assert check("COST-01", stack, "dev").not_applicable
+    assert check("COST-02", stack, "dev").messages == [_unpriced_message(
+        "vmss-c", "compute:VirtualMachineScaleSet", "Standard_ND96asr_v4 VM hours (1 to 1 instances) in "
+        "swedencentral", "no sourced price for this size", f"${P15:,.2f}", "$1,000.00", "COST-02")]
 
 
 def test_cost03_prod_stack_without_budget() -> None:
@@ -278,10 +392,18 @@ def test_cost03_prod_stack_without_budget() -> None:
 
 
 def test_cost04_ceiling_over_budget_is_advisory() -> None:
-    stack = scale_set(low=1, high=6) + [budget(10_000)]  # committed 2681.29, ceiling 16087.74
+    stack = scale_set(location="swedencentral", low=1, high=6) + [budget(10_000)]  # committed 3527.56
     assert check("COST-01", stack, "prod").compliant
-    assert "ceiling monthly estimate $16,087.74" in check("COST-04", stack, "prod").messages[0]
+    assert f"ceiling monthly estimate ${6 * H * A100_SDC + 6 * P15:,.2f}" in check("COST-04", stack, "prod").messages[0]
     assert lookup("COST-04").level == "advisory"
+
+
+def test_cost04_advises_on_a_pool_above_a_zero_minimum_without_a_price() -> None:
+    stack = scale_set(UNPRICED_SKU, "swedencentral", low=0, high=2) + [budget(1000)]
+    assert check("COST-01", stack, "prod").compliant  # nothing runs at the minimum
+    assert check("COST-04", stack, "prod").messages == [_unpriced_message(
+        "vmss-c", "compute:VirtualMachineScaleSet", "Standard_ND96asr_v4 VM hours (0 to 2 instances) in "
+        "swedencentral", "no sourced price for this size", f"${2 * P15:,.2f}", "$1,000.00", "COST-04", "ceiling")]
 
 
 # --------------------------------------------------------------------------- every example stack
@@ -350,21 +472,34 @@ def test_two_plans_of_a_stack_carry_the_same_estimate(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------- prod over budget: exit 1
 
-def _eastus_prod(amount: float, **extra: Any) -> dict[str, Any]:
-    """team-a-prod's GPU pool moved to eastus (where the A100 has a price) as team-c, ``amount`` its budget."""
+DISK_WAIVER = {"rule": "COST-01", "resource": "vmss-team-c-prod-eus-gpu", "expires": "2027-01-31",
+               "reason": "P15 OS disks in eastus are unpriced in the catalogue; their cost was approved in FIN-41"}
+"""What a team does about an item the catalogue cannot price: waive COST-01 for that resource."""
+
+
+def _eastus_prod(amount: float, *waivers: dict[str, str], **extra: Any) -> dict[str, Any]:
+    """team-a-prod's GPU pool moved to eastus (where the A100 has a price) as team-c, ``amount`` its budget,
+    ``waivers`` added to prod's own."""
     doc = yaml.safe_load((ROOT / "stacks/Pulumi.team-a-prod.yaml").read_text())["config"]
     cfg = copy.deepcopy(doc)
     cfg["azure-native:location"] = "eastus"
     cfg["ai-serving:team"] = "team-c"
     del cfg["ai-serving:openai"]  # eastus offers gpt-5.5 as provisioned only; the GPU pool alone is enough
     cfg["ai-serving:budget"]["monthlyAmount"] = amount
+    cfg["ai-serving:suppressions"] = [*cfg.get("ai-serving:suppressions", []), *waivers]
     cfg.update(extra)
     return cfg
 
 
-def _plan_json(stack_dir: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
-    code = cli("plan", "team-c-prod", "--stack-dir", stack_dir, "--output", "json")
+def _plan_json(stack_dir: Path, capsys: pytest.CaptureFixture[str], *out: Path) -> tuple[int, dict[str, Any]]:
+    code = cli("plan", "team-c-prod", "--stack-dir", stack_dir, "--output", "json",
+               *(("--out", out[0]) if out else ()))
     return code, json.loads(capsys.readouterr().out)
+
+
+def _cost01(doc: dict[str, Any]) -> dict[str, str]:
+    """The COST-01 findings of a plan's JSON output: resource -> message."""
+    return {f["resource"]: f["message"] for f in doc["mandatory"] if f["rule"] == "COST-01"}
 
 
 def test_a_prod_stack_whose_committed_cost_exceeds_its_budget_fails_the_plan(
@@ -372,26 +507,70 @@ def test_a_prod_stack_whose_committed_cost_exceeds_its_budget_fails_the_plan(
     # 2 x A100 at the minimum, the NAT gateway, its public IP and three private endpoints (the vault's,
     # the private registry's and the weights storage account's: a prod pool's private model supply)
     committed = round(2 * H * A100_EASTUS + H * NAT_HOUR + H * PIP_HOUR + 3 * H * PE_HOUR, 2)
-    write_stack(tmp_path, "team-c-prod", _eastus_prod(5000))
+    write_stack(tmp_path, "team-c-prod", _eastus_prod(5000, DISK_WAIVER))
     code, doc = _plan_json(tmp_path, capsys)
     assert code == 1
-    cost01 = [f for f in doc["mandatory"] if f["rule"] == "COST-01"]
-    assert len(cost01) == 1 and f"${committed:,.2f} exceeds the budget $5,000.00" in cost01[0]["message"]
+    [(resource, message)] = _cost01(doc).items()
+    assert resource == "budget-team-c-prod-eus" and f"${committed:,.2f} exceeds the budget $5,000.00" in message
 
+    write_stack(tmp_path, "team-c-prod", _eastus_prod(6000, DISK_WAIVER))
+    code, doc = _plan_json(tmp_path, capsys)
+    assert code == 0 and _cost01(doc) == {}
+    assert [w["urn"].rsplit("::", 1)[-1] for w in doc["waived"] if w["rule"] == "COST-01"] == [
+        "vmss-team-c-prod-eus-gpu"]
+
+
+def test_a_prod_stack_with_an_unpriced_committed_item_fails_the_plan_until_it_is_waived(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Within budget on what is priced; the pool's OS disks have no price in eastus: fail closed.
     write_stack(tmp_path, "team-c-prod", _eastus_prod(6000))
     code, doc = _plan_json(tmp_path, capsys)
-    assert "COST-01" not in [f["rule"] for f in doc["mandatory"]]
+    assert code == 1
+    [(resource, message)] = _cost01(doc).items()
+    assert resource == "vmss-team-c-prod-eus-gpu"
+    assert "OS disks Premium_LRS P15 (256 GB, 2 to 6) in eastus has no price" in message
+    assert "or waive COST-01 for vmss-team-c-prod-eus-gpu with a reason and an expiry" in message
 
 
 def test_the_budget_finding_is_waivable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cost_waiver = {"rule": "COST-01", "resource": "budget-*", "reason": "GPU reservation approved in FIN-42",
                    "expires": "2027-01-31"}
-    cfg = _eastus_prod(5000)
-    cfg["ai-serving:suppressions"] = [*cfg.get("ai-serving:suppressions", []), cost_waiver]  # keep prod's own
-    write_stack(tmp_path, "team-c-prod", cfg)
+    write_stack(tmp_path, "team-c-prod", _eastus_prod(5000, DISK_WAIVER, cost_waiver))
     code, doc = _plan_json(tmp_path, capsys)
     assert "COST-01" not in [f["rule"] for f in doc["mandatory"]]
     assert "COST-01" in [w["rule"] for w in doc["waived"]]
+
+
+def test_160_h100s_and_1000_unpriced_ptus_do_not_pass_a_1000_dollar_budget(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The defect this guards: with neither size nor PTUs priced, only the disks were ($836), and COST-01
+    # compared that with the budget. The H100s are priced now; the PTUs still are not: both fail.
+    cfg = yaml.safe_load((ROOT / "stacks/Pulumi.team-a-prod.yaml").read_text())["config"]
+    cfg["ai-serving:team"] = "team-c"
+    cfg["ai-serving:openai"]["deployments"] = [{"name": "chat", "model": "gpt-5.4", "version": "2026-03-05",
+                                                "sku": "GlobalProvisionedManaged", "capacity": 1000}]
+    cfg["ai-serving:gpuPool"].update(vmSku="Standard_ND96isr_H100_v5", minInstances=20, maxInstances=20,
+                                     model="Qwen/Qwen2.5-72B-Instruct",
+                                     servingImage="vllm/vllm-openai:v0.34.0@sha256:" + "ab" * 32)
+    cfg["ai-serving:budget"]["monthlyAmount"] = 1000
+    del cfg["ai-serving:suppressions"]  # the image is pinned by digest
+    write_stack(tmp_path, "team-c-prod", cfg)
+    code, doc = _plan_json(tmp_path, capsys, tmp_path / "out")
+    assert code == 1
+    committed = round(20 * H * H100_SDC + 20 * P15, 2)
+    found = _cost01(doc)
+    assert sorted(found) == ["budget-team-c-prod-sdc", "oai-team-c-prod-sdc-chat"]
+    assert f"the committed monthly estimate ${committed:,.2f} exceeds the budget $1,000.00" in found[
+        "budget-team-c-prod-sdc"]
+    assert "gpt-5.4 GlobalProvisionedManaged, 1000 PTU in swedencentral has no price" in found[
+        "oai-team-c-prod-sdc-chat"]
+    cost = json.loads((tmp_path / "out/plan.json").read_text())["cost"]
+    assert cost["committed"] == committed  # what is priced; the plan shows what is not:
+    unpriced = [(g["resource"], g["item"]) for g in cost["notIncluded"] if g["figure"] == COMMITTED and g["sized"]]
+    assert unpriced == [("oai-team-c-prod-sdc-chat", "gpt-5.4 GlobalProvisionedManaged, 1000 PTU")]
+    # the per-stack fees unpriced in swedencentral are listed as committed but not sized: no finding
+    assert ("ng-team-c-prod-sdc-gpu", "gateway hours", COMMITTED, False) in [
+        (g["resource"], g["item"], g["figure"], g["sized"]) for g in cost["notIncluded"]]
 
 
 # ------------------------------------------------------------------------------- ai-serving cost

@@ -18,7 +18,9 @@ Per stack per month (``hours_per_month``, 730):
   their rates.
 
 What has no price (an ``unpriced`` marker in the catalogue, a region without a price, a value unknown
-during preview) is listed under ``not_included`` with its reason, never counted as zero silently.
+during preview) is listed under ``not_included`` with its reason, never counted as zero silently; each
+such :class:`Gap` says which figure it is missing from and whether the stack file sizes it
+(:attr:`Gap.sized`), which is what the budget rules fail closed on (:meth:`Estimate.unpriced`).
 Usage-driven charges (NAT / private endpoint GB processed, log ingestion, egress) are not estimated.
 """
 
@@ -33,7 +35,7 @@ from typing import Any
 
 from .graph import azure_name, references, resource_group
 from .model import StackResource
-from .values import Undetermined, get, reveal
+from .values import Undetermined, get, is_unknown, reveal
 
 _PRICES = Path(__file__).with_name("prices.json")
 
@@ -81,6 +83,9 @@ STANDARD_TYPES = ("Standard", "GlobalStandard", "DataZoneStandard")
 """Pay-per-token deployment types: nothing committed, capacity (K tokens/minute) bounds the ceiling."""
 PROVISIONED_TYPES = ("ProvisionedManaged", "GlobalProvisionedManaged", "DataZoneProvisionedManaged")
 """Deployment types billed per PTU-hour whatever the traffic: committed."""
+SIZED = (VMSS, DEPLOYMENT)
+"""The types whose cost the stack file sizes (pool VM size and instances, PTUs, token capacity): a value of
+theirs unknown until the update runs leaves the budget unjudged (:attr:`Gap.unknown`)."""
 MINUTES_PER_HOUR = 60
 SPOT_CAVEAT = ("spot price is indicative: Azure changes it with demand and may evict spot VMs at any time "
                "(the pool then runs below its minimum until capacity returns)")
@@ -134,6 +139,10 @@ class Line:
         return doc
 
 
+COMMITTED, CEILING = "committed", "ceiling"
+"""The figures a missing item can be short in (:attr:`Gap.figure`)."""
+
+
 @dataclass(frozen=True)
 class Gap:
     """Something the stack pays for that the estimate does not include, and why."""
@@ -143,10 +152,27 @@ class Gap:
     resource_group: str
     item: str
     reason: str
+    figure: str | None = None
+    """The figure the item belongs to: :data:`COMMITTED` (billed whatever the traffic: instances at the pool's
+    minimum, their disks, PTUs, hourly fees), :data:`CEILING` (only above the minimum, or token capacity used
+    in full), None (usage-driven, or only the expected figure)."""
+    sized: bool = False
+    """The stack file sizes it (GPU pool VM size and instance counts, their OS disks, PTUs, token capacity),
+    or the estimate has no price model for the resource at all: nothing bounds what is missing, so the budget
+    rules fail closed on it. The per-stack platform fees (NAT gateway, public IP and endpoint hours, load
+    balancer rules, HSM keys, the registry's daily fee, DNS zones, log retention) are committed too, but the
+    program fixes one set per stack whatever the stack file says: they stay listed and do not fail."""
+    region: str = ""
+    """The region it would be billed in (a deployment's is its account's), when known."""
+    urn: str = ""
+    """The resource's URN: a finding on the gap names it, so a waiver can match it."""
+    unknown: str = ""
+    """The property path whose value is unknown until the update runs, when that is why it is missing."""
 
     def to_json(self) -> dict[str, Any]:
         return {"resource": self.resource, "type": self.resource_type, "resourceGroup": self.resource_group,
-                "item": self.item, "reason": self.reason}
+                "item": self.item, "reason": self.reason, "figure": self.figure, "sized": self.sized,
+                "region": self.region}
 
 
 @dataclass
@@ -173,6 +199,12 @@ class Estimate:
         if not self.has_expected:
             return None
         return _money(sum(line.expected if line.expected is not None else line.committed for line in self.lines))
+
+    def unpriced(self, figure: str) -> list[Gap]:
+        """The sized items missing from ``figure`` (:data:`COMMITTED` / :data:`CEILING`) for want of a price
+        or of a known value: what makes that figure unfit to judge a budget by. A committed item is missing
+        from the ceiling too, but is listed under :data:`COMMITTED` only."""
+        return [gap for gap in self.not_included if gap.sized and gap.figure == figure]
 
     def by_group(self) -> dict[str, dict[str, float]]:
         """Resource group -> {committed, ceiling}, sorted by group (a group with only unpriced items shows 0)."""
@@ -243,8 +275,10 @@ class _Builder:
                                         float(unit_price), float(committed), float(ceiling), source, note,
                                         expected))
 
-    def gap(self, res: StackResource, item: str, reason: str) -> None:
-        self.estimate.not_included.append(Gap(_name(res), _short(res.type), resource_group(res) or "", item, reason))
+    def gap(self, res: StackResource, item: str, reason: str, figure: str | None = None, *, sized: bool = False,
+            region: str | None = None, unknown: str = "") -> None:
+        self.estimate.not_included.append(Gap(_name(res), _short(res.type), resource_group(res) or "", item, reason,
+                                              figure, sized, region or _location(res) or "", res.urn, unknown))
 
 
 def _name(res: StackResource) -> str:
@@ -279,33 +313,38 @@ def estimate(resources: Sequence[StackResource], expected_tokens: Mapping[str, M
             elif kind == LOAD_BALANCER:
                 rules = len(get(res.props, "loadBalancingRules") or [])
                 b.gap(res, f"Standard load balancer, {rules} rule(s)",
-                      str(prices()["network"]["load_balancer_standard"].get("unpriced")))
+                      str(prices()["network"]["load_balancer_standard"].get("unpriced")), COMMITTED)
             elif kind == WORKSPACE:
                 days = _number(get(res.props, "retentionInDays"))
                 b.gap(res, f"log retention ({days:g} days) and ingestion per GB" if days else "log ingestion per GB",
-                      str(prices()["log_analytics"]["unpriced"]))
+                      str(prices()["log_analytics"]["unpriced"]), COMMITTED if days else None)
             elif kind == KEY:
                 kty = str(get(res.props, "properties.kty") or "")
                 if kty.endswith("-HSM"):
-                    b.gap(res, f"HSM-protected key ({kty})", str(prices()["key_vault_hsm_key"]["unpriced"]))
+                    b.gap(res, f"HSM-protected key ({kty})", str(prices()["key_vault_hsm_key"]["unpriced"]),
+                          COMMITTED)
             elif kind == BUDGET:
                 b.estimate.budget = _number(get(res.props, "amount"))
             elif kind == REGISTRY:
                 sku = str(get(res.props, "sku.name") or "")
                 b.gap(res, f"{sku or 'container'} registry, daily fee",
                       str(prices()["container_registry_premium"]["unpriced"]) if sku == "Premium"
-                      else "no sourced price for this registry tier")
+                      else "no sourced price for this registry tier", COMMITTED)
                 b.gap(res, "registry storage beyond the included GB (usage)", "usage-driven: not estimated")
             elif kind == STORAGE:
                 b.gap(res, "blob capacity, transactions and reads (usage)", "usage-driven: not estimated")
             elif kind == DNS_ZONE:
-                b.gap(res, "hosted private DNS zone and its queries", str(prices()["private_dns_zone"]["unpriced"]))
+                b.gap(res, "hosted private DNS zone and its queries", str(prices()["private_dns_zone"]["unpriced"]),
+                      COMMITTED)
             elif kind == VAULT:
                 b.gap(res, "vault operations (usage)", "usage-driven: not estimated")
             elif kind.startswith("azure-native:") and kind not in NO_LINE:
-                b.gap(res, "the whole resource", f"the estimate has no price model for {_short(kind)}")
+                # Nothing says what it costs, or that it costs nothing whatever the traffic: fail closed.
+                b.gap(res, "the whole resource", f"the estimate has no price model for {_short(kind)}", COMMITTED,
+                      sized=True)
         except Undetermined as exc:
-            b.gap(res, "the whole resource", f"{exc.path} is unknown until the update runs")
+            b.gap(res, "the whole resource", f"{exc.path} is unknown until the update runs",
+                  sized=kind in SIZED, unknown=exc.path)
     b.estimate.has_expected = any(line.expected_quantity is not None for line in b.estimate.lines)
     return b.estimate
 
@@ -315,10 +354,34 @@ def _location(res: StackResource) -> str | None:
     return str(value).lower().replace(" ", "") if value else None
 
 
+def _figure(low: float, high: float) -> str | None:
+    """The figure an item billed ``low`` (at the minimum) to ``high`` (at the maximum) times belongs to."""
+    return COMMITTED if low > 0 else CEILING if high > 0 else None
+
+
+def _account_location(b: _Builder, deployment: StackResource) -> str | None:
+    """The region of the account a deployment belongs to (a deployment has no location of its own), None
+    when it cannot be told; never raises, since the region only names where an unpriced item is."""
+    name = reveal(deployment.props.get("accountName"))
+    by_name = isinstance(name, str) and not is_unknown(name)
+    # During a preview the name is the account's output, unknown; its dependency still says which account.
+    deps = deployment.property_dependencies.get("accountName") or ()
+    for res in b.resources:
+        if res.canonical_type != ACCOUNT:
+            continue
+        if res.urn in deps or (by_name and name == azure_name(res)
+                               and resource_group(res) == resource_group(deployment)):
+            try:
+                return _location(res)
+            except Undetermined:
+                return None
+    return None
+
+
 def _hourly(b: _Builder, res: StackResource, key: str, item: str, usage: str | None = None) -> None:
     price, reason = _region_price(prices()["network"][key], _location(res))
     if price is None:
-        b.gap(res, item, reason)
+        b.gap(res, item, reason, COMMITTED)
     else:
         b.line(res, item, "hour", price["hour"], b.hours, b.hours, str(price["source"]))
     if usage:
@@ -352,10 +415,10 @@ def _scale_set(b: _Builder, res: StackResource) -> None:
     price, reason = _region_price(entry, _location(res))
     label = f"{sku} {'spot ' if spot else ''}VM hours ({low:g} to {high:g} instances)"
     if price is None:
-        b.gap(res, label, reason)
+        b.gap(res, label, reason, _figure(low, high), sized=True)
     elif spot and price.get("spot_hour") is None:
         b.gap(res, label, f"no sourced spot price for {sku} in {_location(res)} "
-                          f"(pay-as-you-go ${price['hour']}/hour would overstate it)")
+                          f"(pay-as-you-go ${price['hour']}/hour would overstate it)", _figure(low, high), sized=True)
     elif spot:
         discount = 1 - float(price["spot_hour"]) / float(price["hour"])
         b.line(res, label, "instance-hour", price["spot_hour"], low * b.hours, high * b.hours, str(price["source"]),
@@ -374,23 +437,24 @@ def _os_disks(b: _Builder, res: StackResource, disk: str, size: float | None, lo
     """One OS disk per instance, billed per month at the smallest size tier that holds it."""
     entry = prices()["disk"].get(disk) or {"unpriced": f"{disk} is not in the price catalogue"}
     label = f"OS disks {disk} {size or 0:g} GB ({low:g} to {high:g})"
+    figure = _figure(low, high)
     tiers = entry.get("tiers")
     if not tiers:
-        b.gap(res, label, str(entry.get("unpriced") or "managed disks are not priced yet"))
+        b.gap(res, label, str(entry.get("unpriced") or "managed disks are not priced yet"), figure, sized=True)
         return
     if size is None:
         # The image's own size decides the disk, and the program does not know it.
-        b.gap(res, label, "no diskSizeGB: the size comes from the image, so its tier is unknown")
+        b.gap(res, label, "no diskSizeGB: the size comes from the image, so its tier is unknown", figure, sized=True)
         return
     tier = next((name for name, gib in sorted(tiers.items(), key=lambda t: t[1]) if gib >= size), None)
     if tier is None:
-        b.gap(res, label, f"{size:g} GB is larger than every {disk} tier")
+        b.gap(res, label, f"{size:g} GB is larger than every {disk} tier", figure, sized=True)
         return
     label = f"OS disks {disk} {tier} ({size:g} GB, {low:g} to {high:g})"
     price, reason = _region_price((entry.get("prices") or {}).get(tier) or
                                   {"unpriced": f"no sourced price for {disk} tier {tier}"}, _location(res))
     if price is None:
-        b.gap(res, label, reason)
+        b.gap(res, label, reason, figure, sized=True)
         return
     # Quantity: disk-months, one disk per instance (the pool's minimum committed, its maximum the ceiling).
     b.line(res, label, "disk-month", price["month"], low, high, str(price["source"]))
@@ -402,14 +466,19 @@ def _deployment(b: _Builder, res: StackResource, expected: Mapping[str, float] |
     capacity = _number(get(res.props, "sku.capacity")) or 0.0
     entry = prices()["openai"].get(model) or {"unpriced": f"{model} is not in the price catalogue"}
     price = (entry.get("types") or {}).get(kind)
+    region = _account_location(b, res)
     if kind in PROVISIONED_TYPES:
-        b.gap(res, f"{model} {kind}, {capacity:g} PTU", str(entry.get("unpriced") or "no PTU price"))
+        # PTUs bill per hour whatever the traffic.
+        b.gap(res, f"{model} {kind}, {capacity:g} PTU", str(entry.get("unpriced") or "no PTU price"),
+              _figure(capacity, capacity), sized=True, region=region)
         return
     if kind not in STANDARD_TYPES:
-        b.gap(res, f"{model} {kind}", "batch and developer deployments bill per use; not estimated")
+        b.gap(res, f"{model} {kind}", "batch and developer deployments bill per use; not estimated", region=region)
         return
     if price is None:
-        b.gap(res, f"{model} {kind}, {capacity:g}K tokens/minute", str(entry.get("unpriced") or "no price"))
+        # Pay-per-token: nothing committed, but its capacity bounds the ceiling.
+        b.gap(res, f"{model} {kind}, {capacity:g}K tokens/minute", str(entry.get("unpriced") or "no price"),
+              _figure(0, capacity), sized=True, region=region)
         return
     # Capacity is thousands of tokens per minute; TPM counts prompt and completion tokens together, so the
     # bound bills every token at the model's highest rate (output, or long-context output where it has one).
@@ -428,10 +497,11 @@ def _deployment(b: _Builder, res: StackResource, expected: Mapping[str, float] |
                 continue
             rate = rates.get(rate_key)
             if rate is None:
-                b.gap(res, f"{model} {kind}: expected {key} tokens", f"no sourced {rate_key.replace('_', ' ')} price")
+                b.gap(res, f"{model} {kind}: expected {key} tokens", f"no sourced {rate_key.replace('_', ' ')} price",
+                      region=region)
                 continue
             b.line(res, f"{model} {kind}: expected {key} tokens", "1M tokens", rate, 0.0, 0.0, source,
                    expected=tokens / 1_000_000)
 
 
-__all__ = ["Estimate", "Gap", "Line", "SPOT_CAVEAT", "estimate", "prices"]
+__all__ = ["CEILING", "COMMITTED", "Estimate", "Gap", "Line", "SPOT_CAVEAT", "estimate", "prices"]

@@ -3,7 +3,10 @@
 The estimate is computed from what the pack sees (resource types and inputs), so these rules hold
 under the real engine (``pulumi preview --policy-pack policies``) exactly as under ``ai-serving plan``.
 COST-01 / COST-02 split one check by environment the way DEP-05 / DEP-06 do: mandatory in prod,
-advisory elsewhere.
+advisory elsewhere. They fail closed: a committed item the stack file sizes (the GPU pool's minimum
+instances and their OS disks, PTUs) that the catalogue cannot price is a finding on that resource, since a
+budget compared with only the priced lines would pass any amount of it. COST-04 advises the same of the
+ceiling's unpriced sized items.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import config as cfg
-from ..cost import BUDGET, Estimate, estimate
+from ..cost import BUDGET, CEILING, COMMITTED, Estimate, estimate
 from ..define import rule
 from ..environment import is_prod
 from ..model import Context, Findings, NotApplicable, StackResource, of_types
@@ -30,18 +33,41 @@ def _gaps(est: Estimate) -> str:
     return f" (not included: {n} unpriced or usage-driven item(s); `ai-serving cost` lists them)" if n else ""
 
 
-def _over_budget(resources: Sequence[StackResource], figure: str) -> Findings:
-    """A finding on each budget whose amount the estimate's ``figure`` (committed / ceiling) exceeds."""
+UNPRICED_REMEDY = (
+    "an item the catalogue cannot price is never counted as zero: add its price (per region, with its source "
+    "and the date read) to `infra/catalogues/prices.yaml` and run `make generate` (a resource type the estimate "
+    "has no price model for needs one in `policies/guardrails/cost.py`), or, once its cost is approved another "
+    "way, waive the rule for that resource in `ai-serving:suppressions` with a reason and an expiry"
+)
+"""The remediation of the fail-closed findings (COST-01 / COST-02 committed, COST-04 ceiling)."""
+
+
+def _over_budget(resources: Sequence[StackResource], figure: str, rule_id: str) -> Findings:
+    """Against the declared budget: a finding on the budget when the estimate's ``figure`` (committed /
+    ceiling) exceeds it, and one on each resource with a sized item missing from that figure, since a
+    budget compared with the priced lines only would pass any amount of what is unpriced."""
     out = Findings()
     est = estimate(resources)
-    amount = est.committed if figure == "committed" else est.ceiling
-    for budget in of_types(resources, BUDGET):
-        limit = est.budget
-        if limit is None:
-            continue
-        if amount > limit:
+    budgets = of_types(resources, BUDGET)
+    limit = est.budget
+    if limit is None or not budgets:
+        return out
+    amount = est.committed if figure == COMMITTED else est.ceiling
+    if amount > limit:
+        for budget in budgets:
             out.add(f"the {figure} monthly estimate {_money(amount)} exceeds the budget {_money(limit)}"
                     f"{_gaps(est)}", budget.urn)
+    names = {res.urn: res.name for res in resources}  # the name a waiver's `resource` matches
+    for gap in est.unpriced(figure):
+        name = names.get(gap.urn, gap.resource)
+        where = f" in {gap.region}" if gap.region else ""
+        out.add(f"{name} ({gap.resource_type}): {gap.item}{where} has no price ({gap.reason}), so the {figure} "
+                f"estimate {_money(amount)} cannot be judged against the budget {_money(limit)}: add a sourced "
+                f"price to infra/catalogues/prices.yaml and run `make generate`, or waive {rule_id} for {name} "
+                "with a reason and an expiry", gap.urn or None)
+    if figure == COMMITTED:
+        # A sized value unknown until the update runs: the engine's "cannot judge during preview".
+        out.undetermined += [gap.unknown for gap in est.not_included if gap.sized and gap.unknown]
     return out
 
 
@@ -56,7 +82,10 @@ def _prod_stack(resources: Sequence[StackResource], ctx: Context) -> bool:
     title="Production stack's committed cost is within its budget",
     description=(
         "The committed monthly estimate (what runs whatever the traffic: the GPU pool at its minimum, PTUs, "
-        "gateways, endpoints, keys) of a production stack must not exceed its budget's monthly amount."
+        "gateways, endpoints, keys) of a production stack must not exceed its budget's monthly amount. It "
+        "fails closed: a committed item the stack file sizes (GPU pool instances at the minimum and their OS "
+        "disks, PTUs) that the price catalogue cannot price for its size, deployment type or region fails on "
+        "that resource, however small the priced total."
     ),
     severity="high",
     category="cost",
@@ -64,7 +93,7 @@ def _prod_stack(resources: Sequence[StackResource], ctx: Context) -> bool:
     remediation=(
         "Lower the committed cost (fewer minimum GPU instances, a smaller VM size, fewer PTUs) or raise "
         "`ai-serving:budget.monthlyAmount` with the budget owner's approval; `ai-serving cost STACK` explains "
-        "every line."
+        f"every line. An unpriced item: {UNPRICED_REMEDY}."
     ),
     link=LINK,
     anchors=("infracost/infracost#187", "pulumi/pulumi#13004"),
@@ -75,17 +104,24 @@ def _prod_stack(resources: Sequence[StackResource], ctx: Context) -> bool:
 def cost01(resources: Sequence[StackResource], ctx: Context) -> Findings | NotApplicable:
     if not _prod_stack(resources, ctx):
         return NotApplicable("not a production stack (COST-02 advises)")
-    return _over_budget(resources, "committed")
+    return _over_budget(resources, COMMITTED, "COST-01")
 
 
 @rule(
     "COST-02",
     "cost-02-committed-within-budget",
     title="Dev/test stack's committed cost is within its budget (advisory)",
-    description="The committed monthly estimate of a non-production stack should not exceed its budget.",
+    description=(
+        "The committed monthly estimate of a non-production stack should not exceed its budget; a committed "
+        "item the stack file sizes that the catalogue cannot price is advised on that resource (as COST-01 "
+        "fails it in prod)."
+    ),
     severity="medium",
     category="cost",
-    remediation="Lower the committed cost or raise `ai-serving:budget.monthlyAmount` (`ai-serving cost STACK`).",
+    remediation=(
+        "Lower the committed cost or raise `ai-serving:budget.monthlyAmount` (`ai-serving cost STACK`). An "
+        f"unpriced item: {UNPRICED_REMEDY}."
+    ),
     link=LINK,
     anchors=("infracost/infracost#187",),
     types=(BUDGET,),
@@ -95,7 +131,7 @@ def cost01(resources: Sequence[StackResource], ctx: Context) -> Findings | NotAp
 def cost02(resources: Sequence[StackResource], ctx: Context) -> Findings | NotApplicable:
     if _prod_stack(resources, ctx):
         return NotApplicable("a production stack (COST-01 judges it)")
-    return _over_budget(resources, "committed")
+    return _over_budget(resources, COMMITTED, "COST-02")
 
 
 @rule(
@@ -129,13 +165,15 @@ def cost03(resources: Sequence[StackResource], ctx: Context) -> Findings | NotAp
     title="Cost ceiling is within the budget (advisory)",
     description=(
         "The ceiling monthly estimate (GPU pool at its maximum, standard deployments used at full capacity "
-        "around the clock) above the budget is advised: the budget's alerts will fire before that spend."
+        "around the clock) above the budget is advised: the budget's alerts will fire before that spend. So is "
+        "an item only the ceiling holds (instances above a zero minimum, a standard deployment's capacity) "
+        "that the catalogue cannot price."
     ),
     severity="low",
     category="cost",
     remediation=(
         "Check the autoscale maximum and the deployments' capacity against the budget, or accept the "
-        "advice: the ceiling is an upper bound, not a forecast."
+        f"advice: the ceiling is an upper bound, not a forecast. An unpriced item: {UNPRICED_REMEDY}."
     ),
     link=LINK,
     anchors=("infracost/infracost#187",),
@@ -144,7 +182,7 @@ def cost03(resources: Sequence[StackResource], ctx: Context) -> Findings | NotAp
     config=_CONFIG,
 )
 def cost04(resources: Sequence[StackResource], ctx: Context) -> Findings:
-    return _over_budget(resources, "ceiling")
+    return _over_budget(resources, CEILING, "COST-04")
 
 
 RULES = (cost01, cost02, cost03, cost04)
