@@ -81,6 +81,46 @@ def test_retirement_per_deployment_type_and_lower_bounds():
     assert not bound.is_retired(date(2028, 1, 1))  # a lower bound is never a passed deadline
 
 
+def test_ptu_sizes_are_the_sizing_tables_per_column_group():
+    # Microsoft's tables (provisioned-throughput-sizing.md, 2026-05-22): "Global & data zone provisioned"
+    # covers GlobalProvisionedManaged and DataZoneProvisionedManaged, "Regional provisioned" ProvisionedManaged.
+    source = lifecycle.ptu_source()
+    assert source["path"] == "articles/foundry/openai/how-to/provisioned-throughput-sizing.md"
+    assert source["ms_date"] == date(2026, 5, 22)
+    assert lifecycle.provisioned_types() == ["GlobalProvisionedManaged", "DataZoneProvisionedManaged",
+                                             "ProvisionedManaged"]
+    size = lifecycle.PtuSize
+    assert lifecycle.ptu_size("gpt-4o", "ProvisionedManaged") == size(50, 50)
+    assert lifecycle.ptu_size("gpt-4o", "GlobalProvisionedManaged") == size(15, 5)
+    assert lifecycle.ptu_size("gpt-4o", "DataZoneProvisionedManaged") == size(15, 5)
+    assert lifecycle.ptu_size("gpt-5-mini", "ProvisionedManaged") == size(25, 25)
+    assert lifecycle.ptu_size("gpt-5.5", "ProvisionedManaged") == size(50, 50)
+    assert lifecycle.ptu_size("o1", "ProvisionedManaged") == size(25, 50)
+    # Standard types are not sized in PTUs; unlisted models have no recorded size.
+    assert lifecycle.ptu_size("gpt-4o", "GlobalStandard") is None
+    assert lifecycle.ptu_size("gpt-5.6-sol", "GlobalProvisionedManaged") is None
+    assert lifecycle.ptu_size("no-such-model", "ProvisionedManaged") is None
+
+
+def test_every_provisioned_offer_has_a_recorded_size():
+    # The gap "unlisted models are not judged" is harmless only while none of them is offered as provisioned.
+    assert set(lifecycle.provisioned_types()) <= set(lifecycle.types_covered())
+    for mv in lifecycle.versions().values():
+        for sku in lifecycle.provisioned_types():
+            if mv.regions_offering(sku):
+                assert lifecycle.ptu_size(mv.model, sku) is not None, (mv.model, mv.version, sku)
+
+
+def test_a_ptu_size_is_the_minimum_plus_whole_increments():
+    gdz, o1 = lifecycle.PtuSize(15, 5), lifecycle.PtuSize(25, 50)
+    assert [c for c in range(0, 31) if gdz.allows(c)] == [15, 20, 25, 30]
+    assert gdz.sizes() == [15, 20, 25] and o1.sizes() == [25, 75, 125]
+    # o1 regional: the minimum is not a multiple of the increment; the appendix's definition wins.
+    assert o1.allows(25) and o1.allows(75) and not o1.allows(50)
+    assert gdz.nearest(1) == [15] and gdz.nearest(17) == [15, 20] and gdz.nearest(20) == [20]
+    assert o1.nearest(60) == [25, 75]
+
+
 def test_the_pack_carries_an_exact_copy_of_the_lifecycle():
     pack = json.loads((ROOT / "policies/guardrails/catalogue.json").read_text(encoding="utf-8"))
     assert pack["openaiLifecycle"] == pack_lifecycle()
@@ -174,8 +214,57 @@ def test_a_region_offering_nothing_says_so():
 def test_an_uncatalogued_deployment_type_is_refused_until_its_matrix_is_recorded():
     (msg,) = _messages(_config(sku="Developer"))
     assert "no sourced regional availability for deployment type 'Developer'" in msg
-    (msg,) = _messages(_config(sku="ProvisionedManaged"))  # catalogued: offered elsewhere only
+    (msg,) = _messages(_config(sku="ProvisionedManaged", capacity=50))  # catalogued: offered elsewhere only
     assert "not offered as ProvisionedManaged in swedencentral" in msg and "offered in: eastus" in msg
+
+
+GPT4O = {"model": "gpt-4o", "version": "2024-11-20"}  # swedencentral offers it as every covered type
+
+
+@pytest.mark.parametrize(
+    ("sku", "capacity", "expected"),
+    [
+        ("ProvisionedManaged", 1, "gpt-4o ProvisionedManaged needs at least 50 PTUs, in steps of 50: 50, 100, "
+                                  "150…; found 1; use 50 (Microsoft's PTU sizing table of 2026-05-22)"),
+        ("ProvisionedManaged", 120, "in steps of 50: 50, 100, 150…; found 120; use 100 or 150"),
+        ("GlobalProvisionedManaged", 14, "gpt-4o GlobalProvisionedManaged needs at least 15 PTUs, in steps of 5: "
+                                         "15, 20, 25…; found 14; use 15"),
+        ("DataZoneProvisionedManaged", 17, "needs at least 15 PTUs, in steps of 5: 15, 20, 25…; found 17; "
+                                           "use 15 or 20"),
+    ],
+)
+def test_a_provisioned_capacity_below_the_minimum_or_off_the_increment_is_refused(sku, capacity, expected):
+    (msg,) = _messages(_config(**GPT4O, sku=sku, capacity=capacity))
+    assert msg.startswith("ai-serving:openai.deployments.0.capacity: ") and expected in msg
+
+
+@pytest.mark.parametrize(
+    ("sku", "capacity"),
+    [("ProvisionedManaged", 50), ("ProvisionedManaged", 150), ("GlobalProvisionedManaged", 15),
+     ("GlobalProvisionedManaged", 105), ("DataZoneProvisionedManaged", 15)],
+)
+def test_the_minimum_and_every_step_above_it_are_valid(sku, capacity):
+    assert _messages(_config(**GPT4O, sku=sku, capacity=capacity)) == []
+
+
+def test_the_regional_minimum_is_per_model():
+    # gpt-4.1-mini's regional row is 25/25 where gpt-4o's is 50/50.
+    mini = {"model": "gpt-4.1-mini", "version": "2025-04-14", "sku": "ProvisionedManaged"}
+    assert _messages(_config(**mini, capacity=25)) == []
+    (msg,) = _messages(_config(**mini, capacity=30))
+    assert "needs at least 25 PTUs, in steps of 25" in msg and "use 25 or 50" in msg
+
+
+def test_a_model_the_sizing_tables_do_not_list_is_not_judged():
+    # gpt-5.4-mini has no recorded size: the only finding is the type the region does not offer.
+    (msg,) = _messages(_config(model="gpt-5.4-mini", version="2026-03-17", sku="GlobalProvisionedManaged",
+                               capacity=1))
+    assert "deployments.0.sku" in msg and "not offered as GlobalProvisionedManaged" in msg
+
+
+@pytest.mark.parametrize("sku", ["Standard", "GlobalStandard", "DataZoneStandard"])
+def test_a_standard_deployment_counts_tokens_not_ptus(sku):
+    assert _messages(_config(**GPT4O, sku=sku, capacity=1)) == []
 
 
 @pytest.mark.parametrize(
@@ -184,6 +273,8 @@ def test_an_uncatalogued_deployment_type_is_refused_until_its_matrix_is_recorded
         ({"model": "gpt-4o", "version": "2024-05-13"}, ("version", "retired on 2026-10-01", "gpt-5.1")),
         ({"model": "text-embedding-3-small", "version": "1", "sku": "Standard"},
          ("sku", "not offered as Standard in swedencentral", "GlobalStandard")),
+        ({**GPT4O, "sku": "ProvisionedManaged", "capacity": 1},
+         ("capacity", "needs at least 50 PTUs, in steps of 50", "found 1; use 50")),
     ],
 )
 def test_cli_validate_exits_2_with_file_line_and_key_path(tmp_path: Path, capsys, deployment, fragments):

@@ -1,8 +1,8 @@
-"""Azure OpenAI model lifecycle and regional availability, read from ``openai_models.yaml``.
+"""Azure OpenAI model lifecycle, regional availability and provisioned sizes, read from ``openai_models.yaml``.
 
 One typed view over the catalogue, so validation, the ``models`` command and the policy pack's
 copy all answer "may this (model, version, deployment type) be deployed in this region today,
-and until when?" the same way.
+and until when?" (and "in how many PTUs?") the same way.
 """
 
 from __future__ import annotations
@@ -85,6 +85,34 @@ class ModelVersion:
     def types_in(self, region: str) -> tuple[str, ...]:
         """The covered deployment types this version is offered as in ``region``."""
         return self.offers.get(region, ())
+
+
+@dataclass(frozen=True)
+class PtuSize:
+    """The capacities Azure accepts for one model as one provisioned deployment type, in PTUs.
+
+    Microsoft's sizing tables give a minimum deployment and a scale increment, the step "in which you can
+    increase or decrease" a deployment ("an increment of 5 means deployments can be sized at 15, 20, 25, and
+    so on"): a valid size is the minimum plus a whole number of increments.
+    """
+
+    minimum: int
+    increment: int
+
+    def allows(self, capacity: int) -> bool:
+        """Whether a deployment of ``capacity`` PTUs is a size Azure accepts."""
+        return capacity >= self.minimum and (capacity - self.minimum) % self.increment == 0
+
+    def sizes(self, count: int = 3) -> list[int]:
+        """The ``count`` smallest valid sizes."""
+        return [self.minimum + k * self.increment for k in range(count)]
+
+    def nearest(self, capacity: int) -> list[int]:
+        """The valid sizes closest to ``capacity``: the next one below (if any) and the next one above."""
+        if capacity <= self.minimum:
+            return [self.minimum]
+        below = self.minimum + (capacity - self.minimum) // self.increment * self.increment
+        return [below] if below == capacity else [below, below + self.increment]
 
 
 def _date(value: Any) -> date | None:
@@ -170,6 +198,26 @@ def types_covered() -> list[str]:
 def gaps() -> list[str]:
     """What the sources do not give (and the catalogue therefore leaves out)."""
     return list(_raw().get("gaps") or [])
+
+
+def ptu_source() -> dict[str, Any]:
+    """The source of the provisioned sizes (Microsoft's PTU sizing tables): {repo, path, commit, ms_date, note}."""
+    return dict(_raw()["sources"][_raw()["ptu_source"]])
+
+
+def provisioned_types() -> list[str]:
+    """The provisioned deployment types the sizing tables cover (billed in PTUs)."""
+    return [sku for skus in _raw()["ptu_columns"].values() for sku in skus]
+
+
+def ptu_size(model: str, sku: str) -> PtuSize | None:
+    """The sizes Azure accepts for ``model`` as ``sku``; None when ``sku`` is not provisioned or the sizing
+    tables do not list the model (the catalogue then records no size: see ``gaps``)."""
+    sizes = _raw()["models"].get(model, {}).get("ptu") or {}
+    for column, skus in _raw()["ptu_columns"].items():
+        if sku in skus and column in sizes:
+            return PtuSize(minimum=int(sizes[column]["minimum"]), increment=int(sizes[column]["increment"]))
+    return None
 
 
 def open_for_new(today: date, region: str | None = None, sku: str | None = None) -> Iterator[ModelVersion]:

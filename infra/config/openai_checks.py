@@ -1,10 +1,11 @@
 """Cross-key checks of the ``openai`` section: refuse what Azure would refuse at deploy time.
 
 Azure rejects a deployment of a retired model version, of a version closed to new customers,
-and of a (model, version, deployment type) the region does not offer, only when ``pulumi up``
-reaches it, often after other resources were created. These checks answer the same questions
-from the sourced catalogue (``infra/catalogues/openai_models.yaml``) before anything runs, and
-each message says what to use instead.
+of a (model, version, deployment type) the region does not offer, and a provisioned deployment
+of a size the model cannot be deployed in, only when ``pulumi up`` reaches it, often after other
+resources were created. These checks answer the same questions from the sourced catalogue
+(``infra/catalogues/openai_models.yaml``) before anything runs, and each message says what to use
+instead.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def check(cfg: StackConfig, today: date | None = None) -> list[Issue]:
             issues.append((base + ("contentFilter",), f"unknown content-filter profile {shown(dep.content_filter)}; "
                                                       f"expected one of: {', '.join(sorted(profiles))}"))
         issues += _model(dep, cfg.location, today, base)
+        issues += _ptu_capacity(dep, base)
     issues += _spillover(cfg.openai.deployments)
     return issues
 
@@ -132,6 +134,20 @@ def _model(dep: DeploymentConfig, region: str, today: date, base: Path) -> Itera
                  else f"no catalogued region offers it as {dep.sku}")
         yield (base + ("sku",), f"{dep.model} {dep.version} is not offered as {dep.sku} in {region}; "
                                 f"{here}; {there}")
+
+
+def _ptu_capacity(dep: DeploymentConfig, base: Path) -> Iterator[Issue]:
+    """A provisioned deployment's PTUs: at least the model's minimum, grown in its increments (Microsoft's
+    sizing tables, ``sources.ptu_sizing``). Standard types count tokens, not PTUs: nothing to check. A model
+    the tables do not list has no recorded size, so its capacity is not judged."""
+    size = lifecycle.ptu_size(dep.model, dep.sku)
+    if size is None or size.allows(dep.capacity):
+        return
+    source = lifecycle.ptu_source()
+    use = " or ".join(map(str, size.nearest(dep.capacity)))
+    yield (base + ("capacity",), f"{dep.model} {dep.sku} needs at least {size.minimum} PTUs, in steps of "
+                                 f"{size.increment}: {', '.join(map(str, size.sizes()))}…; found {dep.capacity}; "
+                                 f"use {use} (Microsoft's PTU sizing table of {source['ms_date']})")
 
 
 def _retirement_text(mv: lifecycle.ModelVersion, sku: str) -> str:
