@@ -425,3 +425,60 @@ def test_key_material_in_the_yaml_itself_is_never_echoed(tmp_path, capsys, name,
     out = "".join(capsys.readouterr())
     _clean_exit_2(code, out)
     assert "a GitHub token (not shown" in out and TOKEN[4:16] not in out, out
+
+
+# --- quotas.yaml values -----------------------------------------------------------------------------------------
+# Only the file's top-level shape was checked: "450" or [450] stopped the cross-team checks with a TypeError
+# naming nothing, .nan compared as never exceeded (the mandatory quota check was off), -5, true and 1.5 counted.
+
+QUOTAS = (ROOT / "stacks" / "quotas.yaml").read_text(encoding="utf-8")
+QUOTA_LEAF = "      GlobalStandard: 450\n"
+
+
+@pytest.mark.parametrize(("new", "at", "says"), [
+    ('      GlobalStandard: "450"\n', "openai.swedencentral.gpt-5.5.GlobalStandard", "found str '450'"),
+    ("      GlobalStandard: [450]\n", "openai.swedencentral.gpt-5.5.GlobalStandard", "found list [450]"),
+    ("      GlobalStandard: -5\n", "openai.swedencentral.gpt-5.5.GlobalStandard", "found int -5"),
+    ("      GlobalStandard: true\n", "openai.swedencentral.gpt-5.5.GlobalStandard", "found bool True"),
+    ("      GlobalStandard: 1.5\n", "openai.swedencentral.gpt-5.5.GlobalStandard", "found float 1.5"),
+    ("      GlobalStandard:\n", "openai.swedencentral.gpt-5.5.GlobalStandard", "found NoneType None"),
+    ("      GlobalStandard: {a: 1}\n", "openai.swedencentral.gpt-5.5.GlobalStandard", "found dict"),
+    ("      GlobalStandard: .nan\n", "openai.swedencentral.gpt-5.5.GlobalStandard", "not a number"),
+    ("      GlobalStandard: !!int 450\n", "openai.swedencentral.gpt-5.5.GlobalStandard", "explicit YAML tag"),
+    ("    gpt-5.5: 450\n", "openai.swedencentral.gpt-5.5", "expected a mapping of deployment type -> quota; found "
+                             "int 450"),
+    ("    gpt-5.5:\n      404: 450\n", "openai.swedencentral.gpt-5.5", "expected a deployment type (a name); found int"),
+])
+def test_a_bad_quota_is_one_message_with_its_line_and_key(tmp_path, new, at, says):
+    from ai_serving.org.crossteam import QUOTAS_FILE, load_quotas
+    from infra.config.errors import ConfigError
+
+    old = QUOTA_LEAF if new.startswith("      ") else "    gpt-5.5:\n" + QUOTA_LEAF
+    assert old in QUOTAS
+    (tmp_path / QUOTAS_FILE).write_text(QUOTAS.replace(old, new, 1), encoding="utf-8")
+    line = QUOTAS[: QUOTAS.index(old)].count("\n") + 1
+    with pytest.raises(ConfigError) as info:
+        load_quotas(tmp_path)
+    [issue] = info.value.issues
+    assert (issue.line, issue.path) == (line, at) and says in issue.message, issue
+
+
+def test_a_misspelt_quota_section_is_refused_not_ignored(tmp_path):
+    from ai_serving.org.crossteam import QUOTAS_FILE, load_quotas
+    from infra.config.errors import ConfigError
+
+    (tmp_path / QUOTAS_FILE).write_text(QUOTAS.replace("gpuVcpus:", "gpuVcpu:"), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_quotas(tmp_path)
+    assert [i.path for i in info.value.issues] == ["gpuVcpu"] and "expected one of: openai, gpuVcpus" in str(info.value)
+
+
+def test_a_bad_quota_ends_plan_all_with_exit_2_naming_its_line(tmp_path):
+    stack_dir = tmp_path / "stacks"
+    shutil.copytree(ROOT / "stacks", stack_dir)
+    (stack_dir / "quotas.yaml").write_text(QUOTAS.replace(QUOTA_LEAF, "      GlobalStandard: .nan\n", 1), encoding="utf-8")
+    line = QUOTAS[: QUOTAS.index(QUOTA_LEAF)].count("\n") + 1
+    code, out = _run_cli("plan", "--all", "--no-policy", "--workers", "1", "--stack-dir", stack_dir,
+                         "--out", tmp_path / "out", timeout=300)
+    _clean_exit_2(code, out)
+    assert f"quotas.yaml:{line}: openai.swedencentral.gpt-5.5.GlobalStandard: '.nan' is not a number" in out, out
