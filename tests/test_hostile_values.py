@@ -8,10 +8,14 @@ secret it was given.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .cli_helpers import ROOT
 from .test_hostile_input import MAX_OUTPUT_CHARS, _run_cli
@@ -75,13 +79,6 @@ def test_a_huge_integer_as_a_project_default_is_one_message_with_its_line_and_ke
     code, out = _run_cli("validate", "--project", root, timeout=120)
     _clean_exit_2(code, out)
     assert f"Pulumi.yaml:{line}: config.ai-serving:boom.default: this number is too large" in out, out
-
-
-def test_an_explicit_int_tag_on_text_is_one_message(tmp_path):
-    stack_dir, line = _stack_dir_with(tmp_path, "maxInstances: 2", "maxInstances: !!int two")
-    code, out = _run_cli("validate", "--stack-dir", stack_dir, timeout=120)
-    _clean_exit_2(code, out)
-    assert f"{STACK.name}:{line}: (yaml): 'two' is not a valid integer" in out, out
 
 
 def _pack_with_waivers(tmp_path: Path, text: str) -> Path:
@@ -217,24 +214,274 @@ def test_shown_names_each_kind_of_secret_and_quotes_ordinary_values():
         assert not is_key_material(value) and shown(value) == repr(value), value
 
 
-@pytest.mark.parametrize(("value", "kind"), [("!!binary aGVsbG8=", "binary"), ("!!set {a, b}", "set"),
-                                             ("!!omap [{a: 1}]", "omap"), ("!!pairs [{a: 1}]", "pairs")])
-def test_yaml_types_that_are_not_config_are_refused(tmp_path, value, kind):
-    """They were built as Python objects and reached tags as their repr ("b'hello'", "{'a', 'b'}")."""
-    stack_dir, line = _stack_dir_with(tmp_path, "maxInstances: 2", f"maxInstances: {value}")
-    code, out = _run_cli("validate", "--stack-dir", stack_dir, timeout=120)
-    _clean_exit_2(code, out)
-    assert f"{STACK.name}:{line}: (yaml): a YAML !!{kind} value is not config" in out, out
+
+# --- Two YAML readers: the engine's (gopkg.in/yaml.v3) and this tool's (PyYAML) ------------------------------
+# `spot: yes` passed `validate` and `plan` (a boolean to PyYAML) and failed `pulumi up` (the text "yes" to the
+# engine); an unquoted date reached the program as "2027-01-31 00:00:00 +0000 UTC". What the real engine hands
+# a program for each form is recorded in tests/fixtures/engine_yaml.json (tests/engine_yaml_probe.py, which
+# runs build/engine/pulumi); each form must be read offline exactly so, or refused on its line.
+
+ENGINE_YAML = json.loads((ROOT / "tests" / "fixtures" / "engine_yaml.json").read_text(encoding="utf-8"))
+PROBE_TOP, PROBE_NESTED = "ai-serving:probeTop", "ai-serving:probeNested"
 
 
-@pytest.mark.parametrize("key", ["true", "~", "404", "2027-01-01", "yes"])
-def test_a_mapping_key_is_its_text_as_written(tmp_path, key):
-    """A key is text to the engine: `true:` and `~:` as tag names became the tags "True" and "None"."""
+def _offline(tmp_path: Path, lines: str) -> Any:
+    """``read_stack_config`` of team-a-dev with ``lines`` added to its config: the config map, or the ConfigError."""
     from ai_serving.engine.project import load_project, read_stack_config
+    from infra.config.errors import ConfigError
 
-    stack_dir, _ = _stack_dir_with(tmp_path, "product: search", f"product: search\n    {key}: x")
-    config = read_stack_config(load_project(ROOT, stack_dir), "team-a-dev")
-    assert key in json.loads(config.values["ai-serving:tags"]), config.values["ai-serving:tags"]
+    stack_dir = tmp_path / "stacks"
+    stack_dir.mkdir(exist_ok=True)
+    (stack_dir / STACK.name).write_text(STACK.read_text(encoding="utf-8") + lines, encoding="utf-8")
+    try:
+        return read_stack_config(load_project(ROOT, stack_dir), "team-a-dev")
+    except ConfigError as exc:
+        return exc
+
+
+def _first_added_line() -> int:
+    return len(STACK.read_text(encoding="utf-8").splitlines()) + 1
+
+
+def _refused_on(result: Any, line: int, path: str) -> bool:
+    """Whether ``result`` is a ConfigError of one issue, on ``line``, at ``path``."""
+    from infra.config.errors import ConfigError
+
+    if not isinstance(result, ConfigError):
+        return False
+    assert [(i.line, i.path) for i in result.issues] == [(line, path)], str(result)
+    return True
+
+
+def _as_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+AGREED = {"true", "False", "null", "~", "", "y", "tRuE", "1.5", "1.0", "5.", "0.00001", "017", "0x1F",
+          "0b101", "1_000", "+1", "-0", "0", "nan", "inf", "1e400", "2027-1-32", "_1", "+"}
+"""Forms both readers read the same way (as the engine's answers show): read, never refused."""
+
+
+@pytest.mark.parametrize("entry", ENGINE_YAML["plain"], ids=[repr(e["yaml"]) for e in ENGINE_YAML["plain"]])
+def test_a_plain_value_reaches_the_program_as_the_engine_hands_it_or_is_refused(tmp_path, entry):
+    form = entry["yaml"]
+    result = _offline(tmp_path, f"  {PROBE_TOP}: {form}\n  {PROBE_NESTED}:\n    k: {form}\n")
+    if _refused_on(result, _first_added_line(), f"config.{PROBE_TOP}"):
+        assert form not in AGREED, str(result)
+        return
+    assert "error" not in entry, f"the engine refuses {form!r} ({entry['error']}); offline read it"
+    assert result.values[PROBE_TOP] == entry["top"]  # the text a top-level value arrives as
+    assert _as_json(json.loads(result.values[PROBE_NESTED])["k"]) == _as_json(entry["nested"])  # what JSON decodes to
+
+
+# The forms a product team writes that the two readers split on: each refused, saying what to write instead.
+DISAGREEING = [
+    *[(word, f'quote it as "{word}" or write {"true" if word.lower() in ("yes", "on") else "false"}')
+      for word in ("yes", "Yes", "YES", "on", "On", "ON", "no", "No", "NO", "off", "Off", "OFF")],
+    ("2027-01-31", 'the text "2027-01-31 00:00:00 +0000 UTC"'),
+    ("2027-1-3", 'quote it as "2027-1-3"'),
+    ("2027-02-30", "not a valid date"),
+    ("1:30", "this tool (YAML 1.1) reads the number 90, the engine (YAML 1.2) the text '1:30'"),
+    ("1e3", "this tool (YAML 1.1) reads the text '1e3', the engine (YAML 1.2) the number 1000; quote it as "
+            '"1e3" for the text, or write 1000 for the number'),
+    ("0o17", "the engine (YAML 1.2) the number 15"),
+    ("08", "the engine (YAML 1.2) the number 8"),
+    (".nan", 'not a number the engine can pass (it stops: "json: unsupported value: NaN")'),
+    ("-.inf", "not a number the engine can pass"),
+    ("9007199254740993", "too large for any setting"),
+    ("=", "quote it as \"=\""),
+]
+
+
+@pytest.mark.parametrize(("form", "says"), DISAGREEING, ids=[f for f, _ in DISAGREEING])
+def test_a_value_the_readers_split_on_is_one_message_with_its_line_key_and_fix(tmp_path, capsys, form, says):
+    from ai_serving.cli import main
+
+    assert form in {e["yaml"] for e in ENGINE_YAML["plain"]}  # seen to be read so by the engine, not only the port
+    stack_dir, line = _stack_dir_with(tmp_path, "spot: true", f"spot: {form}")
+    code = main(["validate", "team-a-dev", "--project", str(ROOT), "--stack-dir", str(stack_dir)])
+    out = "".join(capsys.readouterr())
+    _clean_exit_2(code, out)
+    assert f"{STACK.name}:{line}: config.ai-serving:gpuPool.spot: " in out and says in out, out
+    assert "(1 problem)" in out, out
+
+
+@pytest.mark.parametrize("entry", ENGINE_YAML["plain"], ids=[repr(e["yaml"]) for e in ENGINE_YAML["plain"]])
+def test_the_port_of_the_engines_resolver_reads_each_form_as_the_engine_did(entry):
+    from ai_serving.engine.stack_yaml import engine_scalar
+
+    kind, value = engine_scalar(entry["yaml"])
+    if "error" in entry:  # NaN and infinity: Pulumi cannot write them as JSON
+        assert kind == "float" and not math.isfinite(value) and "unsupported value" in entry["error"]
+        return
+    got = entry["nested"]
+    if kind == "timestamp":
+        (y, m, d), clock = value
+        day = f"{y:04d}-{m:02d}-{d:02d}"
+        assert got.startswith(f"{day} ") and (clock or got == f"{day} 00:00:00 +0000 UTC"), got  # Go's Time.String()
+    elif kind == "str":
+        assert got == entry["yaml"]
+    elif kind in ("null", "bool"):
+        assert got is value and entry["top"] == ("" if value is None else str(value).lower())
+    else:  # a number (one beyond 64 bits arrives as a float)
+        assert isinstance(got, int | float) and not isinstance(got, bool) and float(got) == float(value)
+
+
+@pytest.mark.parametrize("entry", ENGINE_YAML["keys"], ids=[repr(e["yaml"]) for e in ENGINE_YAML["keys"]])
+def test_a_mapping_key_is_the_engines_spelling_of_it_or_is_refused(tmp_path, entry):
+    """The engine names a key that is not text by Go's spelling of its value (`True` "true", `~` "<nil>")."""
+    form = entry["yaml"]
+    result = _offline(tmp_path, f"  {PROBE_NESTED}:\n    {form}: 1\n    zz: 2\n")
+    if _refused_on(result, _first_added_line() + 1, f"config.{PROBE_NESTED}.{form}"):
+        assert entry.get("key") != form, f"the engine names the key as written: {result}"  # true, 404, yes
+        return
+    assert "error" not in entry, f"the engine refuses the key {form!r}; offline read it"
+    assert set(json.loads(result.values[PROBE_NESTED])) == {entry["key"], "zz"}
+
+
+# --- Explicit tags -------------------------------------------------------------------------------------------
+# `!!bool maybe` was a KeyError traceback, `!!float abc` a ValueError, `!!float ""` an IndexError, `!!timestamp abc`
+# an AttributeError, in stack files, Pulumi.yaml defaults and quotas.yaml; the engine ignores tags it does not
+# know and reads the core ones by its own rules. Every tag but `!!str` on a plain value is refused.
+
+@pytest.mark.parametrize("entry", ENGINE_YAML["tagged"], ids=[e["yaml"] for e in ENGINE_YAML["tagged"]])
+def test_a_tagged_value_is_refused_unless_both_readers_read_it_as_the_same_text(tmp_path, entry):
+    form = entry["yaml"]
+    result = _offline(tmp_path, f"  {PROBE_TOP}: {form}\n  {PROBE_NESTED}:\n    k: {form}\n")
+    if _refused_on(result, _first_added_line(), f"config.{PROBE_TOP}"):
+        assert not form.startswith("!!str ") or form == "!!str [1]"  # !!str on a list: a list to the engine
+        return
+    assert form.startswith("!!str "), f"{form!r} was read"
+    assert result.values[PROBE_TOP] == entry["top"]
+    assert _as_json(json.loads(result.values[PROBE_NESTED])["k"]) == _as_json(entry["nested"])
+
+
+TAGS = ["!!bool", "!!int", "!!float", "!!timestamp", "!!null", "!!binary", "!!set", "!!omap", "!!pairs", "!!seq",
+        "!!map", "!!merge", "!!value", "!!python/object:os.system", "!", "!foo", "!<tag:example.com,2000:x>",
+        "!" + "ghp_" + "A1b2C3d4E5f6" * 3]
+
+
+@settings(max_examples=300, deadline=None)
+@given(tag=st.sampled_from(TAGS), value=st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12),
+       quoted=st.booleans(), what=st.sampled_from(["a stack file", "Pulumi.yaml", "quotas.yaml"]))
+def test_any_explicit_tag_on_any_value_is_one_message_with_its_line(tag, value, quoted, what):
+    import tempfile
+
+    from ai_serving.engine import stack_yaml
+    from infra.config.errors import ConfigError
+
+    written = json.dumps(value) if quoted or not value.isalnum() else value
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "file.yaml"
+        path.write_text(f"config:\n  ai-serving:gpuPool:\n    maxInstances: {tag} {written}\n", encoding="utf-8")
+        with pytest.raises(ConfigError) as info:
+            stack_yaml.load(path, what=what)
+    [issue] = info.value.issues
+    assert issue.line == 3 and "explicit YAML tag" in issue.message, issue
+    assert "A1b2C3d4E5f6" not in str(info.value)
+
+
+@pytest.mark.parametrize(("where", "old", "new", "at"), [
+    ("stack-file", "maxInstances: 2", "maxInstances: !!bool maybe", "config.ai-serving:gpuPool.maxInstances"),
+    ("stack-file-float", "maxInstances: 2", 'maxInstances: !!float ""', "config.ai-serving:gpuPool.maxInstances"),
+    ("stack-file-timestamp", "maxInstances: 2", "maxInstances: !!timestamp abc",
+     "config.ai-serving:gpuPool.maxInstances"),
+    ("pulumi-yaml-default", None, "config:\n  ai-serving:boom:\n    default: !!float abc\n", "config.ai-serving:boom.default"),
+])
+def test_an_explicit_tag_ends_validate_with_one_message(tmp_path, where, old, new, at):
+    if old is None:
+        root = tmp_path / "proj"
+        (root / "stacks").mkdir(parents=True)
+        text = (ROOT / "Pulumi.yaml").read_text(encoding="utf-8") + new
+        (root / "Pulumi.yaml").write_text(text, encoding="utf-8")
+        code, out = _run_cli("validate", "--project", root, timeout=120)
+        name, line = "Pulumi.yaml", len(text.splitlines())
+    else:
+        stack_dir, line = _stack_dir_with(tmp_path, old, new)
+        code, out = _run_cli("validate", "--stack-dir", stack_dir, timeout=120)
+        name = STACK.name
+    _clean_exit_2(code, out)
+    assert f"{name}:{line}: {at}: an explicit YAML tag" in out, out
+
+
+# --- Key material the reader quoted ---------------------------------------------------------------------------
+# A token used twice as a key, as a tag, an anchor, an alias or a tag handle was printed back in the message.
+
+TOKEN = "ghp_" + "Zz9Yy8Xx7Ww6" * 3
+
+
+@pytest.mark.parametrize(("name", "old", "new"), [
+    ("duplicate-key", "    product: search\n", f"    product: search\n    {TOKEN}: a\n    {TOKEN}: b\n"),
+    ("tag", "product: search", f"product: !{TOKEN} search"),
+    ("anchor", "product: search", f"product: &{TOKEN} search"),
+    ("alias", "product: search", f"product: *{TOKEN}"),
+    ("tag-handle", "product: search", f"product: !{TOKEN}!x search"),
+])
+def test_key_material_in_the_yaml_itself_is_never_echoed(tmp_path, capsys, name, old, new):
+    from ai_serving.cli import main
+
+    stack_dir, _ = _stack_dir_with(tmp_path, old, new)
+    code = main(["validate", "team-a-dev", "--project", str(ROOT), "--stack-dir", str(stack_dir)])
+    out = "".join(capsys.readouterr())
+    _clean_exit_2(code, out)
+    assert "a GitHub token (not shown" in out and TOKEN[4:16] not in out, out
+
+
+# --- quotas.yaml values -----------------------------------------------------------------------------------------
+# Only the file's top-level shape was checked: "450" or [450] stopped the cross-team checks with a TypeError
+# naming nothing, .nan compared as never exceeded (the mandatory quota check was off), -5, true and 1.5 counted.
+
+QUOTAS = (ROOT / "stacks" / "quotas.yaml").read_text(encoding="utf-8")
+QUOTA_LEAF = "      GlobalStandard: 450\n"
+
+
+@pytest.mark.parametrize(("new", "at", "says"), [
+    ('      GlobalStandard: "450"\n', "openai.swedencentral.gpt-5.5.GlobalStandard", "found str '450'"),
+    ("      GlobalStandard: [450]\n", "openai.swedencentral.gpt-5.5.GlobalStandard", "found list [450]"),
+    ("      GlobalStandard: -5\n", "openai.swedencentral.gpt-5.5.GlobalStandard", "found int -5"),
+    ("      GlobalStandard: true\n", "openai.swedencentral.gpt-5.5.GlobalStandard", "found bool True"),
+    ("      GlobalStandard: 1.5\n", "openai.swedencentral.gpt-5.5.GlobalStandard", "found float 1.5"),
+    ("      GlobalStandard:\n", "openai.swedencentral.gpt-5.5.GlobalStandard", "found NoneType None"),
+    ("      GlobalStandard: {a: 1}\n", "openai.swedencentral.gpt-5.5.GlobalStandard", "found dict"),
+    ("      GlobalStandard: .nan\n", "openai.swedencentral.gpt-5.5.GlobalStandard", "not a number"),
+    ("      GlobalStandard: !!int 450\n", "openai.swedencentral.gpt-5.5.GlobalStandard", "explicit YAML tag"),
+    ("    gpt-5.5: 450\n", "openai.swedencentral.gpt-5.5", "expected a mapping of deployment type -> quota; found "
+                             "int 450"),
+    ("    gpt-5.5:\n      404: 450\n", "openai.swedencentral.gpt-5.5", "expected a deployment type (a name); found int"),
+])
+def test_a_bad_quota_is_one_message_with_its_line_and_key(tmp_path, new, at, says):
+    from ai_serving.org.crossteam import QUOTAS_FILE, load_quotas
+    from infra.config.errors import ConfigError
+
+    old = QUOTA_LEAF if new.startswith("      ") else "    gpt-5.5:\n" + QUOTA_LEAF
+    assert old in QUOTAS
+    (tmp_path / QUOTAS_FILE).write_text(QUOTAS.replace(old, new, 1), encoding="utf-8")
+    line = QUOTAS[: QUOTAS.index(old)].count("\n") + 1
+    with pytest.raises(ConfigError) as info:
+        load_quotas(tmp_path)
+    [issue] = info.value.issues
+    assert (issue.line, issue.path) == (line, at) and says in issue.message, issue
+
+
+def test_a_misspelt_quota_section_is_refused_not_ignored(tmp_path):
+    from ai_serving.org.crossteam import QUOTAS_FILE, load_quotas
+    from infra.config.errors import ConfigError
+
+    (tmp_path / QUOTAS_FILE).write_text(QUOTAS.replace("gpuVcpus:", "gpuVcpu:"), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_quotas(tmp_path)
+    assert [i.path for i in info.value.issues] == ["gpuVcpu"] and "expected one of: openai, gpuVcpus" in str(info.value)
+
+
+def test_a_bad_quota_ends_plan_all_with_exit_2_naming_its_line(tmp_path):
+    stack_dir = tmp_path / "stacks"
+    shutil.copytree(ROOT / "stacks", stack_dir)
+    (stack_dir / "quotas.yaml").write_text(QUOTAS.replace(QUOTA_LEAF, "      GlobalStandard: .nan\n", 1), encoding="utf-8")
+    line = QUOTAS[: QUOTAS.index(QUOTA_LEAF)].count("\n") + 1
+    code, out = _run_cli("plan", "--all", "--no-policy", "--workers", "1", "--stack-dir", stack_dir,
+                         "--out", tmp_path / "out", timeout=300)
+    _clean_exit_2(code, out)
+    assert f"quotas.yaml:{line}: openai.swedencentral.gpt-5.5.GlobalStandard: '.nan' is not a number" in out, out
 
 
 # The program takes an id's last segment as the registry or account name and grants on the whole id: an id

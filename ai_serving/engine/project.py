@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +153,19 @@ def marshal(value: Any) -> str:
     """Config values reach the program as strings: strings as is, everything else as JSON."""
     if isinstance(value, str):
         return value
+    if isinstance(value, float) and math.isfinite(value):
+        return go_json_float(value)
     return json.dumps(_json_keys(value), default=str)
+
+
+def go_json_float(value: float) -> str:
+    """``value`` as Go's encoding/json writes a float64, which is the text a top-level value reaches the program
+    as (``costCenter: 0.00001`` arrives as "0.00001", where Python writes "1e-05"): the shortest digits, in
+    positional notation from 1e-6 up to 1e21, else as an exponent without a leading zero (``1e-7``)."""
+    if value == 0 or 1e-6 <= abs(value) < 1e21:
+        text = format(Decimal(repr(value)), "f")
+        return text[:-2] if text.endswith(".0") else text
+    return re.sub(r"e([+-])0(\d)$", r"e\1\2", repr(value))
 
 
 def _json_keys(value: Any) -> Any:
@@ -206,6 +220,10 @@ def read_stack_config(project: Project, stack: str, path: Path | None = None) ->
         if isinstance(value, dict) and set(value) == {"secure"}:
             values[full] = SECRET_PLACEHOLDER
             secret_keys.append(full)
+        elif value is None:
+            # `key:` with no value (or `~`, `null`): the engine hands the program an empty string (and warns
+            # that a future version will hand it null), not the JSON null a list item or mapping value is.
+            values[full] = ""
         else:
             values[full] = marshal(value)
     missing = [k for k, v in project.config_defaults.items() if v is _REQUIRED and k not in values]

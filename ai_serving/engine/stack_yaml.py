@@ -12,6 +12,20 @@ and line.
 Stack files need no anchors or aliases (each is one short mapping), so they are refused outright
 rather than expanded with a budget: that is simpler to explain and cannot be outgrown.
 
+Two YAML readers read the same file, and they do not agree on every unquoted value: this one (PyYAML,
+YAML 1.1) and the Pulumi engine's (gopkg.in/yaml.v3, mostly YAML 1.2), which hands each config value to the
+program as text or JSON. ``spot: yes`` is a boolean here and the text "yes" there (which the program
+refuses); ``expires: 2027-01-31`` a date here and the text "2027-01-31 00:00:00 +0000 UTC" there; ``1:30``
+the number 90 here and text there; ``1e3`` and ``0o17`` text here and numbers there; ``.nan`` stops the
+engine. A plain value (or key) the two read differently is refused, on its line, saying what each reads
+and how to write it so both agree (``_disagreement``): a product team sees at review what the engine will
+do, never a green check followed by a failed ``pulumi up``. Refusing is preferred to imitating the engine
+because the other readers of the file (editors, linters, other tools) are split the same way, and
+because a quoted "yes" or a plain ``true`` says the same thing to all of them. Explicit tags are refused
+for the same reason, except ``!!str`` on a plain value (both read it as text). ``engine_scalar`` is a
+port of yaml.v3's resolver; ``tests/fixtures/engine_yaml.json`` is what the real engine handed a program
+for each form (``tests/engine_yaml_probe.py`` records it again), and the tests hold both to it.
+
 ``read`` is the one way the tooling takes a stack file's bytes (``load`` here, ``new-team``'s scan of
 the address ranges in use): a regular file only (a symlink is judged by what it points to) and at
 most ``MAX_BYTES`` of it (``ai_serving.regular_file``, which the reports use for plan documents too),
@@ -23,12 +37,14 @@ without end or a hang. ``Pulumi.yaml`` is read with the same rules
 from __future__ import annotations
 
 import codecs
+import math
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from infra.config.errors import ConfigError, ConfigIssue
+from infra.config.errors import ConfigError, ConfigIssue, is_key_material, shown
 
 from ..regular_file import read_regular_file
 
@@ -40,8 +56,14 @@ MAX_INT_CHARS = 100
 """The longest integer a file may write (no setting needs more than a dozen digits). Bounding the text
 bounds the value in every notation YAML has (decimal, 0x, 0o, 0b, base-60), far below the 4,300 decimal
 digits past which Python refuses to parse it or write it as JSON."""
-_INT_TAG = "tag:yaml.org,2002:int"
-_STR_TAG = "tag:yaml.org,2002:str"
+MAX_EXACT_INT = 2**53
+"""The largest number a file may write (no setting needs more). Beyond it the readers part: the engine hands
+over an integer above 64 bits inside a mapping as a float (9223372036854775808 arrives as ...6000), and a
+float as Go writes it (1e20 as the integer 100000000000000000000, where Python writes 1e+20). Up to 2**53
+every integer is exactly a float too, so there the engine and this reader hand over the same number."""
+_CORE = "tag:yaml.org,2002:"
+_INT_TAG = _CORE + "int"
+_STR_TAG = _CORE + "str"
 
 
 STACK_FILE = "a stack file"
@@ -57,7 +79,8 @@ class StackYamlError(Exception):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases/anchors, duplicate keys, deep nesting and impossible dates."""
+    """SafeLoader that refuses aliases/anchors, duplicate keys, deep nesting, explicit tags, and every plain
+    value or key the engine's YAML reader reads differently (``_disagreement``, ``_key_disagreement``)."""
 
     def __init__(self, stream: str, what: str = STACK_FILE) -> None:
         super().__init__(stream)
@@ -71,10 +94,10 @@ class _StrictLoader(yaml.SafeLoader):
         event = self.peek_event()
         line = event.start_mark.line + 1
         if isinstance(event, yaml.AliasEvent):
-            raise StackYamlError(f"YAML alias *{event.anchor[:40]}: {self._no_aliases}", line)
+            raise StackYamlError(f"YAML alias {shown('*' + event.anchor)}: {self._no_aliases}", line)
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
-            raise StackYamlError(f"YAML anchor &{anchor[:40]}: {self._no_aliases}", line)
+            raise StackYamlError(f"YAML anchor {shown('&' + anchor)}: {self._no_aliases}", line)
         self._depth += 1
         if self._depth > MAX_DEPTH:
             raise StackYamlError(f"nested more than {MAX_DEPTH} levels deep; {self._what} needs far fewer", line)
@@ -82,18 +105,55 @@ class _StrictLoader(yaml.SafeLoader):
         step = index.value if isinstance(index, yaml.ScalarNode) else index
         if step is not None:
             self._path.append(step)
+        tag = getattr(event, "tag", None)  # None unless written: `!!int 5`, `!foo x`, `!!set {a}`
         try:
+            if tag is not None and not (tag == _STR_TAG and isinstance(event, yaml.ScalarEvent)):
+                raise StackYamlError(_explicit_tag(tag), line, _key_path(self._path))
             node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
             if step is not None:
                 self._path.pop()
-        if isinstance(node, yaml.ScalarNode) and node.tag == _INT_TAG and len(node.value) > MAX_INT_CHARS:
-            at = [*self._path, step] if step is not None else self._path
+        if isinstance(node, yaml.ScalarNode) and tag is None and node.style is None:
+            is_key = isinstance(parent, yaml.MappingNode) and index is None
+            if is_key and node.value == "<<":
+                # A merge key to both readers, but this one resolves keys of a stack file as text (above).
+                raise StackYamlError(f"`<<` (a YAML merge key) is not allowed in {self._what}; write the keys out",
+                                     line, _key_path([*self._path, "<<"]))
+            self._check_plain(node, is_key, line, [*self._path, step] if step is not None else self._path)
+        return node
+
+    def _check_plain(self, node: yaml.ScalarNode, is_key: bool, line: int, at: list[str | int]) -> None:
+        """Refuse a plain (unquoted, untagged) value or key that this reader and the engine's read differently."""
+        if node.tag == _INT_TAG and len(node.value) > MAX_INT_CHARS:
             raise StackYamlError(f"this number is too large for any setting: expected an integer of at most "
                                  f"{MAX_INT_CHARS} characters, found {node.value[:20]}… ({len(node.value):,} "
                                  "characters)", line, _key_path(at))
-        return node
+        if is_key and self._what == STACK_FILE:
+            # A key in a stack file is text here, as written (``construct_mapping`` must not see `2027-03-31:`
+            # or `~:` as a date or null); the engine names a key that is not text by its own spelling of it.
+            problem = _key_disagreement(node.value)
+            node.tag = _STR_TAG
+        else:
+            problem = _disagreement(node.value, *self._offline_scalar(node))
+        if problem is not None:
+            raise StackYamlError(problem, line, _key_path([*at, node.value] if is_key else at))
+
+    def _offline_scalar(self, node: yaml.ScalarNode) -> tuple[str, Any]:
+        """What this reader makes of a plain scalar: the kind of its resolved tag and its value (or ``_UNREADABLE``)."""
+        kind = node.tag[len(_CORE):] if node.tag.startswith(_CORE) else node.tag
+        try:
+            return kind, self.yaml_constructors[node.tag](self, node)
+        except (KeyError, ValueError, IndexError, TypeError, yaml.YAMLError):
+            # `0b_`, `0x_` (int("", 2)), `2027-02-30`, `<<` and `=` (merge and value: no constructor).
+            return kind, _UNREADABLE
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> Any:
+        # The engine writes a float as JSON the way Go does: `1.0`, `5.` and `2.0e+0` arrive as 1, 5 and 2 (an
+        # integer to the program), so they are integers here too (larger numbers are refused: MAX_EXACT_INT).
+        value = super().construct_yaml_float(node)
+        negative_zero = value == 0 and math.copysign(1.0, value) < 0  # Go writes -0, which is not the integer 0
+        return int(value) if value.is_integer() and abs(value) <= MAX_EXACT_INT and not negative_zero else value
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
@@ -105,41 +165,11 @@ class _StrictLoader(yaml.SafeLoader):
                 raise StackYamlError("a mapping key must be a plain value, not a list or mapping",
                                      key_node.start_mark.line + 1) from None
             line = key_node.start_mark.line + 1
-            if not isinstance(key, str) and isinstance(key_node, yaml.ScalarNode) and self._what == STACK_FILE:
-                # `true:`, `~:`, `404:`, `2027-03-31:` are a boolean, null, a number and a date to YAML; a key
-                # in a stack file's config is text to the engine, as written. Python's str() made the tags
-                # "True" and "None". (Pulumi.yaml's checks name a key that is not text: project.py.)
-                key_node.tag = _STR_TAG
-                key = self.constructed_objects[key_node] = key_node.value  # what construct_mapping reuses
             if key in seen:
-                raise StackYamlError(f"key {str(key)[:80]!r} appears twice (lines {seen[key]} and {line}); "
+                raise StackYamlError(f"key {shown(key)} appears twice (lines {seen[key]} and {line}); "
                                      "YAML would silently keep only the last one", line)
             seen[key] = line
         return super().construct_mapping(node, deep=deep)
-
-    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
-        try:
-            return super().construct_yaml_timestamp(node)
-        except ValueError as exc:
-            raise StackYamlError(f"{str(node.value)[:40]!r} is not a valid date ({exc}); expected YYYY-MM-DD",
-                                 node.start_mark.line + 1) from None
-
-
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
-        # An explicit ``!!int`` tag reaches here with any text: ``!!int abc``, ``!!int ""``.
-        try:
-            return super().construct_yaml_int(node)
-        except (ValueError, IndexError):
-            raise StackYamlError(f"{str(node.value)[:40]!r} is not a valid integer; expected digits such as 2",
-                                 node.start_mark.line + 1) from None
-
-
-    def construct_not_config(self, node: yaml.Node) -> Any:
-        # Binary data, sets, ordered maps, pairs: nothing the engine hands a program as config. PyYAML
-        # built Python objects that reached tags and names as their repr ("b'hello'", "{'a', 'b'}").
-        kind = node.tag.rsplit(":", 1)[-1]
-        raise StackYamlError(f"a YAML !!{kind} value is not config: write a string, number, boolean, list "
-                             "or mapping", node.start_mark.line + 1)
 
 
 def _key_path(steps: list[str | int]) -> str:
@@ -150,10 +180,179 @@ def _key_path(steps: list[str | int]) -> str:
     return text[:200] or "(yaml)"
 
 
-_StrictLoader.add_constructor(_INT_TAG, _StrictLoader.construct_yaml_int)
-for _tag in ("binary", "set", "omap", "pairs"):
-    _StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _StrictLoader.construct_not_config)
-_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
+_StrictLoader.add_constructor(_CORE + "float", _StrictLoader.construct_yaml_float)
+
+
+def _explicit_tag(tag: str) -> str:
+    """The message for a value with an explicit tag (every one but ``!!str`` on a plain value)."""
+    written = "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
+    return (f"an explicit YAML tag, {shown(written)}: the engine reads tagged values by other rules than this "
+            "tool (it ignores a tag it does not know, `!!bool yes` stops it, `!!float 1` is 1, `!!binary` is "
+            "text), so a tag is not allowed; write the value without it (quote text: \"...\")")
+
+
+# --- How the engine reads a plain value ------------------------------------------------------------------
+# A port of gopkg.in/yaml.v3 resolve.go (`resolve`, for a plain scalar with no tag; branch v3, commit
+# f6f7691 "The Billion Dollar Mistake") and of how Pulumi hands each kind to the program
+# (github.com/pulumi/pulumi sdk/go/common/resource/config/object.go: `unmarshalObject` turns a time.Time
+# into `v.String()`; `MarshalJSON` cannot write NaN or infinity, so the engine stops). The real engine's
+# answers for each form are recorded in tests/fixtures/engine_yaml.json.
+
+_UNREADABLE = object()
+"""What ``_offline_scalar`` returns for a value this reader resolves to a kind but cannot construct."""
+_ENGINE_WORDS: dict[str, tuple[str, Any]] = {
+    **{w: ("bool", True) for w in ("true", "True", "TRUE")},
+    **{w: ("bool", False) for w in ("false", "False", "FALSE")},
+    **{w: ("null", None) for w in ("", "~", "null", "Null", "NULL")},
+    **{w: ("float", math.nan) for w in (".nan", ".NaN", ".NAN")},
+    **{w: ("float", math.inf) for w in (".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF")},
+    **{w: ("float", -math.inf) for w in ("-.inf", "-.Inf", "-.INF")},
+}
+"""yaml.v3's ``resolveMap`` (``<<`` is there too, but only reached after a first character that is not ``<``)."""
+_GO_INT = re.compile(r"([+-]?)(0[xX][0-9a-fA-F]+|0[bB][01]+|0[oO][0-7]+|0[0-7]*|[1-9][0-9]*)")
+"""What Go's ``strconv.ParseInt(s, 0, 64)`` reads once yaml.v3 has removed every ``_``."""
+_GO_BASE_DIGITS = {2: re.compile(r"([+-]?)([01]+)"), 8: re.compile(r"([+-]?)([0-7]+)")}
+_YAML_STYLE_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+"""yaml.v3's ``yamlStyleFloat``."""
+_DOT_FLOAT = re.compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?")
+"""What Go's ``strconv.ParseFloat`` reads of a text that starts with '.' (no '_' without a base prefix)."""
+_GO_TIMESTAMP = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:[Tt]([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})"
+                           r"(?:[.,][0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2}))|(?: ([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})"
+                           r"(?:[.,][0-9]+)?))?")
+"""yaml.v3's ``allowedTimestampFormats`` as Go's ``time.Parse`` reads them: ``2006-1-2T15:4:5.999999999Z07:00``
+(``T`` or ``t``), ``2006-1-2 15:4:5.999999999`` and ``2006-1-2``."""
+_INT64 = (-(2**63), 2**63 - 1)
+_UINT64_MAX = 2**64 - 1
+
+
+def engine_scalar(text: str) -> tuple[str, Any]:
+    """How the engine reads the plain value ``text``: (kind, value), kind one of null, bool, int, float,
+    timestamp (value: ``(year, month, day)`` and whether a time of day was written) or str."""
+    if text in _ENGINE_WORDS:
+        return _ENGINE_WORDS[text]
+    first = text[:1]
+    if first == ".":
+        if _DOT_FLOAT.fullmatch(text) and math.isfinite(value := float(text)):
+            return "float", value
+    elif first and first in "+-0123456789":
+        stamp = _go_timestamp(text)
+        if stamp is not None:
+            return "timestamp", stamp
+        plain = text.replace("_", "")
+        number = _go_int(plain, _GO_INT, 0)
+        if number is not None:
+            return "int", number
+        if _YAML_STYLE_FLOAT.fullmatch(plain) and math.isfinite(value := float(plain)):  # Go: ErrRange
+            return "float", value
+        for prefix, base in (("0b", 2), ("0o", 8)):
+            if plain.startswith(prefix):  # `0b-101` is -5: ParseInt(plain[2:], 2), then ParseUint
+                number = _go_int(plain[2:], _GO_BASE_DIGITS[base], base)
+            elif plain.startswith("-" + prefix):
+                number = _go_int("-" + plain[3:], _GO_BASE_DIGITS[base], base, unsigned=False)
+            if number is not None:
+                return "int", number
+    return "str", text
+
+
+def _go_int(text: str, syntax: re.Pattern[str], base: int, *, unsigned: bool = True) -> int | None:
+    """``strconv.ParseInt(text, base, 64)``, then (``unsigned``) ``ParseUint``: the value, or None."""
+    match = syntax.fullmatch(text)
+    if match is None:
+        return None
+    sign, digits = match.groups()
+    if base == 0:
+        base = {"x": 16, "b": 2, "o": 8}.get(digits[1:2].lower(), 8 if digits.startswith("0") else 10)
+        digits = digits[2:] if base != 10 and digits[1:2].isalpha() else digits
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > 64:  # at least 2**64 in every base; int() refuses 4,300 decimal digits
+        return None
+    value = -int(digits, base) if sign == "-" else int(digits, base)
+    if _INT64[0] <= value <= _INT64[1] or (unsigned and not sign and value <= _UINT64_MAX):
+        return value
+    return None
+
+
+def _go_timestamp(text: str) -> tuple[tuple[int, int, int], bool] | None:
+    """yaml.v3's ``parseTimestamp``: the date (and whether a time was written) if ``time.Parse`` takes it."""
+    match = _GO_TIMESTAMP.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day = (int(g) for g in match.groups()[:3])
+    clock = [int(g) for g in match.groups()[3:] if g is not None]
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)  # Go's calendar has a year 0, a leap year
+    days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    if not 1 <= month <= 12 or not 1 <= day <= days[month - 1]:
+        return None
+    if clock and not (clock[0] < 24 and clock[1] < 60 and clock[2] < 60):
+        return None
+    return (year, month, day), bool(clock)
+
+
+def _reading(kind: str, value: Any, text: str) -> str:
+    """How a message says what a reader makes of ``text``."""
+    if value is _UNREADABLE:
+        return f"no value it can use (it takes it for a malformed YAML !!{kind})"
+    if kind == "str":
+        return f"the text {shown(text)}"
+    if kind == "bool":
+        return f"the boolean {str(value).lower()}"
+    if kind in ("int", "float"):
+        return f"the number {_number(value)}"
+    if kind == "null":
+        return "null"
+    return f"a YAML {kind}"
+
+
+def _number(value: float) -> str:
+    """A number as the program receives it (the engine writes 1000.0 as 1000)."""
+    return str(int(value)) if float(value).is_integer() and abs(value) <= MAX_EXACT_INT else repr(value)
+
+
+def _disagreement(text: str, kind: str, value: Any) -> str | None:
+    """Why the plain value ``text`` (this reader's ``kind`` and ``value``) may not be written so, or None when
+    the engine reads it the same way."""
+    engine_kind, engine_value = engine_scalar(text)
+    if "timestamp" in (kind, engine_kind):
+        if engine_kind == "timestamp" and not engine_value[1]:
+            (y, m, d), _ = engine_value
+            handed = f"the text \"{y:04d}-{m:02d}-{d:02d} 00:00:00 +0000 UTC\""
+        elif engine_kind == "timestamp":
+            handed = "a text such as \"2027-01-31 10:00:00 +0000 UTC\""
+        else:
+            handed = f"the text {shown(text)}"
+        valid = "" if value is not _UNREADABLE else " (and it is not a valid date)"
+        return (f"{shown(text)} unquoted is a date to YAML{valid}: the engine hands the program {handed}, which "
+                f"is not a date it reads; quote it as \"{text}\" (a date is written YYYY-MM-DD, quoted)")
+    if engine_kind == "float" and not math.isfinite(engine_value):
+        return (f"{shown(text)} is not a number the engine can pass (it stops: \"json: unsupported value: "
+                f"{'NaN' if math.isnan(engine_value) else 'Inf'}\"); write a number")
+    if kind == "bool" and engine_kind == "str" and value is not _UNREADABLE:
+        return (f"{shown(text)} unquoted is the boolean {str(value).lower()} to this tool (YAML 1.1) but the text "
+                f"{shown(text)} to the engine (YAML 1.2), which a boolean setting refuses; quote it as \"{text}\" "
+                f"or write {str(value).lower()}")
+    if kind == engine_kind and value is not _UNREADABLE and value == engine_value:
+        if kind in ("int", "float") and abs(value) > MAX_EXACT_INT:
+            return (f"this number is too large for any setting: expected at most {MAX_EXACT_INT:,}, above which "
+                    f"the engine hands the program a rounded 64-bit float; found {text[:20]}")
+        return None
+    number = next((v for k, v in ((engine_kind, engine_value), (kind, value)) if k in ("int", "float")), None)
+    fix = f"quote it as \"{text}\" for the text" + (f", or write {_number(number)} for the number" if number is not None
+                                                      and value is not _UNREADABLE else "")
+    return (f"{shown(text)} is read differently by the two YAML readers of this file: this tool (YAML 1.1) reads "
+            f"{_reading(kind, value, text)}, the engine (YAML 1.2) {_reading(engine_kind, engine_value, text)}; "
+            f"{fix}")
+
+
+def _key_disagreement(text: str) -> str | None:
+    """Why the plain stack-file key ``text`` may not be written so: the engine names a key that is not text by
+    Go's spelling of its value (``fmt.Sprintf("%v")``: ``True`` is "true", ``0x1F`` "31", ``~`` "<nil>",
+    ``2027-03-31`` "2027-03-31 00:00:00 +0000 UTC"); None when that is the text as written."""
+    kind, value = engine_scalar(text)
+    spelled = {"str": text, "null": "<nil>", "bool": str(value).lower(), "int": str(value)}.get(kind)
+    if spelled == text:
+        return None
+    says = f"names it {shown(spelled)}" if spelled is not None else f"reads it as a {kind}, named by Go's spelling"
+    return f"key {shown(text)} is not text to the engine, which {says}; quote it as \"{text}\""
 
 
 def decode(data: bytes, what: str = STACK_FILE) -> str:
@@ -212,8 +411,10 @@ def _parse(path: Path, what: str, lines: KeyLines | None) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(path, [ConfigIssue("(yaml)", f"YAML syntax error: {str(problem)[:300]}", line)]) from None
+        problem = str(getattr(exc, "problem", None) or exc)
+        # A problem may quote what it found (an undefined tag handle `!ghp_…!`): never key material.
+        problem = f"near {shown(problem)}" if is_key_material(problem) else problem[:300]
+        raise ConfigError(path, [ConfigIssue("(yaml)", f"YAML syntax error: {problem}", line)]) from None
     except RecursionError:  # pragma: no cover - MAX_DEPTH stops nesting long before this
         raise ConfigError(path, [ConfigIssue("(yaml)", "nested too deeply")]) from None
 

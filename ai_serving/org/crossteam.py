@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from infra import catalogues
-from infra.config.errors import ConfigError, ConfigIssue
+from infra.config.errors import ConfigError, ConfigIssue, shown
 from infra.config.model import StackConfig
 from infra.naming import Naming
 
@@ -35,18 +35,66 @@ class CrossTeamFinding:
         return asdict(self)
 
 
+QUOTA_SHAPES = {
+    "openai": (("region", "model", "deployment type"), "thousands of tokens per minute, or PTUs"),
+    "gpuVcpus": (("region", "VM quota family"), "vCPUs"),
+}
+"""What ``quotas.yaml`` holds: per section, the names down to a quota, and what a quota counts."""
+
+
 def load_quotas(stack_dir: Path) -> dict[str, Any]:
-    """``<stack_dir>/quotas.yaml`` (empty when absent: then quota checks only advise)."""
+    """``<stack_dir>/quotas.yaml`` (empty when absent: then quota checks only advise).
+
+    Every quota is checked here, with its line and key path: a whole number of at least 0. Text (``"450"``)
+    or a list stopped the checks with a TypeError naming nothing; ``.nan`` compared as never exceeded, so it
+    turned the mandatory check off; -5, ``true`` and 1.5 were taken as quotas.
+    """
     path = stack_dir / QUOTAS_FILE
     if not os.path.lexists(path):
         return {}
     # As strictly as a stack file (a regular file of bounded size, no aliases, no duplicate keys): a pull
     # request can change it too. A bad one is a ConfigError, which plan --all reports as a mandatory
     # cross-team finding ("could not run"), never as "no quotas".
-    doc = stack_yaml.load(path, what=QUOTAS_FILE) or {}
+    doc, lines = stack_yaml.load_with_lines(path, what=QUOTAS_FILE)
+    doc = doc or {}
     if not isinstance(doc, dict):
         raise ConfigError(path, [ConfigIssue("(file)", f"expected a mapping; found {type(doc).__name__}")])
+    issues: list[ConfigIssue] = []
+    for section, value in doc.items():
+        if section not in QUOTA_SHAPES:
+            issues.append(ConfigIssue(str(section)[:80], f"unknown section {shown(section)}; expected one of: "
+                                      f"{', '.join(QUOTA_SHAPES)}", lines.get((str(section),))))
+            continue
+        names, unit = QUOTA_SHAPES[section]
+        issues += _quota_issues(value, (section,), names, unit, lines)
+    if issues:
+        raise ConfigError(path, issues)
     return doc
+
+
+def _quota_issues(value: Any, at: tuple[str, ...], names: tuple[str, ...], unit: str,
+                  lines: stack_yaml.KeyLines) -> list[ConfigIssue]:
+    """What is wrong under ``at``: a mapping of ``names[0]`` -> ... down to quotas (None: an empty mapping)."""
+    where = ".".join(at)
+    line = lines.get(at)
+    if not names:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return []
+        return [ConfigIssue(where, f"expected a quota: a whole number of at least 0 ({unit}); found "
+                                   f"{type(value).__name__} {shown(value)}", line)]
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        return [ConfigIssue(where, f"expected a mapping of {names[0]} -> {' -> '.join(names[1:] + ('quota',))}; "
+                                   f"found {type(value).__name__} {shown(value)}", line)]
+    issues = []
+    for key, inner in value.items():
+        if not isinstance(key, str) or not key:
+            issues.append(ConfigIssue(where, f"expected a {names[0]} (a name); found {type(key).__name__} "
+                                             f"{shown(key)}", line))
+            continue
+        issues += _quota_issues(inner, (*at, key), names[1:], unit, lines)
+    return issues
 
 
 def check_all(configs: Mapping[str, StackConfig], quotas: Mapping[str, Any],

@@ -30,7 +30,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from infra.config.errors import shown
+from infra.config.errors import ConfigError, shown
 
 from .. import atomic
 from ..engine.analyzer import PackZygote
@@ -307,10 +307,15 @@ def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, pol
     # Every stack file found has a row, planned or not.
     ordered = [outcomes.get(s) or failed_outcome(s, "no outcome was received for this stack") for s in stacks]
     configs = {o["stack"]: o["config"] for o in ordered if o["config"] is not None}
+    bad_quotas = False
     try:
         findings = check_all(configs, load_quotas(project.stack_config_dir),
                              {o["stack"]: [tuple(n) for n in o["global_names"]] for o in ordered},
                              {o["stack"]: o["role_scopes"] for o in ordered})
+    except ConfigError as exc:  # a bad quotas.yaml: bad input (exit 2), each problem on its line
+        findings = [CrossTeamFinding("cross-team", "mandatory", [], bounded(f"the cross-team checks could not "
+                                                                            f"run: {exc}"))]
+        bad_quotas = True
     except Exception as exc:  # noqa: BLE001 - a broken quota file must not hide the stacks' results
         findings = [CrossTeamFinding("cross-team", "mandatory", [],
                                      bounded(f"the cross-team checks could not run: {type(exc).__name__}: {exc}"))]
@@ -331,7 +336,7 @@ def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, pol
                       markup=True, highlight=False)
     worst = int(max([int(o["exit_code"]) for o in ordered] + [ExitCode.OK]))
     if any(f.level == "mandatory" for f in findings):
-        worst = max(worst, ExitCode.FAILED)
+        worst = max(worst, ExitCode.USAGE if bad_quotas else ExitCode.FAILED)
     elapsed = time.perf_counter() - started
     console.print(f"planned {len(stacks)} stacks with {workers} worker(s) in {elapsed:.1f}s; exit code {worst}",
                   markup=False)
