@@ -519,6 +519,57 @@ def test_deleting_protected_or_locked_resources_is_a_loud_warning(plans, tmp_pat
     assert "delete `operationalinsights:Workspace`" in warning and "ScopeLocked" in warning
 
 
+
+def _account_and_what_hangs_off_it(plan: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The OpenAI account of ``plan`` and, for each way a resource sits under it, one resource that does."""
+    account = next(r for r in plan["resources"] if r["type"] == "azure-native:cognitiveservices:Account")
+    name = account["inputs"]["accountName"]
+
+    def first(token, test):
+        return next(r for r in plan["resources"] if r["type"] == token and test(r["inputs"]))
+
+    under = f"/accounts/{name}".lower()
+    return account, [
+        first("azure-native:cognitiveservices:Deployment", lambda i: i["accountName"] == name),  # a child
+        first("azure-native:authorization:RoleAssignment", lambda i: str(i.get("scope", "")).lower().endswith(under)),
+        first("azure-native:monitor:DiagnosticSetting", lambda i: str(i["resourceUri"]).lower().endswith(under)),
+        first("azure-native:network:PrivateEndpoint", lambda i: under in str(i).lower()),  # its connection
+    ]
+
+
+def test_deleting_what_sits_under_a_locked_resource_is_a_loud_warning(plans, tmp_path):
+    # A CanNotDelete lock on the account covers its deployments, the role assignments and diagnostic
+    # settings on it and its private endpoint connections: Azure refuses to delete any of them.
+    _, going = _account_and_what_hangs_off_it(plans["team-r-prod"])
+
+    def edit(p):
+        urns = {r["urn"] for r in going}
+        p["team-r-prod"]["resources"] = [r for r in p["team-r-prod"]["resources"] if r["urn"] not in urns]
+    base, head = _changed_pair(tmp_path, plans, edit)
+
+    text, _ = render(head, base)
+
+    warning = text[:text.index("### What fails")]
+    for res in going:
+        line = next((ln for ln in warning.splitlines() if f"`{res['name']}`" in ln), "")
+        assert "a CanNotDelete lock covers it" in line and "ScopeLocked" in line, (res["type"], warning)
+
+
+def test_no_lock_warning_when_the_lock_goes_in_the_same_change(plans, tmp_path):
+    account, going = _account_and_what_hangs_off_it(plans["team-r-prod"])
+
+    def edit(p):
+        urns = {r["urn"] for r in going}
+        p["team-r-prod"]["resources"] = [
+            r for r in p["team-r-prod"]["resources"] if r["urn"] not in urns and not (
+                r["type"] == "azure-native:authorization:ManagementLockByScope"
+                and r["inputs"]["scope"].lower().endswith(f"/accounts/{account['inputs']['accountName']}".lower()))]
+    base, head = _changed_pair(tmp_path, plans, edit)
+
+    text, _ = render(head, base)
+
+    assert "ScopeLocked" not in text
+
 def test_no_warning_when_nothing_protected_goes(plans, tmp_path):
     base, head = _changed_pair(tmp_path, plans, lambda p: _drop(p["team-s-dev"], "azure-native:network:NatGateway"))
 

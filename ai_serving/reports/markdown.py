@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -437,7 +438,7 @@ def refusals(diff: PlanDiff, base: dict[str, dict[str, Any]], head: dict[str, di
     for s in diff.touched:
         old = {r["urn"]: r for r in (base.get(s.stack) or {}).get("resources") or []}
         new_urns = {r["urn"] for r in (head.get(s.stack) or {}).get("resources") or []}
-        locked = _locked_keys(list(old.values()), keep=new_urns)
+        locks = _locked_scopes(list(old.values()), keep=new_urns)
         going: list[tuple[dict[str, Any], str]] = [(old[r["urn"]], "delete") for r in s.removed if r["urn"] in old]
         for c in s.changed:
             entry = arm.arm_type(c.type)
@@ -450,33 +451,71 @@ def refusals(diff: PlanDiff, base: dict[str, dict[str, Any]], head: dict[str, di
             if res.get("protect"):
                 out.append(f"- 🛑 {what}: it is protected, so `pulumi up` will refuse (and stop the update). "
                            "Unprotect it in a separate change first if this is intended.")
-            key = _arm_key_of(res)
-            if key is not None and key in locked:
+            if any(_under_lock(res, lock) for lock in locks):
                 out.append(f"- 🛑 {what}: a CanNotDelete lock covers it, so Azure will refuse (ScopeLocked). "
                            "Remove the lock deliberately first if this is intended.")
     return out
 
 
-def _arm_key_of(res: dict[str, Any]) -> tuple[str, str] | None:
-    entry = arm.arm_type(res["type"])
-    return (entry.segment.lower(), arm.physical_name(res["type"], res["name"], res.get("inputs")).lower()) \
-        if entry else None
+_EXTENSION_INPUTS = ("scope", "resourceUri", "privateLinkServiceId")
+"""Inputs that make a resource part of the resource their ARM id names: a role assignment and a diagnostic
+setting are extension resources of their ``scope`` / ``resourceUri``, and a private endpoint's connection
+is a child of its ``privateLinkServiceId`` (deleting the endpoint deletes that child)."""
 
 
-def _locked_keys(resources: list[dict[str, Any]], keep: set[str]) -> set[tuple[str, str]]:
-    """ARM keys of the resources a CanNotDelete lock that stays in the head plan covers (a lock the
-    same change deletes goes first: it depends on its scope)."""
-    keys: set[tuple[str, str]] = set()
+def _locked_scopes(resources: list[dict[str, Any]], keep: set[str]) -> list[str]:
+    """The lower-cased ARM ids a CanNotDelete lock that stays in the head plan covers (a lock the same
+    change deletes goes first: it depends on its scope)."""
+    scopes: list[str] = []
     for lock in resources:
         if not lock["type"].startswith(LOCK_PREFIX) or lock["urn"] not in keep:
             continue
         inputs = lock.get("inputs") or {}
         scope = inputs.get("scope")
-        if str(inputs.get("level")) == "CanNotDelete" and isinstance(scope, str):
-            key = diagram.arm_key(scope)
-            if key is not None:
-                keys.add(key)
-    return keys
+        if str(inputs.get("level")) == "CanNotDelete" and isinstance(scope, str) and diagram.arm_key(scope):
+            scopes.append(scope.rstrip("/").lower())
+    return scopes
+
+
+def _under_lock(res: dict[str, Any], scope: str) -> bool:
+    """Whether deleting ``res`` deletes something inside the locked ARM id ``scope``.
+
+    A lock covers its resource and everything under it ("all resources within that scope inherit the same
+    lock", and a lock on a resource "prevents the deletion of Azure RBAC assignments" on it: Microsoft
+    Learn, lock-resources.md): the resource itself, its children (a deployment of a locked account, named
+    by the account's name input in the same resource group) and what an id input ties to it
+    (``_EXTENSION_INPUTS``)."""
+    inputs = res.get("inputs") or {}
+    segment, name = diagram.arm_key(scope) or ("", "")
+    group = _resource_group(scope)
+    entry = arm.arm_type(res["type"])
+    if entry is not None and entry.segment.lower() == segment and \
+            arm.physical_name(res["type"], res["name"], inputs).lower() == name:
+        return True
+    parent = next((t for t in arm.ARM_TYPES.values() if t.segment.lower() == segment), None)
+    if parent is not None and entry is not parent and str(inputs.get(parent.name_input, "")).lower() == name \
+            and str(inputs.get("resourceGroupName", "")).lower() == group:
+        return True
+    return any(v.rstrip("/").lower() == scope or v.lower().startswith(scope + "/")
+               for v in _id_inputs(inputs))
+
+
+def _resource_group(rid: str) -> str:
+    parts = rid.lower().split("/")
+    return parts[parts.index("resourcegroups") + 1] if "resourcegroups" in parts[:-1] else ""
+
+
+def _id_inputs(value: Any) -> Iterator[str]:
+    """The string values of ``_EXTENSION_INPUTS`` anywhere in ``value``."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k in _EXTENSION_INPUTS and isinstance(v, str):
+                yield v
+            else:
+                yield from _id_inputs(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _id_inputs(v)
 
 
 def refusal_section(lines: list[str]) -> str:
