@@ -8,6 +8,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from infra.config.errors import ConfigError, shown
 from infra.config.screening import BIDI_CONTROLS
 
 from .engine.project import STACK_NAME, Project, load_project
-from .json_file import read_json_file
+from .json_file import key_material_at, key_path, read_json_file
 from .outcome import ExitCode, UsageError, bounded
 
 # The heavy modules are imported by the commands that need them (a `validate` never loads gRPC).
@@ -77,6 +78,14 @@ def known_stack(project: Project, name: str) -> str:
     return name
 
 
+def _path(text: str) -> Path:
+    """A path argument; an empty one (``--out ""``, an unset shell variable) is refused: as a ``Path`` it is
+    ``.``, the working directory, which the user did not name."""
+    if not text:
+        raise argparse.ArgumentTypeError("expected a path; found an empty string")
+    return Path(text)
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -92,22 +101,22 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--project", type=Path, default=Path("."), help="Pulumi project directory (default: .)")
-        sp.add_argument("--stack-dir", type=Path, help="read stack files from here instead of stackConfigDir")
+        sp.add_argument("--project", type=_path, default=Path("."), help="Pulumi project directory (default: .)")
+        sp.add_argument("--stack-dir", type=_path, help="read stack files from here instead of stackConfigDir")
 
     plan = sub.add_parser("plan", help="run a stack's program offline under mocks and evaluate the policy pack")
     plan.add_argument("stack", nargs="?", help="stack name, e.g. team-a-dev")
     plan.add_argument("--all", action="store_true", help="plan every stack in the stack directory")
-    plan.add_argument("--out", type=Path, help="write plan.json and the compliance report here")
-    plan.add_argument("--policy-pack", type=Path, help="policy pack directory (default: <project>/policies)")
-    plan.add_argument("--policy-pack-config", type=Path,
+    plan.add_argument("--out", type=_path, help="write plan.json and the compliance report here")
+    plan.add_argument("--policy-pack", type=_path, help="policy pack directory (default: <project>/policies)")
+    plan.add_argument("--policy-pack-config", type=_path,
                       help="policy config JSON (default: the pack's policy-config.json)")
     plan.add_argument("--no-policy", action="store_true", help="skip the policy pack")
     plan.add_argument("--workers", type=_positive_int, help="worker processes for --all (default: the machine's cores)")
     plan.add_argument("--quiet", action="store_true", help="no resource tree")
     plan.add_argument("--output", choices=("text", "json"), default="text",
                       help="json: one JSON document on stdout (status, findings with remediation, files)")
-    plan.add_argument("--base", type=Path, help="with --all --out: a base plan output dir for the report's diff")
+    plan.add_argument("--base", type=_path, help="with --all --out: a base plan output dir for the report's diff")
     plan.add_argument("--watch", action="store_true",
                       help="re-plan the stack each time its file is saved, in one warm process (Ctrl-C stops)")
     common(plan)
@@ -122,15 +131,15 @@ def _parser() -> argparse.ArgumentParser:
     common(val)
 
     pol = sub.add_parser("policies", help="list the policy pack's rules")
-    pol.add_argument("--policy-pack", type=Path, default=Path("policies"))
+    pol.add_argument("--policy-pack", type=_path, default=Path("policies"))
 
     rep = sub.add_parser("report", help="write the pull-request report (Markdown, Mermaid diagrams)")
-    rep.add_argument("--out", type=Path, required=True, help="plan output dir (of `plan --all --out`)")
-    rep.add_argument("--base", type=Path, help="the base branch's plan output dir: adds what the PR changes")
+    rep.add_argument("--out", type=_path, required=True, help="plan output dir (of `plan --all --out`)")
+    rep.add_argument("--base", type=_path, help="the base branch's plan output dir: adds what the PR changes")
 
     dif = sub.add_parser("diff", help="resources added, removed and changed between two plan output dirs")
-    dif.add_argument("base", type=Path)
-    dif.add_argument("head", type=Path)
+    dif.add_argument("base", type=_path)
+    dif.add_argument("head", type=_path)
     dif.add_argument("--json", action="store_true", help="machine-readable output")
 
     reh = sub.add_parser("rehearse", help="play a GPU pool VM's boot (custom data, unit) in a sandbox, step by step")
@@ -172,9 +181,23 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 ok, 1 policy failure, 2 bad config or usage)."""
     args = _parser().parse_args(argv)
     console, err = _Console(), _Console(stderr=True)
-    try:
+
+    def command() -> int:
         _check_paths(args)
         return int(_COMMANDS[args.command](args, console, err))
+
+    return guarded(command, err)
+
+
+def guarded(command: Callable[[], int], err: Console | None = None) -> int:
+    """``command()``'s exit code; bad input it raises is one message on ``err`` (stderr) and exit code 2.
+
+    Every entry point runs its command through this (``main``; ``python -m ai_serving.supply``), so a bad
+    stack file, project or argument reads the same everywhere, never as a traceback.
+    """
+    err = err or _Console(stderr=True)
+    try:
+        return command()
     # Every message is bounded here, once for all commands: it may quote an argument or a file of any size
     # (a 100,000-character path, a team name, a thousand unknown keys).
     except UsageError as exc:
@@ -197,10 +220,10 @@ def _project(args: argparse.Namespace) -> Project:
 
 
 def _validate(args: argparse.Namespace, console: Console, err: Console) -> int:
-    from .stacks import load_stack
+    from .stacks import every_stack, load_stack
 
     project = _project(args)
-    stacks = [known_stack(project, s) for s in args.stacks] or project.stacks()
+    stacks = [known_stack(project, s) for s in args.stacks] or every_stack(project)
     worst = ExitCode.OK
     for stack in stacks:
         if STACK_NAME.fullmatch(stack) is None:  # a file found in the stack directory, named by anyone
@@ -249,12 +272,19 @@ def _policy_config(args: argparse.Namespace, pack: Path | None) -> dict | None:
                             max_depth=MAX_POLICY_CONFIG_DEPTH)
     if not isinstance(config, dict):
         raise UsageError(f"{path}: expected a JSON object of policy name -> settings; found {type(config).__name__}")
+    # A setting is public (it is committed, and a rule may quote it in a finding): key material in one is
+    # refused here, before the pack could echo it into the terminal, plan.json and the report.
+    found = key_material_at(config)
+    if found is not None:
+        raise UsageError(f"{path}: {key_path(found[0]) or '(top level)'}: expected public policy settings; found "
+                         f"{shown(found[1])}")
     return config
 
 
 def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
     from .verdict import WaiverRules
 
+    _plan_options(args)
     project = _project(args)
     pack_dir = _pack_dir(args, project)
     policy_config = _policy_config(args, pack_dir)
@@ -301,6 +331,20 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
         print(json.dumps(outcome_json(outcome), indent=2, default=str))
         return int(outcome.exit_code)
     return print_outcome(outcome, console, err, quiet=args.quiet)
+
+
+def _plan_options(args: argparse.Namespace) -> None:
+    """Options of ``plan`` that contradict each other, or one that only another gives a meaning to: a
+    ``UsageError``, not one of them quietly dropped (a stack name beside --all was never even checked)."""
+    if args.all and args.stack is not None:
+        raise UsageError(f"name a stack or pass --all, not both (found the stack {shown(args.stack)} and --all)")
+    if args.no_policy:
+        given = [o for o, v in (("--policy-pack", args.policy_pack), ("--policy-pack-config", args.policy_pack_config))
+                 if v is not None]
+        if given:
+            raise UsageError(f"--no-policy skips the policy pack: not with {' or '.join(given)}")
+    if args.workers is not None and not args.all:
+        raise UsageError("--workers is for `plan --all` (one stack is planned in this process)")
 
 
 def _cost(args: argparse.Namespace, console: Console, err: Console) -> int:
@@ -364,8 +408,9 @@ def _models(args: argparse.Namespace, console: Console, err: Console) -> int:
     return run_models(args, console, err)
 
 
-def run() -> int:
-    """The ``ai-serving`` console script: :func:`main` as a short-lived process.
+def run(command: Callable[[], int] = main) -> int:
+    """The ``ai-serving`` console script: :func:`main` (or another entry point's ``command``, run through
+    :func:`guarded`) as a short-lived process.
 
     The cyclic garbage collector is off for the command and the interpreter's final collection is
     skipped (``gc.freeze``). Loading the Azure SDK's types leaves about 280,000 long-lived objects,
@@ -376,7 +421,7 @@ def run() -> int:
     """
     gc.disable()
     try:
-        return main()
+        return command()
     finally:
         sys.stdout.flush()
         sys.stderr.flush()

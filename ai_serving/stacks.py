@@ -1,4 +1,4 @@
-"""Read and validate a stack once, for every command (plan, plan --all, validate, new-team).
+"""Read and validate a stack once, for every command (plan, plan --all, validate, new-team, rehearse, supply).
 
 ``load_stack`` reads ``Pulumi.<stack>.yaml`` the way the engine hands config to the program
 (``engine/project.py``) and validates it into the program's own ``StackConfig`` (``infra.config``).
@@ -17,6 +17,7 @@ from infra.config import StackConfig, raw_from_config_map, validate
 from infra.config.loader import plaintext_secrets
 
 from .engine.project import Project, StackConfigMap, read_stack_config
+from .outcome import UsageError
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,19 @@ def load_stack(project: Project, stack: str, path: Path | None = None) -> Loaded
         raise plain
     config = validate(raw_from_config_map(config_map.values), stack_name=stack, source=config_map.source)
     return LoadedStack(stack, config_map, config)
+
+
+def every_stack(project: Project) -> list[str]:
+    """Every stack with a file in ``project``'s stack directory; a ``UsageError`` when there is none.
+
+    ``validate`` without names and ``plan --all`` both take them from here: a stack directory that is missing,
+    a file, or holds no stack file (a typo in ``--stack-dir``) is an error, not a run that checked nothing and
+    passed.
+    """
+    folder = project.stack_config_dir
+    stacks = project.stacks()
+    if not stacks:
+        why = ("does not exist" if not folder.exists() else "is not a folder" if not folder.is_dir()
+               else "holds no stack file (Pulumi.<team>-<environment>.yaml)")
+        raise UsageError(f"stack directory {folder} {why}: no stack to check")
+    return stacks

@@ -272,3 +272,211 @@ def test_a_path_argument_that_is_a_symlink_loop_is_one_usage_error(tmp_path, cap
 
     err = capsys.readouterr().err
     assert "cannot follow the path" in err and str(tmp_path / "a") in err and "Traceback" not in err
+
+
+# --- the environment -----------------------------------------------------------------------------------------
+
+def _plan_json(capsys, *argv: str | Path) -> dict:
+    import json
+
+    assert cli("plan", *argv, "--no-policy", "--output", "json") in (0, 1), capsys.readouterr().err[-2000:]
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("inherited", [
+    # An account the file does not declare, and a key it does not have: planned and reported as the file's.
+    '{"ai-serving:openai": "{\\"kind\\": \\"OpenAI\\", \\"deployments\\": []}", "ai-serving:bogus": "1"}',
+    "garbage",  # "program failed: JSONDecodeError", exit 1
+], ids=["extra-config", "not-json"])
+def test_an_inherited_pulumi_config_does_not_change_the_offline_plan(capsys, monkeypatch, inherited):
+    """The language host sets PULUMI_CONFIG to the stack's config for the program, whatever was there: the
+    offline run does the same, so it plans the stack file, as `pulumi preview` would."""
+    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+    expected = _plan_json(capsys, "team-b-dev")
+    monkeypatch.setenv("PULUMI_CONFIG", inherited)
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", '["ai-serving:team"]')
+
+    found = _plan_json(capsys, "team-b-dev")
+
+    assert found["status"] == "ok" and found["errors"] == [], found["errors"]
+    assert found["resources"] == expected["resources"]
+    assert os.environ["PULUMI_CONFIG"] == inherited  # given back to the process after the run
+    assert os.environ["PULUMI_CONFIG_SECRET_KEYS"] == '["ai-serving:team"]'
+
+
+# --- key material in the policy config -----------------------------------------------------------------------
+
+OPENSSH_KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n"
+               "-----END OPENSSH PRIVATE KEY-----")
+
+
+@pytest.mark.parametrize(("config", "where"), [
+    ({"cs-07-ai-account-allowed-kind": {"allowedKinds": OPENSSH_KEY}}, "cs-07-ai-account-allowed-kind.allowedKinds"),
+    ({"cs-07-ai-account-allowed-kind": {"allowedKinds": ["OpenAI", OPENSSH_KEY]}},
+     "cs-07-ai-account-allowed-kind.allowedKinds[1]"),  # valid for the schema: the rule quoted it in a finding
+    ({"cs-07-ai-account-allowed-kind": OPENSSH_KEY}, "cs-07-ai-account-allowed-kind"),
+    ({OPENSSH_KEY: "advisory"}, "(top level)"),
+], ids=["wrong-type", "in-a-valid-list", "as-a-level", "as-a-policy-name"])
+def test_key_material_in_the_policy_config_is_refused_and_never_shown(tmp_path, capsys, config, where):
+    import json
+
+    path = tmp_path / "pc.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    assert cli("plan", "team-a-dev", "--quiet", "--policy-pack-config", path) == 2
+    err = capsys.readouterr().err
+    assert f"error: {path}: {where}: expected public policy settings; found a PRIVATE key (not shown" in err, err
+    assert "BEGIN OPENSSH" not in err and "b3BlbnNzaC1rZXktdjE" not in err
+
+
+def _pack_info() -> bytes:
+    from google.protobuf import struct_pb2
+    from pulumi.runtime.proto import analyzer_pb2
+
+    schema = struct_pb2.Struct()
+    schema.update({"allowedKinds": {"type": "array", "items": {"type": "string"}},
+                   "limits": {"type": "object", "additionalProperties": False}})
+    policy = analyzer_pb2.PolicyInfo(name="cs-07", enforcementLevel=analyzer_pb2.ADVISORY,
+                                     configSchema=analyzer_pb2.PolicyConfigSchema(properties=schema))
+    return analyzer_pb2.AnalyzerInfo(name="pack", policies=[policy]).SerializeToString()
+
+
+@pytest.mark.parametrize(("config", "expect"), [
+    ({"cs-07": {"allowedKinds": OPENSSH_KEY}},
+     "policy config: cs-07.allowedKinds: a PRIVATE key (not shown; "),
+    ({"cs-07": {"allowedKinds": {"k": OPENSSH_KEY}}},
+     "policy config: cs-07.allowedKinds: a PRIVATE key (not shown; "),
+    # jsonschema quotes the key alone ("... ('<key>' was unexpected)"), not the value's repr.
+    ({"cs-07": {"limits": {OPENSSH_KEY: 1}}}, "policy config: cs-07.limits: does not satisfy the schema's "
+                                             "'additionalProperties' rule; found a PRIVATE key (not shown"),
+    ({"cs-07": OPENSSH_KEY}, "policy config: cs-07: unknown enforcement level a PRIVATE key (not shown"),
+    ({"cs-07": "advisory", OPENSSH_KEY: "advisory"}, "policy config names unknown policies: a PRIVATE key (not shown"),
+], ids=["schema", "schema-nested", "schema-key", "level", "unknown-policy"])
+def test_the_packs_config_check_never_quotes_key_material(config, expect):
+    """Behind the CLI's own refusal: whoever hands the pack a config (plan --all's workers, a test) gets
+    messages that quote a value as `shown` does, not jsonschema's repr or `!r`."""
+    import json
+
+    from ai_serving.engine.analyzer import _reconciled
+
+    with pytest.raises(UsageError) as err:
+        _reconciled(_pack_info(), json.dumps(config))
+    assert str(err.value).startswith(expect), err.value
+    assert "BEGIN OPENSSH" not in str(err.value) and "b3BlbnNzaC1rZXktdjE" not in str(err.value)
+
+
+# --- every stack of a stack directory ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("make", "why"), [
+    (lambda t: t / "missing", "does not exist"),
+    (lambda t: Path("/etc/passwd"), "is not a folder"),
+    (lambda t: t, "holds no stack file (Pulumi.<team>-<environment>.yaml)"),
+], ids=["missing", "a-file", "empty"])
+def test_validate_and_plan_all_of_a_stack_directory_without_stacks_are_one_usage_error(tmp_path, capsys, make, why):
+    """validate checked nothing, printed nothing and passed (exit 0) where plan --all refused."""
+    stack_dir = make(tmp_path)
+    for argv in (["validate"], ["plan", "--all", "--no-policy"]):
+        assert cli(*argv, "--stack-dir", stack_dir) == 2
+        captured = capsys.readouterr()
+        assert captured.err == f"error: stack directory {stack_dir} {why}: no stack to check\n", captured.err
+        assert captured.out == ""
+
+
+# --- python -m ai_serving.supply ------------------------------------------------------------------------------
+
+def test_supply_reads_a_broken_project_as_the_cli_does(tmp_path, monkeypatch, capsys):
+    from ai_serving import supply
+
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text(encoding="utf-8") + "name: [x\n",
+                                      encoding="utf-8")
+    monkeypatch.setattr(supply, "ROOT", root)
+    assert supply.main(["team-a-dev"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"error: {root / 'Pulumi.yaml'}:") and "YAML syntax error" in captured.err
+    assert len(captured.err.strip().splitlines()) == 1 and captured.out == "", captured.err
+
+
+@pytest.mark.parametrize("name", ["team\x1b[2J", "../stacks/Pulumi.team-a-dev", ""])
+def test_supply_checks_the_stack_name_as_every_command_does(capsys, name):
+    from ai_serving import supply
+
+    assert supply.main([name]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no stack '") and ": not a stack name; expected" in err, err
+    assert "\x1b" not in err
+
+
+# --- options that contradict each other, or are empty -----------------------------------------------------
+
+@pytest.mark.parametrize(("argv", "expect"), [
+    (["plan", "../../etc/passwd", "--all", "--no-policy"],
+     "name a stack or pass --all, not both (found the stack '../../etc/passwd' and --all)"),
+    (["plan", "team-a-dev", "--no-policy", "--policy-pack", "/nonexistent"],
+     "--no-policy skips the policy pack: not with --policy-pack"),
+    (["plan", "team-a-dev", "--no-policy", "--policy-pack-config", "/nonexistent"],
+     "--no-policy skips the policy pack: not with --policy-pack-config"),
+    (["plan", "team-a-dev", "--no-policy", "--workers", "7"],
+     "--workers is for `plan --all` (one stack is planned in this process)"),
+], ids=["stack-and-all", "no-policy-and-pack", "no-policy-and-config", "workers-without-all"])
+def test_plan_options_that_contradict_each_other_are_a_usage_error(capsys, argv, expect):
+    assert cli(*argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {expect}\n" and captured.out == "", captured.err
+
+
+@pytest.mark.parametrize(("option", "value"), [("--location", ""), ("--cost-center", " "), ("--owner", ""),
+                                                ("--gpu", "")])
+def test_new_team_refuses_an_empty_option_and_writes_nothing(tmp_path, capsys, option, value):
+    """`--location ""` (an unset shell variable) silently scaffolded swedencentral."""
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    assert main(["new-team", "team-c", "--env", "dev", option, value, "--stack-dir", str(stacks)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {option} {value!r}: expected a value; leave the option out for its default\n", err
+    assert list(stacks.iterdir()) == []
+
+
+# --- folders of plans read back ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [
+    lambda t, plans: ["diff", "/", plans],
+    lambda t, plans: ["diff", plans, "/proc"],
+    lambda t, plans: ["diff", plans, t / "empty"],
+    lambda t, plans: ["report", "--out", plans, "--base", "/"],
+], ids=["diff-root", "diff-proc", "diff-empty", "report-base-root"])
+def test_a_folder_that_holds_no_plan_is_not_a_plan_output(tmp_path, capsys, argv):
+    """Read as a plan output without plans, every stack was "added" (or removed), exit 0."""
+    plans = tmp_path / "plans"
+    (plans / "team-a-dev").mkdir(parents=True)
+    (plans / "team-a-dev" / "plan.json").write_text('{"stack": "team-a-dev", "resources": []}', encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    args = argv(tmp_path, plans)
+    assert main([str(a) for a in args]) == 2
+    err = capsys.readouterr().err
+    folder = next(str(a) for a in args[1:] if str(a) != str(plans) and not str(a).startswith("--"))
+    assert err.startswith(f"error: {folder}: not a plan output folder: it holds no summary.json, no plan.json "
+                          "and no <stack>/plan.json"), err
+    assert not (plans / "report.md").exists()
+
+
+def test_a_plan_all_output_whose_stacks_all_failed_is_still_a_plan_output(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text("{}", encoding="utf-8")  # no stack got as far as a plan.json
+    assert main(["diff", str(out), str(out)]) == 0
+
+
+@pytest.mark.parametrize("argv", [
+    ["validate", "--stack-dir", ""],
+    ["plan", "team-a-dev", "--no-policy", "--out", ""],
+    ["plan", "team-a-dev", "--policy-pack-config", ""],
+    ["diff", "", "out"],
+    ["report", "--out", ""],
+], ids=["stack-dir", "out", "policy-config", "diff", "report-out"])
+def test_an_empty_path_argument_is_a_usage_error_not_the_working_directory(capsys, argv):
+    """As a Path, "" is ".": `--stack-dir "$UNSET"` validated whatever the working directory held."""
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.endswith(": expected a path; found an empty string\n")

@@ -14,6 +14,7 @@ import copy
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -25,6 +26,7 @@ import pytest
 import yaml
 
 from ai_serving.cli import main
+from ai_serving.outcome import UsageError
 
 from .cli_helpers import ROOT
 
@@ -285,14 +287,18 @@ CLI_CASES: list[tuple[str, Callable[[Path], list[Any]], str]] = [
      "pc.json"),
     ("policy-config-truncated", lambda t: ["plan", "team-a-dev", "--policy-pack-config",
                                            _file(t, "pc.json", '{"a": ')], "pc.json"),
+    # json.loads kept the last: the policy ran as its second line said.
+    ("policy-config-policy-twice", lambda t: ["plan", "team-a-dev", "--policy-pack-config", _file(
+        t, "pc.json", '{"cs-07-ai-account-allowed-kind": "mandatory", "cs-07-ai-account-allowed-kind": "disabled"}')],
+     "pc.json: not a readable policy config file: key 'cs-07-ai-account-allowed-kind' is written twice"),
     ("out-is-a-file", lambda t: ["plan", "team-a-dev", "--no-policy", "--out", _file(t, "out", "x")], "out"),
     ("plan-all-out-is-a-file", lambda t: ["plan", "--all", "--no-policy", "--out", _file(t, "out", "x")], "out"),
     ("report-truncated-summary", lambda t: ["report", "--out", _dir_with(t, "summary.json", '{"stacks": [{"st')],
      "summary.json"),
     ("report-summary-list", lambda t: ["report", "--out", _dir_with(t, "summary.json", "[]")], "summary.json"),
-    ("diff-truncated-plan", lambda t: ["diff", _dir_with(t, "a/plan.json", '{"resour'), _dir_with(t, "b/x", "")],
+    ("diff-truncated-plan", lambda t: ["diff", _dir_with(t, "a/plan.json", '{"resour'), _dir_with(t, "b/summary.json", "{}")],
      "plan.json"),
-    ("diff-plan-not-a-document", lambda t: ["diff", _dir_with(t, "a/plan.json", "[1]"), _dir_with(t, "b/x", "")],
+    ("diff-plan-not-a-document", lambda t: ["diff", _dir_with(t, "a/plan.json", "[1]"), _dir_with(t, "b/summary.json", "{}")],
      "plan.json"),
     ("unknown-stack", lambda t: ["plan", "team-zz-dev", "--no-policy"], "team-zz-dev"),
     ("stack-file-is-a-folder", lambda t: ["validate", "team-a-dev", "--stack-dir", _folder_stack(t)],
@@ -311,12 +317,12 @@ CLI_CASES: list[tuple[str, Callable[[Path], list[Any]], str]] = [
     # the bounded reader saw them: diff called such a stack removed and exited 0, report said a folder with
     # summary.json had none. Each is now one usage error saying what the file is.
     ("diff-plan-is-dev-zero", lambda t: ["diff", _special_in(t, "a/team-a-dev/plan.json", "/dev/zero"),
-                                         _dir_with(t, "b/x", "")], "plan.json: not a readable plan.json: "
+                                         _dir_with(t, "b/summary.json", "{}")], "plan.json: not a readable plan.json: "
                                                                     "cannot read the file: it is a character device"),
-    ("diff-lone-plan-is-a-fifo", lambda t: ["diff", _dir_with(t, "b/x", ""), _special_in(t, "a/plan.json", "fifo")],
+    ("diff-lone-plan-is-a-fifo", lambda t: ["diff", _dir_with(t, "b/summary.json", "{}"), _special_in(t, "a/plan.json", "fifo")],
      "it is a named pipe (FIFO)"),
     ("diff-plan-is-a-dangling-link", lambda t: ["diff", _special_in(t, "a/team-a-dev/plan.json", "/nonexistent/x"),
-                                                _dir_with(t, "b/x", "")], "No such file or directory"),
+                                                _dir_with(t, "b/summary.json", "{}")], "No such file or directory"),
     ("plan-all-base-plan-is-a-fifo", lambda t: ["plan", "--all", "--no-policy", "--workers", "1", "--out", t / "out",
                                                 "--base", _special_in(t, "base/team-a-dev/plan.json", "fifo")],
      "it is a named pipe (FIFO)"),
@@ -494,6 +500,40 @@ def test_a_private_key_never_reaches_summary_or_report(tmp_path):
     assert json.loads((out / "summary.json").read_text())["stacks"][0]["status"] == "invalid-config"
 
 
+GITHUB_TOKEN = "ghp_" + "A1b2C3d4E5f6" * 3
+
+
+def _plans_with_tag(folder: Path, value: str) -> Path:
+    """A plan output folder of one stack whose resource group carries ``value`` in a tag, and a finding that
+    quotes it (as a rule quoted a policy setting)."""
+    urn = "urn:pulumi:team-a-dev::ai-serving::azure-native:resources:ResourceGroup::rg"
+    doc = {"stack": "team-a-dev", "resources": [
+        {"urn": urn, "type": "azure-native:resources:ResourceGroup", "name": "rg",
+         "inputs": {"tags": {"product": value}}}],
+        "policy": {"pack": "ai-serving-guardrails", "violations": [
+            {"policy": "tag-01", "level": "mandatory", "urn": urn, "message": f"tag product is {value}"}]}}
+    (folder / "team-a-dev").mkdir(parents=True)
+    (folder / "team-a-dev" / "plan.json").write_text(json.dumps(doc), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(("value", "kind"), [(PRIVATE_KEY, "a PRIVATE key"), (GITHUB_TOKEN, "a GitHub token")],
+                         ids=["private-key", "github-token"])
+def test_key_material_in_a_plans_values_is_masked_in_diff_and_report(tmp_path, value, kind):
+    """A plan.json written by anything else (or a value the program did not mark secret, in a tag) was
+    printed whole by diff, diff --json and the report's changes."""
+    base = _plans_with_tag(tmp_path / "base", "search")
+    head = _plans_with_tag(tmp_path / "head", value)
+    secret_text = ("b3BlbnNzaC1rZXktdjEA", "BEGIN OPENSSH", GITHUB_TOKEN)
+    for argv in (["diff", base, head], ["diff", "--json", base, head], ["report", "--out", head, "--base", base]):
+        code, out = _run_cli(*argv)
+        assert code == 0, out[-2000:]
+        shown = out if argv[0] == "diff" else (head / "report.md").read_text(encoding="utf-8")
+        assert f"[{kind}: not shown]" in shown and "tags.product" in shown, shown[-3000:]
+        assert not any(text in shown for text in secret_text), shown[-3000:]
+    assert f"`TAG-01` on `rg` (resources:ResourceGroup): [{kind}: not shown]" in shown  # the finding, masked
+
+
 def test_hub_ids_are_compared_normalised():
     """A trailing '/' or other letter case in the hub id must not hide an address overlap."""
     from ai_serving.org.crossteam import overlapping_address_spaces
@@ -546,6 +586,71 @@ def test_plan_all_out_replaces_its_own_earlier_output(tmp_path):
     assert code == 0, text[-2000:]
     assert not (out / "team-gone-dev").exists() and not (out / "report-full.md").exists()
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["stacks"]
+
+
+def _plan_all_out(tmp_path: Path, out: Path) -> tuple[int, str]:
+    stacks = tmp_path / "stacks"
+    stacks.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "stacks" / "Pulumi.team-a-dev.yaml", stacks)
+    return _run_cli("plan", "--all", "--no-policy", "--workers", "1", "--stack-dir", stacks, "--out", out)
+
+
+@pytest.mark.parametrize("plant", ["symlink", "fifo"])
+def test_plan_all_does_not_follow_a_planted_lock_file(tmp_path, plant):
+    """The lock file beside --out was opened through a symlink: the run created (and locked) a file
+    wherever the link pointed."""
+    elsewhere = tmp_path / "elsewhere" / "f"
+    elsewhere.parent.mkdir()
+    (tmp_path / "lk").mkdir()
+    lock = tmp_path / "lk" / ".o3.lock"
+    if plant == "symlink":
+        lock.symlink_to(elsewhere)
+    else:
+        os.mkfifo(lock)
+
+    code, out = _plan_all_out(tmp_path, tmp_path / "lk" / "o3")
+
+    assert code == 2 and "Traceback" not in out, out[-2000:]
+    what = "is a symbolic link" if plant == "symlink" else "is not a regular file"
+    assert f"--out {tmp_path / 'lk' / 'o3'}: its lock file {lock} {what}" in out, out[-2000:]
+    assert not elsewhere.exists() and sorted(p.name for p in (tmp_path / "lk").iterdir()) == [".o3.lock"]
+
+
+def test_plan_all_out_that_is_a_mount_point_is_refused_before_planning(tmp_path, monkeypatch, capsys):
+    """A mount point cannot be renamed: every run planned, failed with EBUSY and left a folder beside it."""
+    from ai_serving.org import plan_all
+
+    out = tmp_path / "mnt"
+    out.mkdir()
+    real = os.path.ismount
+    monkeypatch.setattr(plan_all.os.path, "ismount", lambda p: Path(p) == out or real(p))
+    with pytest.raises(UsageError, match=r"is a mount point, which a run cannot replace .* name a folder inside it"):
+        plan_all.OutputFolder(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mnt"]  # no lock, no staging folder
+
+
+def test_a_replace_that_fails_leaves_no_folder_beside_the_output(tmp_path, monkeypatch):
+    """An out the rename cannot move (EBUSY: a bind mount, which ismount does not see) left a `.out.old-*`
+    folder beside it on every run."""
+    import errno
+
+    from ai_serving.org import plan_all
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text("{}", encoding="utf-8")
+    real = os.replace
+
+    def busy(src, dst):
+        if Path(src) == out:
+            raise OSError(errno.EBUSY, "Device or resource busy", str(src))
+        return real(src, dst)
+
+    monkeypatch.setattr(plan_all.os, "replace", busy)
+    with pytest.raises(OSError), plan_all.OutputFolder(out) as staging:
+        staging.commit()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], list(tmp_path.iterdir())
+    assert (out / "summary.json").read_text(encoding="utf-8") == "{}"
 
 
 @pytest.mark.parametrize("name", [
@@ -636,7 +741,9 @@ def test_a_model_hub_token_in_plain_text_is_refused_and_not_shown(tmp_path, valu
     path = _write(tmp_path / "s", "team-a-dev", text + f"  ai-serving:modelHubToken: {value}\n")
     expected_line = len(text.splitlines()) + 1
 
-    for command in (["validate"], ["plan", "team-a-dev", "--no-policy", "--out", tmp_path / "out"]):
+    # rehearse read the file without load_stack's check: the same message, but exit 1.
+    for command in (["validate"], ["plan", "team-a-dev", "--no-policy", "--out", tmp_path / "out"],
+                    ["rehearse", "team-a-dev"]):
         code, out = _run_cli(*command, "--stack-dir", path.parent)
         assert code == 2 and "Traceback" not in out, out[-2000:]
         assert f"Pulumi.team-a-dev.yaml:{expected_line}: ai-serving:modelHubToken: set in plain text" in out, out

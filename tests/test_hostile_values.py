@@ -103,6 +103,9 @@ WAIVERS_CASES = [
     # The value was quoted whole: a message as long as the file.
     ("max-days-huge-string", '{"maxDays": "' + "A" * 200_000 + '"}',
      "waivers.json.maxDays: expected a whole number of days from 1 to 3650; found str 'AAAA"),
+    # json.loads kept the last: the waiver rules a reviewer read first were not the ones applied.
+    ("duplicate-key", '{"maxDays": 30, "broadResourceAllowances": [], "maxDays": 3650}',
+     "waivers.json: not a readable waivers.json: key 'maxDays' is written twice in one object"),
     # Read whole, however large.
     ("too-large", '{"maxDays": "' + "A" * 1_000_000 + '"}', "the file is 1,000,015 bytes; waivers.json is at most"),
 ]

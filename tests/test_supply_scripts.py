@@ -118,4 +118,4 @@ def test_supply_names_what_the_program_declares(plan_stack):
 def test_supply_of_a_bad_stack_is_exit_2_without_traceback(capsys):
     assert supply.main(["no-such-stack"]) == 2
     err = capsys.readouterr().err
-    assert "no stack file for stack 'no-such-stack'" in err and "Traceback" not in err
+    assert err.startswith("error: no stack 'no-such-stack' in ") and "Traceback" not in err, err

@@ -27,6 +27,8 @@ import jsonschema
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 
+from infra.config.errors import is_key_material, shown
+
 from ..outcome import UsageError, bounded, exit_text
 from .runner import ProgramRun, Registration
 
@@ -457,22 +459,33 @@ def _reconciled(info_bytes: bytes, user_config_json: str) -> tuple[str, bytes]:
             level = mine.pop("enforcementLevel", level)
             props.update(mine)
         if level not in LEVEL_VALUES:
-            raise UsageError(f"policy config: {name}: unknown enforcement level {level!r}")
+            raise UsageError(f"policy config: {name}: unknown enforcement level {shown(level)}; expected one of: "
+                             f"{', '.join(LEVEL_VALUES)}")
         schema = {"type": "object", "properties": meta.config_schema, "required": meta.required}
         exc = jsonschema.exceptions.best_match(_validator(json.dumps(schema, sort_keys=True)).iter_errors(props))
         if exc is not None:
             where = ".".join(str(p) for p in exc.absolute_path) or "(root)"
-            raise UsageError(f"policy config: {name}.{where}: {exc.message}") from None
+            raise UsageError(f"policy config: {name}.{where}: {_schema_message(exc)}") from None
         effective[name] = {"enforcementLevel": level, **props}
     unknown = sorted(set(user) - set(policies))
     if unknown:
-        raise UsageError(f"policy config names unknown policies: {', '.join(unknown)}")
+        raise UsageError(f"policy config names unknown policies: {', '.join(map(shown, unknown))}; expected "
+                         "policy names (`ai-serving policies` lists them) or \"all\"")
     request = analyzer_pb2.ConfigureAnalyzerRequest()
     for name, values in effective.items():
         pc = analyzer_pb2.PolicyConfig(enforcementLevel=LEVEL_VALUES[values["enforcementLevel"]])
         pc.properties.update({k: v for k, v in values.items() if k != "enforcementLevel"})
         request.policyConfig[name].CopyFrom(pc)
     return json.dumps(effective), request.SerializeToString(deterministic=True)
+
+
+def _schema_message(exc: jsonschema.exceptions.ValidationError) -> str:
+    """The schema validator's complaint, quoting the value it found as ``shown`` does: never key material,
+    never more than a short excerpt (jsonschema's own message holds the value's whole ``repr``)."""
+    message = exc.message.replace(repr(exc.instance), shown(exc.instance))
+    if is_key_material(message):  # quoted some other way (inside a larger value, a key)
+        message = f"does not satisfy the schema's {exc.validator!r} rule; found {shown(exc.instance)}"
+    return message
 
 
 @functools.lru_cache(maxsize=256)

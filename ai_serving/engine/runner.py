@@ -8,6 +8,7 @@ dependencies, protect flag, provider and wire inputs.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import importlib.metadata
 import logging
@@ -15,7 +16,7 @@ import os
 import runpy
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -344,11 +345,11 @@ def run_program(project: Project, stack: str, config: StackConfigMap, *, preview
     sdk.configure_runtime(monitor=monitor, engine=_CapturingEngine(run), project=project.name, stack=stack,
                           config=config.values, secret_keys=config.secret_keys, dry_run=preview,
                           root_directory=str(project.root))
-    previous_env = os.environ.get(STACK_FILE_ENV)
-    os.environ[STACK_FILE_ENV] = str(config.source)
     program = str(project.program)
     try:
-        sdk.run_stack_program(lambda: _run_path(program))
+        with _environment({STACK_FILE_ENV: str(config.source), **sdk.language_host_environment(config.values,
+                                                                                             config.secret_keys)}):
+            sdk.run_stack_program(lambda: _run_path(program))
     except SystemExit as exc:
         run.exit_code = exc.code if isinstance(exc.code, int) else ExitCode.FAILED
     except Exception as exc:  # noqa: BLE001 - a program bug is reported, not raised
@@ -358,9 +359,21 @@ def run_program(project: Project, stack: str, config: StackConfigMap, *, preview
     finally:
         run.resources = stable_order(run.resources)
         sdk.reset_root_resource()
-        if previous_env is None:
-            os.environ.pop(STACK_FILE_ENV, None)
-        else:
-            os.environ[STACK_FILE_ENV] = previous_env
         sys.stdout.flush()
     return run
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` set in the process environment while the program runs; what was there before restored after
+    (one process plans many stacks: ``plan --all`` workers, ``--watch``)."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

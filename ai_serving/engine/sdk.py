@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -70,6 +71,28 @@ def configure_runtime(*, monitor: Any, engine: Any, project: str, stack: str, co
     # (issue 15: a stack whose budget could not be registered failed the next stack in the worker).
     pulumi_settings.SETTINGS.rpc_manager = RPCManager()
     pulumi_settings.SETTINGS.outputs = set()
+
+
+CONFIG_ENV = "PULUMI_CONFIG"
+"""The environment variable the language host hands the program its config map in (JSON), and
+``pulumi.runtime.config.get_config_env`` (so ``infra/sdk.py``) reads it from."""
+SECRET_KEYS_ENV = "PULUMI_CONFIG_SECRET_KEYS"
+"""Beside it: which of those keys were encrypted (a JSON list)."""
+
+
+def language_host_environment(config: Mapping[str, str], secret_keys: Sequence[str]) -> dict[str, str]:
+    """The config variables the engine's language host sets for the program: the stack's config, whatever
+    the environment held before.
+
+    ``pulumi-language-python`` (pulumi/pulumi, sdk/python/cmd/pulumi-language-python/main.go, ``Run``)
+    appends ``PULUMI_CONFIG=<the RunRequest's config as JSON>`` and ``PULUMI_CONFIG_SECRET_KEYS`` to its own
+    environment when it starts the program, and Go's ``exec.Cmd`` keeps the last value of a duplicated
+    name: a ``PULUMI_CONFIG`` inherited from a shell or a CI job never reaches a real ``pulumi preview``'s
+    program. The offline run sets the same two, so it plans exactly the stack file too; without them the
+    program merged an inherited one into its config (``infra/sdk.stack_config_map``): resources the file
+    does not declare, or a ``JSONDecodeError`` for one that is not JSON.
+    """
+    return {CONFIG_ENV: json.dumps(dict(config)), SECRET_KEYS_ENV: json.dumps(sorted(secret_keys))}
 
 
 def run_stack_program(program: Callable[[], None]) -> None:

@@ -244,6 +244,13 @@ def run(project: Project, args: Any, console: Any, err: Any = None) -> int:
     """``ai-serving new-team``: scaffold, validate, say what was written."""
     from infra.config import ConfigError
 
+    # An option given but empty (`--location ""`, often an unset shell variable) is not the option left out:
+    # it is refused, not quietly replaced by the default.
+    given = [("--location", args.location), ("--cost-center", args.cost_center), ("--gpu", args.gpu),
+             *(("--owner", owner) for owner in args.owner or [])]
+    for option, value in given:
+        if value is not None and not value.strip():
+            raise UsageError(f"{option} {shown(value)}: expected a value; leave the option out for its default")
     try:
         path, config = new_team(project, args.name, args.env, openai=args.openai, gpu=args.gpu,
                                 location=args.location or DEFAULT_LOCATION, owners=args.owner,
@@ -261,9 +268,9 @@ def run(project: Project, args: Any, console: Any, err: Any = None) -> int:
         g = config["ai-serving:gpuPool"]
         what.append(f"gpuPool {g['vmSku']} serving {g['model']}")
     try:
-        shown = path.relative_to(Path.cwd())
+        written = path.relative_to(Path.cwd())
     except ValueError:
-        shown = path
-    console.print(f"wrote {shown}: {config['ai-serving:network']['addressSpace']}, {', '.join(what)}; "
+        written = path
+    console.print(f"wrote {written}: {config['ai-serving:network']['addressSpace']}, {', '.join(what)}; "
                   "valid", markup=False)
     return ExitCode.OK

@@ -7,6 +7,7 @@ modules it uses, starting one policy-pack process) and then plans many stacks wi
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import gc
 import json
@@ -15,6 +16,7 @@ import multiprocessing.process
 import os
 import pickle
 import shutil
+import stat
 import tempfile
 import time
 from collections import deque
@@ -39,6 +41,7 @@ from ..engine.project import STACK_NAME, Project
 from ..outcome import ExitCode, Status, UsageError, bounded, exit_text
 from ..output_folders import SUMMARY_FILE, foreign_entry
 from ..plan import plan_stack
+from ..stacks import every_stack
 from . import annotations
 from .crossteam import CrossTeamFinding, check_all, global_names_of, load_quotas, role_scopes_of
 
@@ -269,10 +272,7 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
     run), and a second run into the same folder at the same time is refused.
     """
     today = today or date.today()
-    stacks = project.stacks()
-    if not stacks:
-        err.print(f"no stack files (Pulumi.*.yaml) in {project.stack_config_dir}", markup=False)
-        return ExitCode.USAGE
+    stacks = every_stack(project)
     # A file name is anyone's to choose: one with a newline, an escape sequence or markup in it would reach
     # the terminal, the CI log (a forged `::error` line) and the report as it is. Refused before anything runs.
     misnamed = [s for s in stacks if STACK_NAME.fullmatch(s) is None]
@@ -387,6 +387,11 @@ class OutputFolder:
                     else f"it holds {shown(foreign)}, which no plan wrote")
             raise UsageError(f"--out {out}: not empty and not a plan --all output ({held}); its files would be "
                              "deleted: name a new or empty folder")
+        # Said before any stack is planned: the run's folder is renamed into place at the end, and a mount
+        # point cannot be renamed (EBUSY), so every run would plan, then fail, then leave its folder behind.
+        if out.is_dir() and os.path.ismount(out):
+            raise UsageError(f"--out {out}: is a mount point, which a run cannot replace (it writes a new folder "
+                             "beside it and renames it into place); name a folder inside it")
         self._lock_path = out.parent / f".{out.name}.lock"
         self._lock = self._take_lock()
         try:
@@ -402,7 +407,11 @@ class OutputFolder:
         old = None
         if self.out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.old-", dir=self.out.parent))
-            os.replace(self.out, old / "out")
+            try:
+                os.replace(self.out, old / "out")
+            except OSError:  # e.g. EBUSY: a mount point ismount does not see (a bind mount on the same device)
+                old.rmdir()  # still empty: nothing was moved; the caller says nothing was replaced
+                raise
         os.replace(self.path, self.out)
         self._committed = True
         if old is not None:
@@ -419,9 +428,20 @@ class OutputFolder:
         for _ in range(LOCK_ATTEMPTS):
             try:
                 self.out.parent.mkdir(parents=True, exist_ok=True)
-                lock = open(self._lock_path, "a+")  # noqa: SIM115 - held for the run
+                # Not through a symlink (O_NOFOLLOW): planted there, it would have the run create or lock a
+                # file anywhere the user may write. Not inherited by the workers and packs (O_CLOEXEC).
+                fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC,
+                             0o644)
             except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise UsageError(f"--out {self.out}: its lock file {self._lock_path} is a symbolic link; a run "
+                                     "only ever creates a regular file there: remove the link") from None
                 raise UsageError(f"--out {self.out}: cannot write there ({exc.strerror or exc})") from None
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or a device planted under that name
+                os.close(fd)
+                raise UsageError(f"--out {self.out}: its lock file {self._lock_path} is not a regular file: "
+                                 "remove it")
+            lock = os.fdopen(fd, "a+")
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:

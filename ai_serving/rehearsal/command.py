@@ -4,33 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.config import raw_from_config_map, validate
-
-from ..engine.project import Project, read_stack_config
+from ..engine.project import Project
 from ..engine.runner import run_program
-from ..outcome import UsageError
+from ..outcome import ExitCode, UsageError
+from ..stacks import load_stack
 from . import rehearse_run, render
 
-EXIT_OK, EXIT_FAILED = 0, 1
+EXIT_OK, EXIT_FAILED = ExitCode.OK, ExitCode.FAILED
 
 
 def run(project: Project, stack: str, console: Any, err: Any) -> int:
     """Plan ``stack`` offline, rehearse its pool's boot, print the steps; 0 when it would serve.
 
-    A bad stack file raises ``ConfigError`` (the CLI prints it and exits 2) before anything runs.
+    ``stack`` is a known stack's name (the CLI checks it: ``cli.known_stack``). A bad stack file raises
+    ``ConfigError`` from ``load_stack``, as for every command (a plain-text secret included; the CLI prints it
+    and exits 2) before anything runs; a program that stops on bad config exits 2 here too.
     """
-    if stack not in project.stacks():
-        raise UsageError(f"no stack {stack!r} in {project.stack_config_dir}; "
-                         f"known: {', '.join(project.stacks()) or '(none)'}")
-    config = read_stack_config(project, stack)
-    cfg = validate(raw_from_config_map(config.values), stack_name=stack, source=config.source)
+    loaded = load_stack(project, stack)
+    cfg = loaded.config
     if cfg.gpu_pool is None:
         raise UsageError(f"stack {stack!r} has no gpuPool: nothing boots")
-    planned = run_program(project, stack, config)
+    planned = run_program(project, stack, loaded.config_map)
     if planned.exit_code != 0:
         for message in planned.errors:
             err.print(message, markup=False)
-        return EXIT_FAILED
+        return ExitCode.USAGE if planned.exit_code == ExitCode.USAGE else EXIT_FAILED
     rehearsal = rehearse_run(planned, cfg)
     assert rehearsal is not None
     console.print(f"boot rehearsal of {stack}: {cfg.gpu_pool.vm_sku} serving {cfg.gpu_pool.model} "

@@ -5,7 +5,9 @@ single ``plan.json`` (as ``plan STACK --out`` writes it). Resources are matched 
 resource lists the input paths that differ (``properties.publicNetworkAccess``,
 ``privateLinkServiceConnections[0].groupIds[0]``) with old and new values. Values come from
 plan.json, where secrets are already ``"[secret]"``; they are masked once more here in case a file
-was written by something else, and long values are shortened for the terminal.
+was written by something else, and so is a value or key that looks like key material (a private key, a
+token: ``infra.config.errors.SECRETS``, the kinds no message quotes) in an input the program did not mark
+secret, e.g. a tag; long values are shortened for the terminal.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.config.errors import secret_in
+
 from ..outcome import ExitCode, UsageError
+from ..output_folders import PLAN_FILE, SUMMARY_FILE
 from ..wire import MASK, is_secret
 from .documents import read_plan
 
@@ -26,12 +31,16 @@ ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "(absent)"})()
 
 
 def load_plans(directory: Path) -> dict[str, dict[str, Any]]:
-    """Stack name -> plan document for every ``plan.json`` in ``directory`` (or one level below)."""
+    """Stack name -> plan document for every ``plan.json`` in ``directory`` (or one level below).
+
+    ``directory`` must be a plan output folder: one with a summary.json (``plan --all --out``, whose stacks
+    may all have failed before writing a plan) or at least one plan.json. Any other folder (``/``, ``/proc``,
+    a typo) is a ``UsageError``: read as one without plans, every stack would show as added or removed.
+    """
     if not directory.is_dir():
         raise UsageError(f"{directory}: not a directory of plan outputs")
     plans: dict[str, dict[str, Any]] = {}
-    paths = [directory / "plan.json"] + sorted(child / "plan.json" for child in directory.iterdir()
-                                               if child.is_dir())
+    paths = [directory / PLAN_FILE] + sorted(child / PLAN_FILE for child in directory.iterdir() if child.is_dir())
     for path in paths:
         # lexists, not is_file: a plan.json that is a FIFO, a device link or a dangling link is read, so
         # that read_plan names what it is; skipping it would show that stack as removed.
@@ -41,22 +50,36 @@ def load_plans(directory: Path) -> dict[str, dict[str, Any]]:
         # <dir>/<stack>/plan.json is named by its directory; a lone <dir>/plan.json by its content.
         stack = (doc.get("stack") or path.parent.name) if path.parent == directory else path.parent.name
         plans[stack] = doc
+    if not plans and not os.path.lexists(directory / SUMMARY_FILE):
+        raise UsageError(f"{directory}: not a plan output folder: it holds no {SUMMARY_FILE}, no {PLAN_FILE} and no "
+                         f"<stack>/{PLAN_FILE}; name a folder that `ai-serving plan --all --out` (or "
+                         "`plan STACK --out`) wrote")
     return plans
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Leaf paths of a wire value: ``{"a": {"b": [1]}}`` -> ``{"a.b[0]": 1}`` (empty containers kept)."""
+    """Leaf paths of a wire value: ``{"a": {"b": [1]}}`` -> ``{"a.b[0]": 1}`` (empty containers kept).
+
+    Secrets and key material are masked here, the one place ``diff``, ``diff --json`` and the report take
+    input values from."""
     value = MASK if is_secret(value) else value
     out: dict[str, Any] = {}
     if isinstance(value, dict) and value:
         for key, item in value.items():
+            key = masked(key)
             out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
     elif isinstance(value, list) and value:
         for i, item in enumerate(value):
             out.update(flatten(item, f"{prefix}[{i}]"))
     else:
-        out[prefix] = _normal(value)
+        out[prefix] = _normal(masked(value))
     return out
+
+
+def masked(value: Any) -> Any:
+    """``value``, or in place of one that looks like key material the kind it looks like (never the text)."""
+    secret = secret_in(value) if isinstance(value, str) else None
+    return value if secret is None else f"[{secret.kind}: not shown]"
 
 
 def _normal(value: Any) -> Any:

@@ -36,7 +36,7 @@ from ..outcome import bounded as bounded_text
 from ..output_folders import REPORT_FILE, REPORT_FULL_FILE, SUMMARY_FILE
 from ..verdict import resource_name, rule_id
 from . import costs, diagram
-from .diff import PlanDiff, diff_dirs, load_plans, short
+from .diff import PlanDiff, diff_dirs, load_plans, masked, short
 from .documents import read_summary
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -105,8 +105,8 @@ def _derived_pack(plans: dict[str, dict[str, Any]]) -> dict[str, Any]:
 # --- Markdown helpers -----------------------------------------------------------------------------
 
 def cell(value: Any) -> str:
-    """``value`` as one Markdown table cell: no pipes or raw HTML, newlines as <br>."""
-    text = str(value if value is not None else "")
+    """``value`` as one Markdown table cell: no pipes or raw HTML, newlines as <br>, never key material."""
+    text = masked(str(value if value is not None else ""))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
     return "<br>".join(line.strip() for line in text.strip().splitlines()) or " "
 
@@ -123,8 +123,9 @@ def code(value: Any, *, in_table: bool = True) -> str:
     """Inline code that survives backticks and line breaks in the value (and pipes, inside a table).
 
     The values come from files another run (or anyone) wrote: a newline would end the code span and start
-    Markdown of the value's own (a heading, raw HTML, an unterminated comment that hides the rest)."""
-    text = bounded_text(_LINE_BREAKS.sub(" ", str(value)), MAX_CODE_CHARS).replace("`", "'")
+    Markdown of the value's own (a heading, raw HTML, an unterminated comment that hides the rest). Key
+    material is never shown (``diff.masked``)."""
+    text = bounded_text(_LINE_BREAKS.sub(" ", masked(str(value))), MAX_CODE_CHARS).replace("`", "'")
     if in_table:
         text = text.replace("|", "\\|")
     return f"`{text}`"
