@@ -28,7 +28,7 @@ from .stackdata import base_config
 
 CMK = "cs-05-ai-account-customer-managed-key"
 KV = "kv-01-purge-protection"
-DIGEST = "vmss-10-prod-image-by-digest"
+REPAIRS = "vmss-06-automatic-repairs"
 URN = "urn:pulumi:team-t-prod::ai-serving::azure-native:cognitiveservices:Account::oai-team-t-prod-sdc"
 OTHER = "urn:pulumi:team-t-prod::ai-serving::azure-native:cognitiveservices:Account::oai-team-t-prod-other"
 BASE = json.loads((ROOT / "policies" / "policy-config.json").read_text(encoding="utf-8"))
@@ -60,8 +60,8 @@ def test_a_waived_mandatory_policy_runs_advisory_and_nothing_else_changes():
 
 def test_without_waivers_of_mandatory_findings_the_config_is_the_plans_own():
     assert deploy_policy_config(BASE, {"suppressed": [], "violations": [_violation(KV)]}) == BASE
-    # A waived advisory finding (team-a-prod's VMSS-10) needs nothing at deploy.
-    assert deploy_policy_config(BASE, {"suppressed": [_waived(DIGEST, "advisory")]}) == BASE
+    # A waived advisory finding (VMSS-06, automatic repairs) needs nothing at deploy.
+    assert deploy_policy_config(BASE, {"suppressed": [_waived(REPAIRS, "advisory")]}) == BASE
     assert deploy_policy_config(None, None) == {}
 
 
@@ -137,6 +137,21 @@ def test_without_the_waiver_the_plan_fails_and_its_deploy_config_keeps_the_polic
     assert json.loads((tmp_path / "out" / DEPLOY_POLICY_CONFIG_FILE).read_text(encoding="utf-8")) == BASE
 
 
+
+def test_team_a_prods_digest_waiver_runs_vmss_10_advisory_at_deploy_and_only_there(tmp_path, capsys):
+    # VMSS-10 is mandatory; team-a-prod waives it until its image's digest is recorded (README, Digest).
+    out = tmp_path / "out"
+    assert cli("plan", "team-a-prod", "--stack-dir", ROOT / "stacks", "--out", out, "--quiet") == 0
+    capsys.readouterr()
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    waived = [w for w in plan["policy"]["suppressed"] if w["policy"] == "vmss-10-prod-image-by-digest"]
+    assert waived and all(w["level"] == "mandatory" for w in waived)
+    config = json.loads((out / DEPLOY_POLICY_CONFIG_FILE).read_text(encoding="utf-8"))
+    base = json.loads((ROOT / "policies" / "policy-config.json").read_text(encoding="utf-8"))
+    assert config["vmss-10-prod-image-by-digest"]["enforcementLevel"] == "advisory"
+    assert {k: v for k, v in config.items() if k != "vmss-10-prod-image-by-digest"} == {
+        k: v for k, v in base.items() if k != "vmss-10-prod-image-by-digest"}
+
 def test_the_terminal_report_says_which_policies_run_advisory_at_deploy():
     def said(verdict: Verdict) -> str:
         buf = io.StringIO()
@@ -156,7 +171,7 @@ def test_the_markdown_report_says_which_policies_run_advisory_at_deploy():
         return stack_section({}, row, {"resources": [], "policy": policy}, full=False)
 
     assert "\nAt deploy, `CS-05` run(s) advisory for the whole stack" in section({"suppressed": [_waived(CMK)]})
-    assert "At deploy" not in section({"suppressed": [_waived(DIGEST, "advisory")]})
+    assert "At deploy" not in section({"suppressed": [_waived(REPAIRS, "advisory")]})
     # A policy name from a plan.json anyone could write stays inside its one code span, on its one line.
     hostile = section({"suppressed": [_waived("x`<img src=1>\n# heading")]})
     assert "At deploy, `x'<img src=1> # heading` run(s)" in hostile and "\n# heading" not in hostile

@@ -38,8 +38,7 @@ def test_rule_metadata_is_complete(rule: Rule) -> None:
     assert rule.severity in SEVERITIES
     # The prod retirement rule blocks although it is hygiene (a retired model breaks prod outright); the
     # prod budget rules block although they are cost (a prod stack over or without its budget must not
-    # deploy); the prod digest rule only advises although it is security (the config check enforces it,
-    # see VMSS-10).
+    # deploy).
     assert rule.level == LEVEL_EXCEPTIONS.get(rule.id, CATEGORY_LEVEL[rule.category])
     assert len(rule.remediation) > 20
     assert rule.link.startswith("https://")
@@ -49,7 +48,7 @@ def test_rule_metadata_is_complete(rule: Rule) -> None:
 
 
 LEVEL_EXCEPTIONS = {
-    "DEP-05": "mandatory", "COST-01": "mandatory", "COST-03": "mandatory", "VMSS-10": "advisory",
+    "DEP-05": "mandatory", "COST-01": "mandatory", "COST-03": "mandatory",
 }
 
 

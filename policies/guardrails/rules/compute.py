@@ -576,11 +576,9 @@ def vmss09(resources: Sequence[StackResource], ctx: Context) -> Findings | NotAp
     remediation="Pin `gpuPool.servingImage: <repository>:<tag>@sha256:<digest>` (the digest "
                 "`make import-image` prints).",
     anchors=("SLSA: pin dependencies by digest",),
-    # Advisory in the pack, mandatory in the config: a prod stack without a digest is a config error
-    # (exit 2) unless it waives this rule, and the Pulumi engine at deploy knows no waivers, so a
-    # mandatory level would block the one visible override. A tag in the team's own private registry
-    # (only the import writes it) is a reproducibility risk, not a public pull: VMSS-09 stays mandatory.
-    level="advisory",
+    # Mandatory (a security rule), and also a config error (exit 2) unless waived: the waiver, the one
+    # visible override, reaches the engine through the plan's deploy-policy-config.json, which runs a
+    # waived mandatory policy advisory (ai_serving/deploy_policy.py).
     **_SUPPLY,
 )
 def vmss10(props: Any, ctx: Context) -> list[str] | NotApplicable:
