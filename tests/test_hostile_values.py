@@ -144,6 +144,9 @@ STORAGE_KEY = "c2VjcmV0LXN0b3JhZ2Uta2V5LXZhbHVlLTEyMzQ1Njc4OTA="
 GITHUB_TOKEN = "ghp_" + "A1b2C3d4E5f6" * 3
 GITHUB_PAT = "github_pat_11ABCDEFG0" + "x1Y2z3" * 8
 SAS_SIG = "Xk3%2Bq9sEcReTsIgNaTuRe0%3D"
+HF_TOKEN = "hf_" + "Ab1Cd2Ef3Gh4" * 3
+API_KEY = "sk-proj-" + "aB3dE5gH7jK9" * 2
+AWS_KEY = "AKIA" + "ABCDEFGH23456789"
 
 SECRET_CASES = [
     ("openssh-body-as-ssh-key", "    port: 8000\n", f"    port: 8000\n    sshPublicKey: {OPENSSH_BODY}\n",
@@ -162,6 +165,10 @@ SECRET_CASES = [
      "ai-serving:owners[0]", "a GitHub token (not shown)", GITHUB_TOKEN[4:20]),
     ("github-fine-grained-token-in-tag", "    product: search\n", f"    product: search\n    ci: {GITHUB_PAT}\n",
      "ai-serving:tags.ci", "a GitHub token (not shown)", GITHUB_PAT[11:30]),
+    ("hugging-face-token-in-tag", "    product: search\n", f"    product: search\n    hub: {HF_TOKEN}\n",
+     "ai-serving:tags.hub", "a Hugging Face token (not shown)", HF_TOKEN[3:20]),
+    ("api-key-as-cost-center", "costCenter: CC-1042", f"costCenter: {API_KEY}",
+     "ai-serving:costCenter", "an API key (not shown)", API_KEY[8:24]),
 ]
 
 
@@ -202,6 +209,7 @@ def test_a_private_key_blob_behind_a_public_key_type_is_refused_by_the_model():
 
 
 ORDINARY = ["CC-1042", "AccountName=teama", "design notes: sig figs", "ghp_short", "https://example.com/?q=1&signal=2",
+            "hf_short", "disk-encryption-set-for-team-a-prod", "task-queue-0123456789abcdefghij", "AKIA-not-a-key",
             "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC2rV3gJqX0s6m8m6Y5n0ZkP1Qq8xN3d4b5c6d7e8f9g team-a-breakglass"]
 
 
@@ -210,7 +218,9 @@ def test_shown_names_each_kind_of_secret_and_quotes_ordinary_values():
 
     for secret, kind in [(OPENSSH_BODY, "a PRIVATE key"), (f"AccountKey={STORAGE_KEY}", "an Azure account key"),
                          (f"SharedAccessSignature=sv=2022&sig={SAS_SIG}", "an Azure account key"),
-                         (GITHUB_TOKEN, "a GitHub token"), ({"k": [GITHUB_PAT]}, "a GitHub token")]:
+                         (GITHUB_TOKEN, "a GitHub token"), ({"k": [GITHUB_PAT]}, "a GitHub token"),
+                         (HF_TOKEN, "a Hugging Face token"), (f"key {API_KEY}", "an API key"),
+                         (AWS_KEY, "an AWS access key")]:
         assert is_key_material(secret) and shown(secret).startswith(f"{kind}"), secret
         assert "not shown" in shown(secret) and str(secret)[4:16] not in shown(secret)
     for value in ORDINARY:  # no false alarms on what stack files hold

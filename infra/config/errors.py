@@ -47,6 +47,13 @@ SECRETS = (
     # Personal, OAuth, user-to-server, server-to-server and refresh tokens; fine-grained tokens.
     Secret("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}|\bgithub_pat_[A-Za-z0-9_]{22,}"),
            "revoke it, as it is leaked"),
+    # The model hub's user access tokens (hf_ + 34 letters and digits today), and the tokens the policy
+    # pack also recognises in custom data (policies/guardrails/rules/compute.py, `_SECRET_TEXT`): OpenAI-style
+    # API keys and AWS access key ids.
+    Secret("a Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}"),
+           "revoke it, as it is leaked; the model-hub token belongs in `pulumi config set --secret modelHubToken`"),
+    Secret("an API key", re.compile(r"\bsk-[A-Za-z0-9_-]{20,}"), "revoke it, as it is leaked"),
+    Secret("an AWS access key", re.compile(r"\bAKIA[0-9A-Z]{16}\b"), "revoke it, as it is leaked"),
 )
 """Every kind of secret a message must not quote. A stack file holds public values only, so any of
 these in one is refused wherever it is (``screening``), and never shown in any message (``shown``)."""
