@@ -14,12 +14,11 @@ import pytest
 
 from ai_serving.engine.mocks import SUBSCRIPTION_ID
 from ai_serving.wire import SECRET_SIG, SECRET_VALUE_SIG
-from infra import catalogues
+from infra import catalogues, sizing
 from infra.components.autoscale import cpu_thresholds, serving_cpu_ceiling_percent
 from infra.components.gpu_pool import unusable_ssh_public_key
 from infra.config import ConfigError, validate
 from infra.config.profiles import PROFILES
-from infra import sizing
 from infra.sizing import max_context_tokens
 
 from .stackdata import SSH_KEY, base_config

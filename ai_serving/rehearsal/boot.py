@@ -17,8 +17,9 @@ setting. Steps, in the order a VM runs them:
 The unit is started twice: first before the NVIDIA driver extension's reboot (no driver: the
 prestart must fail cleanly, and systemd retries every ``RestartSec``), then after it (``nvidia-smi``
 answers), when it must serve. Nothing before the reboot (cloud-init's packages and runcmd, the first
-start) may call apt: the extension fails when it finds the dpkg lock held. A step *fails* on a non-zero exit (unless ignored), "command not found", an
-unbound variable, or any call a fake rejected, even when the script carried on.
+start) may call apt: the extension fails when it finds the dpkg lock held. A step *fails* on a non-zero
+exit (unless ignored), "command not found", an unbound variable, or any call a fake rejected, even when
+the script carried on.
 """
 
 from __future__ import annotations

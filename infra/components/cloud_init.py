@@ -13,8 +13,9 @@ What an instance does at boot (the image and driver per GPU family are chosen in
    ``ai-serving-prestart``: waits for the GPU driver (no apt call before it: the driver extension
    fails, rather than waits, when it finds the dpkg lock held), installs Docker and the NVIDIA
    container toolkit (once; apt waits for any other holder of the lock; NVIDIA's signing key must
-   match a pinned fingerprint), fetches the model-hub token from Key Vault with the pool's managed identity (IMDS token -> vault REST call)
-   and, with a registry, logs Docker in to it with the same identity.
+   match a pinned fingerprint), fetches the model-hub token from Key Vault with the pool's managed
+   identity (IMDS token -> vault REST call) and, with a registry, logs Docker in to it with the same
+   identity.
 
 Secrets never appear here: custom data holds only the vault's secret URL and the identity's client
 id, both public identifiers. The token exists only in memory and in a root-only file on tmpfs.
