@@ -63,6 +63,7 @@ validate: setup
 	$(VENV)/bin/ai-serving validate
 
 test: setup system-deps workflow-linters browser-deps
+	@$(MAKE) --no-print-directory lint  # the PR's lint job, so a lint failure cannot reach main either
 	$(PY) -m pytest
 	@$(MAKE) --no-print-directory witness-or-skip
 
