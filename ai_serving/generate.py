@@ -46,7 +46,7 @@ def pack_catalogue() -> str:
     from infra.config.regions import REGION_SHORT_CODES
     from infra.naming import tags
 
-    from .models import pack_deployment_types, pack_lifecycle
+    from .models import pack_deployment_types, pack_lifecycle, pack_ptu_sizes
     # The tags every stack sets, whatever a stack adds (its own `tags` are extras).
     required = list(tags(SimpleNamespace(tags={}, team="", environment="", cost_center="")))  # type: ignore[arg-type]
     return _json({
@@ -56,6 +56,7 @@ def pack_catalogue() -> str:
         "openaiModels": {name: list(entry["versions"]) for name, entry in catalogues.openai_models().items()},
         "openaiLifecycle": pack_lifecycle(),
         "deploymentTypes": pack_deployment_types(),
+        "ptuSizes": pack_ptu_sizes(),
         "contentFilters": {"harmCategories": catalogues.harm_categories(), **catalogues.content_filter_names()},
         "regions": list(REGION_SHORT_CODES),
         "requiredTags": required,

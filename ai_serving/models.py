@@ -172,6 +172,18 @@ def pack_lifecycle() -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
+def pack_ptu_sizes() -> dict[str, dict[str, dict[str, int]]]:
+    """The policy pack's copy of the PTU sizes (``catalogue.json`` ``ptuSizes``): model -> provisioned
+    deployment type -> ``{minimum, increment}``, for the models Microsoft's sizing tables list."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for model in sorted({mv.model for mv in lifecycle.versions().values()}):
+        for sku in lifecycle.provisioned_types():
+            size = lifecycle.ptu_size(model, sku)
+            if size is not None:
+                out.setdefault(model, {})[sku] = {"minimum": size.minimum, "increment": size.increment}
+    return out
+
+
 def pack_deployment_types() -> list[str]:
     """Deployment types the catalogue records availability for (the pack's DEP-03 default)."""
     return list(lifecycle.types_covered())

@@ -157,6 +157,11 @@ FAILING = [
     ("DEP-03", "deployment", {"sku.name": "Developer"}, "not an allowed deployment type"),
     ("DEP-03", "deployment", {"sku.name": DELETE}, "(unset)"),
     ("DEP-03", "deployment", {"sku.capacity": 5000}, "exceeds the cap of 1000"),
+    # Provisioned sizes Azure rejects (gpt-5.5: global 15 + 5k PTUs, regional 50 + 50k; the catalogue's copy).
+    ("DEP-03", "deployment", {"sku.name": "GlobalProvisionedManaged", "sku.capacity": 10},
+     "is not a size Azure accepts for gpt-5.5 as GlobalProvisionedManaged: at least 15 PTUs, in steps of 5"),
+    ("DEP-03", "deployment", {"sku.name": "GlobalProvisionedManaged", "sku.capacity": 17}, "(15, 20, 25…)"),
+    ("DEP-03", "deployment", {"sku.name": "ProvisionedManaged", "sku.capacity": 75}, "at least 50 PTUs, in steps of 50"),
     ("DEP-04", "deployment", {"properties.versionUpgradeOption": DELETE}, "is unset"),
     (
         "DEP-04",
@@ -467,6 +472,10 @@ PASSING_VARIANTS = [
         },
     ),
     ("MON-03", "workspace", {"retentionInDays": 7, "tags.environment": "dev"}),
+    # A provisioned size on the model's steps; a standard deployment's capacity is tokens, not PTUs.
+    ("DEP-03", "deployment", {"sku.name": "GlobalProvisionedManaged", "sku.capacity": 20}),
+    ("DEP-03", "deployment", {"sku.name": "ProvisionedManaged", "sku.capacity": 150}),
+    ("DEP-03", "deployment", {"sku.capacity": 1}),
     # MaxSurge is supported with automatic OS upgrades on a Uniform scale set, and off is in-place.
     ("VMSS-08", "vmss", {"orchestrationMode": "Uniform", "upgradePolicy.rollingUpgradePolicy.maxSurge": True}),
     ("VMSS-08", "vmss", {"upgradePolicy.rollingUpgradePolicy.maxSurge": False}),

@@ -91,6 +91,20 @@ def max_capacity() -> dict[str, Any]:
     }
 
 
+def ptu_sizes() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["minimum", "increment"],
+            "properties": {"minimum": {"type": "integer", "minimum": 1}, "increment": {"type": "integer", "minimum": 1}},
+        }},
+        "description": "Azure OpenAI model -> provisioned deployment type -> {minimum, increment}: the sizes "
+        "Azure accepts, the minimum plus whole increments (Microsoft's PTU sizing tables, the project's model "
+        "catalogue). A model or type not listed is not judged.",
+        "default": catalogue()["ptuSizes"],
+    }
+
+
 def content_filter_names() -> dict[str, Any]:
     return {
         "type": "object",

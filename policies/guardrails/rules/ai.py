@@ -434,8 +434,9 @@ def dep02(props: Any, ctx: Context) -> list[str]:
     severity="medium",
     category="cost",
     remediation=(
-        "Use a deployment type from `allowedDeploymentTypes` in `sku.name` and keep `sku.capacity` at or "
-        "below `maxCapacityPerDeployment`."
+        "Use a deployment type from `allowedDeploymentTypes` in `sku.name`, keep `sku.capacity` at or "
+        "below `maxCapacityPerDeployment` and, for a provisioned type, at a size Azure accepts for the model "
+        "(`ptuSizes`: the minimum plus whole increments)."
     ),
     link="https://learn.microsoft.com/azure/ai-foundry/openai/how-to/deployment-types",
     anchors=(),
@@ -443,6 +444,7 @@ def dep02(props: Any, ctx: Context) -> list[str]:
     config={
         "allowedDeploymentTypes": cfg.allowed_deployment_types(),
         "maxCapacityPerDeployment": cfg.max_capacity(),
+        "ptuSizes": cfg.ptu_sizes(),
     },
 )
 def dep03(props: Any, ctx: Context) -> Findings:
@@ -458,6 +460,17 @@ def dep03(props: Any, ctx: Context) -> Findings:
         limit = ctx.config["maxCapacityPerDeployment"]
         if isinstance(capacity, (int, float)) and capacity > limit:
             out.add(f"sku.capacity {shown(capacity)} exceeds the cap of {shown(limit)}")
+    with out.check():
+        # Azure rejects a provisioned deployment below the model's minimum or off its increment.
+        model, sku, capacity = (get(props, k) for k in ("properties.model.name", "sku.name", "sku.capacity"))
+        size = ctx.config["ptuSizes"].get(model, {}).get(sku) if isinstance(model, str) and isinstance(sku, str) \
+            else None
+        if size and isinstance(capacity, (int, float)) and not isinstance(capacity, bool) and (
+                capacity < size["minimum"] or (capacity - size["minimum"]) % size["increment"]):
+            first = [size["minimum"] + k * size["increment"] for k in range(3)]
+            out.add(f"sku.capacity {shown(capacity)} is not a size Azure accepts for {model} as {sku}: "  # both catalogued
+                    f"at least {size['minimum']} PTUs, in steps of {size['increment']} "
+                    f"({', '.join(map(str, first))}…)")
     return out
 
 
