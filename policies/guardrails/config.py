@@ -96,7 +96,8 @@ def ptu_sizes() -> dict[str, Any]:
         "type": "object",
         "additionalProperties": {"type": "object", "additionalProperties": {
             "type": "object", "required": ["minimum", "increment"],
-            "properties": {"minimum": {"type": "integer", "minimum": 1}, "increment": {"type": "integer", "minimum": 1}},
+            "properties": {"minimum": {"type": "integer", "minimum": 1},
+                           "increment": {"type": "integer", "minimum": 1}},
         }},
         "description": "Azure OpenAI model -> provisioned deployment type -> {minimum, increment}: the sizes "
         "Azure accepts, the minimum plus whole increments (Microsoft's PTU sizing tables, the project's model "

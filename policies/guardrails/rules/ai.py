@@ -468,7 +468,8 @@ def dep03(props: Any, ctx: Context) -> Findings:
         if size and isinstance(capacity, (int, float)) and not isinstance(capacity, bool) and (
                 capacity < size["minimum"] or (capacity - size["minimum"]) % size["increment"]):
             first = [size["minimum"] + k * size["increment"] for k in range(3)]
-            out.add(f"sku.capacity {shown(capacity)} is not a size Azure accepts for {model} as {sku}: "  # both catalogued
+            # model and sku are keys of the catalogued sizes: quoted as they are.
+            out.add(f"sku.capacity {shown(capacity)} is not a size Azure accepts for {model} as {sku}: "
                     f"at least {size['minimum']} PTUs, in steps of {size['increment']} "
                     f"({', '.join(map(str, first))}…)")
     return out
