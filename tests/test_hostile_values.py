@@ -210,8 +210,18 @@ def test_a_private_key_blob_behind_a_public_key_type_is_refused_by_the_model():
 
 ORDINARY = ["CC-1042", "AccountName=teama", "design notes: sig figs", "ghp_short", "https://example.com/?q=1&signal=2",
             "hf_short", "disk-encryption-set-for-team-a-prod", "task-queue-0123456789abcdefghij", "AKIA-not-a-key",
+            "sk-learn-recommendations", "sk-platform-engineering@example.com", "sk-team-2-inference-gateway",
             "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC2rV3gJqX0s6m8m6Y5n0ZkP1Qq8xN3d4b5c6d7e8f9g team-a-breakglass"]
 
+
+
+def test_the_policy_pack_recognises_api_keys_as_the_stack_reader_does():
+    # The pack may not import infra: its copy of the pattern must not drift from infra.config.errors'.
+    from guardrails.rules.compute import _SECRET_TEXT
+
+    from infra.config.errors import API_KEY_PATTERN
+
+    assert dict(_SECRET_TEXT)["an API key"].pattern == API_KEY_PATTERN
 
 def test_shown_names_each_kind_of_secret_and_quotes_ordinary_values():
     from infra.config.errors import is_key_material, shown
@@ -495,6 +505,7 @@ def test_a_bad_quota_ends_plan_all_with_exit_2_naming_its_line(tmp_path):
                          "--out", tmp_path / "out", timeout=300)
     _clean_exit_2(code, out)
     assert f"quotas.yaml:{line}: openai.swedencentral.gpt-5.5.GlobalStandard: '.nan' is not a number" in out, out
+    assert not (tmp_path / "out").exists() and "planned" not in out  # refused before any stack is planned
 
 
 # The program takes an id's last segment as the registry or account name and grants on the whole id: an id

@@ -32,7 +32,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from infra.config.errors import ConfigError, shown
+from infra.config.errors import shown
 
 from .. import atomic
 from ..engine.analyzer import PackZygote
@@ -287,15 +287,19 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
     out = out.resolve() if out else None
     base = base.resolve() if base else None
     base_plans = check_base(base) if base is not None else None
+    # A bad quotas.yaml is bad input like a bad stack file: one message (file, line, key) and exit 2,
+    # before a single stack is planned, not a finding after all of them.
+    quotas = load_quotas(project.stack_config_dir)
     with OutputFolder(out) if out else contextlib.nullcontext(None) as staging:
         return _plan_all(project, stacks, pack_dir=pack_dir, policy_config=policy_config, out=out, staging=staging,
                          workers=workers, console=console, err=err, today=today, base=base,
-                         base_plans=base_plans)
+                         base_plans=base_plans, quotas=quotas)
 
 
 def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, policy_config: dict | None,
               out: Path | None, staging: OutputFolder | None, workers: int, console: Console, err: Console,
-              today: date, base: Path | None, base_plans: dict[str, dict[str, Any]] | None) -> int:
+              today: date, base: Path | None, base_plans: dict[str, dict[str, Any]] | None,
+              quotas: dict[str, Any]) -> int:
     started = time.perf_counter()
     outcomes: dict[str, dict[str, Any]] = {}
     work = staging.path if staging else None
@@ -307,16 +311,10 @@ def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, pol
     # Every stack file found has a row, planned or not.
     ordered = [outcomes.get(s) or failed_outcome(s, "no outcome was received for this stack") for s in stacks]
     configs = {o["stack"]: o["config"] for o in ordered if o["config"] is not None}
-    bad_quotas = False
     try:
-        findings = check_all(configs, load_quotas(project.stack_config_dir),
-                             {o["stack"]: [tuple(n) for n in o["global_names"]] for o in ordered},
+        findings = check_all(configs, quotas, {o["stack"]: [tuple(n) for n in o["global_names"]] for o in ordered},
                              {o["stack"]: o["role_scopes"] for o in ordered})
-    except ConfigError as exc:  # a bad quotas.yaml: bad input (exit 2), each problem on its line
-        findings = [CrossTeamFinding("cross-team", "mandatory", [], bounded(f"the cross-team checks could not "
-                                                                            f"run: {exc}"))]
-        bad_quotas = True
-    except Exception as exc:  # noqa: BLE001 - a broken quota file must not hide the stacks' results
+    except Exception as exc:  # noqa: BLE001 - a failing cross-team check must not hide the stacks' results
         findings = [CrossTeamFinding("cross-team", "mandatory", [],
                                      bounded(f"the cross-team checks could not run: {type(exc).__name__}: {exc}"))]
     for o in ordered:
@@ -336,7 +334,7 @@ def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, pol
                       markup=True, highlight=False)
     worst = int(max([int(o["exit_code"]) for o in ordered] + [ExitCode.OK]))
     if any(f.level == "mandatory" for f in findings):
-        worst = max(worst, ExitCode.USAGE if bad_quotas else ExitCode.FAILED)
+        worst = max(worst, ExitCode.FAILED)
     elapsed = time.perf_counter() - started
     console.print(f"planned {len(stacks)} stacks with {workers} worker(s) in {elapsed:.1f}s; exit code {worst}",
                   markup=False)

@@ -134,7 +134,8 @@ def _load_balancer_refs(value: Any) -> set[str]:
     return found
 
 
-def _resource_group(rid: str) -> str | None:
+def resource_group(rid: str) -> str | None:
+    """The resource group an ARM id names (lower-cased), None when it names none."""
     parts = rid.lower().split("/")
     return parts[parts.index("resourcegroups") + 1] if "resourcegroups" in parts[:-1] else None
 
@@ -195,7 +196,7 @@ class _Builder:
         key = arm_key(rid) if isinstance(rid, str) else None
         if key is None or rid is None:
             return None
-        group = _resource_group(rid)
+        group = resource_group(rid)
         for res in self.by_key.get(key, []):
             own = (res.get("inputs") or {}).get("resourceGroupName")
             if group is None or not isinstance(own, str) or own.lower() == group:

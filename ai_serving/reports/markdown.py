@@ -488,7 +488,7 @@ def _under_lock(res: dict[str, Any], scope: str) -> bool:
     (``_EXTENSION_INPUTS``)."""
     inputs = res.get("inputs") or {}
     segment, name = diagram.arm_key(scope) or ("", "")
-    group = _resource_group(scope)
+    group = diagram.resource_group(scope)
     entry = arm.arm_type(res["type"])
     if entry is not None and entry.segment.lower() == segment and \
             arm.physical_name(res["type"], res["name"], inputs).lower() == name:
@@ -499,11 +499,6 @@ def _under_lock(res: dict[str, Any], scope: str) -> bool:
         return True
     return any(v.rstrip("/").lower() == scope or v.lower().startswith(scope + "/")
                for v in _id_inputs(inputs))
-
-
-def _resource_group(rid: str) -> str:
-    parts = rid.lower().split("/")
-    return parts[parts.index("resourcegroups") + 1] if "resourcegroups" in parts[:-1] else ""
 
 
 def _id_inputs(value: Any) -> Iterator[str]:

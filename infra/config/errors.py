@@ -32,6 +32,9 @@ class Secret:
     """What ``shown`` says after the kind, when that differs from ``advice``."""
 
 
+API_KEY_PATTERN = r"\bsk-(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Z])[A-Za-z0-9_-]{20,}"
+"""An OpenAI-style API key (``sk-``, ``sk-proj-``...); the policy pack's copy is in rules/compute.py."""
+
 SECRETS = (
     # PEM and PuTTY headers; and the body of an OpenSSH private key without its header: base64 of
     # "openssh-key-v1\0" at each of the three alignments (b3Bl... when the body starts with it, as
@@ -52,7 +55,9 @@ SECRETS = (
     # API keys and AWS access key ids.
     Secret("a Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}"),
            "revoke it, as it is leaked; the model-hub token belongs in `pulumi config set --secret modelHubToken`"),
-    Secret("an API key", re.compile(r"\bsk-[A-Za-z0-9_-]{20,}"), "revoke it, as it is leaked"),
+    # A key is random: its 20+ characters hold a digit and a capital letter, which kebab-case names
+    # ("sk-learn-recommendations", "sk-platform-team") do not.
+    Secret("an API key", re.compile(API_KEY_PATTERN), "revoke it, as it is leaked"),
     Secret("an AWS access key", re.compile(r"\bAKIA[0-9A-Z]{16}\b"), "revoke it, as it is leaked"),
 )
 """Every kind of secret a message must not quote. A stack file holds public values only, so any of

@@ -54,6 +54,7 @@ REGISTRY = "azure-native:containerregistry:Registry"
 STORAGE = "azure-native:storage:StorageAccount"
 DNS_ZONE = "azure-native:privatedns:PrivateZone"
 VAULT = "azure-native:keyvault:Vault"
+PEERING = "azure-native:network:VirtualNetworkPeering"
 
 NO_LINE = {
     "azure-native:resources:ResourceGroup": "a container, not billed",
@@ -338,6 +339,9 @@ def estimate(resources: Sequence[StackResource], expected_tokens: Mapping[str, M
                       COMMITTED)
             elif kind == VAULT:
                 b.gap(res, "vault operations (usage)", "usage-driven: not estimated")
+            elif kind == PEERING:
+                # Peering has no hourly fee: Azure bills the data crossing it, per GB each way.
+                b.gap(res, "traffic over the peering, per GB in and out (usage)", "usage-driven: not estimated")
             elif kind.startswith("azure-native:") and kind not in NO_LINE:
                 # Nothing says what it costs, or that it costs nothing whatever the traffic: fail closed.
                 b.gap(res, "the whole resource", f"the estimate has no price model for {_short(kind)}", COMMITTED,

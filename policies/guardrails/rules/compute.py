@@ -167,7 +167,8 @@ _SECRET_TEXT = [
     ("a SAS signature", re.compile(r"(SharedAccessSignature=|[?&]sig=)[A-Za-z0-9%+/=]{8,}")),
     ("a Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}")),
     ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}")),
-    ("an API key", re.compile(r"\bsk-[A-Za-z0-9_-]{20,}")),
+    # Random: a digit and a capital letter in it, unlike kebab-case names (infra/config/errors.py has the same).
+    ("an API key", re.compile(r"\bsk-(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Z])[A-Za-z0-9_-]{20,}")),
     ("an AWS access key", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),
     (
         "an inline credential",
