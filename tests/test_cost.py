@@ -495,7 +495,10 @@ def _eastus_prod(amount: float, *waivers: dict[str, str], **extra: Any) -> dict[
     cfg["ai-serving:team"] = "team-c"
     del cfg["ai-serving:openai"]  # eastus offers gpt-5.5 as provisioned only; the GPU pool alone is enough
     cfg["ai-serving:budget"]["monthlyAmount"] = amount
-    cfg["ai-serving:suppressions"] = [*cfg.get("ai-serving:suppressions", []), *waivers]
+    # Prod's own VMSS-10 waiver, renamed to team-c's scale set: a waiver of another team's name waives nothing.
+    own = [{**s, "resource": s["resource"].replace("vmss-team-a-prod-sdc-", "vmss-team-c-prod-eus-")}
+           for s in cfg.get("ai-serving:suppressions", [])]
+    cfg["ai-serving:suppressions"] = [*own, *waivers]
     cfg.update(extra)
     return cfg
 

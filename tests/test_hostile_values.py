@@ -531,3 +531,17 @@ def test_an_existing_registry_or_account_outside_the_stack_is_one_message(tmp_pa
     code, out = _run_cli("validate", "--stack-dir", stack_dir, timeout=120)
     _clean_exit_2(code, out)
     assert f"ai-serving:{key}: {expected}" in out, out
+
+
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_a_scale_set_waiver_copied_from_another_team_is_one_message_on_its_line(tmp_path, command):
+    # team-a-prod's VMSS-10 waiver pasted into team-a-dev: it matches no scale set here, so it would waive
+    # nothing in the verdict; the config says so on its line instead of letting it defer a check.
+    waiver = ("  ai-serving:suppressions:\n    - {rule: VMSS-10, resource: vmss-team-a-prod-sdc-gpu, expires: "
+              "'2027-01-31', reason: copied from team-a-prod's file for the same vLLM image}\n")
+    stack_dir, line = _stack_dir_with(tmp_path, "  ai-serving:budget:\n", waiver + "  ai-serving:budget:\n")
+    code, out = _run_cli(command, "team-a-dev", "--stack-dir", stack_dir, timeout=300)
+    _clean_exit_2(code, out)
+    assert (f"Pulumi.team-a-dev.yaml:{line + 1}: ai-serving:suppressions[0].resource: waives VMSS-10 for "
+            "'vmss-team-a-prod-sdc-gpu', which this stack does not have; its scale set is "
+            "'vmss-team-a-dev-sdc-gpu'") in out, out

@@ -16,6 +16,8 @@ from guardrails import StackResource, lookup
 from infra import catalogues
 from infra.components.network import EGRESS_ALLOWED
 from infra.components.roles import BUILTIN_ROLES
+from infra.config import checks, raw_from_config_map, validate
+from infra.naming import Naming
 
 from .cli_helpers import ROOT, cli, write_stack
 from .stackdata import TEST_IMAGE_BY_DIGEST, base_config, stack_name
@@ -261,7 +263,7 @@ def test_a_prod_image_from_any_other_registry_is_a_config_error_naming_host_and_
     code, err = _validate(tmp_path, capsys, cfg)
     assert code == 2, err
     assert "gpuPool.servingImage" in err and "found 'attackerpublic.azurecr.io'" in err
-    assert "expected crteamtp" in err and ".azurecr.io" in err and "VMSS-09" in err and "Traceback" not in err
+    assert "expected none: the stack declares no registry" in err and "VMSS-09" in err and "Traceback" not in err
     # Docker Hub is another registry too.
     code, err = _validate(tmp_path, capsys, _hub_image("vllm/vllm-openai:v0.34.0@sha256:" + "a" * 64))
     assert code == 2 and "found 'docker.io'" in err, err
@@ -327,3 +329,84 @@ def test_a_broken_shared_list_is_one_message_naming_the_file(tmp_path, capsys, m
     cfg["ai-serving:gpuPool"]["registryId"] = SHARED_REGISTRY
     code, err = _validate(tmp_path, capsys, cfg)
     assert code == 2 and "shared_supply.yaml" in err and "registries" in err and "Traceback" not in err, err
+
+
+# --- the config check and VMSS-09 agree: with `hub` and no registryId the stack has no registry -----------
+
+def test_hub_without_registry_id_refuses_even_the_name_its_own_registry_would_have(tmp_path, capsys):
+    # The name the program gives a stack's registry: declared only for imageSource: registry, so with hub
+    # the plan has no such registry and VMSS-09 fails the image ("expected none"); validate must say so first.
+    cfg = yaml.safe_load((ROOT / "stacks" / "Pulumi.team-a-prod.yaml").read_text())["config"]
+    would_be = Naming("team-a", "prod", "swedencentral").container_registry()
+    cfg["ai-serving:gpuPool"].update(imageSource="hub",
+                                     servingImage=f"{would_be}.azurecr.io/vllm/vllm-openai:v0.34.0@sha256:" + "a" * 64)
+    code, err = _validate(tmp_path, capsys, cfg)
+    assert code == 2, err
+    assert "gpuPool.servingImage" in err and f"found '{would_be}.azurecr.io'" in err
+    assert "expected none: the stack declares no registry and names none in gpuPool.registryId" in err
+    # The pack judges the same pool the same way: waived (so the plan runs), its VMSS-09 finding says it too.
+    cfg["ai-serving:suppressions"].append({**WAIVE_VMSS09, "resource": "vmss-team-a-prod-sdc-gpu"})
+    code, doc = _plan_json(tmp_path, cfg, capsys)
+    [waived] = [w for w in doc["waived"] if w["rule"] == "VMSS-09"]
+    assert code == 0 and "(expected none: the stack declares no registry" in waived["message"], doc
+
+
+# --- a waiver defers the config check only for the scale set it names -------------------------------------
+
+def test_the_config_check_names_the_scale_set_the_program_declares(plan_stack):
+    cfg = base_config("prod", openai=False)
+    run = plan_stack(cfg)
+    engine = {k: v if isinstance(v, str) else json.dumps(v) for k, v in cfg.items()}
+    assert run.one(VMSS).name == checks._scale_set(validate(raw_from_config_map(engine)))
+
+
+@pytest.mark.parametrize("rule", ["VMSS-09", "VMSS-10"])
+def test_a_waiver_for_another_stacks_scale_set_is_a_config_error_and_defers_nothing(tmp_path, capsys, rule):
+    cfg = _hub_image("vllm/vllm-openai:v0.34.0")  # neither from the stack's registry nor by digest
+    cfg["ai-serving:suppressions"] = [{**WAIVE_VMSS09, "rule": rule, "resource": "vmss-team-a-prod-sdc-gpu"}]
+    code, err = _validate(tmp_path, capsys, cfg)
+    assert code == 2, err
+    assert (f"suppressions[0].resource: waives {rule} for 'vmss-team-a-prod-sdc-gpu', which this stack does not "
+            "have; its scale set is 'vmss-team-t-prod-sdc-gpu'") in err
+    # Both image checks stand: the waiver deferred neither.
+    assert "expected none: the stack declares no registry" in err and "pulls its image by digest" in err, err
+
+
+def test_a_pattern_matching_the_scale_set_defers_and_a_stack_without_a_pool_has_none(tmp_path, capsys):
+    cfg = _hub_image()
+    cfg["ai-serving:suppressions"] = [{**WAIVE_VMSS09, "resource": "vmss-team-t-prod-*"}]
+    code, err = _validate(tmp_path, capsys, cfg)
+    assert code == 0, err  # fnmatch, as the verdict matches it
+    cfg["ai-serving:suppressions"] = [{**WAIVE_VMSS09, "resource": "VMSS-team-t-prod-*"}]
+    code, err = _validate(tmp_path, capsys, cfg)
+    assert code == 2 and "its scale set is 'vmss-team-t-prod-sdc-gpu'" in err, err  # case-sensitive, as there
+    cfg = base_config("prod", gpu=False)
+    cfg["ai-serving:suppressions"] = [{**WAIVE_VMSS09, "rule": "VMSS-10"}]
+    code, err = _validate(tmp_path, capsys, cfg)
+    assert code == 2 and "suppressions[0].resource: waives VMSS-10" in err and "declares no gpuPool" in err, err
+
+
+# --- one test of "an id of this kind" for the shared list and the stack's ids ------------------------------
+
+@pytest.mark.parametrize("arm_id", [SHARED_REGISTRY + "/replications/weu", SHARED_REGISTRY.replace(
+    "Microsoft.ContainerRegistry/registries", "Microsoft.Storage/storageAccounts"), "x" + SHARED_REGISTRY])
+def test_an_id_the_stack_may_not_name_is_not_listable_as_shared_either(tmp_path, capsys, monkeypatch, arm_id):
+    cfg = base_config("prod", openai=False)
+    cfg["ai-serving:gpuPool"]["registryId"] = OWN_GROUP + "Microsoft.ContainerRegistry/registries/crteamt"
+    real = catalogues.load
+    monkeypatch.setattr(catalogues, "load", lambda name: {"registries": [arm_id]}
+                        if name == "shared_supply" else real(name))
+    code, err = _validate(tmp_path, capsys, cfg)
+    assert code == 2 and "shared_supply.yaml" in err and "registries" in err, err
+    assert "expected a list of Microsoft.ContainerRegistry/registries resource ids" in err and "Traceback" not in err
+    assert not checks.is_resource_of(arm_id, catalogues.SHARED_SUPPLY_KINDS["registries"])
+
+
+def test_an_unknown_region_is_the_one_message_for_a_waived_pool(tmp_path, capsys):
+    # No region, no scale-set name to match the waiver with: the region is what is wrong, nothing else.
+    cfg = yaml.safe_load((ROOT / "stacks" / "Pulumi.team-a-prod.yaml").read_text())["config"]
+    cfg["azure-native:location"] = "marsnorth"
+    del cfg["ai-serving:openai"]  # its deployments are judged per region too
+    code, err = _validate(tmp_path, capsys, cfg)
+    assert code == 2 and "(1 problem)" in err and "expected an Azure region name" in err, err
+    assert "Traceback" not in err

@@ -77,7 +77,10 @@ def shared_supply() -> dict[str, frozenset[str]]:
 
     A ``ConfigError`` naming the file and the key when an entry is not an id of its kind: a pull request
     can change the file, and a malformed entry must not quietly share (or unshare) anything."""
-    from ..config.errors import ConfigError, ConfigIssue  # here: the config package imports this one
+    # Here: the config package imports this one. is_resource_of is the config check's own test, so a
+    # listed id and a stack's id are judged alike (a child id such as .../replications/weu is neither).
+    from ..config.checks import is_resource_of
+    from ..config.errors import ConfigError, ConfigIssue
 
     doc = load("shared_supply") or {}
     if not isinstance(doc, dict) or set(doc) - set(SHARED_SUPPLY_KINDS):
@@ -86,7 +89,7 @@ def shared_supply() -> dict[str, frozenset[str]]:
     out: dict[str, frozenset[str]] = {}
     for key, arm_type in SHARED_SUPPLY_KINDS.items():
         entries = doc.get(key) or []
-        bad = [e for e in entries if not isinstance(e, str) or f"/providers/{arm_type.lower()}/" not in e.lower()] \
+        bad = [e for e in entries if not isinstance(e, str) or not is_resource_of(e.rstrip("/"), arm_type)] \
             if isinstance(entries, list) else [entries]
         if bad:
             raise ConfigError(SHARED_SUPPLY_FILE, [ConfigIssue(key, f"expected a list of {arm_type} resource ids; "

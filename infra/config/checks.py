@@ -5,6 +5,7 @@ Each check returns ``(key path, message)`` pairs; the loader turns them into one
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import re
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from .. import catalogues, sizing
 from . import openai_checks
 from .addressing import LARGEST_ALLOWED_PREFIX, gpu_addresses_needed, layout, usable_addresses
 from .errors import shown
-from .model import StackConfig, is_placeholder
+from .model import ARM_ID_RE, StackConfig, is_placeholder
 from .patterns import full_match
 from .regions import REGION_SHORT_CODES
 
@@ -68,6 +69,7 @@ def check(cfg: StackConfig, stack_name: str | None) -> list[Issue]:
         *_gpu_pool(cfg),
         *_gated_model(cfg),
         *_supply(cfg),
+        *_waivers(cfg),
         *_zero_instances(cfg),
     ]
 
@@ -169,9 +171,44 @@ REGISTRY_RULE = "VMSS-09"
 under: the visible override for a pool that must pull from a public registry."""
 
 
+DEFERRED_RULES = (REGISTRY_RULE, DIGEST_RULE)
+"""The pack rules whose waiver defers a config check: each judges the GPU pool's scale set alone."""
+
+
+def _scale_set(cfg: StackConfig) -> str:
+    """The name of the GPU pool's scale set: the resource name a VMSS waiver's ``resource`` pattern matches
+    (infra/environment.py names the pool, and so its scale set, ``Naming.name("vmss", "gpu")``)."""
+    return _naming(cfg).name("vmss", "gpu")
+
+
 def _waived(cfg: StackConfig, rule: str) -> bool:
-    """Whether the stack waives pack rule ``rule``; the pack judges the waiver itself (reason, expiry, glob)."""
-    return any(s.rule == rule for s in cfg.suppressions)
+    """Whether the stack waives pack rule ``rule`` for its GPU pool's scale set, matched as the verdict
+    matches (``fnmatch.fnmatchcase`` on the resource name, ai_serving/verdict.py); the pack judges the
+    rest of the waiver itself (reason, expiry, breadth). A waiver for another resource waives nothing
+    there, so it must not defer the config check either."""
+    # Without a known region there is no scale-set name (_location reports it): a waiver of the rule still
+    # counts, so the one message is the region's, not a digest or host error the waiver answers.
+    name = _scale_set(cfg) if cfg.location in REGION_SHORT_CODES else None
+    return any(s.rule == rule and (name is None or fnmatch.fnmatchcase(name, s.resource)) for s in cfg.suppressions)
+
+
+def _waivers(cfg: StackConfig) -> Iterator[Issue]:
+    """A waiver of a scale-set rule (``DEFERRED_RULES``) whose pattern names no scale set of this stack, e.g.
+    one copied from another team's file: it waives nothing, and the plan fails on the finding it seemed to
+    cover, so it is reported on its own line before anything runs."""
+    # Without a known region there is no scale-set name to compare with (_location reports it).
+    located = cfg.location in REGION_SHORT_CODES
+    for i, s in enumerate(cfg.suppressions):
+        if s.rule not in DEFERRED_RULES or not located:
+            continue
+        if cfg.gpu_pool is None:
+            yield (("ai-serving:suppressions", i, "resource"),
+                   f"waives {s.rule} for {shown(s.resource)}, which this stack does not have: it declares no "
+                   "gpuPool, so no scale set; remove the waiver")
+        elif not fnmatch.fnmatchcase(name := _scale_set(cfg), s.resource):
+            yield (("ai-serving:suppressions", i, "resource"),
+                   f"waives {s.rule} for {shown(s.resource)}, which this stack does not have; its scale set is "
+                   f"{shown(name)}")
 
 
 def _naming(cfg: StackConfig) -> Naming:
@@ -181,11 +218,13 @@ def _naming(cfg: StackConfig) -> Naming:
     return Naming.for_stack(cfg)
 
 
-def _is_resource_of(arm_id: str, arm_type: str) -> bool:
-    """Whether ``arm_id`` is exactly a resource of ``arm_type``: no child segments, since the program takes
-    the last segment as the registry or account name (a child id would name one resource, grant another)."""
+def is_resource_of(arm_id: str, arm_type: str) -> bool:
+    """Whether ``arm_id`` is exactly the id of a resource of ``arm_type``: an ARM id with no child segments,
+    since the program takes the last segment as the registry or account name (a child id would name one
+    resource, grant another). The one test for both a stack's ids and the shared list's (infra.catalogues)."""
     parts = arm_id.split("/")  # ARM_ID_RE: "", subscriptions, <id>, resourceGroups, <group>, providers, ...
-    return len(parts) == 9 and f"{parts[6]}/{parts[7]}".lower() == arm_type.lower()
+    return (full_match(ARM_ID_RE, arm_id) and len(parts) == 9
+            and f"{parts[6]}/{parts[7]}".lower() == arm_type.lower())
 
 
 def _outside_own_group(cfg: StackConfig, key: str, arm_id: str) -> str | None:
@@ -225,7 +264,7 @@ def _supply(cfg: StackConfig) -> Iterator[Issue]:
                               (base + ("modelSource", "accountId"), source and source.account_id, "storageAccounts")):
         if arm_id is None:
             continue
-        if not _is_resource_of(arm_id, catalogues.SHARED_SUPPLY_KINDS[key]):
+        if not is_resource_of(arm_id, catalogues.SHARED_SUPPLY_KINDS[key]):
             yield (path, f"expected the id of a {catalogues.SHARED_SUPPLY_KINDS[key]} resource, found {shown(arm_id)}")
         elif located and (problem := _outside_own_group(cfg, key, arm_id)):
             yield (path, problem)
@@ -244,7 +283,9 @@ def _foreign_image(cfg: StackConfig) -> str | None:
     """Why a prod pool's image does not come from the stack's registry; None when it does.
 
     With ``imageSource: registry`` the program rewrites the image into the stack's registry, so only
-    ``hub`` can name another host: any ``*.azurecr.io`` is not enough (anyone can create a public one)."""
+    ``hub`` can name another host: any ``*.azurecr.io`` is not enough (anyone can create a public one).
+    With ``hub`` the stack's registry is ``registryId``'s or none: the program creates a registry of its
+    own only for ``imageSource: registry``, so without ``registryId`` every host is foreign (as VMSS-09 says)."""
     # Imported here: cloud_init imports this module (MODEL_ID_RE), and it owns how an image maps into a registry.
     from ..components.cloud_init import image_in_registry, registry_login_server
 
@@ -252,13 +293,14 @@ def _foreign_image(cfg: StackConfig) -> str | None:
     assert pool is not None
     if cfg.gpu_image_source == "registry":
         return None
-    registry = (registry_login_server(pool.registry_id) if pool.registry_id is not None
-                else f"{_naming(cfg).container_registry()}.azurecr.io")
     repository = image_in_registry(pool.serving_image, "")[1:]  # the image without its registry host
-    if f"{registry}/{repository}" == pool.serving_image:
+    registry = registry_login_server(pool.registry_id) if pool.registry_id is not None else None
+    if registry is not None and f"{registry}/{repository}" == pool.serving_image:
         return None  # `hub` with `registryId`: the image names that registry itself
     host = pool.serving_image[:-len(repository) - 1] if repository != pool.serving_image else "docker.io"
-    return (f"a prod pool pulls its image from the stack's registry: expected {registry}, found {shown(host)} "
+    expected = registry or "none: the stack declares no registry and names none in gpuPool.registryId"
+    return (f"a prod pool pulls its image from the stack's registry: expected {expected}, found {shown(host)} "
             f"(servingImage {shown(pool.serving_image)} with imageSource: hub); set imageSource: registry (the "
-            f"prod default: `make import-image` copies {repository.split('@')[0]} in) or waive {REGISTRY_RULE} in "
-            "ai-serving:suppressions with a reason and an expiry")
+            f"prod default: `make import-image` copies {repository.split('@')[0]} in), name the registry the "
+            f"image is in with gpuPool.registryId, or waive {REGISTRY_RULE} in ai-serving:suppressions with a "
+            "reason and an expiry")
