@@ -162,7 +162,7 @@ class ServingEnvironment(pulumi.ComponentResource):
         """The scale set serving ``gpuPool.model`` behind an internal load balancer."""
         assert cfg.gpu_pool is not None
         pool = GpuInferencePool(
-            foundation.placement.naming.name("vmss", "gpu"),
+            foundation.placement.naming.gpu_scale_set(),
             cfg.gpu_pool,
             foundation,
             model_hub_token=cfg.model_hub_token if cfg.gpu_model_source.kind == "hub" else None,

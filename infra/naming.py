@@ -98,6 +98,10 @@ class Naming:
         """The string global names are hashed from: unique per team, environment and region."""
         return f"{self.team}/{self.environment}/{self.location}"
 
+    def gpu_scale_set(self) -> str:
+        """The GPU pool's name, which is its scale set's: what a VMSS waiver's ``resource`` pattern matches."""
+        return self.name("vmss", "gpu")
+
     def name(self, kind: str, suffix: str | None = None) -> str:
         """``<abbr>-<team>-<env>-<region>[-<suffix>]``, checked against Azure's limits when known."""
         parts = [ABBREVIATIONS[kind], self.team, self.environment, self.region]

@@ -176,9 +176,8 @@ DEFERRED_RULES = (REGISTRY_RULE, DIGEST_RULE)
 
 
 def _scale_set(cfg: StackConfig) -> str:
-    """The name of the GPU pool's scale set: the resource name a VMSS waiver's ``resource`` pattern matches
-    (infra/environment.py names the pool, and so its scale set, ``Naming.name("vmss", "gpu")``)."""
-    return _naming(cfg).name("vmss", "gpu")
+    """The name of the GPU pool's scale set: the resource name a VMSS waiver's ``resource`` pattern matches."""
+    return _naming(cfg).gpu_scale_set()
 
 
 def _waived(cfg: StackConfig, rule: str) -> bool:
