@@ -6,17 +6,23 @@ import ipaddress
 import os
 import subprocess
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from ai_serving.engine import stack_yaml
 from ai_serving.engine.project import load_project, read_stack_config
+from ai_serving.org import new_team as scaffold
 from ai_serving.org.new_team import ADDRESS_POOL, free_range, pick_model
 from ai_serving.outcome import UsageError
 from infra import catalogues
 from infra.config import raw_from_config_map, validate
+from infra.config.errors import ConfigError
 from infra.sizing import fit_problems
 
 from .cli_helpers import ROOT, cli, write_stack
@@ -230,3 +236,52 @@ def test_written_file_is_plain_yaml_with_only_model_keys(tmp_path):
     assert doc["config"]["ai-serving:gpuPool"]["vmSku"] == "Standard_NC24ads_A100_v4"
     # Quoted in the file: a bare 2026-04-24 would be read back as a date.
     assert doc["config"]["ai-serving:openai"]["deployments"][0]["version"] == "2026-04-24"
+
+
+@pytest.mark.parametrize("value", ["1e3", "0o17", "1:30", "yes", "2027-01-31", "0x1F", "~", ".inf", "<<"])
+def test_a_value_the_two_yaml_readers_would_read_differently_is_written_quoted(tmp_path, value):
+    # safe_dump quoted by YAML 1.1 only: `costCenter: 1e3` was a number to the engine and refused by the
+    # strict reader ("read differently by the two YAML readers ... did not validate").
+    assert new_team(tmp_path, "team-x", "--env", "dev", "--cost-center", value) == 0
+    assert load(tmp_path, "team-x-dev").cost_center == value
+
+
+def _written(text: str) -> dict:
+    """``text`` as the strict reader of stack files reads it (from a scratch file)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "Pulumi.team-x-dev.yaml"
+        path.write_text(text, encoding="utf-8")
+        return stack_yaml.load(path)["config"]
+
+
+TEXT = st.one_of(st.text(max_size=64), st.text(alphabet="0123456789+-._:eEoxbTZ ~", min_size=1, max_size=16))
+"""Any text, and text made of what YAML numbers, dates and times are made of (where the readers part)."""
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cost_center=TEXT, owners=st.lists(TEXT, min_size=1, max_size=3), location=TEXT)
+def test_every_text_value_is_written_so_both_yaml_readers_read_that_text(cost_center, owners, location):
+    """What the scaffold writes, the strict reader (the engine's reading and this tool's must agree) reads back
+    as the same text: nothing is refused for how it was written, whatever the value."""
+    # Prod with a GPU pool: every part new-team writes (budget, the waiver and its expiry date) but the
+    # deployment, whose pick depends on the region (a region name is text like any other here).
+    config = scaffold.stack_config("team-x", "prod", location=location, address_space=ADDRESS_POOL, openai=False,
+                                   gpu="Standard_NC4as_T4_v3", owners=owners, cost_center=cost_center, budget=100.0)
+    assert _written(scaffold.render(config, placeholders=False)) == config
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cost_center=TEXT.filter(str.strip))
+def test_any_cost_center_is_scaffolded_and_read_back_or_refused_by_the_model_only(cost_center):
+    """End to end: the written file validates and holds the value given, or the config model (not the YAML
+    reader) refuses the value itself."""
+    with tempfile.TemporaryDirectory() as scratch:
+        project = load_project(ROOT, Path(scratch))
+        try:
+            _, config = scaffold.new_team(project, "team-x", "dev", openai=False, gpu=None,
+                                          location="swedencentral", cost_center=cost_center)
+        except ConfigError as exc:
+            assert all("YAML" not in issue.message and issue.path == "ai-serving:costCenter"
+                       for issue in exc.issues), str(exc)
+            return
+        assert load(Path(scratch), "team-x-dev").cost_center == cost_center

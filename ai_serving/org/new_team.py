@@ -7,7 +7,8 @@ no /22 is left. The directory is locked while it is scanned and the file written
 runs never pick the same range, and an existing file is never overwritten.
 
 The written file is then validated exactly as ``ai-serving validate`` would; an invalid result is
-deleted again and reported (exit 2).
+deleted again and reported (exit 2). Every text value is written so that both YAML readers of a stack file
+(this tooling's and the engine's, ``engine.stack_yaml``) read it as that text (``_Dumper``).
 """
 
 from __future__ import annotations
@@ -170,6 +171,24 @@ def stack_config(name: str, env: str, *, location: str, address_space: ipaddress
     return config
 
 
+class _Dumper(yaml.SafeDumper):
+    """``yaml.SafeDumper`` that double-quotes every text the engine's YAML reader would not read as that text.
+
+    PyYAML quotes by its own (YAML 1.1) rules only, so ``1e3`` or ``0o17`` (text to YAML 1.1) were written
+    plain, which the engine (YAML 1.2) reads as a number and the strict reader of stack files refuses.
+    Whether a plain text is text to the engine is ``stack_yaml.engine_scalar``'s decision.
+    """
+
+
+def _represent_str(dumper: _Dumper, value: str) -> yaml.ScalarNode:
+    if stack_yaml.engine_scalar(value)[0] != "str":
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    return dumper.represent_str(value)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def render(config: dict[str, Any], *, placeholders: bool) -> str:
     """The stack file's text: a header comment and the config."""
     team, env = config["ai-serving:team"], config["ai-serving:environment"]
@@ -181,7 +200,7 @@ def render(config: dict[str, Any], *, placeholders: bool) -> str:
     if placeholders:
         lines.append(f"# TODO: set the real ai-serving:owners and ai-serving:costCenter (placeholders: "
                      f"{PLACEHOLDER_COST_CENTER}, {placeholder_owner(team)}).")
-    body = yaml.safe_dump({"config": config}, sort_keys=False, default_flow_style=False, width=120)
+    body = yaml.dump({"config": config}, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=120)
     return "\n".join(lines) + "\n" + body
 
 
