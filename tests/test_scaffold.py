@@ -92,6 +92,88 @@ def test_a_scaffolded_prod_gpu_stack_passes_the_policy_pack(tmp_path, capsys):
     assert code == 0, capsys.readouterr()
 
 
+def test_the_prod_default_without_a_gpu_passes_the_policy_pack(tmp_path, capsys):
+    # Without --gpu a stack gets one pay-per-token deployment: nothing of it is committed, so COST-01 can judge
+    # it even in eastus, where the GPU pool's OS disks have no price.
+    assert new_team(tmp_path, "team-d", "--env", "prod", "--location", "eastus", "--owner", "lead@example.com",
+                    "--cost-center", "CC-9", "--budget", "5000") == 0
+    code = cli("plan", "team-d-prod", "--project", ROOT, "--stack-dir", tmp_path, "--out", tmp_path / "out",
+               "--quiet")
+    assert code == 0, capsys.readouterr()
+
+
+@pytest.mark.parametrize("gpu, location, says", [
+    # No price for the size at all (infra/catalogues/prices.yaml): a priced size is suggested.
+    ("Standard_ND96asr_v4", "swedencentral",
+     ["--gpu Standard_ND96asr_v4 in swedencentral", "Standard_ND96asr_v4 VM hours", "choose a priced size (",
+      "Standard_NC24ads_A100_v4"]),
+    # The size is priced in eastus, its OS disks are not, and no size's disks are.
+    ("Standard_NC24ads_A100_v4", "eastus",
+     ["--gpu Standard_NC24ads_A100_v4 in eastus", "OS disks Premium_LRS", "no sourced price for region eastus",
+      "no GPU size is priced in eastus: choose another --location"]),
+])
+def test_a_prod_gpu_pool_the_catalogue_cannot_price_is_refused_and_nothing_written(tmp_path, capsys, gpu,
+                                                                                    location, says):
+    """COST-01 fails closed on committed cost the catalogue cannot price, whatever the budget: new-team once
+    said "valid" and the plan then failed. Now it asks the plan's own estimate and refuses."""
+    assert new_team(tmp_path, "team-p", "--env", "prod", "--gpu", gpu, "--location", location, "--owner",
+                    "lead@example.com", "--cost-center", "CC-9", "--budget", "100000") == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert all(part in err for part in [*says, "infra/catalogues/prices.yaml", "COST-01"]), err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_sizes_suggested_for_prod_are_the_ones_the_estimate_prices(tmp_path, capsys):
+    """Each suggested size scaffolds (prod, same region) without refusal; the one refused is not suggested."""
+    assert new_team(tmp_path, "team-p", "--env", "prod", "--gpu", "Standard_ND96asr_v4", "--owner",
+                    "lead@example.com", "--cost-center", "CC-9", "--budget", "100000") == 2
+    err = " ".join(capsys.readouterr().err.split())
+    suggested = err.split("choose a priced size (")[1].split(")")[0].split(", ")
+    assert "Standard_ND96asr_v4" not in suggested and len(suggested) > 1
+    for i, sku in enumerate(suggested[:2]):
+        assert new_team(tmp_path, f"team-{i}", "--env", "prod", "--gpu", sku, "--owner", "lead@example.com",
+                        "--cost-center", "CC-9", "--budget", "100000") == 0, capsys.readouterr()
+
+
+def test_a_prod_stack_is_refused_for_any_committed_item_the_estimate_cannot_price(tmp_path, capsys, monkeypatch):
+    """Not only the GPU pool: whatever sized committed item the estimate lists as not included (here a made-up
+    one on the deployment) is named by its resource, and the file is removed; one it does not size is not."""
+    import ai_serving.cost
+
+    real = ai_serving.cost.estimate
+
+    def estimate(resources, config=None):
+        cost = real(resources, config)
+        gap = {"resource": "chat", "type": "cognitiveservices:Deployment", "item": "gpt-x 5 PTU",
+               "reason": "no PTU price", "figure": "committed", "sized": True}
+        cost["notIncluded"] += [gap, {**gap, "item": "usage", "sized": False}]
+        return cost
+
+    monkeypatch.setattr(ai_serving.cost, "estimate", estimate)
+    assert new_team(tmp_path, "team-p", "--env", "prod", "--owner", "lead@example.com", "--cost-center", "CC-9",
+                    "--budget", "5000") == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert ("chat (cognitiveservices:Deployment) in swedencentral: the price catalogue "
+            "(infra/catalogues/prices.yaml) has no price for it (gpt-x 5 PTU: no PTU price), so the prod budget "
+            "rule COST-01 would fail") in err and "usage" not in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_program_failure_on_the_scaffold_is_one_message_and_no_file(tmp_path, capsys, monkeypatch):
+    import ai_serving.engine.runner
+
+    def failing(project, stack, config):
+        run = ai_serving.engine.runner.ProgramRun(project=project.name, stack=stack)
+        run.exit_code, run.errors = 1, ["program failed: RuntimeError: boom"]
+        return run
+
+    monkeypatch.setattr(ai_serving.engine.runner, "run_program", failing)
+    assert new_team(tmp_path, "team-p", "--env", "prod", "--owner", "lead@example.com", "--cost-center", "CC-9",
+                    "--budget", "5000") == 2
+    assert "the program failed on the scaffolded stack; program failed: RuntimeError: boom" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_prod_stack_without_a_budget_is_refused_before_anything_is_written(tmp_path, capsys):
     assert new_team(tmp_path, "team-g", "--env", "prod", "--owner", "lead@example.com", "--cost-center",
                     "CC-9") == 2
