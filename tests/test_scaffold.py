@@ -6,17 +6,23 @@ import ipaddress
 import os
 import subprocess
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from ai_serving.engine import stack_yaml
 from ai_serving.engine.project import load_project, read_stack_config
+from ai_serving.org import new_team as scaffold
 from ai_serving.org.new_team import ADDRESS_POOL, free_range, pick_model
 from ai_serving.outcome import UsageError
 from infra import catalogues
 from infra.config import raw_from_config_map, validate
+from infra.config.errors import ConfigError
 from infra.sizing import fit_problems
 
 from .cli_helpers import ROOT, cli, write_stack
@@ -84,6 +90,88 @@ def test_a_scaffolded_prod_gpu_stack_passes_the_policy_pack(tmp_path, capsys):
     code = cli("plan", "team-g-prod", "--project", ROOT, "--stack-dir", tmp_path, "--out", tmp_path / "out",
                "--quiet")
     assert code == 0, capsys.readouterr()
+
+
+def test_the_prod_default_without_a_gpu_passes_the_policy_pack(tmp_path, capsys):
+    # Without --gpu a stack gets one pay-per-token deployment: nothing of it is committed, so COST-01 can judge
+    # it even in eastus, where the GPU pool's OS disks have no price.
+    assert new_team(tmp_path, "team-d", "--env", "prod", "--location", "eastus", "--owner", "lead@example.com",
+                    "--cost-center", "CC-9", "--budget", "5000") == 0
+    code = cli("plan", "team-d-prod", "--project", ROOT, "--stack-dir", tmp_path, "--out", tmp_path / "out",
+               "--quiet")
+    assert code == 0, capsys.readouterr()
+
+
+@pytest.mark.parametrize("gpu, location, says", [
+    # No price for the size at all (infra/catalogues/prices.yaml): a priced size is suggested.
+    ("Standard_ND96asr_v4", "swedencentral",
+     ["--gpu Standard_ND96asr_v4 in swedencentral", "Standard_ND96asr_v4 VM hours", "choose a priced size (",
+      "Standard_NC24ads_A100_v4"]),
+    # The size is priced in eastus, its OS disks are not, and no size's disks are.
+    ("Standard_NC24ads_A100_v4", "eastus",
+     ["--gpu Standard_NC24ads_A100_v4 in eastus", "OS disks Premium_LRS", "no sourced price for region eastus",
+      "no GPU size is priced in eastus: choose another --location"]),
+])
+def test_a_prod_gpu_pool_the_catalogue_cannot_price_is_refused_and_nothing_written(tmp_path, capsys, gpu,
+                                                                                    location, says):
+    """COST-01 fails closed on committed cost the catalogue cannot price, whatever the budget: new-team once
+    said "valid" and the plan then failed. Now it asks the plan's own estimate and refuses."""
+    assert new_team(tmp_path, "team-p", "--env", "prod", "--gpu", gpu, "--location", location, "--owner",
+                    "lead@example.com", "--cost-center", "CC-9", "--budget", "100000") == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert all(part in err for part in [*says, "infra/catalogues/prices.yaml", "COST-01"]), err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_sizes_suggested_for_prod_are_the_ones_the_estimate_prices(tmp_path, capsys):
+    """Each suggested size scaffolds (prod, same region) without refusal; the one refused is not suggested."""
+    assert new_team(tmp_path, "team-p", "--env", "prod", "--gpu", "Standard_ND96asr_v4", "--owner",
+                    "lead@example.com", "--cost-center", "CC-9", "--budget", "100000") == 2
+    err = " ".join(capsys.readouterr().err.split())
+    suggested = err.split("choose a priced size (")[1].split(")")[0].split(", ")
+    assert "Standard_ND96asr_v4" not in suggested and len(suggested) > 1
+    for i, sku in enumerate(suggested[:2]):
+        assert new_team(tmp_path, f"team-{i}", "--env", "prod", "--gpu", sku, "--owner", "lead@example.com",
+                        "--cost-center", "CC-9", "--budget", "100000") == 0, capsys.readouterr()
+
+
+def test_a_prod_stack_is_refused_for_any_committed_item_the_estimate_cannot_price(tmp_path, capsys, monkeypatch):
+    """Not only the GPU pool: whatever sized committed item the estimate lists as not included (here a made-up
+    one on the deployment) is named by its resource, and the file is removed; one it does not size is not."""
+    import ai_serving.cost
+
+    real = ai_serving.cost.estimate
+
+    def estimate(resources, config=None):
+        cost = real(resources, config)
+        gap = {"resource": "chat", "type": "cognitiveservices:Deployment", "item": "gpt-x 5 PTU",
+               "reason": "no PTU price", "figure": "committed", "sized": True}
+        cost["notIncluded"] += [gap, {**gap, "item": "usage", "sized": False}]
+        return cost
+
+    monkeypatch.setattr(ai_serving.cost, "estimate", estimate)
+    assert new_team(tmp_path, "team-p", "--env", "prod", "--owner", "lead@example.com", "--cost-center", "CC-9",
+                    "--budget", "5000") == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert ("chat (cognitiveservices:Deployment) in swedencentral: the price catalogue "
+            "(infra/catalogues/prices.yaml) has no price for it (gpt-x 5 PTU: no PTU price), so the prod budget "
+            "rule COST-01 would fail") in err and "usage" not in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_program_failure_on_the_scaffold_is_one_message_and_no_file(tmp_path, capsys, monkeypatch):
+    import ai_serving.engine.runner
+
+    def failing(project, stack, config):
+        run = ai_serving.engine.runner.ProgramRun(project=project.name, stack=stack)
+        run.exit_code, run.errors = 1, ["program failed: RuntimeError: boom"]
+        return run
+
+    monkeypatch.setattr(ai_serving.engine.runner, "run_program", failing)
+    assert new_team(tmp_path, "team-p", "--env", "prod", "--owner", "lead@example.com", "--cost-center", "CC-9",
+                    "--budget", "5000") == 2
+    assert "the program failed on the scaffolded stack; program failed: RuntimeError: boom" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_prod_stack_without_a_budget_is_refused_before_anything_is_written(tmp_path, capsys):
@@ -230,3 +318,52 @@ def test_written_file_is_plain_yaml_with_only_model_keys(tmp_path):
     assert doc["config"]["ai-serving:gpuPool"]["vmSku"] == "Standard_NC24ads_A100_v4"
     # Quoted in the file: a bare 2026-04-24 would be read back as a date.
     assert doc["config"]["ai-serving:openai"]["deployments"][0]["version"] == "2026-04-24"
+
+
+@pytest.mark.parametrize("value", ["1e3", "0o17", "1:30", "yes", "2027-01-31", "0x1F", "~", ".inf", "<<"])
+def test_a_value_the_two_yaml_readers_would_read_differently_is_written_quoted(tmp_path, value):
+    # safe_dump quoted by YAML 1.1 only: `costCenter: 1e3` was a number to the engine and refused by the
+    # strict reader ("read differently by the two YAML readers ... did not validate").
+    assert new_team(tmp_path, "team-x", "--env", "dev", "--cost-center", value) == 0
+    assert load(tmp_path, "team-x-dev").cost_center == value
+
+
+def _written(text: str) -> dict:
+    """``text`` as the strict reader of stack files reads it (from a scratch file)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "Pulumi.team-x-dev.yaml"
+        path.write_text(text, encoding="utf-8")
+        return stack_yaml.load(path)["config"]
+
+
+TEXT = st.one_of(st.text(max_size=64), st.text(alphabet="0123456789+-._:eEoxbTZ ~", min_size=1, max_size=16))
+"""Any text, and text made of what YAML numbers, dates and times are made of (where the readers part)."""
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cost_center=TEXT, owners=st.lists(TEXT, min_size=1, max_size=3), location=TEXT)
+def test_every_text_value_is_written_so_both_yaml_readers_read_that_text(cost_center, owners, location):
+    """What the scaffold writes, the strict reader (the engine's reading and this tool's must agree) reads back
+    as the same text: nothing is refused for how it was written, whatever the value."""
+    # Prod with a GPU pool: every part new-team writes (budget, the waiver and its expiry date) but the
+    # deployment, whose pick depends on the region (a region name is text like any other here).
+    config = scaffold.stack_config("team-x", "prod", location=location, address_space=ADDRESS_POOL, openai=False,
+                                   gpu="Standard_NC4as_T4_v3", owners=owners, cost_center=cost_center, budget=100.0)
+    assert _written(scaffold.render(config, placeholders=False)) == config
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cost_center=TEXT.filter(str.strip))
+def test_any_cost_center_is_scaffolded_and_read_back_or_refused_by_the_model_only(cost_center):
+    """End to end: the written file validates and holds the value given, or the config model (not the YAML
+    reader) refuses the value itself."""
+    with tempfile.TemporaryDirectory() as scratch:
+        project = load_project(ROOT, Path(scratch))
+        try:
+            _, config = scaffold.new_team(project, "team-x", "dev", openai=False, gpu=None,
+                                          location="swedencentral", cost_center=cost_center)
+        except ConfigError as exc:
+            assert all("YAML" not in issue.message and issue.path == "ai-serving:costCenter"
+                       for issue in exc.issues), str(exc)
+            return
+        assert load(Path(scratch), "team-x-dev").cost_center == cost_center

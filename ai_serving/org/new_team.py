@@ -7,7 +7,11 @@ no /22 is left. The directory is locked while it is scanned and the file written
 runs never pick the same range, and an existing file is never overwritten.
 
 The written file is then validated exactly as ``ai-serving validate`` would; an invalid result is
-deleted again and reported (exit 2).
+deleted again and reported (exit 2). Every text value is written so that both YAML readers of a stack file
+(this tooling's and the engine's, ``engine.stack_yaml``) read it as that text (``_Dumper``). A prod stack is
+also estimated the way ``ai-serving plan`` estimates it, and refused (deleted, exit 2) when the price
+catalogue cannot price part of its committed cost: the prod budget rule COST-01 fails closed on that, so
+the scaffold could never pass the plan.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import fcntl
 import ipaddress
 import os
 import re
+import tempfile
 import typing
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -32,7 +37,7 @@ from ..engine import stack_yaml
 from ..engine.project import Project
 from ..generate import SCHEMA_FILE
 from ..outcome import ExitCode, UsageError
-from ..stacks import load_stack
+from ..stacks import LoadedStack, load_stack
 
 ADDRESS_POOL = ipaddress.IPv4Network("10.64.0.0/10")
 """Where scaffolded stacks get their address space from (see the module docstring)."""
@@ -170,6 +175,24 @@ def stack_config(name: str, env: str, *, location: str, address_space: ipaddress
     return config
 
 
+class _Dumper(yaml.SafeDumper):
+    """``yaml.SafeDumper`` that double-quotes every text the engine's YAML reader would not read as that text.
+
+    PyYAML quotes by its own (YAML 1.1) rules only, so ``1e3`` or ``0o17`` (text to YAML 1.1) were written
+    plain, which the engine (YAML 1.2) reads as a number and the strict reader of stack files refuses.
+    Whether a plain text is text to the engine is ``stack_yaml.engine_scalar``'s decision.
+    """
+
+
+def _represent_str(dumper: _Dumper, value: str) -> yaml.ScalarNode:
+    if stack_yaml.engine_scalar(value)[0] != "str":
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    return dumper.represent_str(value)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def render(config: dict[str, Any], *, placeholders: bool) -> str:
     """The stack file's text: a header comment and the config."""
     team, env = config["ai-serving:team"], config["ai-serving:environment"]
@@ -181,7 +204,7 @@ def render(config: dict[str, Any], *, placeholders: bool) -> str:
     if placeholders:
         lines.append(f"# TODO: set the real ai-serving:owners and ai-serving:costCenter (placeholders: "
                      f"{PLACEHOLDER_COST_CENTER}, {placeholder_owner(team)}).")
-    body = yaml.safe_dump({"config": config}, sort_keys=False, default_flow_style=False, width=120)
+    body = yaml.dump({"config": config}, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=120)
     return "\n".join(lines) + "\n" + body
 
 
@@ -226,18 +249,97 @@ def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | 
             fh.write(render(config, placeholders=not (owners and cost_center)))
     finally:
         os.close(fd)
-    _validate(project, stack, path)
+    loaded = _validate(project, stack, path)
+    if env == "prod":
+        try:
+            problem = _unpriced_problem(project, stack, loaded, config)
+            if problem is not None:
+                raise UsageError(problem)
+        except UsageError:
+            path.unlink(missing_ok=True)  # a stack the plan would fail is not written
+            raise
     return path, config
 
 
-def _validate(project: Project, stack: str, path: Path) -> None:
+def _validate(project: Project, stack: str, path: Path) -> LoadedStack:
     from infra.config import ConfigError
 
     try:
-        load_stack(project, stack, path)
+        return load_stack(project, stack, path)
     except ConfigError:
         path.unlink(missing_ok=True)
         raise
+
+
+PRICES_FILE = "infra/catalogues/prices.yaml"
+"""Where a missing price is added (the message names it)."""
+_GPU_POOL_TYPE = "compute:VirtualMachineScaleSet"
+"""The GPU pool's type as the cost estimate names it: ``--gpu`` sizes it."""
+
+
+def unpriced_committed(project: Project, loaded: LoadedStack) -> list[dict[str, Any]]:
+    """The sized items of ``loaded``'s committed cost that the price catalogue cannot price: the program run
+    under mocks and estimated exactly as ``ai-serving plan`` does (``ai_serving.cost.estimate``), keeping the
+    not-included items the budget rules fail closed on (``Estimate.unpriced(COMMITTED)``: ``sized`` and
+    ``figure`` committed). UsageError when the program does not run to the end."""
+    from ..cost import estimate
+    from ..engine.runner import run_program
+    from ..plan import outcome_resources
+
+    run = run_program(project, loaded.name, loaded.config_map)
+    if run.exit_code != 0:
+        raise UsageError(f"{loaded.source}: the program failed on the scaffolded stack; "
+                         f"{'; '.join(run.errors) or f'exit code {run.exit_code}'}")
+    cost = estimate(outcome_resources(run), loaded.config)
+    return [gap for gap in cost["notIncluded"] if gap["sized"] and gap["figure"] == "committed"]
+
+
+def _unpriced_problem(project: Project, stack: str, loaded: LoadedStack, config: dict[str, Any]) -> str | None:
+    """Why the prod stack ``loaded`` (scaffolded as ``config``) cannot pass COST-01, or None when it can: COST-01
+    fails on every committed item the catalogue cannot price (``unpriced_committed``), whatever the budget."""
+    gaps = unpriced_committed(project, loaded)
+    if not gaps:
+        return None
+    location = config["azure-native:location"]
+    gpu = (config.get("ai-serving:gpuPool") or {}).get("vmSku")
+    missing: dict[str, list[str]] = {}  # the option (or resource) -> what of it has no price, and why
+    for gap in gaps:
+        option = f"--gpu {gpu}" if gap["type"] == _GPU_POOL_TYPE else f"{gap['resource']} ({gap['type']})"
+        missing.setdefault(option, []).append(f"{gap['item']}: {gap['reason']}")
+    options = [f"{option} in {location}: the price catalogue ({PRICES_FILE}) has no price for it "
+               f"({'; '.join(items)})" for option, items in missing.items()]
+    if any(gap["type"] == _GPU_POOL_TYPE for gap in gaps):
+        priced = _priced_gpu_sizes(project, stack, config)
+        fix = (f"choose a priced size ({', '.join(priced)})" if priced
+               else f"no GPU size is priced in {location}: choose another --location") + " or add a sourced price"
+    else:
+        fix = "choose another --location or add a sourced price"
+    return (f"{'; '.join(options)}, so the prod budget rule COST-01 would fail (it fails closed on committed "
+            f"cost it cannot price); {fix}")
+
+
+def _priced_gpu_sizes(project: Project, stack: str, config: dict[str, Any]) -> list[str]:
+    """The catalogued GPU sizes whose stack, scaffolded as ``config`` otherwise is, has all its committed cost
+    priced: each candidate is written, validated and estimated as the real one was (in a scratch directory)."""
+    from infra import catalogues
+
+    priced = []
+    with tempfile.TemporaryDirectory(prefix="new-team-") as scratch:
+        path = Path(scratch) / project.stack_file(stack).name
+        for sku in catalogues.gpu_skus():
+            try:
+                model = pick_model(sku)
+            except UsageError:
+                continue  # nothing to serve on it: new-team refuses it anyway
+            candidate = {**config, "ai-serving:gpuPool": {**config["ai-serving:gpuPool"], "vmSku": sku,
+                                                          "model": model}}
+            path.write_text(render(candidate, placeholders=False), encoding="utf-8")
+            try:
+                if not unpriced_committed(project, load_stack(project, stack, path)):
+                    priced.append(sku)
+            except (ConfigError, UsageError):
+                continue  # not a stack new-team could write with this size
+    return priced
 
 
 def run(project: Project, args: Any, console: Any, err: Any = None) -> int:
