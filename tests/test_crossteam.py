@@ -164,7 +164,8 @@ def test_plan_all_fails_a_program_that_grants_into_another_teams_group(tmp_path,
     (stacks / "Pulumi.team-a-prod.yaml").write_text(team_a, encoding="utf-8")
     registry = f"{SUB}/resourceGroups/rg-team-a-prod-sdc/providers/Microsoft.ContainerRegistry/registries/crteamap3620dc21"
     team_y = team_a.replace("ai-serving:team: team-a", "ai-serving:team: team-y").replace(
-        "    servingImage: vllm/vllm-openai:v0.34.0\n", f"    servingImage: vllm/vllm-openai:v0.34.0\n    registryId: {registry}\n")
+        "    servingImage: vllm/vllm-openai:v0.34.0\n", f"    servingImage: vllm/vllm-openai:v0.34.0\n    registryId: {registry}\n"
+    ).replace("vmss-team-a-prod-", "vmss-team-y-prod-")  # its digest waiver names its own scale set
     assert registry in team_y
     (stacks / "Pulumi.team-y-prod.yaml").write_text(team_y, encoding="utf-8")
     capsys.readouterr()

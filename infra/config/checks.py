@@ -222,7 +222,8 @@ def is_resource_of(arm_id: str, arm_type: str) -> bool:
     since the program takes the last segment as the registry or account name (a child id would name one
     resource, grant another). The one test for both a stack's ids and the shared list's (infra.catalogues)."""
     parts = arm_id.split("/")  # ARM_ID_RE: "", subscriptions, <id>, resourceGroups, <group>, providers, ...
-    return (full_match(ARM_ID_RE, arm_id) and len(parts) == 9
+    # ARM ids are case-insensitive (the shared list may hold one as the portal or the CLI spelt it).
+    return (re.fullmatch(ARM_ID_RE.pattern, arm_id, re.IGNORECASE) is not None and len(parts) == 9
             and f"{parts[6]}/{parts[7]}".lower() == arm_type.lower())
 
 
