@@ -7,14 +7,16 @@ policies/guardrails/catalogue.json     infra/catalogues/*.yaml, infra/config/reg
                                        infra/naming.py (tags), infra/config/profiles.py
 policies/guardrails/arm_types.json     ai_serving/arm.py (the types the pack's stack rules resolve)
 policies/guardrails/prices.json        infra/catalogues/prices.yaml (the cost estimate's prices)
+policies/guardrails/public_suffix.py   infra/config/public_suffix.py (CS-06's wildcard rule, copied)
 policies/README.md                     the pack's rule registry (guardrails.docs.render_readme)
 policies/policy-config.json            the pack's rule registry (guardrails.docs.render_config)
 stacks/stack.schema.json               infra/config/model.py (StackConfig, by alias)
 =====================================  ==========================================================
 
 The pack is published on its own and never imports ``infra`` or the tooling: it reads the generated
-JSON files. ``python -m ai_serving.generate`` writes them; ``--check`` lists the stale ones and exits
-1 (tests/test_generated.py runs the same comparison).
+JSON files and runs the generated copy of the one module it shares with the stack config.
+``python -m ai_serving.generate`` writes them; ``--check`` lists the stale ones and exits 1
+(tests/test_generated.py runs the same comparison).
 """
 
 from __future__ import annotations
@@ -62,6 +64,12 @@ def pack_catalogue() -> str:
         "requiredTags": required,
         "tagPatterns": {"environment": f"^({'|'.join(PROFILES)})$"},
     })
+
+
+def pack_public_suffix() -> str:
+    """The pack's copy of ``infra/config/public_suffix.py`` (CS-06's wildcard rule), which it may not import."""
+    source = (ROOT / "infra" / "config" / "public_suffix.py").read_text(encoding="utf-8")
+    return f"# {_HEADER.format(sources='infra/config/public_suffix.py')}\n{source}"
 
 
 def pack_arm_types() -> str:
@@ -140,6 +148,7 @@ GENERATED: dict[str, Callable[[], str]] = {
     "policies/guardrails/catalogue.json": pack_catalogue,
     "policies/guardrails/arm_types.json": pack_arm_types,
     "policies/guardrails/prices.json": pack_prices,
+    "policies/guardrails/public_suffix.py": pack_public_suffix,
     "policies/README.md": pack_readme,
     "policies/policy-config.json": pack_config,
     f"stacks/{SCHEMA_FILE}": stack_schema,

@@ -718,8 +718,8 @@ def test_secret_settings_are_named_not_shown() -> None:
 
 def test_the_pack_and_the_config_share_one_definition_of_a_shared_domain() -> None:
     """CS-06 and the config's allowedFqdns check answer alike for every entry of the Public Suffix List,
-    every domain above one, one below each, and domains of one owner (the pack cannot import infra/, so
-    each holds the definition; this holds them together)."""
+    every domain above one, one below each, and domains of one owner. The pack runs a generated copy of
+    infra/config/public_suffix.py (tests/test_generated.py fails when it is stale); this runs both."""
     from guardrails.rules.ai import shared_suffix as pack
     from publicsuffixlist import PSLFILE, encode_idn
 

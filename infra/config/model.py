@@ -13,16 +13,15 @@ import ipaddress
 import re
 import unicodedata
 from datetime import date
-from functools import cache
 from typing import Annotated, Literal
 
-from publicsuffixlist import PSLFILE, PublicSuffixList, encode_idn
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
 from pydantic.alias_generators import to_camel
 
 from .errors import shown
 from .patterns import full_match
 from .profiles import PROFILES, Environment, EnvironmentProfile
+from .public_suffix import shared_suffix
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 EMAIL_RE = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$")
@@ -126,39 +125,6 @@ def _tags(value: dict[str, str]) -> dict[str, str]:
 
 _HOST_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 FQDN_RE = re.compile(rf"(\*\.)?{_HOST_LABEL}(\.{_HOST_LABEL})+")
-
-
-@cache
-def _public_suffix_list() -> tuple[PublicSuffixList, dict[str, str]]:
-    """The Public Suffix List (publicsuffix.org; both its ICANN and PRIVATE sections) as bundled with the
-    ``publicsuffixlist`` package pinned in requirements.lock (the file's VERSION and COMMIT lines say which
-    list), and each domain ABOVE one of its entries, with that entry (``core.windows.net`` ->
-    ``blob.core.windows.net``). Read once, on the first wildcard checked."""
-    with open(PSLFILE, encoding="utf-8") as source:
-        listed = {line.split()[0].lstrip("!*.") for line in source if line.strip() and not line.startswith("//")}
-    above: dict[str, str] = {}
-    for entry in sorted(listed | {encode_idn(e) for e in listed}):  # host names arrive punycoded (xn--)
-        for i in range(1, entry.count(".") + 1):
-            above.setdefault(entry.split(".", i)[-1], entry)
-    return PublicSuffixList(), above
-
-
-def shared_suffix(domain: str) -> str | None:
-    """The public suffix that makes ``*.<domain>`` a wildcard over other tenants' hosts, or None.
-
-    A public suffix is a name under which anyone may register their own (``com``, ``co.uk``), and the
-    list's PRIVATE section holds the providers' multi-tenant domains, where every customer gets a host
-    (``blob.core.windows.net``, ``azurewebsites.net``, ``ngrok-free.app``). ``*.<domain>`` covers every
-    tenant's hosts when ``domain`` is such a suffix or lies above one (``*.core.windows.net`` covers
-    ``<anyone>.blob.core.windows.net``). The pack's CS-06 applies the same definition
-    (``policies/guardrails/rules/ai.py``, ``shared_suffix``: the pack cannot import infra/), and
-    tests/test_policies_rules.py holds the two to the same answers.
-    """
-    psl, above = _public_suffix_list()
-    domain = domain.lower()
-    if "*" in domain:  # not a domain name (`*.*`): the host name check refuses it
-        return None
-    return domain if psl.is_public(domain) else above.get(domain)
 
 
 def _fqdn(value: str) -> str:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 from fnmatch import fnmatchcase
-from functools import cache
 from typing import Any
-
-from publicsuffixlist import PSLFILE, PublicSuffixList, encode_idn
 
 from .. import config as cfg
 from ..define import azure_policy, checkov, psrule, rule
 from ..environment import is_prod, tagged_environment
 from ..model import Context, Findings, NotApplicable
+from ..public_suffix import shared_suffix
 from ..values import elements, eq, get, is_true, known, one_of, present, shown
 from .common import has_managed_identity
 
@@ -231,32 +229,6 @@ def cs06(props: Any, ctx: Context) -> Findings:
                         f"{shown(suffix)}, a public suffix (Public Suffix List); list the exact hosts under it "
                         "(a storage account's, an app's) or a wildcard below a domain of one owner (*.example.com)")
     return out
-
-
-@cache
-def _public_suffix_list() -> tuple[PublicSuffixList, dict[str, str]]:
-    """The Public Suffix List (publicsuffix.org; ICANN and PRIVATE sections) bundled with the pinned
-    ``publicsuffixlist`` package, and each domain above one of its entries, with that entry."""
-    with open(PSLFILE, encoding="utf-8") as source:
-        listed = {line.split()[0].lstrip("!*.") for line in source if line.strip() and not line.startswith("//")}
-    above: dict[str, str] = {}
-    for entry in sorted(listed | {encode_idn(e) for e in listed}):  # host names arrive punycoded (xn--)
-        for i in range(1, entry.count(".") + 1):
-            above.setdefault(entry.split(".", i)[-1], entry)
-    return PublicSuffixList(), above
-
-
-def shared_suffix(domain: str) -> str | None:
-    """The public suffix that makes ``*.<domain>`` a wildcard over other tenants' hosts, or None: ``domain``
-    is a public suffix (``com``, ``blob.core.windows.net``, ``ngrok-free.app``) or lies above one
-    (``core.windows.net``). The stack config's ``allowedFqdns`` check (infra/config/model.py
-    ``shared_suffix``) is the same definition, which the pack cannot import; tests/test_policies_rules.py
-    holds the two to the same answers."""
-    psl, above = _public_suffix_list()
-    domain = domain.lower()
-    if "*" in domain:
-        return None
-    return domain if psl.is_public(domain) else above.get(domain)
 
 
 @rule(
