@@ -37,8 +37,8 @@ def expected_tokens(config: StackConfig | None) -> dict[str, dict[str, int]]:
             for d in config.openai.deployments if d.expected_monthly_tokens is not None}
 
 
-def estimate(resources: Iterable[Mapping[str, Any]], config: StackConfig | None = None) -> dict[str, Any]:
-    """The ``cost`` section of plan.json for plan ``resources`` (``{type, urn, name, inputs, ...}`` each)."""
+def _estimate(resources: Iterable[Mapping[str, Any]], config: StackConfig | None) -> Any:
+    """The pack's ``Estimate`` for plan ``resources`` (``{type, urn, name, inputs, ...}`` each)."""
     cost = _pack()
     from guardrails.model import StackResource  # type: ignore[import-not-found]
 
@@ -46,7 +46,19 @@ def estimate(resources: Iterable[Mapping[str, Any]], config: StackConfig | None 
                            parent=r.get("parent"), dependencies=tuple(r.get("dependencies") or ()),
                            protect=bool(r.get("protect")))
              for r in resources if r.get("custom", True)]
-    return cost.estimate(stack, expected_tokens(config)).to_json()
+    return cost.estimate(stack, expected_tokens(config))
+
+
+def estimate(resources: Iterable[Mapping[str, Any]], config: StackConfig | None = None) -> dict[str, Any]:
+    """The ``cost`` section of plan.json for plan ``resources`` (``{type, urn, name, inputs, ...}`` each)."""
+    return _estimate(resources, config).to_json()
+
+
+def unpriced_committed(resources: Iterable[Mapping[str, Any]], config: StackConfig | None = None
+                       ) -> list[dict[str, Any]]:
+    """The sized items of the committed cost the price catalogue cannot price (plan.json ``notIncluded``
+    rows): what the prod budget rule COST-01 fails closed on (``Estimate.unpriced``)."""
+    return [gap.to_json() for gap in _estimate(resources, config).unpriced(_pack().COMMITTED)]
 
 
 def sources() -> dict[str, dict[str, Any]]:

@@ -138,18 +138,21 @@ def test_the_sizes_suggested_for_prod_are_the_ones_the_estimate_prices(tmp_path,
 def test_a_prod_stack_is_refused_for_any_committed_item_the_estimate_cannot_price(tmp_path, capsys, monkeypatch):
     """Not only the GPU pool: whatever sized committed item the estimate lists as not included (here a made-up
     one on the deployment) is named by its resource, and the file is removed; one it does not size is not."""
+    import dataclasses
+
+    from guardrails.cost import COMMITTED, Gap
+
     import ai_serving.cost
 
-    real = ai_serving.cost.estimate
+    real = ai_serving.cost._estimate
 
     def estimate(resources, config=None):
         cost = real(resources, config)
-        gap = {"resource": "chat", "type": "cognitiveservices:Deployment", "item": "gpt-x 5 PTU",
-               "reason": "no PTU price", "figure": "committed", "sized": True}
-        cost["notIncluded"] += [gap, {**gap, "item": "usage", "sized": False}]
+        gap = Gap("chat", "cognitiveservices:Deployment", "rg", "gpt-x 5 PTU", "no PTU price", COMMITTED, sized=True)
+        cost.not_included += [gap, dataclasses.replace(gap, item="usage", sized=False)]
         return cost
 
-    monkeypatch.setattr(ai_serving.cost, "estimate", estimate)
+    monkeypatch.setattr(ai_serving.cost, "_estimate", estimate)
     assert new_team(tmp_path, "team-p", "--env", "prod", "--owner", "lead@example.com", "--cost-center", "CC-9",
                     "--budget", "5000") == 2
     err = " ".join(capsys.readouterr().err.split())

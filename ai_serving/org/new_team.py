@@ -282,7 +282,7 @@ def unpriced_committed(project: Project, loaded: LoadedStack) -> list[dict[str, 
     under mocks and estimated exactly as ``ai-serving plan`` does (``ai_serving.cost.estimate``), keeping the
     not-included items the budget rules fail closed on (``Estimate.unpriced(COMMITTED)``: ``sized`` and
     ``figure`` committed). UsageError when the program does not run to the end."""
-    from ..cost import estimate
+    from ..cost import unpriced_committed as unpriced
     from ..engine.runner import run_program
     from ..plan import outcome_resources
 
@@ -290,8 +290,7 @@ def unpriced_committed(project: Project, loaded: LoadedStack) -> list[dict[str, 
     if run.exit_code != 0:
         raise UsageError(f"{loaded.source}: the program failed on the scaffolded stack; "
                          f"{'; '.join(run.errors) or f'exit code {run.exit_code}'}")
-    cost = estimate(outcome_resources(run), loaded.config)
-    return [gap for gap in cost["notIncluded"] if gap["sized"] and gap["figure"] == "committed"]
+    return unpriced(outcome_resources(run), loaded.config)
 
 
 def _unpriced_problem(project: Project, stack: str, loaded: LoadedStack, config: dict[str, Any]) -> str | None:
