@@ -224,7 +224,8 @@ def _matching_waiver(d: Diagnostic, suppressions: list[Suppression], policies: M
 
 
 def _compliance(policies: Mapping[str, PolicyMeta], analysis: Analysis, verdict: Verdict) -> list[dict[str, Any]]:
-    """cdk-nag style rows: one per (rule, resource) the pack judged."""
+    """cdk-nag style rows: one per (rule, resource) the pack judged; a stack policy without findings has one
+    row for the stack (``analysis.stack_urn``)."""
     rows: list[dict[str, Any]] = []
     flagged = {(v["policy"], v["urn"]) for v in verdict.violations}
     waived = {(s["policy"], s["urn"]): s for s in verdict.suppressed}
@@ -234,11 +235,20 @@ def _compliance(policies: Mapping[str, PolicyMeta], analysis: Analysis, verdict:
             if meta.stack_policy or name in skipped or meta.level == "disabled":
                 continue
             rows.append(_row(name, meta, urn, flagged, waived))
+    judged_stack = set()
     for key in sorted(flagged | set(waived)):
         name, urn = key
         meta = policies.get(name)
         if meta is not None and meta.stack_policy:
+            judged_stack.add(name)
             rows.append(_row(name, meta, urn, flagged, waived))
+    # A stack policy that judged the stack and found nothing gets one Compliant row for the stack as a whole
+    # (its findings name the resources at fault). One that declared itself not applicable (e.g. VMSS-09 in a
+    # stack without a scale set) or is disabled judged nothing, so it has no row, as a resource policy has none.
+    skipped = analysis.not_applicable.get("", set())
+    for name, meta in policies.items():
+        if meta.stack_policy and meta.level != "disabled" and name not in skipped and name not in judged_stack:
+            rows.append(_row(name, meta, analysis.stack_urn, flagged, waived))
     return rows
 
 

@@ -30,7 +30,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grp
 from infra.config.errors import is_key_material, shown
 
 from ..outcome import UsageError, bounded, exit_text
-from .runner import ProgramRun, Registration
+from .runner import ROOT_STACK_TYPE, ProgramRun, Registration
 
 LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
           analyzer_pb2.DISABLED: "disabled", analyzer_pb2.REMEDIATE: "remediate"}
@@ -80,6 +80,9 @@ class Analysis:
     """urn -> names of policies that declared themselves not applicable to it."""
     analyzed: list[str] = field(default_factory=list)
     """URNs sent to Analyze, in order."""
+    stack_urn: str = ""
+    """The URN of the stack resource (``pulumi:pulumi:Stack``): what a stack policy judged as a whole.
+    AnalyzeStack's not-applicable answers are under ``not_applicable[""]``."""
 
 
 class _EngineServicer(engine_pb2_grpc.EngineServicer):
@@ -355,6 +358,8 @@ class PolicyPackProcess:
         out = Analysis()
         by_urn = {r.urn: r for r in run.resources}
         for reg in run.resources:
+            if reg.type == ROOT_STACK_TYPE:
+                out.stack_urn = reg.urn
             if reg.read:
                 continue
             response = self.stub.Analyze(analyzer_pb2.AnalyzeRequest(
