@@ -8,13 +8,16 @@ policies/guardrails/catalogue.json     infra/catalogues/*.yaml, infra/config/reg
 policies/guardrails/arm_types.json     ai_serving/arm.py (the types the pack's stack rules resolve)
 policies/guardrails/prices.json        infra/catalogues/prices.yaml (the cost estimate's prices)
 policies/guardrails/public_suffix.py   infra/config/public_suffix.py (CS-06's wildcard rule, copied)
+policies/guardrails/service_domains.py infra/catalogues/azure_service_domains.yaml (the copy's Azure
+                                       service domains, inline)
 policies/README.md                     the pack's rule registry (guardrails.docs.render_readme)
 policies/policy-config.json            the pack's rule registry (guardrails.docs.render_config)
 stacks/stack.schema.json               infra/config/model.py (StackConfig, by alias)
 =====================================  ==========================================================
 
 The pack is published on its own and never imports ``infra`` or the tooling: it reads the generated
-JSON files and runs the generated copy of the one module it shares with the stack config.
+JSON files and runs the generated copy of the one module it shares with the stack config (with that
+module's data sibling, ``service_domains.py``).
 ``python -m ai_serving.generate`` writes them; ``--check`` lists the stale ones and exits 1
 (tests/test_generated.py runs the same comparison).
 """
@@ -70,6 +73,28 @@ def pack_public_suffix() -> str:
     """The pack's copy of ``infra/config/public_suffix.py`` (CS-06's wildcard rule), which it may not import."""
     source = (ROOT / "infra" / "config" / "public_suffix.py").read_text(encoding="utf-8")
     return f"# {_HEADER.format(sources='infra/config/public_suffix.py')}\n{source}"
+
+
+def pack_service_domains() -> str:
+    """The data sibling the pack's copy of ``public_suffix`` imports (``from .service_domains import ...``):
+    Azure's multi-tenant service domains from ``infra/catalogues/azure_service_domains.yaml``, inline, with
+    the same interface as ``infra/config/service_domains.py``, which reads that file."""
+    from infra import catalogues
+
+    source = catalogues.load("azure_service_domains")["source"]
+    zones = "".join(f"    {json.dumps(zone)}: {json.dumps(service)},\n"
+                    for zone, service in catalogues.azure_service_domains().items())
+    return (f"# {_HEADER.format(sources='infra/catalogues/azure_service_domains.yaml')}\n"
+            '"""Azure\'s multi-tenant service domains for the pack\'s copy of ``public_suffix`` (CS-06).\n\n'
+            f"Source: {source['title']},\n{source['url']}\n"
+            f"(ms.date {source['ms_date']}, read {source['retrieved']}; the catalogue says where it was read and\n"
+            "how placeholders such as ``{regionName}`` are judged).\n"
+            '"""\n\n'
+            "from __future__ import annotations\n\n"
+            f"_ZONES: dict[str, str] = {{\n{zones}}}\n\n\n"
+            "def azure_service_domains() -> dict[str, str]:\n"
+            '    """Zone -> the Azure service(s) whose customers each get a host under it, every cloud\'s zones."""\n'
+            "    return dict(_ZONES)\n")
 
 
 def pack_arm_types() -> str:
@@ -149,6 +174,7 @@ GENERATED: dict[str, Callable[[], str]] = {
     "policies/guardrails/arm_types.json": pack_arm_types,
     "policies/guardrails/prices.json": pack_prices,
     "policies/guardrails/public_suffix.py": pack_public_suffix,
+    "policies/guardrails/service_domains.py": pack_service_domains,
     "policies/README.md": pack_readme,
     "policies/policy-config.json": pack_config,
     f"stacks/{SCHEMA_FILE}": stack_schema,

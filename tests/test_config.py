@@ -141,6 +141,72 @@ def test_exact_hosts_under_a_shared_domain_and_wildcards_below_one_owner_are_all
     assert cli("validate", "team-t-dev", "--stack-dir", tmp_path) == 0, capsys.readouterr().err
 
 
+def test_a_wildcard_at_or_above_an_azure_service_domain_is_refused_with_file_key_and_line(tmp_path, capsys):
+    """Azure's multi-tenant domains the Public Suffix List lacks (anyone's key vault, registry, OpenAI account),
+    from infra/catalogues/azure_service_domains.yaml; a placeholder label stands for any one label."""
+    cfg = base_config("prod")
+    cfg["ai-serving:openai"]["allowedFqdns"] = ["kv.vault.azure.net", "*.vault.azure.net", "*.azure.net",
+                                                "*.azurecr.io", "*.OpenAI.azure.com", "*.eastus.batch.azure.com"]
+    path = write_stack(tmp_path, "team-t-prod", cfg)
+    assert cli("validate", "team-t-prod", "--stack-dir", tmp_path) == 2
+    err = capsys.readouterr().err
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for i, (entry, zone, service) in enumerate([
+        ("*.vault.azure.net", "vault.azure.net", "Azure Key Vault"),
+        ("*.azure.net", "afs.azure.net", "Azure File Sync"),  # the first listed zone below it
+        ("*.azurecr.io", "azurecr.io", "Azure Container Registry"),
+        ("*.OpenAI.azure.com", "openai.azure.com", "Foundry Tools"),
+        ("*.eastus.batch.azure.com", "{regionName}.batch.azure.com", "Azure Batch"),
+    ], start=1):
+        line = next(n for n, text in enumerate(lines, 1) if text.strip() == f"- '{entry}'")
+        assert (f"{path}:{line}: ai-serving:openai.allowedFqdns[{i}]: wildcard '{entry}' is too broad: it covers "
+                f"every tenant's hosts under '{zone}', an Azure service domain ({service}") in err, err
+        assert f"name the exact hosts (like myname.{zone})" in err
+    assert "allowedFqdns[0]" not in err  # one vault's host
+
+
+def test_exact_hosts_under_an_azure_service_domain_and_wildcards_below_one_host_are_allowed(tmp_path, capsys):
+    cfg = base_config("dev")
+    cfg["ai-serving:openai"]["allowedFqdns"] = ["kv.vault.azure.net", "myreg.azurecr.io", "acct.openai.azure.com",
+                                                "srv.database.windows.net", "acct.eastus.batch.azure.com",
+                                                "*.myreg.westeurope.data.azurecr.io", "*.azure.example.com"]
+    write_stack(tmp_path, "team-t-dev", cfg)
+    assert cli("validate", "team-t-dev", "--stack-dir", tmp_path) == 0, capsys.readouterr().err
+
+
+def test_every_zone_of_the_azure_service_domain_file_is_refused_as_a_wildcard():
+    """The check reads its list from the data file: each zone there (placeholders filled with a label) and the
+    domain above it make a refused wildcard, and a tenant's host below it stays allowed."""
+    import re
+
+    import yaml
+
+    from infra.catalogues import AZURE_SERVICE_DOMAINS_FILE
+    from infra.config.model import _fqdn
+
+    doc = yaml.safe_load(AZURE_SERVICE_DOMAINS_FILE.read_text(encoding="utf-8"))
+    zones = {re.sub(r"\{[A-Za-z]+\}", "westeurope", z) for cloud in doc["zones"].values() for z in cloud}
+    assert {"vault.azure.net", "openai.azure.com", "cognitiveservices.azure.com", "azurecr.io",
+            "servicebus.windows.net", "database.windows.net", "vault.usgovcloudapi.net", "vaultcore.azure.cn",
+            "westeurope.data.azurecr.io"} <= zones
+    for zone in zones:
+        for wildcard in (f"*.{zone}", f"*.{zone.split('.', 1)[1]}"):
+            with pytest.raises(ValueError, match="too broad"):
+                _fqdn(wildcard)
+        assert _fqdn(f"tenant-host.{zone}") == f"tenant-host.{zone}"
+
+
+def test_a_malformed_azure_service_domain_file_is_one_error_naming_file_and_key(monkeypatch):
+    from infra import catalogues
+
+    monkeypatch.setattr(catalogues, "load", lambda name: {"zones": {"commercial": {"Vault.Azure.Net ": "Key Vault"},
+                                                                    "government": {}, "china": {}}})
+    with pytest.raises(ConfigError) as err:
+        catalogues.azure_service_domains()
+    assert "azure_service_domains.yaml" in str(err.value) and "zones.commercial" in str(err.value)
+    assert "'Vault.Azure.Net '" in str(err.value)
+
+
 def test_a_wildcard_over_any_entry_of_the_public_suffix_list_is_refused():
     """Every entry of both sections, the PRIVATE one (providers' multi-tenant domains) included: `*.<entry>`
     is refused, and one tenant's host under it is allowed."""

@@ -7,6 +7,7 @@ every failing case is a one-field mutation of one (``DELETE`` = the property lef
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 import pytest
@@ -145,6 +146,16 @@ FAILING = [
     ("CS-06", "account", {"properties.allowedFqdnList": ["evil*.azurewebsites.net"]}, "under 'azurewebsites.net'"),
     ("CS-06", "account", {"properties.allowedFqdnList": ["*.com"]}, "under 'com'"),
     ("CS-06", "account", {"properties.allowedFqdnList": ["*.co.uk"]}, "under 'co.uk'"),
+    # Azure's service domains the PSL lacks (Microsoft's private endpoint DNS zone table): anyone's key vault,
+    # registry, OpenAI account; at or above one, or with its {placeholder} labels filled.
+    ("CS-06", "account", {"properties.allowedFqdnList": ["kv.vault.azure.net", "*.vault.azure.net"]},
+     "allowedFqdnList[1] is a wildcard over every tenant's hosts under 'vault.azure.net', an Azure service domain "
+     "(Azure Key Vault)"),
+    ("CS-06", "account", {"properties.allowedFqdnList": ["*.azure.net"]}, "an Azure service domain"),
+    ("CS-06", "account", {"properties.allowedFqdnList": ["*.azurecr.io"]}, "under 'azurecr.io', an Azure service"),
+    ("CS-06", "account", {"properties.allowedFqdnList": ["x*.OpenAI.azure.com"]}, "under 'openai.azure.com'"),
+    ("CS-06", "account", {"properties.allowedFqdnList": ["*.eastus.batch.azure.com"]},
+     "under '{regionName}.batch.azure.com'"),
     ("CS-07", "account", {"kind": "Face"}, "kind 'Face'"),
     ("CS-07", "account", {"kind": DELETE}, "(unset)"),
     # Deployments
@@ -429,6 +440,9 @@ PASSING_VARIANTS = [
     # exact hosts under a shared domain, and wildcards below a domain of one owner
     ("CS-06", "account", {"properties.allowedFqdnList": ["mystorage.blob.core.windows.net", "*.example.com",
                                                          "*.eu.example.co.uk", "myapp.azurewebsites.net"]}),
+    ("CS-06", "account", {"properties.allowedFqdnList": ["kv.vault.azure.net", "myreg.azurecr.io",
+                                                         "acct.openai.azure.com", "acct.eastus.batch.azure.com",
+                                                         "*.myreg.westeurope.data.azurecr.io"]}),
     # things that look alarming but are not
     ("NET-01", "nsg", {"securityRules.4.destinationPortRange": "22"}),  # a Deny rule
     ("NET-01", "nsg", {"securityRules.3.destinationPortRange": "22"}),  # outbound
@@ -723,15 +737,21 @@ def test_the_pack_and_the_config_share_one_definition_of_a_shared_domain() -> No
     from guardrails.rules.ai import shared_suffix as pack
     from publicsuffixlist import PSLFILE, encode_idn
 
+    from infra.catalogues import azure_service_domains
     from infra.config.model import shared_suffix as config
 
     with open(PSLFILE, encoding="utf-8") as source:
         rules = [line.split()[0] for line in source if line.strip() and not line.startswith("//")]
     domains = {r.lstrip("!*.") for r in rules}
     domains |= {encode_idn(d) for d in domains}
+    # Azure's service domains, their {placeholder} labels filled (`{regionName}` -> `eastus`).
+    domains |= {re.sub(r"\{[A-Za-z]+\}", "eastus", zone) for zone in azure_service_domains()}
     domains |= {d.split(".", i)[-1] for d in list(domains) for i in range(1, d.count("."))}
     domains |= {f"tenant.{d}" for d in list(domains)} | {"example.com", "eu.example.co.uk", "example.corp", "*"}
     assert [d for d in sorted(domains) if pack(d) != config(d)] == []
-    assert config("ngrok-free.app") == "ngrok-free.app" and config("core.windows.net") == "blob.core.windows.net"
+    assert config("ngrok-free.app").name == "ngrok-free.app"
+    assert config("core.windows.net").name == "blob.core.windows.net"
     assert config("tenant.blob.core.windows.net") is None and config("example.com") is None
-    assert config("xn--mre-og-romsdal-qqb.no") == "sande.xn--mre-og-romsdal-qqb.no"  # møre-og-romsdal.no, as DNS has it
+    assert config("xn--mre-og-romsdal-qqb.no").name == "sande.xn--mre-og-romsdal-qqb.no"  # møre-og-romsdal.no, as DNS has it
+    assert config("vault.azure.net").name == "vault.azure.net" and config("myvault.vault.azure.net") is None
+    assert config("westeurope.data.azurecr.io").name == "{regionName}.data.azurecr.io"

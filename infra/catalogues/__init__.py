@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -95,4 +96,39 @@ def shared_supply() -> dict[str, frozenset[str]]:
             raise ConfigError(SHARED_SUPPLY_FILE, [ConfigIssue(key, f"expected a list of {arm_type} resource ids; "
                                                                     f"found {str(bad[0])[:200]!r}")])
         out[key] = frozenset(e.rstrip("/").lower() for e in entries)
+    return out
+
+
+AZURE_SERVICE_DOMAINS_FILE = _DIR / "azure_service_domains.yaml"
+"""Azure's multi-tenant service domains (Microsoft's private endpoint DNS zone table): the one place they are listed."""
+AZURE_CLOUDS = ("commercial", "government", "china")
+"""The clouds ``azure_service_domains.yaml`` lists zones for (the source page's three sections)."""
+_ZONE_RE = re.compile(r"((?:[a-z0-9-]|\{[A-Za-z]+\})+\.)*[a-z0-9-]+\.[a-z0-9-]+")
+"""A zone as Microsoft's table writes it: DNS labels, the leading ones possibly holding {placeholders}."""
+
+
+def azure_service_domains() -> dict[str, str]:
+    """Zone -> the Azure service(s) whose customers each get a host under it, every cloud's zones merged
+    (``vault.azure.net`` -> ``Azure Key Vault``; ``{regionName}.batch.azure.com`` -> ``Azure Batch``).
+
+    A ``ConfigError`` naming the file and the key when an entry is malformed: the list decides which egress
+    wildcards are refused, so a broken entry must not quietly drop out of it."""
+    from ..config.errors import ConfigError, ConfigIssue
+    from ..config.patterns import full_match
+
+    zones = (load("azure_service_domains") or {}).get("zones")
+    if not isinstance(zones, dict) or set(zones) != set(AZURE_CLOUDS):
+        raise ConfigError(AZURE_SERVICE_DOMAINS_FILE, [ConfigIssue("zones", "expected a mapping with the keys "
+                                                                            f"{', '.join(AZURE_CLOUDS)}")])
+    out: dict[str, str] = {}
+    for cloud in AZURE_CLOUDS:
+        entries = zones[cloud]
+        bad = [(z, s) for z, s in entries.items() if not full_match(_ZONE_RE, z) or not isinstance(s, str)] \
+            if isinstance(entries, dict) and entries else [(entries, None)]
+        if bad:
+            raise ConfigError(AZURE_SERVICE_DOMAINS_FILE, [ConfigIssue(
+                f"zones.{cloud}", "expected a mapping of lower-case DNS zones ({placeholder} labels first) to "
+                                  f"the service names; found {str(bad[0][0])[:200]!r}")])
+        for zone, service in entries.items():
+            out.setdefault(zone, service)
     return out

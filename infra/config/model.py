@@ -128,16 +128,18 @@ FQDN_RE = re.compile(rf"(\*\.)?{_HOST_LABEL}(\.{_HOST_LABEL})+")
 
 
 def _fqdn(value: str) -> str:
-    """An outbound allow-list entry: a host name, or ``*.`` + a domain of one owner (not a public suffix)."""
+    """An outbound allow-list entry: a host name, or ``*.`` + a domain of one owner (not at or above a shared
+    domain: ``shared_suffix``)."""
     host = value.lower()
-    # `*`, `*.com`, `*.blob.core.windows.net`: a wildcard over a public suffix opens the exfiltration path
-    # to every tenant of it (anyone's storage account, web app or tunnel).
-    suffix = "" if host == "*" else shared_suffix(host[2:]) if host.startswith("*.") else None
-    if suffix is not None:
-        covers = f"every tenant's hosts under {shown(suffix)}, a public suffix (Public Suffix List)" if suffix \
-            else "every host"
+    # `*`, `*.com`, `*.blob.core.windows.net`, `*.vault.azure.net`: a wildcard over a shared domain opens the
+    # exfiltration path to every tenant of it (anyone's storage account, key vault, web app or tunnel).
+    shared = shared_suffix(host[2:]) if host.startswith("*.") else None
+    if host == "*" or shared is not None:
+        # The shared domain comes from the lists, not from the stack file: quoted as it is ({placeholders} too).
+        covers = f"every tenant's hosts under '{shared.name}', {shared.listed_in}" if shared else "every host"
         raise ValueError(f"wildcard {shown(value)} is too broad: it covers {covers}; name the exact hosts (like "
-                         f"myname.{suffix or 'example.com'}) or a wildcard below a domain of your own (*.example.com)")
+                         f"myname.{shared.name if shared else 'example.com'}) or a wildcard below a domain of your "
+                         "own (*.example.com)")
     if not full_match(FQDN_RE, host) or len(host) > 253:
         raise ValueError(f"expected a host name like api.example.com (or *.example.com); found {shown(value)}")
     return host
@@ -257,8 +259,9 @@ class OpenAIConfig(_Model):
     consumers: list[Consumer] = Field(default_factory=list)
     allowed_fqdns: list[Fqdn] = Field(default_factory=list)
     """Extra outbound FQDNs the account may reach: exact hosts (``mystorage.blob.core.windows.net``), or ``*.``
-    and a domain of one owner (``*.example.com``), never a public suffix (``*.com``, ``*.blob.core.windows.net``;
-    ``shared_suffix``). Default: none beyond the team vault."""
+    and a domain of one owner (``*.example.com``), never at or above a public suffix or an Azure service domain
+    (``*.com``, ``*.blob.core.windows.net``, ``*.vault.azure.net``, ``*.azure.net``; ``shared_suffix``).
+    Default: none beyond the team vault."""
     customer_managed_key: bool | None = None
     """Encrypt with a key from the team vault. Default: the environment profile (prod: on)."""
 

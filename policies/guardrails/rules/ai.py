@@ -198,7 +198,9 @@ def cs05(props: Any, ctx: Context) -> list[str] | NotApplicable:
         "Set `properties.restrictOutboundNetworkAccess: true` and list the FQDNs the account may reach in "
         "`properties.allowedFqdnList` (e.g. the team vault): exact hosts, or a wildcard below a domain of one "
         "owner (`*.example.com`), never over a public suffix of the Public Suffix List, whose PRIVATE section "
-        "holds providers' multi-tenant domains (`*.blob.core.windows.net`, `*.azurewebsites.net`)."
+        "holds providers' multi-tenant domains (`*.blob.core.windows.net`, `*.azurewebsites.net`), nor over an "
+        "Azure service domain of Microsoft's private endpoint DNS zone table (`*.vault.azure.net`, `*.azurecr.io`, "
+        "`*.azure.net`)."
     ),
     link=checkov("terraform/checks/resource/azure/OpenAICognitiveServicesRestrictOutboundNetwork.py"),
     anchors=("CKV_AZURE_247",),
@@ -221,13 +223,13 @@ def cs06(props: Any, ctx: Context) -> Findings:
             # What the wildcard leaves fixed: `*` and `*.*` fix nothing, `x*.azurewebsites.net` no more than
             # `*.azurewebsites.net` (any tenant may name a host x...).
             fixed = f.strip().lower().rsplit("*", 1)[-1].lstrip(".")
-            suffix = shared_suffix(fixed) if fixed else None
+            shared = shared_suffix(fixed) if fixed else None
             if not fixed:
                 out.add(f"properties.allowedFqdnList[{i}] is a wildcard that allows every destination")
-            elif suffix is not None:
+            elif shared is not None:  # its name comes from the lists, not the resource: quoted as it is
                 out.add(f"properties.allowedFqdnList[{i}] is a wildcard over every tenant's hosts under "
-                        f"{shown(suffix)}, a public suffix (Public Suffix List); list the exact hosts under it "
-                        "(a storage account's, an app's) or a wildcard below a domain of one owner (*.example.com)")
+                        f"'{shared.name}', {shared.listed_in}; list the exact hosts under it (a storage "
+                        "account's, a vault's) or a wildcard below a domain of one owner (*.example.com)")
     return out
 
 
