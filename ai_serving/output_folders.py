@@ -62,17 +62,22 @@ def foreign_entry(folder: Path) -> str | None:
     writes: summary.json, the report files and a plan output folder per stack (:func:`is_plan_output`).
 
     ``plan --all --out`` replaces the whole folder, so a folder that merely contains a summary.json must not
-    qualify: the user's other files there would be deleted with it.
+    qualify: the user's other files there would be deleted with it. Without a summary.json, a folder of
+    single plans' outputs qualifies too (``make plan`` writes ``out/<stack>``, and ``make plan-all`` then
+    plans every stack into ``out``): each entry a plan output folder, at least one of them with a plan.json,
+    so a folder of the user's empty folders is not taken for one. ``SUMMARY_FILE`` is returned when there is
+    nothing of a plan's at all.
     """
-    if not _regular(folder / SUMMARY_FILE):
-        return SUMMARY_FILE
+    summary = _regular(folder / SUMMARY_FILE)
+    planned = False
     for entry in sorted(folder.iterdir()):
-        if entry.name in (SUMMARY_FILE, REPORT_FILE, REPORT_FULL_FILE) and _regular(entry):
+        if summary and entry.name in (SUMMARY_FILE, REPORT_FILE, REPORT_FULL_FILE) and _regular(entry):
             continue
         if entry.is_dir() and not entry.is_symlink() and is_plan_output(entry):
+            planned = planned or _regular(entry / PLAN_FILE)
             continue
         return entry.name
-    return None
+    return None if summary or planned else SUMMARY_FILE
 
 
 def check_out_folder(out: Path) -> Path:

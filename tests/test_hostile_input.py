@@ -588,6 +588,37 @@ def test_plan_all_out_replaces_its_own_earlier_output(tmp_path):
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["stacks"]
 
 
+def test_plan_all_out_takes_the_folder_make_plan_wrote(tmp_path):
+    """`make plan` writes out/<stack> and `make plan-all` then plans every stack into out: a folder of single
+    plans' outputs (no summary.json) was refused as "not a plan --all output"."""
+    out = tmp_path / "out"
+    code, text = _run_cli("plan", "team-a-dev", "--no-policy", "--out", out / "team-a-dev")
+    assert code == 0, text[-2000:]
+
+    code, text = _plan_all_out(tmp_path, out)
+
+    assert code == 0, text[-2000:]
+    assert (out / "summary.json").is_file() and (out / "team-a-dev" / "plan.json").is_file()
+
+
+@pytest.mark.parametrize("planted", ["empty folders only", "a file beside a plan"])
+def test_plan_all_out_without_a_summary_still_refuses_what_no_plan_wrote(tmp_path, planted):
+    out = tmp_path / "out"
+    (out / "drafts").mkdir(parents=True)
+    (out / "ideas").mkdir()
+    if planted == "a file beside a plan":
+        (out / "team-a-dev").mkdir()
+        (out / "team-a-dev" / "plan.json").write_text("{}", encoding="utf-8")
+        (out / "ideas" / "notes.txt").write_text("precious", encoding="utf-8")
+
+    code, text = _plan_all_out(tmp_path, out)
+
+    assert code == 2 and "Traceback" not in text and "not a plan --all output" in text, text[-2000:]
+    assert (out / "drafts").is_dir() and (out / "ideas").is_dir()
+    if planted == "a file beside a plan":
+        assert "'ideas'" in text and (out / "ideas" / "notes.txt").read_text(encoding="utf-8") == "precious"
+
+
 def _plan_all_out(tmp_path: Path, out: Path) -> tuple[int, str]:
     stacks = tmp_path / "stacks"
     stacks.mkdir(exist_ok=True)
