@@ -93,7 +93,7 @@ lint: setup
 	$(VENV)/bin/ruff check infra ai_serving policies tests witness
 
 # Every generated file from its one source: policies/README.md, policies/policy-config.json, the pack's
-# catalogue.json, arm_types.json, prices.json and public_suffix.py, stacks/stack.schema.json (ai_serving/generate.py), and the policy
+# catalogue.json, arm_types.json, prices.json, public_suffix.py and secret_patterns.py, stacks/stack.schema.json (ai_serving/generate.py), and the policy
 # fixtures from typed SDK Args (tests/fixtures/policy/generate.py). Tests fail when one is stale.
 generate: setup
 	$(PY) -m ai_serving.generate

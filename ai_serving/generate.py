@@ -8,13 +8,14 @@ policies/guardrails/catalogue.json     infra/catalogues/*.yaml, infra/config/reg
 policies/guardrails/arm_types.json     ai_serving/arm.py (the types the pack's stack rules resolve)
 policies/guardrails/prices.json        infra/catalogues/prices.yaml (the cost estimate's prices)
 policies/guardrails/public_suffix.py   infra/config/public_suffix.py (CS-06's wildcard rule, copied)
+policies/guardrails/secret_patterns.py infra/config/secret_patterns.py (the kinds of secret, copied)
 policies/README.md                     the pack's rule registry (guardrails.docs.render_readme)
 policies/policy-config.json            the pack's rule registry (guardrails.docs.render_config)
 stacks/stack.schema.json               infra/config/model.py (StackConfig, by alias)
 =====================================  ==========================================================
 
 The pack is published on its own and never imports ``infra`` or the tooling: it reads the generated
-JSON files and runs the generated copy of the one module it shares with the stack config.
+JSON files and runs the generated copies of the modules it shares with the stack config.
 ``python -m ai_serving.generate`` writes them; ``--check`` lists the stale ones and exits 1
 (tests/test_generated.py runs the same comparison).
 """
@@ -66,10 +67,20 @@ def pack_catalogue() -> str:
     })
 
 
+def _pack_copy(name: str) -> str:
+    """The pack's copy of the standard-library module ``infra/config/<name>``, which it may not import."""
+    source = (ROOT / "infra" / "config" / name).read_text(encoding="utf-8")
+    return f"# {_HEADER.format(sources=f'infra/config/{name}')}\n{source}"
+
+
 def pack_public_suffix() -> str:
-    """The pack's copy of ``infra/config/public_suffix.py`` (CS-06's wildcard rule), which it may not import."""
-    source = (ROOT / "infra" / "config" / "public_suffix.py").read_text(encoding="utf-8")
-    return f"# {_HEADER.format(sources='infra/config/public_suffix.py')}\n{source}"
+    """The pack's copy of ``infra/config/public_suffix.py`` (CS-06's wildcard rule)."""
+    return _pack_copy("public_suffix.py")
+
+
+def pack_secret_patterns() -> str:
+    """The pack's copy of ``infra/config/secret_patterns.py`` (the kinds of secret VMSS-05 finds)."""
+    return _pack_copy("secret_patterns.py")
 
 
 def pack_arm_types() -> str:
@@ -149,6 +160,7 @@ GENERATED: dict[str, Callable[[], str]] = {
     "policies/guardrails/arm_types.json": pack_arm_types,
     "policies/guardrails/prices.json": pack_prices,
     "policies/guardrails/public_suffix.py": pack_public_suffix,
+    "policies/guardrails/secret_patterns.py": pack_secret_patterns,
     "policies/README.md": pack_readme,
     "policies/policy-config.json": pack_config,
     f"stacks/{SCHEMA_FILE}": stack_schema,
