@@ -93,7 +93,7 @@ lint: setup
 	$(VENV)/bin/ruff check infra ai_serving policies tests witness
 
 # Every generated file from its one source: policies/README.md, policies/policy-config.json, the pack's
-# catalogue.json, arm_types.json, prices.json, public_suffix.py and service_domains.py,
+# catalogue.json, arm_types.json, prices.json, public_suffix.py, service_domains.py and secret_patterns.py,
 # stacks/stack.schema.json (ai_serving/generate.py), and the policy
 # fixtures from typed SDK Args (tests/fixtures/policy/generate.py). Tests fail when one is stale.
 generate: setup

@@ -10,14 +10,15 @@ policies/guardrails/prices.json        infra/catalogues/prices.yaml (the cost es
 policies/guardrails/public_suffix.py   infra/config/public_suffix.py (CS-06's wildcard rule, copied)
 policies/guardrails/service_domains.py infra/catalogues/azure_service_domains.yaml (the copy's Azure
                                        service domains, inline)
+policies/guardrails/secret_patterns.py infra/config/secret_patterns.py (the kinds of secret, copied)
 policies/README.md                     the pack's rule registry (guardrails.docs.render_readme)
 policies/policy-config.json            the pack's rule registry (guardrails.docs.render_config)
 stacks/stack.schema.json               infra/config/model.py (StackConfig, by alias)
 =====================================  ==========================================================
 
 The pack is published on its own and never imports ``infra`` or the tooling: it reads the generated
-JSON files and runs the generated copy of the one module it shares with the stack config (with that
-module's data sibling, ``service_domains.py``).
+JSON files and runs the generated copies of the modules it shares with the stack config (with
+``public_suffix``'s data sibling, ``service_domains.py``).
 ``python -m ai_serving.generate`` writes them; ``--check`` lists the stale ones and exits 1
 (tests/test_generated.py runs the same comparison).
 """
@@ -69,10 +70,20 @@ def pack_catalogue() -> str:
     })
 
 
+def _pack_copy(name: str) -> str:
+    """The pack's copy of the standard-library module ``infra/config/<name>``, which it may not import."""
+    source = (ROOT / "infra" / "config" / name).read_text(encoding="utf-8")
+    return f"# {_HEADER.format(sources=f'infra/config/{name}')}\n{source}"
+
+
 def pack_public_suffix() -> str:
-    """The pack's copy of ``infra/config/public_suffix.py`` (CS-06's wildcard rule), which it may not import."""
-    source = (ROOT / "infra" / "config" / "public_suffix.py").read_text(encoding="utf-8")
-    return f"# {_HEADER.format(sources='infra/config/public_suffix.py')}\n{source}"
+    """The pack's copy of ``infra/config/public_suffix.py`` (CS-06's wildcard rule)."""
+    return _pack_copy("public_suffix.py")
+
+
+def pack_secret_patterns() -> str:
+    """The pack's copy of ``infra/config/secret_patterns.py`` (the kinds of secret VMSS-05 finds)."""
+    return _pack_copy("secret_patterns.py")
 
 
 def pack_service_domains() -> str:
@@ -175,6 +186,7 @@ GENERATED: dict[str, Callable[[], str]] = {
     "policies/guardrails/prices.json": pack_prices,
     "policies/guardrails/public_suffix.py": pack_public_suffix,
     "policies/guardrails/service_domains.py": pack_service_domains,
+    "policies/guardrails/secret_patterns.py": pack_secret_patterns,
     "policies/README.md": pack_readme,
     "policies/policy-config.json": pack_config,
     f"stacks/{SCHEMA_FILE}": stack_schema,

@@ -157,10 +157,10 @@ SECRET_CASES = [
     ("storage-connection-string", "costCenter: CC-1042",
      f'costCenter: "DefaultEndpointsProtocol=https;AccountName=teama;AccountKey={STORAGE_KEY};'
      'EndpointSuffix=core.windows.net"',
-     "ai-serving:costCenter", "an Azure account key or SAS signature (not shown)", STORAGE_KEY[:12]),
+     "ai-serving:costCenter", "an Azure account key (not shown)", STORAGE_KEY[:12]),
     ("sas-url-in-tag", "    product: search\n",
      f'    product: search\n    note: "https://teama.blob.core.windows.net/c?sv=2022-11-02&sr=c&sig={SAS_SIG}"\n',
-     "ai-serving:tags.note", "an Azure account key or SAS signature (not shown)", SAS_SIG[:12]),
+     "ai-serving:tags.note", "an Azure SAS signature (not shown)", SAS_SIG[:12]),
     ("github-token-as-owner", "- alice@example.com", f"- {GITHUB_TOKEN}",
      "ai-serving:owners[0]", "a GitHub token (not shown)", GITHUB_TOKEN[4:20]),
     ("github-fine-grained-token-in-tag", "    product: search\n", f"    product: search\n    ci: {GITHUB_PAT}\n",
@@ -215,19 +215,94 @@ ORDINARY = ["CC-1042", "AccountName=teama", "design notes: sig figs", "ghp_short
 
 
 
-def test_the_policy_pack_recognises_api_keys_as_the_stack_reader_does():
-    # The pack may not import infra: its copy of the pattern must not drift from infra.config.errors'.
-    from guardrails.rules.compute import _SECRET_TEXT
+# One list of the kinds of secret (infra/config/secret_patterns.py; the pack runs a generated copy of it, which
+# tests/test_generated.py keeps fresh): each kind is found alike by the stack file's screening, which refuses
+# it, and by the pack's VMSS-05, which finds it in a scale set's custom data and settings.
+SAMPLES = {  # kind -> (name, sample): realistic but fake, built here so the repository holds no secret-looking literal
+    "a PRIVATE key": [("pem-header", "-----BEGIN " + "RSA PRIVATE KEY-----"), ("openssh-body", OPENSSH_BODY),
+                      ("putty-file", "PuTTY-User-Key-File-3: ssh-ed25519")],
+    "an Azure account key": [("storage-connection-string",
+                              f"DefaultEndpointsProtocol=https;AccountName=teama;AccountKey={STORAGE_KEY}"),
+                             ("service-bus-connection-string", "Endpoint=sb://teama.servicebus.windows.net/;"
+                              "SharedAccessKeyName=send;SharedAccessKey=" + STORAGE_KEY[:44])],
+    "an Azure SAS signature": [("sas-url", f"https://teama.blob.core.windows.net/c?sv=2022-11-02&sr=c&sig={SAS_SIG}"),
+                               ("service-bus-sas", "SharedAccessSignature=SharedAccessSignature sr=x&sig=" + SAS_SIG)],
+    "a GitHub token": [("classic", GITHUB_TOKEN), ("oauth", "gho_" + "Z9y8X7w6V5u4" * 3), ("fine-grained", GITHUB_PAT)],
+    "a Hugging Face token": [("user-access-token", HF_TOKEN)],
+    "an API key": [("project-key", API_KEY)],
+    "an AWS access key": [("access-key-id", AWS_KEY)],
+}
 
-    from infra.config.errors import API_KEY_PATTERN
 
-    assert dict(_SECRET_TEXT)["an API key"].pattern == API_KEY_PATTERN
+def _both(text: str) -> tuple[str | None, list[str]]:
+    """What each side makes of ``text``: the kind the stack file's screening refuses it as (None: it passes),
+    and the kinds the policy pack finds in it."""
+    from guardrails.rules.compute import secret_kinds
+
+    from infra.config.screening import refused
+
+    found = [message for _, message in refused({"ai-serving:costCenter": text})]
+    kind = found[0].removeprefix("looks like ").split(" (not shown)")[0] if found else None
+    return kind, secret_kinds(text)
+
+
+def test_every_kind_of_secret_has_samples():
+    from infra.config.secret_patterns import SECRET_PATTERNS
+
+    assert [kind for kind, _ in SECRET_PATTERNS] == list(SAMPLES)
+
+
+@pytest.mark.parametrize(("kind", "sample"), [(k, s) for k, samples in SAMPLES.items() for _, s in samples],
+                         ids=[name for samples in SAMPLES.values() for name, _ in samples])
+def test_each_kind_of_secret_is_found_by_the_stack_screening_and_the_policy_pack(kind, sample):
+    assert _both(sample) == (kind, [kind])
+    assert _both(f"export X='{sample}' # and more text") == (kind, [kind])  # inside a script or a value
+
+
+def test_each_kind_of_secret_keeps_its_own_advice():
+    """The advice is the config's (errors.py), keyed by the one list's kinds: what to do, where that is more
+    than revoking it."""
+    from infra.config.errors import SECRETS, shown
+
+    advice = {secret.kind: secret.advice for secret in SECRETS}
+    assert "modelHubToken" in advice["a Hugging Face token"]
+    assert all("Key Vault" in advice[kind] for kind in ("an Azure account key", "an Azure SAS signature"))
+    assert advice["a GitHub token"] == "revoke it, as it is leaked"
+    assert ".pub file" in shown(OPENSSH_BODY)
+
+
+# Where the two lists disagreed, and their edges: (name, text, the kind both must find, or None). Before, in
+# infra/config/errors.py and rules/compute.py each: "config only", "pack only", or both.
+FORMERLY_DIVERGENT = [
+    ("github-36", "ghp_" + "A1b2C3d4E5f6" * 3, "a GitHub token"),  # the length issued today; both (the config's floor)
+    ("github-30", "ghp_" + "A1b2C3d4E5" * 3, "a GitHub token"),  # the random part without its checksum: pack only
+    ("github-20", "ghs_" + "A1b2C3d4E5" * 2, None),  # too short to be a token
+    ("github-fine-grained", GITHUB_PAT, "a GitHub token"),  # config only
+    ("openssh-body-without-header", OPENSSH_BODY, "a PRIVATE key"),  # config only
+    ("pem-header", "-----BEGIN ENCRYPTED PRIVATE KEY-----", "a PRIVATE key"),  # both ("a private key" in the pack)
+    ("bare-private-key-words", "ssh-keygen wrote the PRIVATE KEY to id_ed25519", "a PRIVATE key"),  # config only
+    ("account-key-8", "AccountKey=" + STORAGE_KEY[:8], "an Azure account key"),  # both, by two names
+    ("account-key-any-case-spaced", "accountkey = " + STORAGE_KEY, "an Azure account key"),  # config only
+    ("account-key-short", "AccountKey=abc", None),  # too short to be a key; config only
+    ("account-key-empty", "AccountKey=", None),  # a template; config only
+    # A reference to a key read at boot (from Key Vault), which is what a boot script should hold; both.
+    ("account-key-reference", "AccountKey=$STORAGE_KEY", None),
+    ("shared-access-key-reference", "SharedAccessKey=${SB_KEY}", None),  # config only
+    ("sig-short", "c?sv=2022&sig=abc", None),  # too short to be a signature; config only
+    ("sig", "?sig=" + SAS_SIG, "an Azure SAS signature"),  # both
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), [c[1:] for c in FORMERLY_DIVERGENT], ids=[c[0] for c in FORMERLY_DIVERGENT])
+def test_the_stack_screening_and_the_policy_pack_agree_where_they_once_differed(text, kind):
+    assert _both(text) == (kind, [kind] if kind else [])
+
 
 def test_shown_names_each_kind_of_secret_and_quotes_ordinary_values():
     from infra.config.errors import is_key_material, shown
 
     for secret, kind in [(OPENSSH_BODY, "a PRIVATE key"), (f"AccountKey={STORAGE_KEY}", "an Azure account key"),
-                         (f"SharedAccessSignature=sv=2022&sig={SAS_SIG}", "an Azure account key"),
+                         (f"SharedAccessSignature=sv=2022&sig={SAS_SIG}", "an Azure SAS signature"),
                          (GITHUB_TOKEN, "a GitHub token"), ({"k": [GITHUB_PAT]}, "a GitHub token"),
                          (HF_TOKEN, "a Hugging Face token"), (f"key {API_KEY}", "an API key"),
                          (AWS_KEY, "an AWS access key")]:

@@ -231,7 +231,7 @@ FAILING = [
         "VMSS-05",
         "vmss",
         {"virtualMachineProfile.osProfile.customData": b64(f"#cloud-config\n# {STORAGE_KEY}\n")},
-        "customData contains a storage account key",
+        "customData contains an Azure account key",
     ),
     (
         "VMSS-05",

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import secret_patterns as kinds
+
 EXIT_CODE = 2
 """The exit code of a run stopped by bad config (the program's and the tooling's: ``ai_serving/outcome.py``)."""
 
@@ -32,36 +34,22 @@ class Secret:
     """What ``shown`` says after the kind, when that differs from ``advice``."""
 
 
-API_KEY_PATTERN = r"\bsk-(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Z])[A-Za-z0-9_-]{20,}"
-"""An OpenAI-style API key (``sk-``, ``sk-proj-``...); the policy pack's copy is in rules/compute.py."""
+_ADVICE = {
+    kinds.PRIVATE_KEY: ("treat this key as leaked",
+                        "use the public key line from the .pub file, and treat this key as leaked"),
+    kinds.AZURE_ACCOUNT_KEY: ("rotate it, as it is leaked; secrets belong in Key Vault, never in a stack file",),
+    kinds.AZURE_SAS: ("revoke it (rotate the key or the access policy that signed it), as it is leaked; secrets "
+                      "belong in Key Vault, never in a stack file",),
+    kinds.HUGGING_FACE_TOKEN: ("revoke it, as it is leaked; the model-hub token belongs in "
+                               "`pulumi config set --secret modelHubToken`",),
+}
+"""What the owner of each kind of secret should do, where that is more than revoking it."""
 
-SECRETS = (
-    # PEM and PuTTY headers; and the body of an OpenSSH private key without its header: base64 of
-    # "openssh-key-v1\0" at each of the three alignments (b3Bl... when the body starts with it, as
-    # it does; the other two when it is wrapped in other bytes, e.g. disguised as a public key line).
-    Secret("a PRIVATE key",
-           re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|PuTTY-User-Key-File|\bPRIVATE KEY\b"
-                      r"|b3BlbnNzaC1rZXktdjE|ZW5zc2gta2V5LXYx|cGVuc3NoLWtleS12"),
-           "treat this key as leaked", "use the public key line from the .pub file, and treat this key as leaked"),
-    # A storage or Service Bus connection string's key, a SAS token's signature.
-    Secret("an Azure account key or SAS signature",
-           re.compile(r"(?i)\b(?:AccountKey|SharedAccessKey|SharedAccessSignature)\s*=|(?:^|[?&;])sig="),
-           "rotate it, as it is leaked; secrets belong in Key Vault, never in a stack file"),
-    # Personal, OAuth, user-to-server, server-to-server and refresh tokens; fine-grained tokens.
-    Secret("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}|\bgithub_pat_[A-Za-z0-9_]{22,}"),
-           "revoke it, as it is leaked"),
-    # The model hub's user access tokens (hf_ + 34 letters and digits today), and the tokens the policy
-    # pack also recognises in custom data (policies/guardrails/rules/compute.py, `_SECRET_TEXT`): OpenAI-style
-    # API keys and AWS access key ids.
-    Secret("a Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}"),
-           "revoke it, as it is leaked; the model-hub token belongs in `pulumi config set --secret modelHubToken`"),
-    # A key is random: its 20+ characters hold a digit and a capital letter, which kebab-case names
-    # ("sk-learn-recommendations", "sk-platform-team") do not.
-    Secret("an API key", re.compile(API_KEY_PATTERN), "revoke it, as it is leaked"),
-    Secret("an AWS access key", re.compile(r"\bAKIA[0-9A-Z]{16}\b"), "revoke it, as it is leaked"),
-)
-"""Every kind of secret a message must not quote. A stack file holds public values only, so any of
-these in one is refused wherever it is (``screening``), and never shown in any message (``shown``)."""
+SECRETS = tuple(Secret(kind, pattern, *_ADVICE.get(kind, ("revoke it, as it is leaked",)))
+                for kind, pattern in kinds.SECRET_PATTERNS)
+"""Every kind of secret a message must not quote (``secret_patterns``, which the policy pack's VMSS-05 also
+uses). A stack file holds public values only, so any of these in one is refused wherever it is
+(``screening``), and never shown in any message (``shown``)."""
 
 
 def secret_in(value: Any) -> Secret | None:

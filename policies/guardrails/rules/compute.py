@@ -16,6 +16,7 @@ from ..define import azure_policy, checkov, psrule, rule
 from ..environment import is_prod
 from ..graph import azure_name, parse_arm_id
 from ..model import Context, Findings, NotApplicable, StackResource
+from ..secret_patterns import LITERAL, SECRET_PATTERNS
 from ..values import canonical_type, elements, flat, get, is_true, is_unknown, one_of, present, reveal, shown
 from .common import has_managed_identity
 
@@ -162,17 +163,13 @@ _SECRET_KEY = re.compile(
     r"|credential|credentials|privatekey|clientsecret)$"
 )
 _SECRET_TEXT = [
-    ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
-    ("a storage account key", re.compile(r"AccountKey=[^;\s]{8,}")),
-    ("a SAS signature", re.compile(r"(SharedAccessSignature=|[?&]sig=)[A-Za-z0-9%+/=]{8,}")),
-    ("a Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}")),
-    ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}")),
-    # Random: a digit and a capital letter in it, unlike kebab-case names (infra/config/errors.py has the same).
-    ("an API key", re.compile(r"\bsk-(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Z])[A-Za-z0-9_-]{20,}")),
-    ("an AWS access key", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),
+    # Every kind of secret the stack config also refuses (generated from infra/config/secret_patterns.py).
+    *SECRET_PATTERNS,
+    # What only a script or a settings value says: a secret's name assigned a literal value of 6+ characters
+    # (`password: Hunter2`), not a reference to one (`token=$(az keyvault secret show ...)`).
     (
         "an inline credential",
-        re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key)\s*[:=]\s*['\"]?(?![$%{<(])[^\s'\"]{6,}"),
+        re.compile(rf"(?i)(password|passwd|secret|token|api[_-]?key)\s*[:=]\s*['\"]?{LITERAL}[^\s'\"]{{6,}}"),
     ),
 ]
 _REFERENCE = re.compile(r"^(@Microsoft\.KeyVault\(|https://[^/]+\.vault\.azure\.net/)", re.I)
