@@ -18,10 +18,11 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
 from pydantic.alias_generators import to_camel
 
-from .errors import shown
+from .errors import SECRETS, shown
 from .patterns import full_match
 from .profiles import PROFILES, Environment, EnvironmentProfile
 from .public_suffix import shared_suffix
+from .secret_patterns import PRIVATE_KEY
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 EMAIL_RE = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$")
@@ -47,8 +48,9 @@ def _ssh_public_key(value: str) -> str:
     except (binascii.Error, ValueError):
         return value  # the pattern has judged the line already
     if b"openssh-key-v1" in blob:
-        raise ValueError("expected an OpenSSH public key line (ssh-ed25519 AAAA... from the .pub file); found a "
-                         "PRIVATE key inside one (not shown; treat this key as leaked)")
+        leaked = next(s for s in SECRETS if s.kind == PRIVATE_KEY)
+        raise ValueError("expected an OpenSSH public key line (ssh-ed25519 AAAA... from the .pub file); found "
+                         f"{leaked.kind} inside one (not shown; {leaked.advice})")
     return value
 
 
