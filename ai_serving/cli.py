@@ -72,6 +72,10 @@ def known_stack(project: Project, name: str) -> str:
         raise UsageError(f"no stack {shown(name)}: not a stack name; expected <team>-<environment> (e.g. "
                          "team-a-dev): a lowercase letter, then lowercase letters, digits and '-'")
     known = project.stacks()
+    if not known:  # say why there is none (a --stack-dir that does not exist or is a file), as validate does
+        from .stacks import every_stack
+
+        every_stack(project)
     if name not in known:
         listed = ", ".join(k if STACK_NAME.fullmatch(k) else shown(k) for k in known)
         raise UsageError(f"no stack {name!r} in {project.stack_config_dir}; known: {bounded(listed, 1000) or '(none)'}")

@@ -372,9 +372,12 @@ def test_the_packs_config_check_never_quotes_key_material(config, expect):
     (lambda t: t, "holds no stack file (Pulumi.<team>-<environment>.yaml)"),
 ], ids=["missing", "a-file", "empty"])
 def test_validate_and_plan_all_of_a_stack_directory_without_stacks_are_one_usage_error(tmp_path, capsys, make, why):
-    """validate checked nothing, printed nothing and passed (exit 0) where plan --all refused."""
+    """validate checked nothing, printed nothing and passed (exit 0) where plan --all refused; a command naming a
+    stack said only "no stack 'team-a-dev' in DIR; known: (none)", not that DIR is missing or a file."""
     stack_dir = make(tmp_path)
-    for argv in (["validate"], ["plan", "--all", "--no-policy"]):
+    for argv in (["validate"], ["plan", "--all", "--no-policy"], ["validate", "team-a-dev"],
+                 ["plan", "team-a-dev", "--no-policy"], ["cost", "team-a-dev", "--project", ROOT],
+                 ["rehearse", "team-a-dev", "--project", ROOT]):
         assert cli(*argv, "--stack-dir", stack_dir) == 2
         captured = capsys.readouterr()
         assert captured.err == f"error: stack directory {stack_dir} {why}: no stack to check\n", captured.err
