@@ -16,7 +16,9 @@ from ai_serving.cli import main, printable
 from ai_serving.outcome import UsageError
 from ai_serving.output_folders import PLAN_FILES, check_out_folder, check_report_folder
 
-from .cli_helpers import ROOT, cli
+from .cli_helpers import ROOT, cli, write_stack
+from .stackdata import base_config
+from .test_hostile_values import API_KEY
 from .test_plan_all_isolation import _project
 
 MAX_ERROR_CHARS = 600
@@ -437,6 +439,104 @@ def test_new_team_refuses_an_empty_option_and_writes_nothing(tmp_path, capsys, o
     assert main(["new-team", "team-c", "--env", "dev", option, value, "--stack-dir", str(stacks)]) == 2
     err = capsys.readouterr().err
     assert err == f"error: {option} {value!r}: expected a value; leave the option out for its default\n", err
+    assert list(stacks.iterdir()) == []
+
+
+@pytest.mark.parametrize(("argv", "option", "reads_as"), [
+    (["--cost-center", "null"], "--cost-center", "a YAML null"),
+    (["--cost-center", "true"], "--cost-center", "a YAML boolean"),
+    (["--cost-center", '["CC-1", "CC-2"]'], "--cost-center", "a YAML list"),
+    (["--cost-center", "{}"], "--cost-center", "a YAML mapping"),
+    (["null", "--env", "dev"], "team name", "a YAML null"),
+    (["false", "--env", "dev"], "team name", "a YAML boolean"),
+], ids=["cost-center-null", "cost-center-true", "cost-center-list", "cost-center-map", "team-null", "team-false"])
+def test_new_team_refuses_text_the_stack_config_would_not_read_as_text(tmp_path, capsys, argv, option, reads_as):
+    """Quoted in the scaffold ("null"), but the engine hands the program the text null, which the config cannot
+    tell from `costCenter: null`: the scaffold was written, refused as "Input should be a valid string; found
+    None" and removed."""
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    args = argv if argv[0] != "--cost-center" else ["team-c", "--env", "dev", *argv]
+    assert main(["new-team", *args, "--stack-dir", str(stacks)]) == 2
+    err = capsys.readouterr().err
+    value = args[args.index(option) + 1] if option.startswith("--") else args[0]
+    assert err.startswith(f"error: {option} {value!r}: expected text; found text the stack config reads as "
+                          f"{reads_as} "), err
+    assert err.count("\n") == 1 and list(stacks.iterdir()) == []
+
+
+@pytest.mark.parametrize(("budget", "expect"), [
+    ("nan", "--budget nan: Input should be a finite number"),
+    ("inf", "--budget inf: Input should be a finite number"),
+    ("1e309", "--budget inf: Input should be a finite number"),
+    ("-1", "--budget -1.0: Input should be greater than 0"),
+    ("0", "--budget 0.0: Input should be greater than 0"),
+    ("1e20", "--budget 1e+20: Input should be less than or equal to 10000000"),
+])
+def test_new_team_refuses_a_budget_out_of_range_naming_the_option(tmp_path, capsys, budget, expect):
+    """A scaffold with `.nan` or 1e20 was written, then refused for how its YAML reads ("quote it as ...")."""
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    assert main(["new-team", "team-c", "--env", "prod", "--budget", budget, "--stack-dir", str(stacks)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {expect} (the monthly budget, in the billing currency)\n", err
+    assert list(stacks.iterdir()) == []
+
+
+@pytest.mark.parametrize(("location", "hint"), [
+    ("SwedenCentral", " (did you mean 'swedencentral'?)"), ("Sweden Central", " (did you mean 'swedencentral'?)"),
+    ("westeurop", " (did you mean 'westeurope'?)"), ("nowhere", ""),
+])
+def test_new_team_refuses_an_unknown_location_naming_the_option(tmp_path, capsys, location, hint):
+    """It was written and refused as the stack's location, beside a second, wrong finding (the chat model
+    picked for no region "is not offered ... in SwedenCentral; no catalogued region offers it")."""
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    assert main(["new-team", "team-c", "--env", "dev", "--location", location, "--stack-dir", str(stacks)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: --location {location!r}: expected an Azure region name (e.g. swedencentral, westeurope, "
+                   f"eastus2), found {location!r}{hint}\n"), err
+    assert list(stacks.iterdir()) == []
+
+
+def test_a_stack_location_written_as_the_portal_shows_it_is_refused_naming_the_region_it_means(tmp_path, capsys):
+    stacks = tmp_path / "stacks"
+    write_stack(stacks, "team-t-dev", {**base_config(), "azure-native:location": "SwedenCentral"})
+    assert main(["validate", "--project", str(ROOT), "--stack-dir", str(stacks)]) == 2
+    assert ("azure-native:location: expected an Azure region name (e.g. swedencentral, westeurope, eastus2), found "
+            "'SwedenCentral' (did you mean 'swedencentral'?)\n") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("option", "value", "expect"), [
+    ("--cost-center", API_KEY, "looks like an API key (not shown): a stack file holds public values only; remove it "
+                               "and revoke it, as it is leaked"),
+    ("--owner", "a@example.com\n::error::forged", "spans several lines; expected one line; found "
+                                                  "'a@example.com\\n::error::forged'"),
+    ("--location", "swedencentral\x1b[2J", "holds control characters (escape codes, carriage returns); found "
+                                           "'swedencentral\\x1b[2J'"),
+    ("--cost-center", "C" * 5000, "is 5,000 characters long; expected at most 4,096"),
+], ids=["key-material", "line-break", "escape-code", "huge"])
+def test_new_team_refuses_what_no_stack_file_may_hold_before_writing_it(tmp_path, capsys, option, value, expect):
+    """Key material given as --cost-center was written into the stack directory, then refused by validation and
+    removed; each of these is now refused, naming the option, before any file is opened."""
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    assert main(["new-team", "team-c", "--env", "dev", option, value, "--stack-dir", str(stacks)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {option}: {expect}\n", err
+    assert API_KEY[8:] not in err and list(stacks.iterdir()) == []
+
+
+@pytest.mark.parametrize("option", ["--cost-center", "--owner"])
+def test_new_team_refuses_command_line_bytes_that_are_not_utf8(tmp_path, capsys, option):
+    """`--cost-center $'C\\xff'`: Python keeps the byte as a lone surrogate, which the scaffold wrote as an escape
+    that the config then refused ("unable to parse raw data as a unicode string")."""
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    value = os.fsdecode(b"C\xff@example.com")
+    assert main(["new-team", "team-c", "--env", "dev", option, value, "--stack-dir", str(stacks)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {option} 'C\\udcff@example.com': expected UTF-8 text; found bytes that are not UTF-8\n", err
     assert list(stacks.iterdir()) == []
 
 
