@@ -300,6 +300,7 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
     if args.base is not None and not (args.all and args.out):
         raise UsageError("--base is for `plan --all --out DIR` (the report written there compares with it); "
                          "or run `ai-serving report --out DIR --base BASE`")
+    _base_apart_from_out(args)
     if args.all:
         from .org.plan_all import plan_all
 
@@ -335,6 +336,14 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
         print(json.dumps(outcome_json(outcome), indent=2, default=str))
         return int(outcome.exit_code)
     return print_outcome(outcome, console, err, quiet=args.quiet)
+
+
+def _base_apart_from_out(args: argparse.Namespace) -> None:
+    """A ``UsageError`` when ``--base`` is the ``--out`` folder (of ``plan --all`` or ``report``): compared with
+    itself every stack reads as unchanged, and ``plan --all`` even rewrites it before the report compares."""
+    if args.base is not None and args.out is not None and args.base.resolve() == args.out.resolve():
+        raise UsageError(f"--base {shown(str(args.base))} is the --out folder: compared with itself every stack "
+                         "would read as unchanged; name the base branch's plan output folder")
 
 
 def _plan_options(args: argparse.Namespace) -> None:
@@ -383,6 +392,7 @@ def _report(args: argparse.Namespace, console: Console, err: Console) -> int:
     from .output_folders import check_report_folder
     from .reports.markdown import run as run_report
 
+    _base_apart_from_out(args)
     out = check_report_folder(args.out.resolve())
     return run_report(out, args.base.resolve() if args.base else None, console)
 

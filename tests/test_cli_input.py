@@ -570,6 +570,21 @@ def test_a_plan_all_output_whose_stacks_all_failed_is_still_a_plan_output(tmp_pa
     assert main(["diff", str(out), str(out)]) == 0
 
 
+@pytest.mark.parametrize("command", ["plan", "report"])
+def test_a_base_that_is_the_out_folder_is_refused_before_anything_is_written(tmp_path, capsys, command):
+    """`plan --all --out OUT --base OUT` rewrote OUT, then reported "No stack plans differently from the base"."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "same").symlink_to(out)
+    argv = ["plan", "--all", "--no-policy", "--project", str(ROOT)] if command == "plan" else ["report"]
+    assert main([*argv, "--out", str(out), "--base", str(tmp_path / "same")]) == 2
+    assert capsys.readouterr().err == (f"error: --base {str(tmp_path / 'same')!r} is the --out folder: compared with "
+                                       "itself every stack would read as unchanged; name the base branch's plan "
+                                       "output folder\n")
+    assert [p.name for p in out.iterdir()] == ["summary.json"] and (out / "summary.json").read_text() == "{}"
+
+
 @pytest.mark.parametrize("argv", [
     ["validate", "--stack-dir", ""],
     ["plan", "team-a-dev", "--no-policy", "--out", ""],
