@@ -460,26 +460,31 @@ def test_new_team_refuses_text_the_stack_config_would_not_read_as_text(tmp_path,
     assert main(["new-team", *args, "--stack-dir", str(stacks)]) == 2
     err = capsys.readouterr().err
     value = args[args.index(option) + 1] if option.startswith("--") else args[0]
-    assert err.startswith(f"error: {option} {value!r}: expected text; found text the stack config reads as "
+    assert err.startswith(f"error: {option}: expected text; found {value!r}, which the stack config reads as "
                           f"{reads_as} "), err
     assert err.count("\n") == 1 and list(stacks.iterdir()) == []
 
 
-@pytest.mark.parametrize(("budget", "expect"), [
-    ("nan", "--budget nan: Input should be a finite number"),
-    ("inf", "--budget inf: Input should be a finite number"),
-    ("1e309", "--budget inf: Input should be a finite number"),
-    ("-1", "--budget -1.0: Input should be greater than 0"),
-    ("0", "--budget 0.0: Input should be greater than 0"),
-    ("1e20", "--budget 1e+20: Input should be less than or equal to 10000000"),
-])
-def test_new_team_refuses_a_budget_out_of_range_naming_the_option(tmp_path, capsys, budget, expect):
-    """A scaffold with `.nan` or 1e20 was written, then refused for how its YAML reads ("quote it as ...")."""
+@pytest.mark.parametrize(("argv", "expect"), [
+    (["--budget", "nan"], "--budget: Input should be a finite number; found nan"),
+    (["--budget", "inf"], "--budget: Input should be a finite number; found inf"),
+    (["--budget", "1e309"], "--budget: Input should be a finite number; found inf"),
+    (["--budget", "-1"], "--budget: Input should be greater than 0; found -1.0"),
+    (["--budget", "0"], "--budget: Input should be greater than 0; found 0.0"),
+    (["--budget", "1e20"], "--budget: Input should be less than or equal to 10000000; found 1e+20"),
+    (["--budget", "100", "--owner", "a@example.com", "--owner", "mars"],
+     "--owner: expected an email address like name@example.com, found 'mars'"),
+    (["--budget", "100", "--cost-center", "C" * 65],
+     f"--cost-center: String should have at most 64 characters; found {'C' * 65!r}"),
+], ids=["nan", "inf", "overflow", "negative", "zero", "huge", "owner", "cost-center-length"])
+def test_new_team_refuses_a_value_the_config_model_refuses_naming_the_option(tmp_path, capsys, argv, expect):
+    """A scaffold with `.nan` or 1e20 was written, then refused for how its YAML reads ("quote it as ..."); one with
+    an owner that is no email address as "ai-serving:owners[1]" of a file then removed."""
     stacks = tmp_path / "stacks"
     stacks.mkdir()
-    assert main(["new-team", "team-c", "--env", "prod", "--budget", budget, "--stack-dir", str(stacks)]) == 2
+    assert main(["new-team", "team-c", "--env", "prod", *argv, "--stack-dir", str(stacks)]) == 2
     err = capsys.readouterr().err
-    assert err == f"error: {expect} (the monthly budget, in the billing currency)\n", err
+    assert err == f"error: {expect}\n", err
     assert list(stacks.iterdir()) == []
 
 
@@ -494,8 +499,8 @@ def test_new_team_refuses_an_unknown_location_naming_the_option(tmp_path, capsys
     stacks.mkdir()
     assert main(["new-team", "team-c", "--env", "dev", "--location", location, "--stack-dir", str(stacks)]) == 2
     err = capsys.readouterr().err
-    assert err == (f"error: --location {location!r}: expected an Azure region name (e.g. swedencentral, westeurope, "
-                   f"eastus2), found {location!r}{hint}\n"), err
+    assert err == (f"error: --location: expected an Azure region name (e.g. swedencentral, westeurope, eastus2), "
+                   f"found {location!r}{hint}\n"), err
     assert list(stacks.iterdir()) == []
 
 
@@ -536,7 +541,7 @@ def test_new_team_refuses_command_line_bytes_that_are_not_utf8(tmp_path, capsys,
     value = os.fsdecode(b"C\xff@example.com")
     assert main(["new-team", "team-c", "--env", "dev", option, value, "--stack-dir", str(stacks)]) == 2
     err = capsys.readouterr().err
-    assert err == f"error: {option} 'C\\udcff@example.com': expected UTF-8 text; found bytes that are not UTF-8\n", err
+    assert err == f"error: {option}: expected UTF-8 text; found bytes that are not UTF-8 in 'C\\udcff@example.com'\n", err
     assert list(stacks.iterdir()) == []
 
 

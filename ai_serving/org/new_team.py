@@ -214,7 +214,7 @@ def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | 
     """
     from pydantic import TypeAdapter, ValidationError
 
-    from infra.config.model import BudgetConfig, Environment, TeamSlug
+    from infra.config.model import BudgetConfig, Email, Environment, StackConfig, TeamSlug
     from infra.config.regions import location_problem
 
     try:
@@ -230,16 +230,15 @@ def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | 
     # refusal names the option, not a key of a scaffolded file that is then removed.
     problem = location_problem(location)
     if problem is not None:
-        raise UsageError(f"--location {shown(location)}: {problem}")
+        raise UsageError(f"--location: {problem}")
     if cost_center is not None:
+        _check_option("--cost-center", typing.get_type_hints(StackConfig, include_extras=True)["cost_center"],
+                      cost_center)
         _check_text("--cost-center", cost_center)
+    for owner in owners or []:
+        _check_option("--owner", Email, owner)
     if budget is not None:
-        try:
-            TypeAdapter(typing.get_type_hints(BudgetConfig, include_extras=True)["monthly_amount"],
-                        config=BudgetConfig.model_config).validate_python(budget)
-        except ValidationError as exc:
-            raise UsageError(f"--budget {budget!r}: {exc.errors()[0]['msg']} (the monthly budget, in the "
-                             "billing currency)") from None
+        _check_option("--budget", typing.get_type_hints(BudgetConfig, include_extras=True)["monthly_amount"], budget)
     if env == "prod" and budget is None:
         # COST-03 blocks a prod stack without a budget: a scaffold the pack refuses helps nobody.
         raise UsageError("a prod stack needs --budget AMOUNT (its monthly budget in the billing currency; the "
@@ -273,6 +272,20 @@ def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | 
     return path, config
 
 
+def _check_option(option: str, kind: Any, value: Any) -> None:
+    """A ``UsageError`` naming ``option`` when ``value`` is not what ``kind``, a type of the stack config's model,
+    accepts (in the words the config's own message uses)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from infra.config.loader import error_message
+    from infra.config.model import StackConfig
+
+    try:
+        TypeAdapter(kind, config=StackConfig.model_config).validate_python(value)
+    except ValidationError as exc:
+        raise UsageError(f"{option}: {error_message(exc.errors()[0])}") from None
+
+
 _NOT_TEXT = {type(None): "a YAML null", bool: "a YAML boolean", list: "a YAML list", dict: "a YAML mapping"}
 """What the stack config takes a text setting for when it decodes as JSON (``text_setting``)."""
 
@@ -285,7 +298,7 @@ def _check_text(option: str, value: str) -> None:
 
     read = text_setting(value)
     if not isinstance(read, str):
-        raise UsageError(f"{option} {shown(value)}: expected text; found text the stack config reads as "
+        raise UsageError(f"{option}: expected text; found {shown(value)}, which the stack config reads as "
                          f"{_NOT_TEXT[type(read)]} (the engine hands every setting to the program as text, so the two "
                          "cannot be told apart) and refuses; choose another")
 
@@ -390,7 +403,7 @@ def run(project: Project, args: Any, console: Any, err: Any = None) -> int:
         if _UNDECODABLE.search(value):
             # Bytes of the command line that are not UTF-8 (Python keeps them as lone surrogates): no stack
             # file can hold them (it is UTF-8), so the scaffold would fail on a value the user never saw.
-            raise UsageError(f"{option} {shown(value)}: expected UTF-8 text; found bytes that are not UTF-8")
+            raise UsageError(f"{option}: expected UTF-8 text; found bytes that are not UTF-8 in {shown(value)}")
         # What no stack file may hold anywhere (key material, control characters, line breaks, huge text):
         # refused here, before it is written into the stack directory (then validated and removed).
         for _, problem in screening.refused({option: value}):

@@ -206,6 +206,12 @@ def _format_path(path: KeyPath) -> str:
     return out
 
 
+def error_message(err: Mapping[str, Any]) -> str:
+    """One pydantic error in the words a stack file's issue uses (expected ...; found ...), without its key path:
+    for a value checked against a type of the model outside a stack file (``new-team``'s options)."""
+    return _issue_from_pydantic(err, {}).message
+
+
 def _issue_from_pydantic(err: Mapping[str, Any], index: dict[KeyPath, int]) -> ConfigIssue:
     path = _yaml_path(tuple(err["loc"]))
     kind = err["type"]
