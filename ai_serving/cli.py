@@ -84,9 +84,13 @@ def known_stack(project: Project, name: str) -> str:
 
 def _path(text: str) -> Path:
     """A path argument; an empty one (``--out ""``, an unset shell variable) is refused: as a ``Path`` it is
-    ``.``, the working directory, which the user did not name."""
+    ``.``, the working directory, which the user did not name. So is one with a line break: every message and
+    ``wrote ...`` line quotes the path, and printed, ``--out $'x\n::error::forged'`` started a line of its own
+    (a forged annotation in a CI log); no path a team uses holds one."""
     if not text:
         raise argparse.ArgumentTypeError("expected a path; found an empty string")
+    if "\n" in text:
+        raise argparse.ArgumentTypeError(f"expected a path on one line; found a line break in {shown(text)}")
     return Path(text)
 
 

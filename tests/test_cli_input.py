@@ -603,3 +603,22 @@ def test_an_empty_path_argument_is_a_usage_error_not_the_working_directory(capsy
         main(argv)
     assert exit_.value.code == 2
     assert capsys.readouterr().err.endswith(": expected a path; found an empty string\n")
+
+
+@pytest.mark.parametrize("argv", [
+    lambda p: ["plan", "team-a-dev", "--no-policy", "--out", p],
+    lambda p: ["validate", "--stack-dir", p],
+    lambda p: ["report", "--out", p],
+    lambda p: ["diff", p, "out"],
+    lambda p: ["policies", "--policy-pack", p],
+], ids=["plan-out", "stack-dir", "report-out", "diff", "policy-pack"])
+def test_a_path_argument_with_a_line_break_is_refused_before_it_is_printed(tmp_path, capsys, argv):
+    """`plan --out $'x\\n::error::forged'` planned, then printed "wrote x" and "::error::forged/plan.json" on a
+    line of its own: an annotation forged in a CI log."""
+    path = str(tmp_path / "x\n::error::forged")
+    with pytest.raises(SystemExit) as exit_:
+        main(argv(path))
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.endswith(f": expected a path on one line; found a line break in {path!r}\n"), err
+    assert "\n::error::" not in err and list(tmp_path.iterdir()) == []
