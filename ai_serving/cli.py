@@ -72,6 +72,10 @@ def known_stack(project: Project, name: str) -> str:
         raise UsageError(f"no stack {shown(name)}: not a stack name; expected <team>-<environment> (e.g. "
                          "team-a-dev): a lowercase letter, then lowercase letters, digits and '-'")
     known = project.stacks()
+    if not known:  # say why there is none (a --stack-dir that does not exist or is a file), as validate does
+        from .stacks import every_stack
+
+        every_stack(project)
     if name not in known:
         listed = ", ".join(k if STACK_NAME.fullmatch(k) else shown(k) for k in known)
         raise UsageError(f"no stack {name!r} in {project.stack_config_dir}; known: {bounded(listed, 1000) or '(none)'}")
@@ -80,9 +84,13 @@ def known_stack(project: Project, name: str) -> str:
 
 def _path(text: str) -> Path:
     """A path argument; an empty one (``--out ""``, an unset shell variable) is refused: as a ``Path`` it is
-    ``.``, the working directory, which the user did not name."""
+    ``.``, the working directory, which the user did not name. So is one with a line break: every message and
+    ``wrote ...`` line quotes the path, and printed, ``--out $'x\n::error::forged'`` started a line of its own
+    (a forged annotation in a CI log); no path a team uses holds one."""
     if not text:
         raise argparse.ArgumentTypeError("expected a path; found an empty string")
+    if "\n" in text:
+        raise argparse.ArgumentTypeError(f"expected a path on one line; found a line break in {shown(text)}")
     return Path(text)
 
 
@@ -296,6 +304,7 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
     if args.base is not None and not (args.all and args.out):
         raise UsageError("--base is for `plan --all --out DIR` (the report written there compares with it); "
                          "or run `ai-serving report --out DIR --base BASE`")
+    _base_apart_from_out(args)
     if args.all:
         from .org.plan_all import plan_all
 
@@ -331,6 +340,14 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
         print(json.dumps(outcome_json(outcome), indent=2, default=str))
         return int(outcome.exit_code)
     return print_outcome(outcome, console, err, quiet=args.quiet)
+
+
+def _base_apart_from_out(args: argparse.Namespace) -> None:
+    """A ``UsageError`` when ``--base`` is the ``--out`` folder (of ``plan --all`` or ``report``): compared with
+    itself every stack reads as unchanged, and ``plan --all`` even rewrites it before the report compares."""
+    if args.base is not None and args.out is not None and args.base.resolve() == args.out.resolve():
+        raise UsageError(f"--base {shown(str(args.base))} is the --out folder: compared with itself every stack "
+                         "would read as unchanged; name the base branch's plan output folder")
 
 
 def _plan_options(args: argparse.Namespace) -> None:
@@ -379,6 +396,7 @@ def _report(args: argparse.Namespace, console: Console, err: Console) -> int:
     from .output_folders import check_report_folder
     from .reports.markdown import run as run_report
 
+    _base_apart_from_out(args)
     out = check_report_folder(args.out.resolve())
     return run_report(out, args.base.resolve() if args.base else None, console)
 

@@ -15,6 +15,7 @@ from typing import Any
 from infra.catalogues import lifecycle
 from infra.catalogues.lifecycle import ModelVersion
 from infra.config.errors import shown
+from infra.config.regions import closest_region
 
 RETIREMENT_RULES = ("DEP-05", "DEP-06")
 """The pack's retirement-horizon rules (prod: mandatory, dev/test: advisory)."""
@@ -241,7 +242,10 @@ def run(args: argparse.Namespace, console: Any, err: Any, *, today: date | None 
 
     today = today or date.today()
     if args.region is not None and args.region not in lifecycle.regions_covered():
-        raise UsageError(f"--region {shown(args.region)} is not in the model catalogue; covered regions: "
+        # Matched exactly, as a stack's location is (`SwedenCentral` is refused there too), with a hint.
+        hint = closest_region(args.region, lifecycle.regions_covered())
+        raise UsageError(f"--region {shown(args.region)} is not in the model catalogue"
+                         f"{f' (did you mean {hint!r}?)' if hint else ''}; covered regions: "
                          f"{', '.join(lifecycle.regions_covered())}")
     if args.sku is not None and args.sku not in lifecycle.types_covered():
         raise UsageError(f"--type {shown(args.sku)} is not a catalogued deployment type; expected one of: "

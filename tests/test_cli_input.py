@@ -16,7 +16,9 @@ from ai_serving.cli import main, printable
 from ai_serving.outcome import UsageError
 from ai_serving.output_folders import PLAN_FILES, check_out_folder, check_report_folder
 
-from .cli_helpers import ROOT, cli
+from .cli_helpers import ROOT, cli, write_stack
+from .stackdata import base_config
+from .test_hostile_values import API_KEY
 from .test_plan_all_isolation import _project
 
 MAX_ERROR_CHARS = 600
@@ -372,9 +374,12 @@ def test_the_packs_config_check_never_quotes_key_material(config, expect):
     (lambda t: t, "holds no stack file (Pulumi.<team>-<environment>.yaml)"),
 ], ids=["missing", "a-file", "empty"])
 def test_validate_and_plan_all_of_a_stack_directory_without_stacks_are_one_usage_error(tmp_path, capsys, make, why):
-    """validate checked nothing, printed nothing and passed (exit 0) where plan --all refused."""
+    """validate checked nothing, printed nothing and passed (exit 0) where plan --all refused; a command naming a
+    stack said only "no stack 'team-a-dev' in DIR; known: (none)", not that DIR is missing or a file."""
     stack_dir = make(tmp_path)
-    for argv in (["validate"], ["plan", "--all", "--no-policy"]):
+    for argv in (["validate"], ["plan", "--all", "--no-policy"], ["validate", "team-a-dev"],
+                 ["plan", "team-a-dev", "--no-policy"], ["cost", "team-a-dev", "--project", ROOT],
+                 ["rehearse", "team-a-dev", "--project", ROOT]):
         assert cli(*argv, "--stack-dir", stack_dir) == 2
         captured = capsys.readouterr()
         assert captured.err == f"error: stack directory {stack_dir} {why}: no stack to check\n", captured.err
@@ -437,6 +442,109 @@ def test_new_team_refuses_an_empty_option_and_writes_nothing(tmp_path, capsys, o
     assert list(stacks.iterdir()) == []
 
 
+@pytest.mark.parametrize(("argv", "option", "reads_as"), [
+    (["--cost-center", "null"], "--cost-center", "a YAML null"),
+    (["--cost-center", "true"], "--cost-center", "a YAML boolean"),
+    (["--cost-center", '["CC-1", "CC-2"]'], "--cost-center", "a YAML list"),
+    (["--cost-center", "{}"], "--cost-center", "a YAML mapping"),
+    (["null", "--env", "dev"], "team name", "a YAML null"),
+    (["false", "--env", "dev"], "team name", "a YAML boolean"),
+], ids=["cost-center-null", "cost-center-true", "cost-center-list", "cost-center-map", "team-null", "team-false"])
+def test_new_team_refuses_text_the_stack_config_would_not_read_as_text(tmp_path, capsys, argv, option, reads_as):
+    """Quoted in the scaffold ("null"), but the engine hands the program the text null, which the config cannot
+    tell from `costCenter: null`: the scaffold was written, refused as "Input should be a valid string; found
+    None" and removed."""
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    args = argv if argv[0] != "--cost-center" else ["team-c", "--env", "dev", *argv]
+    assert main(["new-team", *args, "--stack-dir", str(stacks)]) == 2
+    err = capsys.readouterr().err
+    value = args[args.index(option) + 1] if option.startswith("--") else args[0]
+    assert err.startswith(f"error: {option}: expected text; found {value!r}, which the stack config reads as "
+                          f"{reads_as} "), err
+    assert err.count("\n") == 1 and list(stacks.iterdir()) == []
+
+
+@pytest.mark.parametrize(("argv", "expect"), [
+    (["--budget", "nan"], "--budget: Input should be a finite number; found nan"),
+    (["--budget", "inf"], "--budget: Input should be a finite number; found inf"),
+    (["--budget", "1e309"], "--budget: Input should be a finite number; found inf"),
+    (["--budget", "-1"], "--budget: Input should be greater than 0; found -1.0"),
+    (["--budget", "0"], "--budget: Input should be greater than 0; found 0.0"),
+    (["--budget", "1e20"], "--budget: Input should be less than or equal to 10000000; found 1e+20"),
+    (["--budget", "100", "--owner", "a@example.com", "--owner", "mars"],
+     "--owner: expected an email address like name@example.com, found 'mars'"),
+    (["--budget", "100", "--cost-center", "C" * 65],
+     f"--cost-center: String should have at most 64 characters; found {'C' * 65!r}"),
+], ids=["nan", "inf", "overflow", "negative", "zero", "huge", "owner", "cost-center-length"])
+def test_new_team_refuses_a_value_the_config_model_refuses_naming_the_option(tmp_path, capsys, argv, expect):
+    """A scaffold with `.nan` or 1e20 was written, then refused for how its YAML reads ("quote it as ..."); one with
+    an owner that is no email address as "ai-serving:owners[1]" of a file then removed."""
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    assert main(["new-team", "team-c", "--env", "prod", *argv, "--stack-dir", str(stacks)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {expect}\n", err
+    assert list(stacks.iterdir()) == []
+
+
+@pytest.mark.parametrize(("location", "hint"), [
+    ("SwedenCentral", " (did you mean 'swedencentral'?)"), ("Sweden Central", " (did you mean 'swedencentral'?)"),
+    ("westeurop", " (did you mean 'westeurope'?)"), ("nowhere", ""),
+])
+def test_new_team_refuses_an_unknown_location_naming_the_option(tmp_path, capsys, location, hint):
+    """It was written and refused as the stack's location, beside a second, wrong finding (the chat model
+    picked for no region "is not offered ... in SwedenCentral; no catalogued region offers it")."""
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    assert main(["new-team", "team-c", "--env", "dev", "--location", location, "--stack-dir", str(stacks)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: --location: expected an Azure region name (e.g. swedencentral, westeurope, eastus2), "
+                   f"found {location!r}{hint}\n"), err
+    assert list(stacks.iterdir()) == []
+
+
+def test_a_stack_location_written_as_the_portal_shows_it_is_refused_naming_the_region_it_means(tmp_path, capsys):
+    stacks = tmp_path / "stacks"
+    write_stack(stacks, "team-t-dev", {**base_config(), "azure-native:location": "SwedenCentral"})
+    assert main(["validate", "--project", str(ROOT), "--stack-dir", str(stacks)]) == 2
+    assert ("azure-native:location: expected an Azure region name (e.g. swedencentral, westeurope, eastus2), found "
+            "'SwedenCentral' (did you mean 'swedencentral'?)\n") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("option", "value", "expect"), [
+    ("--cost-center", API_KEY, "looks like an API key (not shown): a stack file holds public values only; remove it "
+                               "and revoke it, as it is leaked"),
+    ("--owner", "a@example.com\n::error::forged", "spans several lines; expected one line; found "
+                                                  "'a@example.com\\n::error::forged'"),
+    ("--location", "swedencentral\x1b[2J", "holds control characters (escape codes, carriage returns); found "
+                                           "'swedencentral\\x1b[2J'"),
+    ("--cost-center", "C" * 5000, "is 5,000 characters long; expected at most 4,096"),
+], ids=["key-material", "line-break", "escape-code", "huge"])
+def test_new_team_refuses_what_no_stack_file_may_hold_before_writing_it(tmp_path, capsys, option, value, expect):
+    """Key material given as --cost-center was written into the stack directory, then refused by validation and
+    removed; each of these is now refused, naming the option, before any file is opened."""
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    assert main(["new-team", "team-c", "--env", "dev", option, value, "--stack-dir", str(stacks)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {option}: {expect}\n", err
+    assert API_KEY[8:] not in err and list(stacks.iterdir()) == []
+
+
+@pytest.mark.parametrize("option", ["--cost-center", "--owner"])
+def test_new_team_refuses_command_line_bytes_that_are_not_utf8(tmp_path, capsys, option):
+    """`--cost-center $'C\\xff'`: Python keeps the byte as a lone surrogate, which the scaffold wrote as an escape
+    that the config then refused ("unable to parse raw data as a unicode string")."""
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    value = os.fsdecode(b"C\xff@example.com")
+    assert main(["new-team", "team-c", "--env", "dev", option, value, "--stack-dir", str(stacks)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {option}: expected UTF-8 text; found bytes that are not UTF-8 in 'C\\udcff@example.com'\n", err
+    assert list(stacks.iterdir()) == []
+
+
 # --- folders of plans read back ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv", [
@@ -467,6 +575,21 @@ def test_a_plan_all_output_whose_stacks_all_failed_is_still_a_plan_output(tmp_pa
     assert main(["diff", str(out), str(out)]) == 0
 
 
+@pytest.mark.parametrize("command", ["plan", "report"])
+def test_a_base_that_is_the_out_folder_is_refused_before_anything_is_written(tmp_path, capsys, command):
+    """`plan --all --out OUT --base OUT` rewrote OUT, then reported "No stack plans differently from the base"."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "same").symlink_to(out)
+    argv = ["plan", "--all", "--no-policy", "--project", str(ROOT)] if command == "plan" else ["report"]
+    assert main([*argv, "--out", str(out), "--base", str(tmp_path / "same")]) == 2
+    assert capsys.readouterr().err == (f"error: --base {str(tmp_path / 'same')!r} is the --out folder: compared with "
+                                       "itself every stack would read as unchanged; name the base branch's plan "
+                                       "output folder\n")
+    assert [p.name for p in out.iterdir()] == ["summary.json"] and (out / "summary.json").read_text() == "{}"
+
+
 @pytest.mark.parametrize("argv", [
     ["validate", "--stack-dir", ""],
     ["plan", "team-a-dev", "--no-policy", "--out", ""],
@@ -480,3 +603,22 @@ def test_an_empty_path_argument_is_a_usage_error_not_the_working_directory(capsy
         main(argv)
     assert exit_.value.code == 2
     assert capsys.readouterr().err.endswith(": expected a path; found an empty string\n")
+
+
+@pytest.mark.parametrize("argv", [
+    lambda p: ["plan", "team-a-dev", "--no-policy", "--out", p],
+    lambda p: ["validate", "--stack-dir", p],
+    lambda p: ["report", "--out", p],
+    lambda p: ["diff", p, "out"],
+    lambda p: ["policies", "--policy-pack", p],
+], ids=["plan-out", "stack-dir", "report-out", "diff", "policy-pack"])
+def test_a_path_argument_with_a_line_break_is_refused_before_it_is_printed(tmp_path, capsys, argv):
+    """`plan --out $'x\\n::error::forged'` planned, then printed "wrote x" and "::error::forged/plan.json" on a
+    line of its own: an annotation forged in a CI log."""
+    path = str(tmp_path / "x\n::error::forged")
+    with pytest.raises(SystemExit) as exit_:
+        main(argv(path))
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.endswith(f": expected a path on one line; found a line break in {path!r}\n"), err
+    assert "\n::error::" not in err and list(tmp_path.iterdir()) == []

@@ -6,6 +6,7 @@ import argparse
 import io
 from datetime import timedelta
 
+import pytest
 from rich.console import Console
 
 from ai_serving.models import run, staleness_warning
@@ -43,6 +44,18 @@ def test_models_all_shows_retired_versions_with_dates_and_replacements(capsys):
     assert cli("models", "--all") == 0
     row = _row(capsys.readouterr().out, "gpt-4o", "2024-05-13")
     assert "retired" in row and "2026-10-01" in row and "gpt-5.1" in row
+
+
+@pytest.mark.parametrize(("region", "hint"), [
+    ("SwedenCentral", " (did you mean 'swedencentral'?)"), ("Sweden Central", " (did you mean 'swedencentral'?)"),
+    ("", ""), ("   ", ""), ("nowhere", ""), ("japaneast", ""),
+], ids=["case", "portal-name", "empty", "blank", "unknown", "region-not-catalogued"])
+def test_models_refuses_a_region_not_written_as_catalogued_naming_the_closest(capsys, region, hint):
+    """Matched exactly, as a stack's location is; `SwedenCentral` (as the portal writes it) gets the hint."""
+    assert cli("models", "--region", region) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (f"error: --region {region!r} is not in the model catalogue{hint}; covered regions: "
+                            f"{', '.join(lifecycle.regions_covered())}\n") and captured.out == "", captured.err
 
 
 def test_models_refuses_an_unknown_region_or_type(capsys):

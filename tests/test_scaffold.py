@@ -296,10 +296,11 @@ def test_rejects_an_unknown_gpu_sku_without_writing_a_file(tmp_path, capsys):
 
 
 def test_an_invalid_result_is_reported_and_removed(tmp_path, capsys):
-    assert new_team(tmp_path, "team-n", "--env", "dev", "--location", "mars") == 2
+    # Each option is checked before writing; the placeholder cost center (no --cost-center) only by the prod check.
+    assert new_team(tmp_path, "team-n", "--env", "prod", "--budget", "100", "--owner", "a@example.com") == 2
 
     err = capsys.readouterr().err
-    assert "azure-native:location" in err and "'mars'" in err and "removed" in err
+    assert "ai-serving:costCenter: placeholder cost center 'CC-TODO'" in err and "removed" in err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -368,5 +369,9 @@ def test_any_cost_center_is_scaffolded_and_read_back_or_refused_by_the_model_onl
         except ConfigError as exc:
             assert all("YAML" not in issue.message and issue.path == "ai-serving:costCenter"
                        for issue in exc.issues), str(exc)
+            return
+        except UsageError as exc:  # refused as the option (e.g. text the config reads as null): nothing written
+            assert str(exc).startswith("--cost-center: "), str(exc)
+            assert list(Path(scratch).iterdir()) == []
             return
         assert load(Path(scratch), "team-x-dev").cost_center == cost_center

@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from infra.config import screening
 from infra.config.addressing import LARGEST_ALLOWED_PREFIX
 from infra.config.checks import DIGEST_RULE, PLACEHOLDER_COST_CENTER, placeholder_owner
 from infra.config.errors import ConfigError, shown
@@ -120,14 +121,8 @@ def pick_openai(location: str, today: date | None = None) -> dict[str, Any]:
     deployments there today (infra/catalogues/openai_models.yaml), in the first type of
     ``OPENAI_SKU_PREFERENCE`` the region offers it as; UsageError when there is none."""
     from infra.catalogues import lifecycle
-    from infra.config.regions import REGION_SHORT_CODES
 
     today = today or date.today()
-    if location not in REGION_SHORT_CODES:
-        # Not an Azure region at all: write the first open chat model anyway and let validation
-        # name the bad location (with file and line), as for every other key.
-        mv = next(m for m in lifecycle.open_for_new(today) if m.family == "chat")
-        return {**OPENAI_DEPLOYMENT, "model": mv.model, "version": mv.version, "sku": OPENAI_SKU_PREFERENCE[0]}
     for sku in OPENAI_SKU_PREFERENCE:
         # The one that stays longest, so a new team does not start with a migration.
         chat = sorted((mv for mv in lifecycle.open_for_new(today, location, sku) if mv.family == "chat"),
@@ -213,21 +208,37 @@ def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | 
              budget: float | None = None) -> tuple[Path, dict[str, Any]]:
     """Write and validate ``Pulumi.<name>-<env>.yaml``; returns its path and config.
 
-    Raises ``UsageError`` for a bad name, environment or GPU size, a prod stack without a budget, or an
-    existing file, and ``ConfigError`` (after deleting the file) when the result does not validate.
+    Raises ``UsageError`` for a bad name, environment, location, cost center, budget or GPU size, a prod stack
+    without a budget, or an existing file, and ``ConfigError`` (after deleting the file) when the result does not
+    validate.
     """
     from pydantic import TypeAdapter, ValidationError
 
-    from infra.config.model import Environment, TeamSlug
+    from infra.config.model import BudgetConfig, Email, Environment, StackConfig, TeamSlug
+    from infra.config.regions import location_problem
 
     try:
         TypeAdapter(TeamSlug).validate_python(name)
     except ValidationError:
         raise UsageError(f"team name {shown(name)}: expected a lowercase slug (a letter, then letters, digits "
                          "or '-', at most 12 characters)") from None
+    _check_text("team name", name)
     envs = typing.get_args(Environment)
     if env not in envs:
         raise UsageError(f"environment {shown(env)}: expected one of {', '.join(envs)}")
+    # What the options give, checked as the stack config will check it, before anything is written: a
+    # refusal names the option, not a key of a scaffolded file that is then removed.
+    problem = location_problem(location)
+    if problem is not None:
+        raise UsageError(f"--location: {problem}")
+    if cost_center is not None:
+        _check_option("--cost-center", typing.get_type_hints(StackConfig, include_extras=True)["cost_center"],
+                      cost_center)
+        _check_text("--cost-center", cost_center)
+    for owner in owners or []:
+        _check_option("--owner", Email, owner)
+    if budget is not None:
+        _check_option("--budget", typing.get_type_hints(BudgetConfig, include_extras=True)["monthly_amount"], budget)
     if env == "prod" and budget is None:
         # COST-03 blocks a prod stack without a budget: a scaffold the pack refuses helps nobody.
         raise UsageError("a prod stack needs --budget AMOUNT (its monthly budget in the billing currency; the "
@@ -259,6 +270,37 @@ def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | 
             path.unlink(missing_ok=True)  # a stack the plan would fail is not written
             raise
     return path, config
+
+
+def _check_option(option: str, kind: Any, value: Any) -> None:
+    """A ``UsageError`` naming ``option`` when ``value`` is not what ``kind``, a type of the stack config's model,
+    accepts (in the words the config's own message uses)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from infra.config.loader import error_message
+    from infra.config.model import StackConfig
+
+    try:
+        TypeAdapter(kind, config=StackConfig.model_config).validate_python(value)
+    except ValidationError as exc:
+        raise UsageError(f"{option}: {error_message(exc.errors()[0])}") from None
+
+
+_NOT_TEXT = {type(None): "a YAML null", bool: "a YAML boolean", list: "a YAML list", dict: "a YAML mapping"}
+"""What the stack config takes a text setting for when it decodes as JSON (``text_setting``)."""
+
+
+def _check_text(option: str, value: str) -> None:
+    """A ``UsageError`` naming ``option`` when the stack config would not read ``value`` as text: the engine
+    hands a setting over as text, and one that decodes (JSON) to null, a boolean, a list or a mapping is
+    refused, however the scaffold quotes it (``infra.config.loader.text_setting``)."""
+    from infra.config.loader import text_setting
+
+    read = text_setting(value)
+    if not isinstance(read, str):
+        raise UsageError(f"{option}: expected text; found {shown(value)}, which the stack config reads as "
+                         f"{_NOT_TEXT[type(read)]} (the engine hands every setting to the program as text, so the two "
+                         "cannot be told apart) and refuses; choose another")
 
 
 def _validate(project: Project, stack: str, path: Path) -> LoadedStack:
@@ -341,6 +383,10 @@ def _priced_gpu_sizes(project: Project, stack: str, config: dict[str, Any]) -> l
     return priced
 
 
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+"""A byte of the command line that is not UTF-8, as Python decodes argv (``surrogateescape``)."""
+
+
 def run(project: Project, args: Any, console: Any, err: Any = None) -> int:
     """``ai-serving new-team``: scaffold, validate, say what was written."""
     from infra.config import ConfigError
@@ -350,8 +396,18 @@ def run(project: Project, args: Any, console: Any, err: Any = None) -> int:
     given = [("--location", args.location), ("--cost-center", args.cost_center), ("--gpu", args.gpu),
              *(("--owner", owner) for owner in args.owner or [])]
     for option, value in given:
-        if value is not None and not value.strip():
+        if value is None:
+            continue
+        if not value.strip():
             raise UsageError(f"{option} {shown(value)}: expected a value; leave the option out for its default")
+        if _UNDECODABLE.search(value):
+            # Bytes of the command line that are not UTF-8 (Python keeps them as lone surrogates): no stack
+            # file can hold them (it is UTF-8), so the scaffold would fail on a value the user never saw.
+            raise UsageError(f"{option}: expected UTF-8 text; found bytes that are not UTF-8 in {shown(value)}")
+        # What no stack file may hold anywhere (key material, control characters, line breaks, huge text):
+        # refused here, before it is written into the stack directory (then validated and removed).
+        for _, problem in screening.refused({option: value}):
+            raise UsageError(f"{option}: {problem}")
     try:
         path, config = new_team(project, args.name, args.env, openai=args.openai, gpu=args.gpu,
                                 location=args.location or DEFAULT_LOCATION, owners=args.owner,

@@ -17,7 +17,7 @@ from .addressing import LARGEST_ALLOWED_PREFIX, gpu_addresses_needed, layout, us
 from .errors import shown
 from .model import ARM_ID_RE, StackConfig, is_placeholder
 from .patterns import full_match
-from .regions import REGION_SHORT_CODES
+from .regions import REGION_SHORT_CODES, location_problem
 
 if TYPE_CHECKING:
     from ..naming import Naming
@@ -86,11 +86,9 @@ def _stack_identity(cfg: StackConfig, stack_name: str | None) -> Iterator[Issue]
 
 
 def _location(cfg: StackConfig) -> Iterator[Issue]:
-    if cfg.location not in REGION_SHORT_CODES:
-        yield (
-            ("azure-native:location",),
-            f"expected an Azure region name (e.g. swedencentral, westeurope, eastus2), found {shown(cfg.location)}",
-        )
+    problem = location_problem(cfg.location)
+    if problem is not None:
+        yield (("azure-native:location",), problem)
 
 
 def _network(cfg: StackConfig) -> Iterator[Issue]:

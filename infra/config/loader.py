@@ -57,13 +57,22 @@ def raw_from_config_map(config: Mapping[str, str]) -> dict[str, Any]:
             raw[full_key] = None
             continue
         if key in STRING_KEYS:
-            # The engine hands every value over as text; one that decodes to null, a list, a map or a
-            # boolean was not text in the file (`costCenter: null` must not become the tag "null").
-            decoded = _decode(value) if key not in SECRET_KEYS else value
-            raw[key] = decoded if decoded is None or isinstance(decoded, (list, dict, bool)) else value
+            raw[key] = value if key in SECRET_KEYS else text_setting(value)
         else:
             raw[key] = _decode(value)
     return raw
+
+
+def text_setting(value: str) -> Any:
+    """How the config reads ``value``, handed over for a plain-string key (``STRING_KEYS``): the text itself,
+    or what it decodes to (JSON) when that is null, a boolean, a list or a mapping.
+
+    The engine hands every value over as text, so such a text was not text in the file as far as the program
+    can tell (``costCenter: true`` and ``costCenter: "true"`` both arrive as "true"; `costCenter: null` must not
+    become the tag "null"), and the model refuses it. ``new-team`` asks this before it writes a value here.
+    """
+    decoded = _decode(value)
+    return decoded if decoded is None or isinstance(decoded, (list, dict, bool)) else value
 
 
 def _decode(value: str) -> Any:
@@ -195,6 +204,12 @@ def _format_path(path: KeyPath) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def error_message(err: Mapping[str, Any]) -> str:
+    """One pydantic error in the words a stack file's issue uses (expected ...; found ...), without its key path:
+    for a value checked against a type of the model outside a stack file (``new-team``'s options)."""
+    return _issue_from_pydantic(err, {}).message
 
 
 def _issue_from_pydantic(err: Mapping[str, Any], index: dict[KeyPath, int]) -> ConfigIssue:
