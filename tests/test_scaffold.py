@@ -63,6 +63,21 @@ def test_gpu_only_stack_has_no_openai_section(tmp_path):
     assert cfg.openai is None and cfg.gpu_pool.vm_sku == "Standard_NC24ads_A100_v4"
 
 
+@pytest.mark.parametrize(("given", "todo"), [
+    ((), "# TODO: set the real ai-serving:owners and ai-serving:costCenter (placeholders: "
+         "team-h-owners@example.com, CC-TODO)."),
+    (("--owner", "lead@example.com"), "# TODO: set the real ai-serving:costCenter (placeholder: CC-TODO)."),
+    (("--cost-center", "CC-9"), "# TODO: set the real ai-serving:owners (placeholder: team-h-owners@example.com)."),
+    (("--owner", "lead@example.com", "--cost-center", "CC-9"), None),
+])
+def test_the_header_names_only_the_placeholders_the_file_holds(tmp_path, given, todo):
+    """The TODO line listed both placeholders whenever either was left, also the owner given with --owner."""
+    assert new_team(tmp_path, "team-h", "--env", "dev", *given) == 0
+
+    todos = [line for line in (tmp_path / "Pulumi.team-h-dev.yaml").read_text().splitlines() if "TODO:" in line]
+    assert todos == ([todo] if todo else [])
+
+
 def test_gpu_pool_serves_a_catalogue_model_that_fits_the_sku(tmp_path):
     assert new_team(tmp_path, "team-g", "--env", "prod", "--gpu", "Standard_NC4as_T4_v3", "--openai",
                     "--location", "westeurope", "--owner", "lead@example.com", "--cost-center", "CC-9",
@@ -353,7 +368,7 @@ def test_every_text_value_is_written_so_both_yaml_readers_read_that_text(cost_ce
     # deployment, whose pick depends on the region (a region name is text like any other here).
     config = scaffold.stack_config("team-x", "prod", location=location, address_space=ADDRESS_POOL, openai=False,
                                    gpu="Standard_NC4as_T4_v3", owners=owners, cost_center=cost_center, budget=100.0)
-    assert _written(scaffold.render(config, placeholders=False)) == config
+    assert _written(scaffold.render(config)) == config
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -188,17 +188,22 @@ def _represent_str(dumper: _Dumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _represent_str)
 
 
-def render(config: dict[str, Any], *, placeholders: bool) -> str:
-    """The stack file's text: a header comment and the config."""
+def render(config: dict[str, Any]) -> str:
+    """The stack file's text: a header comment (with a TODO naming the placeholders the config holds) and the
+    config."""
     team, env = config["ai-serving:team"], config["ai-serving:environment"]
     # The editor (yaml-language-server: VS Code, neovim, ...) completes and checks keys against the schema
     # generated from the config model; the path is relative, next to the stack files.
     lines = [f"# yaml-language-server: $schema=./{SCHEMA_FILE}",
              f"# {team}, {env}: scaffolded by `ai-serving new-team` on {date.today().isoformat()}.",
              "# Address space taken from the new-team pool (ai_serving/org/new_team.py): reuse it nowhere else."]
-    if placeholders:
-        lines.append(f"# TODO: set the real ai-serving:owners and ai-serving:costCenter (placeholders: "
-                     f"{PLACEHOLDER_COST_CENTER}, {placeholder_owner(team)}).")
+    todo = [(key, value) for key, value, placeholder in (
+        ("ai-serving:owners", placeholder_owner(team), config.get("ai-serving:owners") == [placeholder_owner(team)]),
+        ("ai-serving:costCenter", PLACEHOLDER_COST_CENTER,
+         config.get("ai-serving:costCenter") == PLACEHOLDER_COST_CENTER)) if placeholder]
+    if todo:
+        lines.append(f"# TODO: set the real {' and '.join(k for k, _ in todo)} (placeholder"
+                     f"{'s' if len(todo) > 1 else ''}: {', '.join(v for _, v in todo)}).")
     body = yaml.dump({"config": config}, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=120)
     return "\n".join(lines) + "\n" + body
 
@@ -257,7 +262,7 @@ def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | 
                               openai=openai, gpu=gpu, owners=owners or [placeholder_owner(name)],
                               cost_center=cost_center or PLACEHOLDER_COST_CENTER, budget=budget)
         with open(path, "x", encoding="utf-8") as fh:
-            fh.write(render(config, placeholders=not (owners and cost_center)))
+            fh.write(render(config))
     finally:
         os.close(fd)
     loaded = _validate(project, stack, path)
@@ -374,7 +379,7 @@ def _priced_gpu_sizes(project: Project, stack: str, config: dict[str, Any]) -> l
                 continue  # nothing to serve on it: new-team refuses it anyway
             candidate = {**config, "ai-serving:gpuPool": {**config["ai-serving:gpuPool"], "vmSku": sku,
                                                           "model": model}}
-            path.write_text(render(candidate, placeholders=False), encoding="utf-8")
+            path.write_text(render(candidate), encoding="utf-8")
             try:
                 if not unpriced_committed(project, load_stack(project, stack, path)):
                     priced.append(sku)
