@@ -125,6 +125,10 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--output", choices=("text", "json"), default="text",
                       help="json: one JSON document on stdout (status, findings with remediation, files)")
     plan.add_argument("--base", type=_path, help="with --all --out: a base plan output dir for the report's diff")
+    plan.add_argument("--gate", action="append", metavar="STACK",
+                      help="with --all (repeatable): the exit code comes from these stacks and the cross-team findings "
+                           "naming them; every stack is still planned and reported (a PR that changes only stack "
+                           "files gates on those)")
     plan.add_argument("--watch", action="store_true",
                       help="re-plan the stack each time its file is saved, in one warm process (Ctrl-C stops)")
     common(plan)
@@ -309,7 +313,7 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
         from .org.plan_all import plan_all
 
         return plan_all(project, pack_dir=pack_dir, policy_config=policy_config, out=args.out,
-                        workers=args.workers, console=console, err=err, base=args.base)
+                        workers=args.workers, console=console, err=err, base=args.base, gate=args.gate)
     if not args.stack:
         raise UsageError("name a stack (e.g. `ai-serving plan team-a-dev`) or pass --all")
     known_stack(project, args.stack)
@@ -362,6 +366,8 @@ def _plan_options(args: argparse.Namespace) -> None:
             raise UsageError(f"--no-policy skips the policy pack: not with {' or '.join(given)}")
     if args.workers is not None and not args.all:
         raise UsageError("--workers is for `plan --all` (one stack is planned in this process)")
+    if args.gate and not args.all:
+        raise UsageError("--gate is for `plan --all` (a single plan's exit code is its stack's)")
 
 
 def _cost(args: argparse.Namespace, console: Console, err: Console) -> int:

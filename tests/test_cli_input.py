@@ -423,7 +423,9 @@ def test_supply_checks_the_stack_name_as_every_command_does(capsys, name):
      "--no-policy skips the policy pack: not with --policy-pack-config"),
     (["plan", "team-a-dev", "--no-policy", "--workers", "7"],
      "--workers is for `plan --all` (one stack is planned in this process)"),
-], ids=["stack-and-all", "no-policy-and-pack", "no-policy-and-config", "workers-without-all"])
+    (["plan", "team-a-dev", "--no-policy", "--gate", "team-a-dev"],
+     "--gate is for `plan --all` (a single plan's exit code is its stack's)"),
+], ids=["stack-and-all", "no-policy-and-pack", "no-policy-and-config", "workers-without-all", "gate-without-all"])
 def test_plan_options_that_contradict_each_other_are_a_usage_error(capsys, argv, expect):
     assert cli(*argv) == 2
     captured = capsys.readouterr()

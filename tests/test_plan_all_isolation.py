@@ -395,3 +395,44 @@ def test_base_without_all_and_out_is_a_usage_error(capsys):
 
     assert main(["plan", "team-a-dev", "--no-policy", "--base", str(ROOT), "--project", str(ROOT)]) == 2
     assert "--base is for `plan --all --out DIR`" in capsys.readouterr().err
+
+
+def _run_gated(root: Path, out: Path, gate: list[str]) -> tuple[int, str, dict]:
+    project = load_project(root)
+    log = out.parent / f"{out.name}.log"
+    with open(log, "w") as fh:
+        console = Console(file=fh, soft_wrap=True, width=200)
+        code = plan_all(project, pack_dir=root / "pack", policy_config=None, out=out, workers=1, console=console,
+                        err=console, today=date(2026, 12, 2), gate=gate)
+    return code, log.read_text(encoding="utf-8"), json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def test_gate_takes_the_exit_code_from_the_gated_stacks_only(tmp_path):
+    """A pull request that changes only ok-dev's file is not failed by another team's failing stack, which is
+    still planned, judged and reported."""
+    root = _project(tmp_path, ["insecure", "ok"])
+    assert _run(root, tmp_path / "all", 1)[0] == 1
+
+    code, log, summary = _run_gated(root, tmp_path / "gated", ["ok-dev"])
+    assert code == 0
+    assert _rows(summary)["insecure-dev"]["status"] == "policy-failed"
+    assert "not gating: insecure-dev, which failed" in log
+
+    assert _run_gated(root, tmp_path / "gated-on-it", ["insecure-dev", "ok-dev"])[0] == 1
+
+
+def test_gate_naming_no_stack_file_is_a_usage_error(tmp_path):
+    root = _project(tmp_path, ["ok"])
+    with pytest.raises(UsageError, match="--gate 'nope-dev': no such stack file"):
+        plan_all(load_project(root), pack_dir=None, policy_config=None, out=None, workers=1,
+                 console=Console(quiet=True), err=Console(quiet=True), gate=["nope-dev"])
+
+
+@pytest.mark.parametrize(("stacks", "code"), [(["b-dev", "c-dev"], 0), (["a-dev", "c-dev"], 1), ([], 1)])
+def test_gate_keeps_the_cross_team_findings_that_name_a_gated_stack(stacks, code):
+    """A mandatory cross-team finding fails a gated run when it names a gated stack, or no stack at all (the
+    checks could not run); one between two other teams' stacks does not."""
+    finding = plan_all_module.CrossTeamFinding("address-overlap", "mandatory", stacks, "overlap")
+    ok = [{"stack": s, "exit_code": 0} for s in ("a-dev", "b-dev", "c-dev")]
+    assert plan_all_module._exit_code(ok, [finding], {"a-dev"}) == code
+    assert plan_all_module._exit_code(ok, [finding], None) == 1

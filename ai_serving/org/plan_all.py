@@ -264,8 +264,13 @@ def _stop_resource_tracker() -> None:
 
 def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | None, out: Path | None,
              workers: int | None, console: Console, err: Console, today: date | None = None,
-             base: Path | None = None) -> int:
+             base: Path | None = None, gate: list[str] | None = None) -> int:
     """Plan every stack, check across teams, print the summary, write summary.json; return the worst exit code.
+
+    With ``gate``, the exit code is the worst of those stacks' and of the cross-team findings that name one of
+    them (or no stack): a pull request that changes only some stack files is not failed by another team's
+    stack (a waiver that expired overnight), which the summary and the report still show. Every stack is
+    planned and checked either way; a gate that names no stack file is a ``UsageError``.
 
     With ``out``, the run writes into a new folder beside it and renames it into place at the end, under
     a lock: ``out`` always holds one complete run (plan files, summary.json and report.md of the same
@@ -281,6 +286,10 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
         raise UsageError(f"{project.stack_config_dir}: not a stack file name: {listed}; a stack file is "
                          "Pulumi.<team>-<environment>.yaml (a lowercase letter, then lowercase letters, digits "
                          "and '-'): rename it")
+    unknown = sorted(set(gate or ()) - set(stacks))
+    if unknown:
+        raise UsageError(f"--gate {bounded(', '.join(shown(s) for s in unknown), 1000)}: no such stack file in "
+                         f"{project.stack_config_dir}")
     if workers is not None and workers < 1:
         raise UsageError(f"--workers must be 1 or more; found {workers}")
     workers = min(workers or default_workers(), len(stacks))
@@ -293,13 +302,13 @@ def plan_all(project: Project, *, pack_dir: Path | None, policy_config: dict | N
     with OutputFolder(out) if out else contextlib.nullcontext(None) as staging:
         return _plan_all(project, stacks, pack_dir=pack_dir, policy_config=policy_config, out=out, staging=staging,
                          workers=workers, console=console, err=err, today=today, base=base,
-                         base_plans=base_plans, quotas=quotas)
+                         base_plans=base_plans, quotas=quotas, gate=set(gate) if gate else None)
 
 
 def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, policy_config: dict | None,
               out: Path | None, staging: OutputFolder | None, workers: int, console: Console, err: Console,
               today: date, base: Path | None, base_plans: dict[str, dict[str, Any]] | None,
-              quotas: dict[str, Any]) -> int:
+              quotas: dict[str, Any], gate: set[str] | None = None) -> int:
     started = time.perf_counter()
     outcomes: dict[str, dict[str, Any]] = {}
     work = staging.path if staging else None
@@ -332,12 +341,15 @@ def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, pol
         style = "red" if f.level == "mandatory" else "yellow"
         console.print(f"[{style}]cross-team {f.check} ({f.level})[/] {', '.join(f.stacks)}: {escape(f.message)}",
                       markup=True, highlight=False)
-    worst = int(max([int(o["exit_code"]) for o in ordered] + [ExitCode.OK]))
-    if any(f.level == "mandatory" for f in findings):
-        worst = max(worst, ExitCode.FAILED)
+    worst = _exit_code(ordered, findings, gate)
     elapsed = time.perf_counter() - started
     console.print(f"planned {len(stacks)} stacks with {workers} worker(s) in {elapsed:.1f}s; exit code {worst}",
                   markup=False)
+    if gate is not None:
+        ungated = [o["stack"] for o in ordered if o["stack"] not in gate and int(o["exit_code"]) != ExitCode.OK]
+        console.print(f"the exit code is from {', '.join(sorted(gate))} (--gate)"
+                      + (f"; not gating: {', '.join(ungated)}, which failed (see above)" if ungated else ""),
+                      markup=False)
     if staging is not None and out is not None:
         # Read back, and checked against this shape, by reports.documents.read_summary (SummaryFile).
         summary = {
@@ -357,6 +369,18 @@ def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, pol
                              "nothing was replaced there") from None
         console.print(f"wrote {out / SUMMARY_FILE}", markup=False)
         console.print(f"wrote {out / 'report.md'}", markup=False)
+    return worst
+
+
+def _exit_code(ordered: list[dict[str, Any]], findings: list[CrossTeamFinding], gate: set[str] | None) -> int:
+    """The run's exit code: the worst stack's, and FAILED for a mandatory cross-team finding; with ``gate``,
+    only the gated stacks and the findings that name one of them or no stack (the checks could not run)."""
+    def gated(stacks: list[str]) -> bool:
+        return gate is None or not stacks or bool(gate.intersection(stacks))
+
+    worst = int(max([int(o["exit_code"]) for o in ordered if gated([o["stack"]])] + [ExitCode.OK]))
+    if any(f.level == "mandatory" and gated(f.stacks) for f in findings):
+        worst = max(worst, ExitCode.FAILED)
     return worst
 
 
