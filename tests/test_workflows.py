@@ -635,8 +635,38 @@ def test_new_waivers_wait_for_the_platform_teams_environment_and_fail_closed():
     assert gate["needs"] == "waivers" and gate["environment"] == {"name": "waiver-review"}
     # Skipped only on an explicit empty list: a failed check (empty output) still waits for approval.
     assert gate["if"] == "${{ !cancelled() && needs.waivers.outputs.stacks != '[]' }}"
-    assert gate["permissions"] == {}, "the approval job needs no token, least of all an OIDC one"
+    assert gate["permissions"] == {"actions": "read"}, "it reads the environment's rules; no OIDC token"
     assert "vars." not in json.dumps(gate)
+    (step,) = gate["steps"]
+    assert step["env"]["ENVIRONMENT"] == gate["environment"]["name"]
+
+
+_REVIEWERS = {"type": "required_reviewers", "prevent_self_review": True,
+              "reviewers": [{"type": "Team", "reviewer": {"slug": "platform-team"}}]}
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed (GitHub's runners have it)")
+@pytest.mark.parametrize(("environment", "passes"), [
+    ({"protection_rules": [_REVIEWERS]}, True),
+    ({"protection_rules": []}, False),                        # created by the job itself: no rules
+    ({}, False),
+    ({"protection_rules": [{**_REVIEWERS, "prevent_self_review": False}]}, False),
+    ({"protection_rules": [{**_REVIEWERS, "reviewers": []}]}, False),
+    ({"protection_rules": [{"type": "wait_timer", "wait_timer": 5}]}, False),
+    (None, False),                                            # the API call fails
+])
+def test_the_approval_fails_when_the_environment_approves_nothing(tmp_path: Path, environment: Any, passes: bool):
+    """An environment a job names but nobody created runs the job at once: the approval must notice."""
+    (step,) = PR["jobs"]["waiver-approval"]["steps"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    gh = bin_dir / "gh"
+    body = f"cat <<'JSON'\n{json.dumps(environment)}\nJSON\n" if environment is not None else "exit 1\n"
+    gh.write_text(f'#!/bin/sh\n[ "$1 $2" = "api repos/o/r/environments/waiver-review" ] || exit 9\n{body}')
+    gh.chmod(gh.stat().st_mode | stat.S_IEXEC)
+    env = {**step["env"], "REPO": "o/r", "STACKS": '["team-a-dev"]', "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    result = _run_like_github(step["run"], tmp_path, env)
+    assert (result.returncode == 0) == passes, result.stdout + result.stderr
 
 
 def _new_waivers(repo: Path, base: str, head: str) -> tuple[int, dict[str, Any], str]:
