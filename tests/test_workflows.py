@@ -35,6 +35,12 @@ def _step(job: dict[str, Any], action: str) -> dict[str, Any]:
     return step
 
 
+def _pulumi_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    steps = [s for s in job["steps"] if _uses(s, "pulumi/actions")]
+    assert steps
+    return steps
+
+
 def _all_docs() -> list[tuple[Path, dict[str, Any]]]:
     return [(p, _load(p)) for p in WORKFLOWS + ACTIONS]
 
@@ -152,14 +158,15 @@ def test_no_expression_is_spliced_into_a_shell_script():
 
 # --- pulumi: backend, secrets, policy pack -------------------------------------------------------------
 
-@pytest.mark.parametrize(("doc", "job_id", "command"), [(PR, "preview", "preview"), (DEPLOY, "deploy", "up")],
-                         ids=["preview", "up"])
-def test_pulumi_runs_each_changed_stack_with_the_policy_pack(doc: dict[str, Any], job_id: str, command: str):
+@pytest.mark.parametrize(("doc", "job_id", "commands"), [(PR, "preview", ["preview"]),
+                                                         (DEPLOY, "deploy", ["preview", "up"])], ids=["preview", "up"])
+def test_pulumi_runs_each_changed_stack_with_the_policy_pack(doc: dict[str, Any], job_id: str, commands: list[str]):
     job = doc["jobs"][job_id]
-    pulumi = _step(job, "pulumi/actions")["with"]
-    assert pulumi["command"] == command
-    assert pulumi["stack-name"] == "${{ matrix.stack }}"
-    assert pulumi["policyPacks"] == "policies"
+    steps = _pulumi_steps(job)
+    assert [s["with"]["command"] for s in steps] == commands
+    for pulumi in (s["with"] for s in steps):
+        assert pulumi["stack-name"] == "${{ matrix.stack }}"
+        assert pulumi["policyPacks"] == "policies"
     output = "preview-stacks" if job_id == "preview" else "stacks"
     assert job["strategy"]["matrix"]["stack"] == f"${{{{ fromJSON(needs.changes.outputs.{output}) }}}}"
 
@@ -176,13 +183,41 @@ def test_pulumi_gets_the_policy_config_the_offline_plan_of_its_stack_wrote(doc: 
     from ai_serving.output_folders import DEPLOY_POLICY_CONFIG_FILE
 
     job = doc["jobs"][job_id]
-    plan, pulumi = _offline_plan_step(job), _step(job, "pulumi/actions")
-    assert job["steps"].index(plan) < job["steps"].index(pulumi)
-    assert plan.get("if") == pulumi.get("if")
+    plan = _offline_plan_step(job)
     assert plan["env"] == {"STACK": "${{ matrix.stack }}"}
     argv = shlex.split(plan["run"])
     assert argv[:3] == [".venv/bin/ai-serving", "plan", "$STACK"] and "--quiet" in argv
-    assert pulumi["with"]["policyPackConfigs"] == f"{argv[argv.index('--out') + 1]}/{DEPLOY_POLICY_CONFIG_FILE}"
+    for pulumi in _pulumi_steps(job):
+        assert job["steps"].index(plan) < job["steps"].index(pulumi)
+        assert plan.get("if") == pulumi.get("if")
+        assert pulumi["with"]["policyPackConfigs"] == f"{argv[argv.index('--out') + 1]}/{DEPLOY_POLICY_CONFIG_FILE}"
+
+
+#: What a preview must share with the `up` it stands in front of, so that it judges the same update.
+_SAME_UPDATE = ("stack-name", "work-dir", "pulumi-version", "cloud-url", "secrets-provider", "policyPacks",
+                "policyPackConfigs")
+
+
+def test_the_deploy_previews_with_the_pack_before_up_and_stops_there_on_a_violation():
+    """pulumi/actions' `up` is Automation API `up --skip-preview`, whose stack policies judge only after every
+    step was applied: a preview of the same update runs first, and its failure stops the job before `up`."""
+    job = DEPLOY["jobs"]["deploy"]
+    preview, up = _pulumi_steps(job)
+    assert (preview["with"]["command"], up["with"]["command"]) == ("preview", "up")
+    assert {k: preview["with"][k] for k in _SAME_UPDATE} == {k: up["with"][k] for k in _SAME_UPDATE}
+    for step in (preview, up):
+        assert not step.get("continue-on-error") and "continue-on-error" not in step["with"], step["name"]
+    assert "if" not in up, "an `if` (always(), failure()) could run up after a failed preview"
+    assert "plan" not in up["with"], "update plans are [EXPERIMENTAL] in the pinned CLI"
+    login = next(s for s in job["steps"] if _uses(s, "azure/login"))
+    assert job["steps"].index(login) < job["steps"].index(preview)
+
+
+@pytest.mark.parametrize(("doc", "job_id"), [(PR, "preview"), (DEPLOY, "deploy")], ids=["preview", "deploy"])
+def test_every_preview_goes_to_the_job_summary(doc: dict[str, Any], job_id: str):
+    """pulumi/actions v6.6.1 (src/main.ts) writes the summary only when `comment-on-summary` is true."""
+    for step in _pulumi_steps(doc["jobs"][job_id]):
+        assert step["with"]["comment-on-summary"] is True, step["name"]
 
 
 @pytest.mark.parametrize(("doc", "job_id"), [(PR, "preview"), (DEPLOY, "deploy")], ids=["preview", "up"])
@@ -208,11 +243,11 @@ def test_policy_pack_paths_given_to_pulumi_exist():
 @pytest.mark.parametrize(("doc", "job_id"), [(PR, "preview"), (DEPLOY, "deploy")], ids=["preview", "deploy"])
 def test_state_in_azure_blob_and_secrets_in_key_vault(doc: dict[str, Any], job_id: str):
     job = doc["jobs"][job_id]
-    pulumi = _step(job, "pulumi/actions")["with"]
-    assert pulumi["cloud-url"] == "azblob://${{ vars.PULUMI_STATE_CONTAINER }}"
     assert job["env"]["AZURE_STORAGE_ACCOUNT"] == "${{ vars.PULUMI_STATE_STORAGE_ACCOUNT }}"
     var = r"\$\{\{ vars\.\w+ \}\}"
-    assert re.fullmatch(rf"azurekeyvault://{var}\.vault\.azure\.net/keys/{var}", pulumi["secrets-provider"])
+    for pulumi in (s["with"] for s in _pulumi_steps(job)):
+        assert pulumi["cloud-url"] == "azblob://${{ vars.PULUMI_STATE_CONTAINER }}"
+        assert re.fullmatch(rf"azurekeyvault://{var}\.vault\.azure\.net/keys/{var}", pulumi["secrets-provider"])
 
 
 def test_pr_preview_posts_no_comment_of_its_own():
@@ -223,14 +258,22 @@ def test_pr_preview_posts_no_comment_of_its_own():
     assert "pull-requests" not in PR["jobs"]["preview"]["permissions"]
 
 
+def _witnessed_cli() -> str:
+    """The Pulumi release the witness builds and runs (witness/engine/go.mod)."""
+    gomod = (ROOT / "witness" / "engine" / "go.mod").read_text(encoding="utf-8")
+    (version,) = set(re.findall(r"^\s*github\.com/pulumi/pulumi/(?:pkg|sdk)/v3 v(\S+)$", gomod, flags=re.M))
+    return version
+
+
 @pytest.mark.parametrize("doc", [PR, DEPLOY], ids=["pull-request", "deploy"])
-def test_pulumi_cli_is_the_release_of_the_pinned_sdk(doc: dict[str, Any]):
-    lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
-    (sdk,) = re.findall(r"^pulumi==(\S+)$", lock, flags=re.M)
-    assert doc["env"]["PULUMI_VERSION"] == sdk
+def test_pulumi_cli_is_the_release_the_witness_runs(doc: dict[str, Any]):
+    """CI deploys with the engine whose behaviour the witness checked, not an older one."""
+    assert doc["env"]["PULUMI_VERSION"] == _witnessed_cli()
     for _, step in _steps(doc):
         if _uses(step, "pulumi/actions"):
             assert step["with"]["pulumi-version"] == "${{ env.PULUMI_VERSION }}"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"CI runs {_witnessed_cli()}" in readme and f"Pulumi CLI {_witnessed_cli()}" in readme
 
 
 # --- deploy: one serialised job per stack, prod gated ------------------------------------------------------
@@ -239,6 +282,28 @@ def test_deploy_runs_on_main_and_by_hand_only():
     assert DEPLOY["on"]["push"]["branches"] == ["main"]
     assert "stacks" in DEPLOY["on"]["workflow_dispatch"]["inputs"]
     assert "pull_request" not in DEPLOY["on"]
+
+
+_ON_MAIN = "github.ref == 'refs/heads/main'"
+
+
+def test_a_dispatch_from_another_branch_deploys_nothing_and_fails():
+    """workflow_dispatch runs on any branch: off main no stack list is computed (so no job joins a stack's
+    concurrency group, where it could replace main's waiting deploy), no deploy job runs, and the run fails."""
+    jobs = DEPLOY["jobs"]
+    assert jobs["changes"]["if"] == _ON_MAIN
+    assert jobs["deploy"]["if"].startswith(f"{_ON_MAIN} && ")
+    refuse = jobs["main-only"]
+    assert refuse["if"] == "github.ref != 'refs/heads/main'" and refuse["permissions"] == {}
+    (step,) = refuse["steps"]
+    result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                            env={**os.environ, "REF": "refs/heads/feature"}, capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 1 and "refs/heads/feature is not refs/heads/main" in result.stdout
+    # Every job that can reach Azure is behind the ref check.
+    for job_id, job in jobs.items():
+        if job.get("permissions", {}).get("id-token") == "write":
+            assert str(job.get("if", "")).startswith(_ON_MAIN), job_id
 
 
 def test_two_runs_never_update_the_same_stack_at_once():
@@ -550,3 +615,166 @@ def test_third_party_actions_are_pinned_to_a_commit_with_its_release_named():
             _, _, ref = uses.partition("@")
             assert re.fullmatch(r"[0-9a-f]{40}", ref), f"{path.name} {job_id}: {uses}"
             assert re.search(rf"uses: {re.escape(uses)} # v\d+\.\d+\.\d+\n", text), f"{path.name}: {uses}"
+
+
+# --- waivers need the platform team ------------------------------------------------------------------------
+
+NEW_WAIVERS = GITHUB / "actions" / "new-waivers" / "new_waivers.py"
+
+
+def test_new_waivers_wait_for_the_platform_teams_environment_and_fail_closed():
+    jobs = PR["jobs"]
+    check, gate = jobs["waivers"], jobs["waiver-approval"]
+    assert (check["name"], gate["name"]) == ("new waivers", "waiver approval")  # the required checks' names
+    (step,) = [s for s in check["steps"] if s.get("uses") == "./.github/actions/new-waivers"]
+    assert step["with"] == {"base": "${{ github.event.pull_request.base.sha }}", "head": "${{ github.sha }}"}
+    assert check["outputs"]["stacks"] == f"${{{{ steps.{step['id']}.outputs.stacks }}}}"
+    assert _step(check, "actions/checkout")["with"]["fetch-depth"] == 0
+    steps = [s.get("uses") for s in check["steps"]]
+    assert steps.index("./.github/actions/setup") < steps.index("./.github/actions/new-waivers")
+    assert gate["needs"] == "waivers" and gate["environment"] == {"name": "waiver-review"}
+    # Skipped only on an explicit empty list: a failed check (empty output) still waits for approval.
+    assert gate["if"] == "${{ !cancelled() && needs.waivers.outputs.stacks != '[]' }}"
+    assert gate["permissions"] == {"actions": "read"}, "it reads the environment's rules; no OIDC token"
+    assert "vars." not in json.dumps(gate)
+    (step,) = gate["steps"]
+    assert step["env"]["ENVIRONMENT"] == gate["environment"]["name"]
+
+
+_REVIEWERS = {"type": "required_reviewers", "prevent_self_review": True,
+              "reviewers": [{"type": "Team", "reviewer": {"slug": "platform-team"}}]}
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed (GitHub's runners have it)")
+@pytest.mark.parametrize(("environment", "passes"), [
+    ({"protection_rules": [_REVIEWERS]}, True),
+    ({"protection_rules": []}, False),                        # created by the job itself: no rules
+    ({}, False),
+    ({"protection_rules": [{**_REVIEWERS, "prevent_self_review": False}]}, False),
+    ({"protection_rules": [{**_REVIEWERS, "reviewers": []}]}, False),
+    ({"protection_rules": [{"type": "wait_timer", "wait_timer": 5}]}, False),
+    (None, False),                                            # the API call fails
+])
+def test_the_approval_fails_when_the_environment_approves_nothing(tmp_path: Path, environment: Any, passes: bool):
+    """An environment a job names but nobody created runs the job at once: the approval must notice."""
+    (step,) = PR["jobs"]["waiver-approval"]["steps"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    gh = bin_dir / "gh"
+    body = f"cat <<'JSON'\n{json.dumps(environment)}\nJSON\n" if environment is not None else "exit 1\n"
+    gh.write_text(f'#!/bin/sh\n[ "$1 $2" = "api repos/o/r/environments/waiver-review" ] || exit 9\n{body}')
+    gh.chmod(gh.stat().st_mode | stat.S_IEXEC)
+    env = {**step["env"], "REPO": "o/r", "STACKS": '["team-a-dev"]', "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    result = _run_like_github(step["run"], tmp_path, env)
+    assert (result.returncode == 0) == passes, result.stdout + result.stderr
+
+
+def _new_waivers(repo: Path, base: str, head: str) -> tuple[int, dict[str, Any], str]:
+    out = repo / "github_output"
+    out.unlink(missing_ok=True)
+    result = subprocess.run([sys.executable, str(NEW_WAIVERS), "--base", base, "--head", head], cwd=repo,
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "GITHUB_OUTPUT": str(out), "PYTHONPATH": str(ROOT)})
+    values = dict(line.split("=", 1) for line in out.read_text().splitlines()) if out.exists() else {}
+    return result.returncode, {k: json.loads(v) for k, v in values.items()}, result.stderr
+
+
+_WAIVER = {"rule": "CS-05", "resource": "oai-*", "reason": "CMK rollout tracked in PLAT-123", "expires": "2027-03-31"}
+
+
+def _stack_text(waivers: list[dict[str, str]] | None) -> str:
+    config: dict[str, Any] = {"ai-serving:team": "team-a"}
+    if waivers is not None:
+        config["ai-serving:suppressions"] = waivers
+    return yaml.safe_dump({"config": config}, sort_keys=False)
+
+
+@pytest.mark.parametrize(("before", "after", "expected"), [
+    ([_WAIVER], [_WAIVER], []),                                          # unchanged
+    (None, None, []),                                                    # no waivers at all
+    ([_WAIVER], [], []),                                                 # removing a waiver needs nobody
+    ([], [_WAIVER], ["team-a-dev"]),                                     # added
+    (None, [_WAIVER], ["team-a-dev"]),                                   # the key added
+    ([_WAIVER], [{**_WAIVER, "expires": "2027-12-31"}], ["team-a-dev"]),  # a later expiry
+    ([_WAIVER], [{**_WAIVER, "resource": "*"}], ["team-a-dev"]),          # a wider glob
+    ("absent", [_WAIVER], ["team-a-dev"]),                               # a new stack file with a waiver
+    ("absent", None, []),                                                # a new stack file without one
+])
+def test_new_or_changed_waivers_are_listed_and_removed_ones_are_not(repo: Path, before: Any, after: Any,
+                                                                    expected: list[str]):
+    path = repo / "stacks" / "Pulumi.team-a-dev.yaml"
+    if before == "absent":
+        path.unlink()
+    else:
+        path.write_text(_stack_text(before))
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "base")
+    base = _git(repo, "rev-parse", "HEAD")
+    path.write_text(_stack_text(after))
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "head")
+    code, outputs, stderr = _new_waivers(repo, base, "HEAD")
+    assert code == 0, stderr
+    assert outputs == {"stacks": expected, "count": len(expected)}
+
+
+@pytest.mark.parametrize("bad", ["config:\n  ai-serving:suppressions: &a [1]\n  x: *a\n",  # an alias: refused
+                                 "config: {ai-serving:suppressions: not-a-list}\n",
+                                 "\xff\xfe not utf-8\n"])
+def test_a_stack_file_the_reader_refuses_counts_as_new_waivers(repo: Path, bad: str):
+    base = _git(repo, "rev-parse", "HEAD")
+    (repo / "stacks" / "Pulumi.team-b-dev.yaml").write_bytes(bad.encode("latin-1"))
+    _git(repo, "commit", "-q", "-am", "unreadable")
+    code, outputs, stderr = _new_waivers(repo, base, "HEAD")
+    assert code == 0, stderr
+    assert outputs["stacks"] == ["team-b-dev"]
+
+
+def test_an_unknown_base_is_an_error_not_a_pass(repo: Path):
+    code, outputs, stderr = _new_waivers(repo, "deadbeef" * 5, "HEAD")
+    assert code != 0 and outputs == {} and "not in the clone" in stderr
+
+
+# --- the README's Azure prerequisites are what the program declares ---------------------------------------
+
+@pytest.fixture(scope="module")
+def example_plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """plan.json of every example stack (``ai-serving plan``, no pack: only the resources matter here)."""
+    from tests.cli_helpers import cli
+
+    plans = {}
+    for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):
+        stack = path.name[len("Pulumi."):-len(".yaml")]
+        out = tmp_path_factory.mktemp(stack)
+        assert cli("plan", stack, "--no-policy", "--quiet", "--out", out) == 0, stack
+        plans[stack] = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert plans
+    return plans
+
+
+def _readme() -> str:
+    return (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_names_exactly_the_roles_the_program_grants(example_plans: dict[str, dict[str, Any]]):
+    """The RBAC Administrator condition must allow every role the deploy assigns, and nothing more."""
+    from infra.components.roles import BUILTIN_ROLES
+
+    granted = {res["inputs"]["roleDefinitionId"].rsplit("/", 1)[1]
+               for plan in example_plans.values() for res in plan["resources"]
+               if res["type"] == "azure-native:authorization:RoleAssignment"}
+    block = re.search(r"<!-- ai-serving:granted-roles -->\n(.*?)<!-- /ai-serving:granted-roles -->", _readme(),
+                      flags=re.S)
+    listed = dict(re.findall(r"^- `([0-9a-f-]{36})` (.+)$", block.group(1), flags=re.M))
+    assert set(listed) == granted
+    names = {guid: name for name, guid in BUILTIN_ROLES.items()}
+    assert listed == {guid: names[guid] for guid in granted}
+
+
+def test_the_readme_registers_every_resource_provider_the_examples_declare(example_plans: dict[str, dict[str, Any]]):
+    from ai_serving.arm import ARM_TYPES
+
+    declared = {ARM_TYPES[res["type"]].namespace for plan in example_plans.values() for res in plan["resources"]
+                if res["type"].startswith("azure-native:")} - {""}  # "": resource groups, Microsoft.Resources
+    (loop,) = re.findall(r"`for ns in ([\w. ]+); do az provider register --namespace \"\$ns\"; done`", _readme())
+    assert set(loop.split()) == declared

@@ -118,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
                          "deploy them in batches with workflow_dispatch (input `stacks`)")
 
     print(f"{len(stacks)} stack(s) ({why}): {' '.join(stacks) or '(none)'}", file=sys.stderr)
+    write_outputs(stacks)
+    return 0
+
+
+def write_outputs(stacks: list[str]) -> None:
+    """``stacks=<json list>`` and ``count=<n>`` as step outputs (``$GITHUB_OUTPUT``), else on stdout."""
     lines = [f"stacks={json.dumps(stacks, separators=(',', ':'))}", f"count={len(stacks)}"]
     target = os.environ.get("GITHUB_OUTPUT")
     if target:
@@ -125,7 +131,6 @@ def main(argv: list[str] | None = None) -> int:
             fh.write("\n".join(lines) + "\n")
     else:
         print("\n".join(lines))
-    return 0
 
 
 if __name__ == "__main__":
