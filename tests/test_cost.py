@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from guardrails import StackResource, lookup
-from guardrails.cost import CEILING, COMMITTED, NO_LINE, SPOT_CAVEAT, estimate, prices
+from guardrails.cost import CEILING, COMMITTED, GLOBAL_TYPES, NO_LINE, SPOT_CAVEAT, estimate, prices
 from guardrails.values import UNKNOWN
 
 from ai_serving.arm import ARM_TYPES
@@ -822,13 +822,7 @@ def test_a_regional_price_applies_in_its_region_only(monkeypatch: pytest.MonkeyP
 def test_only_global_types_have_a_price_without_a_region() -> None:
     for model, entry in prices()["openai"].items():
         for kind, price in (entry.get("types") or {}).items():
-            assert kind in lookup_global_types() or "regions" in price, (model, kind)
-
-
-def lookup_global_types() -> tuple[str, ...]:
-    from guardrails.cost import GLOBAL_TYPES
-
-    return GLOBAL_TYPES
+            assert kind in GLOBAL_TYPES or "regions" in price, (model, kind)
 
 
 def test_expected_tokens_without_a_price_are_listed_not_dropped() -> None:
@@ -858,6 +852,18 @@ def test_cost04_names_the_lines_that_make_up_most_of_the_ceiling() -> None:
     assert (f"; largest: oai-chat: gpt-5.5 GlobalStandard: 30K tokens/minute around the clock at the output rate = "
             f"${tokens(30) * GPT55_OUT:,.2f} (") in message
     assert "vmss-c" not in message  # the pool is a small share: only the lines that make up half are named
+
+
+def test_the_group_table_marks_a_group_with_unpriced_sized_items() -> None:
+    from rich.console import Console
+
+    from ai_serving.reports.costs import group_table
+
+    console = Console(width=200, record=True)
+    console.print(group_table(estimate(scale_set(UNPRICED_SKU, "swedencentral", low=1, high=2)).to_json()))
+    [row] = [line for line in console.export_text().splitlines() if RG in line]
+    assert [c.strip() for c in row.split("│")[1:4]] == [RG, f"≥ ${P15:,.2f} (+1 unpriced)",
+                                                         f"≥ ${2 * P15:,.2f} (+1 unpriced)"]
 
 
 def test_the_header_shows_the_range_of_price_dates_its_lines_use() -> None:

@@ -86,13 +86,16 @@ def headline(cost: Mapping[str, Any]) -> str:
 
 
 def group_table(cost: Mapping[str, Any]) -> Table:
-    """Committed and ceiling per resource group."""
+    """Committed and ceiling per resource group (``≥ $X (+N unpriced)`` where sized items have no price)."""
     table = Table(title="monthly estimate by resource group")
     for col in ("resource group", "committed", "ceiling"):
         table.add_column(col, justify="left" if col == "resource group" else "right")
     for group, row in cost["byResourceGroup"].items():
-        table.add_row(escape(str(group)) if group else "(none)", money(row["committed"]), money(row["ceiling"]))
-    table.add_row("total", money(cost["committed"]), money(cost["ceiling"]), style="bold")
+        gaps = {name: [g for g in unpriced(cost, name) if g.get("resourceGroup") == group]
+                for name in (COMMITTED, CEILING)}
+        table.add_row(escape(str(group)) if group else "(none)", at_least(row["committed"], len(gaps[COMMITTED])),
+                      at_least(row["ceiling"], len(gaps[CEILING])))
+    table.add_row("total", figure(cost, COMMITTED), figure(cost, CEILING), style="bold")
     return table
 
 

@@ -43,6 +43,8 @@ MAX_DOMINANT = 3
 def _dominant(est: Estimate, figure: str) -> str:
     """The largest lines of ``figure``, e.g. ``; largest: vmss-a: ... VM hours = $6,971.50 (98%)``."""
     amount = est.committed if figure == COMMITTED else est.ceiling
+    if amount <= 0:
+        return ""
     ranked = sorted(est.lines, key=lambda line: -(line.committed if figure == COMMITTED else line.ceiling))
     named: list[str] = []
     covered = 0.0
