@@ -828,7 +828,7 @@ def test_only_global_types_have_a_price_without_a_region() -> None:
 def test_expected_tokens_without_a_price_are_listed_not_dropped() -> None:
     expected = {"input": 1_000_000, "output": 2_000_000}
     est = estimate([account(), deployment("o", "o3", "GlobalStandard", 10)], {"o": expected})
-    assert ("o3 GlobalStandard: expected input, output tokens", "no price: no sourced price", None) in [
+    assert ("o3 GlobalStandard: expected input, output tokens", "no sourced price", None) in [
         (g.item, g.reason, g.figure) for g in est.not_included]
     est = estimate([account(), deployment("ptu", "gpt-5.5", "GlobalProvisionedManaged", 15)], {"ptu": expected})
     assert est.caveats == ["oai-ptu: its expected tokens are served by its 15 PTUs, billed per PTU-hour rather than "
@@ -843,6 +843,22 @@ def test_the_ceiling_bills_at_the_standard_output_rate_not_the_long_context_one(
     assert (line.unit_price, line.item) == (GPT55_OUT, "gpt-5.5 GlobalStandard: 30K tokens/minute around the clock "
                                                        "at the output rate")
     assert prices()["openai"]["gpt-5.5"]["types"]["GlobalStandard"]["output_long_context"] > GPT55_OUT
+
+
+LONG_CONTEXT_THRESHOLD = 272_000  # input tokens per request (prices.yaml openai-gpt-5.{5,4}-long-context)
+MAX_OUTPUT = 272_000  # the larger of the listed maximum outputs (128K, 272K): the bound must hold for either
+
+
+@pytest.mark.parametrize("model", sorted(m for m, e in prices()["openai"].items()
+                                          if any("output_long_context" in t for t in (e.get("types") or {}).values())))
+def test_no_long_context_request_averages_above_the_standard_output_rate(model: str) -> None:
+    # The ceiling's premise (cost.py, _deployment): the costliest long-context request per token (the least
+    # input past the threshold, the most output) still costs less per token than pure output at the standard
+    # rate. A model whose long-context rates break it needs a ceiling of its own.
+    for kind, rate in prices()["openai"][model]["types"].items():
+        worst = ((rate["input_long_context"] * LONG_CONTEXT_THRESHOLD + rate["output_long_context"] * MAX_OUTPUT)
+                 / (LONG_CONTEXT_THRESHOLD + MAX_OUTPUT))
+        assert worst <= rate["output"], (model, kind, worst)
 
 
 def test_cost04_names_the_lines_that_make_up_most_of_the_ceiling() -> None:

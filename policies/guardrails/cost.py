@@ -504,7 +504,7 @@ def _expected_gap(b: _Builder, res: StackResource, label: str, expected: Mapping
     """Expected tokens declared for a deployment whose tokens have no price: listed, never dropped."""
     declared = [key for key in ("input", "cachedInput", "output") if float((expected or {}).get(key) or 0)]
     if declared:
-        b.gap(res, f"{label}: expected {', '.join(declared)} tokens", f"no price: {reason}", region=region)
+        b.gap(res, f"{label}: expected {', '.join(declared)} tokens", reason, region=region)
 
 
 def _deployment(b: _Builder, res: StackResource, expected: Mapping[str, float] | None) -> None:
