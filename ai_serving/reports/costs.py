@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..cost import figure_names
+
 
 def money(value: float | None) -> str:
     """``$1,234.50`` (or ``-`` when there is no figure)."""
@@ -25,8 +27,8 @@ def signed(value: float) -> str:
     return f"{'+' if value > 0 else '-'}${abs(value):,.2f}"
 
 
-COMMITTED, CEILING = "committed", "ceiling"
-"""The figures (plan.json ``notIncluded[].figure``; the pack's ``guardrails.cost.COMMITTED`` / ``CEILING``)."""
+COMMITTED, CEILING = figure_names()
+"""The figures (plan.json ``notIncluded[].figure``), named once, by the pack."""
 
 
 def unpriced(cost: Mapping[str, Any] | None, figure: str) -> list[Mapping[str, Any]]:
