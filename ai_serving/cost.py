@@ -61,6 +61,13 @@ def unpriced_committed(resources: Iterable[Mapping[str, Any]], config: StackConf
     return [gap.to_json() for gap in _estimate(resources, config).unpriced(_pack().COMMITTED)]
 
 
+def figure_names() -> tuple[str, str]:
+    """The figures a not-included item belongs to, as plan.json's ``notIncluded[].figure`` spells them: the
+    pack's ``COMMITTED`` and ``CEILING``."""
+    cost = _pack()
+    return cost.COMMITTED, cost.CEILING
+
+
 def sources() -> dict[str, dict[str, Any]]:
     """The price catalogue's sources (id -> document, url, retrieved), for ``ai-serving cost``."""
     return dict(_pack().prices()["sources"])

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from guardrails import StackResource, lookup
-from guardrails.cost import CEILING, COMMITTED, NO_LINE, SPOT_CAVEAT, estimate, prices
+from guardrails.cost import CEILING, COMMITTED, GLOBAL_TYPES, NO_LINE, SPOT_CAVEAT, estimate, prices
 from guardrails.values import UNKNOWN
 
 from ai_serving.arm import ARM_TYPES
@@ -31,7 +31,7 @@ A10_SDC, A10_SDC_SPOT = 4.16, 0.768768  # vm.Standard_NV36ads_A10_v5.regions.swe
 P15 = 41.811428  # disk.Premium_LRS.prices.P15.regions.{swedencentral,westeurope}.month (a 256 GiB disk)
 P20 = 80.54  # disk.Premium_LRS.prices.P20.regions.{swedencentral,westeurope}.month (a 512 GiB disk)
 NAT_HOUR, PIP_HOUR, PE_HOUR = 0.045, 0.005, 0.01
-GPT55_TOP, GPT55_IN, GPT55_OUT = 45, 5, 30  # long-context output is the highest gpt-5.5 rate
+GPT55_IN, GPT55_OUT = 5, 30  # the ceiling's rate is the output rate (not long-context output, $45)
 EMB_SMALL, EMB_LARGE = 0.02, 0.13
 H100_SDC = 127.816  # vm.Standard_ND96isr_H100_v5.regions.swedencentral.hour
 UNPRICED_SKU = "Standard_ND96asr_v4"  # vm.Standard_ND96asr_v4: unpriced ("no sourced price for this size")
@@ -229,9 +229,9 @@ def test_network_hours_are_committed() -> None:
 
 def test_standard_deployments_commit_nothing_and_bound_the_ceiling_at_full_capacity() -> None:
     est = estimate([deployment("chat", "gpt-5.5", "GlobalStandard", 30),
-                    deployment("emb", "text-embedding-3-large", "Standard", 60)])
+                    deployment("emb", "text-embedding-3-large", "GlobalStandard", 60)])
     assert est.committed == 0
-    assert est.ceiling == round(tokens(30) * GPT55_TOP + tokens(60) * EMB_LARGE, 2) == round(59130 + 341.64, 2)
+    assert est.ceiling == round(tokens(30) * GPT55_OUT + tokens(60) * EMB_LARGE, 2) == round(39420 + 341.64, 2)
 
 
 def test_provisioned_and_unpriced_deployments_are_not_included() -> None:
@@ -304,8 +304,12 @@ def test_cost01_prod_committed_over_budget_is_mandatory() -> None:
     # fixed per stack: listed as not included, never a finding of their own
     priced = scale_set(location="swedencentral") + network("swedencentral")
     verdict = check("COST-01", [*priced, budget(7000)], "prod")
-    assert verdict.messages == ["the committed monthly estimate $7,055.12 exceeds the budget $7,000.00 (not "
-                                "included: 7 unpriced or usage-driven item(s); `ai-serving cost` lists them)"]
+    # it names the line that makes up most of the figure, and points to `ai-serving cost` for what is not
+    # included without counting it (the tooling's estimate adds expected-token items the pack never sees)
+    assert verdict.messages == [
+        f"the committed monthly estimate $7,055.12 exceeds the budget $7,000.00; largest: vmss-c: "
+        f"Standard_NC24ads_A100_v4 VM hours (2 to 6 instances) = ${2 * H * A100_SDC:,.2f} (99%) (some items are "
+        "not included: `ai-serving cost STACK` lists them)"]
     assert verdict.violations[0].urn.endswith("::budget-c") and lookup("COST-01").level == "mandatory"
     assert check("COST-01", [*priced, budget(7100)], "prod").compliant
     assert check("COST-01", [*priced, budget(7000)], "dev").not_applicable
@@ -349,7 +353,7 @@ def test_cost01_fails_closed_on_provisioned_throughput_without_a_price_in_prod()
     verdict = check("COST-01", stack, "prod")
     assert verdict.messages == [_unpriced_message(
         "oai-chat", "cognitiveservices:Deployment", "gpt-5.4 GlobalProvisionedManaged, 1000 PTU in swedencentral",
-        "no sourced price for the other deployment types", "$0.00", "$1,000.00")]
+        "no sourced GlobalProvisionedManaged price for gpt-5.4 (priced: GlobalStandard)", "$0.00", "$1,000.00")]
     assert verdict.violations[0].urn.endswith("::oai-chat")
 
 
@@ -415,11 +419,11 @@ def test_cost04_advises_on_a_pool_above_a_zero_minimum_without_a_price() -> None
 EXAMPLES = {
     # NV36ads A10 v5 spot, 1 to 2, swedencentral; chat 30K and embeddings 50K tokens/minute
     "team-a-dev": (round(1 * H * A10_SDC_SPOT + 1 * P15, 2),
-                   round(2 * H * A10_SDC_SPOT + 2 * P15 + tokens(30) * GPT55_TOP + tokens(50) * EMB_SMALL, 2)),
-    # NC24ads A100 v4, 2 to 6, swedencentral; chat 100K, embeddings 120K and 60K (large)
+                   round(2 * H * A10_SDC_SPOT + 2 * P15 + tokens(30) * GPT55_OUT + tokens(50) * EMB_SMALL, 2)),
+    # NC24ads A100 v4, 2 to 6, swedencentral; chat 100K, embeddings 120K; embeddings-large 60K is regional
+    # Standard, which has no sourced price in swedencentral (not included)
     "team-a-prod": (round(2 * H * A100_SDC + 2 * P15, 2),
-                    round(6 * H * A100_SDC + 6 * P15 + tokens(100) * GPT55_TOP + tokens(120) * EMB_SMALL
-                          + tokens(60) * EMB_LARGE, 2)),
+                    round(6 * H * A100_SDC + 6 * P15 + tokens(100) * GPT55_OUT + tokens(120) * EMB_SMALL, 2)),
     # NC24ads A100 v4, 1 to 2, westeurope; no OpenAI deployments
     "team-b-dev": (round(1 * H * A100_WEU + 1 * P15, 2), round(2 * H * A100_WEU + 2 * P15, 2)),
 }
@@ -443,7 +447,9 @@ def test_every_example_plan_carries_the_hand_computed_estimate(stack: str, tmp_p
     assert not [g for g in cost["notIncluded"] if "VM hours" in g["item"] or "OS disks" in g["item"]]
     assert [g for g in cost["notIncluded"] if g["item"] == "gateway hours"]  # no sourced network price there
     shown = capsys.readouterr().out
-    assert f"committed ${EXAMPLES[stack][0]:,.2f} / ceiling ${EXAMPLES[stack][1]:,.2f}" in shown
+    # team-a-prod's regional Standard embeddings have no price in swedencentral: its ceiling is a lower bound
+    ceiling = f"≥ ${EXAMPLES[stack][1]:,.2f} (+1 unpriced)" if stack == "team-a-prod" else f"${EXAMPLES[stack][1]:,.2f}"
+    assert f"committed ${EXAMPLES[stack][0]:,.2f} / ceiling {ceiling}" in shown
     assert "monthly estimate by resource group" in shown
 
 
@@ -590,8 +596,8 @@ def test_160_h100s_and_1000_unpriced_ptus_do_not_pass_a_1000_dollar_budget(
 def test_cost_explains_every_line_with_quantity_price_and_source(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli("cost", "team-a-dev", "--project", ROOT) == 0
     out = capsys.readouterr().out
-    assert "ceiling 1,314 × $45/1M tokens = $59,130.00 [source: retail-eastus2-2026-10-06]" in out
-    assert "ceiling 2,190 × $0.02/1M tokens = $43.80 [source: embeddingcost-2026-05]" in out
+    assert "ceiling 1,314M tokens × $30/1M tokens = $39,420.00 [source: retail-eastus2-2026-10-06]" in out
+    assert "ceiling 2,190M tokens × $0.02/1M tokens = $43.80 [source: embeddingcost-2026-05]" in out
     assert "not included (15):" in out and "https://embeddingcost.com/azure-openai" in out
     assert (f"committed 730 × ${A10_SDC_SPOT:g}/instance-hour = ${H * A10_SDC_SPOT:,.2f}; ceiling 1,460 × "
             f"${A10_SDC_SPOT:g}/instance-hour = ${2 * H * A10_SDC_SPOT:,.2f} [source: pricing-radar-vm-swedencentral]") in out
@@ -650,8 +656,8 @@ def test_the_report_shows_each_stack_estimate_and_what_the_change_adds(tmp_path:
 
     report, _ = render(tmp_path / "head", tmp_path / "base")
     committed = EXAMPLES["team-a-dev"][0]  # the spot pool at its minimum and its disk; the change keeps it
-    ceiling = round(EXAMPLES["team-a-dev"][1] + (tokens(40) - tokens(30)) * GPT55_TOP, 2)
-    delta = round((tokens(40) - tokens(30)) * GPT55_TOP, 2)  # 438 M tokens x $45
+    ceiling = round(EXAMPLES["team-a-dev"][1] + (tokens(40) - tokens(30)) * GPT55_OUT, 2)
+    delta = round((tokens(40) - tokens(30)) * GPT55_OUT, 2)  # 438 M tokens x $45
     assert "### Cost estimate (USD per month, list prices)" in report
     # above the fold: the totals and the stacks the change moves; each stack's figures and the lines collapsed
     assert (f"1 stack(s): committed **${committed:,.2f}** / ceiling **${ceiling:,.2f}** per month; this change: **$0.00** "
@@ -661,9 +667,9 @@ def test_the_report_shows_each_stack_estimate_and_what_the_change_adds(tmp_path:
     assert (f"| `team-a-dev` | ${committed:,.2f} | ${ceiling:,.2f} | - | $2,000.00 | 15 | $0.00 | +${delta:,.2f} |"
             in report)
     assert (f"| `oai-team-a-dev-sdc-chat` | gpt-5.5 GlobalStandard: 40K tokens/minute around the clock at the "
-            f"output long context rate | added | $0.00 | +${tokens(40) * GPT55_TOP:,.2f} |") in report
+            f"output rate | added | $0.00 | +${tokens(40) * GPT55_OUT:,.2f} |") in report
     assert (f"| `oai-team-a-dev-sdc-chat` | gpt-5.5 GlobalStandard: 30K tokens/minute around the clock at the "
-            f"output long context rate | removed | $0.00 | -${tokens(30) * GPT55_TOP:,.2f} |") in report
+            f"output rate | removed | $0.00 | -${tokens(30) * GPT55_OUT:,.2f} |") in report
     # near the top: before what fails, the stacks table and the per-stack sections
     assert report.index("### Cost estimate") < report.index("### Stacks") < report.index("### Per stack")
 
@@ -705,9 +711,188 @@ def test_plan_all_prints_the_org_table_per_stack_team_cost_center_and_total(
     out = capsys.readouterr().out
     team_a = [round(EXAMPLES["team-a-dev"][i] + EXAMPLES["team-a-prod"][i], 2) for i in (0, 1)]
     total = [round(team_a[i] + EXAMPLES["team-b-dev"][i], 2) for i in (0, 1)]
-    for scope, name, (low, high) in (("stack", "team-a-prod", EXAMPLES["team-a-prod"]), ("team", "team-a", team_a),
-                                     ("cost center", "CC-1042", team_a),
-                                     ("cost center", "CC-2077", EXAMPLES["team-b-dev"]), ("total", "", total)):
-        assert any(row.split("│")[1:5] and [c.strip() for c in row.split("│")[1:5]] ==
-                   [scope, name, f"${low:,.2f}", f"${high:,.2f}"] for row in out.splitlines()), (scope, name)
+    # team-a-prod's regional embeddings are unpriced: its ceiling, and every sum that holds it, is a lower bound
+    for scope, name, low, high, missing in (
+            ("stack", "team-a-prod", f"${EXAMPLES['team-a-prod'][0]:,.2f}",
+             f"≥ ${EXAMPLES['team-a-prod'][1]:,.2f}", "25 (1 unpriced)"),
+            ("team", "team-a", f"${team_a[0]:,.2f}", f"≥ ${team_a[1]:,.2f}", "40 (1 unpriced)"),
+            ("cost center", "CC-1042", f"${team_a[0]:,.2f}", f"≥ ${team_a[1]:,.2f}", "40 (1 unpriced)"),
+            ("cost center", "CC-2077", *(f"${v:,.2f}" for v in EXAMPLES["team-b-dev"]), "13"),
+            ("total", "", f"${total[0]:,.2f}", f"≥ ${total[1]:,.2f}", "53 (1 unpriced)")):
+        assert any([c.strip() for c in row.split("│")[1:6]] == [scope, name, low, high, missing]
+                   for row in out.splitlines()), (scope, name)
+    assert "≥: 1 stack(s) with sized items the catalogue cannot price (not counted)" in out
     assert EXAMPLES["team-a-prod"][0] == 7055.12
+
+
+def _moved_stacks(tmp_path: Path, region: str) -> tuple[Path, Path]:
+    """Plan every example stack as it is (base) and with team-b-dev moved to ``region`` (head)."""
+    import shutil
+
+    outs = []
+    for name, move in (("base", False), ("head", True)):
+        stacks = tmp_path / f"stacks-{name}"
+        shutil.copytree(ROOT / "stacks", stacks)
+        if move:
+            path = stacks / "Pulumi.team-b-dev.yaml"
+            path.write_text(path.read_text().replace("azure-native:location: westeurope",
+                                                     f"azure-native:location: {region}"))
+        outs.append(tmp_path / f"out-{name}")
+        cli("plan", "--all", "--stack-dir", stacks, "--workers", "1", "--quiet", "--project", ROOT,
+            "--out", outs[-1])
+    return outs[0], outs[1]
+
+
+def test_a_stack_moved_to_a_region_without_prices_is_unknown_not_a_saving(tmp_path: Path) -> None:
+    from ai_serving.reports.markdown import render
+
+    base, head = _moved_stacks(tmp_path, "eastus2")  # no sourced A100 or P15 price in eastus2
+    report, _ = render(head, base)
+    # the headline counts only the stacks whose change is known, and names the one whose is not
+    assert ("this change: **$0.00** committed / **$0.00** ceiling per month in the other stacks, and **unknown** "
+            "in 1 whose unpriced items change (`team-b-dev`)") in report
+    assert f"-${EXAMPLES['team-b-dev'][0]:,.2f}" not in report
+    assert "| `team-b-dev` | unknown | unknown |" in report
+    assert "| `team-b-dev` | ≥ $0.00 (+2 unpriced) | ≥ $0.00 (+2 unpriced) | - | - | 15 | unknown | unknown |" in report
+    assert ("| `vmss-team-b-dev-eus2-gpu` | Standard_NC24ads_A100_v4 VM hours (1 to 2 instances) | now not included: "
+            "no sourced price for region eastus2 (priced regions: eastus, swedencentral, westeurope) | unknown | "
+            "unknown |") in report
+    assert "| `vmss-team-b-dev-eus2-gpu` | OS disks Premium_LRS P15 (256 GB, 1 to 2) | now not included: " in report
+    assert "≥: 2 stack(s) have sized items the price catalogue cannot price, not counted" in report
+    doc = json.loads((head / "team-b-dev/plan.json").read_text())
+    # no budget, so no budget finding: the advisory still names each unpriced sized item
+    advice = [v["message"] for v in doc["policy"]["violations"] if v["policy"].startswith("cost-02")]
+    assert len(advice) == 2 and all("leaves it out (the stack declares no budget)" in m for m in advice)
+
+
+def test_a_change_that_keeps_the_same_unpriced_items_has_a_known_delta() -> None:
+    from ai_serving.reports.costs import CEILING, COMMITTED, delta, line_delta
+
+    gap = {"resource": "vmss", "item": "A100 VM hours", "reason": "no price", "figure": COMMITTED, "sized": True}
+    old = {"committed": 10.0, "ceiling": 20.0, "lines": [], "notIncluded": [gap]}
+    new = {**old, "committed": 15.0}
+    assert delta(old, new, COMMITTED) == 5.0 and delta(old, new, CEILING) == 0.0
+    assert delta({**old, "notIncluded": []}, new, COMMITTED) is None  # newly unpriced: unknown
+    assert delta(new, {**new, "notIncluded": [{**gap, "sized": False}]}, CEILING) is None  # now priced / fixed fee
+    assert [d["change"] for d in line_delta({**old, "notIncluded": []}, new)] == ["now not included: no price"]
+    assert [d["change"] for d in line_delta(new, {**new, "notIncluded": []})] == ["now priced"]
+
+
+def test_cost04_advises_on_unpriced_ceiling_items_without_a_budget() -> None:
+    stack = scale_set(UNPRICED_SKU, "swedencentral", low=0, high=2)
+    [message] = check("COST-04", stack, "dev").messages
+    assert message.startswith("vmss-c (compute:VirtualMachineScaleSet): Standard_ND96asr_v4 VM hours (0 to 2 "
+                              "instances) in swedencentral has no price")
+    assert "leaves it out (the stack declares no budget)" in message
+    assert check("COST-01", stack, "prod").compliant  # the mandatory rule still needs a budget (COST-03 asks)
+
+
+def test_regional_and_data_zone_deployments_are_not_priced_at_the_global_rate() -> None:
+    stack = [account("swedencentral"), deployment("emb", "text-embedding-3-large", "Standard", 60),
+             deployment("dz", "text-embedding-3-small", "DataZoneStandard", 60),
+             deployment("gl", "text-embedding-3-large", "GlobalStandard", 60)]
+    est = estimate(stack)
+    assert est.ceiling == round(tokens(60) * EMB_LARGE, 2)  # the Global deployment only
+    assert [(g.item, g.reason, g.figure, g.sized, g.region) for g in est.not_included] == [
+        ("text-embedding-3-large Standard, 60K tokens/minute",
+         "no sourced Standard price for text-embedding-3-large (priced: GlobalStandard)", CEILING, True,
+         "swedencentral"),
+        ("text-embedding-3-small DataZoneStandard, 60K tokens/minute",
+         "no sourced DataZoneStandard price for text-embedding-3-small (priced: GlobalStandard)", CEILING, True,
+         "swedencentral")]
+
+
+def test_a_regional_price_applies_in_its_region_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from guardrails import cost
+
+    table = copy.deepcopy(prices())
+    table["openai"]["text-embedding-3-large"]["types"]["Standard"] = {
+        "regions": {"canadaeast": {"input": 0.158, "source": "embeddingcost-2026-05"}}}
+    table["openai"]["text-embedding-3-small"]["types"]["Standard"] = {"input": 0.5, "source": "embeddingcost-2026-05"}
+    monkeypatch.setattr(cost, "prices", lambda: table)
+    emb = deployment("emb", "text-embedding-3-large", "Standard", 60)
+    assert estimate([account("canadaeast"), emb]).ceiling == round(tokens(60) * 0.158, 2)
+    [gap] = estimate([account("swedencentral"), emb]).not_included
+    assert gap.reason == "no sourced price for region swedencentral (priced regions: canadaeast)"
+    # a regional type's price must name its region: one without `regions` is never applied anywhere
+    [gap] = estimate([account("swedencentral"), deployment("s", "text-embedding-3-small", "Standard", 1)]).not_included
+    assert gap.reason == "no sourced Standard price for text-embedding-3-small per region"
+
+
+def test_only_global_types_have_a_price_without_a_region() -> None:
+    for model, entry in prices()["openai"].items():
+        for kind, price in (entry.get("types") or {}).items():
+            assert kind in GLOBAL_TYPES or "regions" in price, (model, kind)
+
+
+def test_expected_tokens_without_a_price_are_listed_not_dropped() -> None:
+    expected = {"input": 1_000_000, "output": 2_000_000}
+    est = estimate([account(), deployment("o", "o3", "GlobalStandard", 10)], {"o": expected})
+    assert ("o3 GlobalStandard: expected input, output tokens", "no sourced price", None) in [
+        (g.item, g.reason, g.figure) for g in est.not_included]
+    est = estimate([account(), deployment("ptu", "gpt-5.5", "GlobalProvisionedManaged", 15)], {"ptu": expected})
+    assert est.caveats == ["oai-ptu: its expected tokens are served by its 15 PTUs, billed per PTU-hour rather than "
+                           "per token"]
+    est = estimate([account(), deployment("b", "gpt-5.5", "GlobalBatch", 15)], {"b": expected})
+    assert "gpt-5.5 GlobalBatch: expected input, output tokens" in [g.item for g in est.not_included]
+
+
+def test_the_ceiling_bills_at_the_standard_output_rate_not_the_long_context_one() -> None:
+    est = estimate([deployment("chat", "gpt-5.5", "GlobalStandard", 30)])
+    [line] = est.lines
+    assert (line.unit_price, line.item) == (GPT55_OUT, "gpt-5.5 GlobalStandard: 30K tokens/minute around the clock "
+                                                       "at the output rate")
+    assert prices()["openai"]["gpt-5.5"]["types"]["GlobalStandard"]["output_long_context"] > GPT55_OUT
+
+
+LONG_CONTEXT_THRESHOLD = 272_000  # input tokens per request (prices.yaml openai-gpt-5.{5,4}-long-context)
+MAX_OUTPUT = 272_000  # the larger of the listed maximum outputs (128K, 272K): the bound must hold for either
+
+
+@pytest.mark.parametrize("model", sorted(m for m, e in prices()["openai"].items()
+                                          if any("output_long_context" in t for t in (e.get("types") or {}).values())))
+def test_no_long_context_request_averages_above_the_standard_output_rate(model: str) -> None:
+    # The ceiling's premise (cost.py, _deployment): the costliest long-context request per token (the least
+    # input past the threshold, the most output) still costs less per token than pure output at the standard
+    # rate. A model whose long-context rates break it needs a ceiling of its own.
+    for kind, rate in prices()["openai"][model]["types"].items():
+        worst = ((rate["input_long_context"] * LONG_CONTEXT_THRESHOLD + rate["output_long_context"] * MAX_OUTPUT)
+                 / (LONG_CONTEXT_THRESHOLD + MAX_OUTPUT))
+        assert worst <= rate["output"], (model, kind, worst)
+
+
+def test_cost04_names_the_lines_that_make_up_most_of_the_ceiling() -> None:
+    stack = [*scale_set(location="swedencentral", low=1, high=2), deployment("chat", "gpt-5.5", "GlobalStandard", 30),
+             budget(5000)]
+    [message] = check("COST-04", stack, "dev").messages
+    assert (f"; largest: oai-chat: gpt-5.5 GlobalStandard: 30K tokens/minute around the clock at the output rate = "
+            f"${tokens(30) * GPT55_OUT:,.2f} (") in message
+    assert "vmss-c" not in message  # the pool is a small share: only the lines that make up half are named
+
+
+def test_the_group_table_marks_a_group_with_unpriced_sized_items() -> None:
+    from rich.console import Console
+
+    from ai_serving.reports.costs import group_table
+
+    console = Console(width=200, record=True)
+    console.print(group_table(estimate(scale_set(UNPRICED_SKU, "swedencentral", low=1, high=2)).to_json()))
+    [row] = [line for line in console.export_text().splitlines() if RG in line]
+    assert [c.strip() for c in row.split("│")[1:4]] == [RG, f"≥ ${P15:,.2f} (+1 unpriced)",
+                                                         f"≥ ${2 * P15:,.2f} (+1 unpriced)"]
+
+
+def test_the_header_shows_the_range_of_price_dates_its_lines_use() -> None:
+    from ai_serving.reports.costs import headline
+
+    est = estimate(scale_set(location="westeurope") + [deployment("chat", "gpt-5.5", "GlobalStandard", 30)])
+    doc = est.to_json()
+    assert doc["pricesOf"] == ["2026-07-15", "2026-10-06"]  # westeurope disks' snapshot .. the token meters
+    assert "prices of 2026-07-15 to 2026-10-06" in headline(doc)
+    assert "prices as of 2026-10-06" in headline(estimate([deployment("c", "gpt-5.5", "GlobalStandard", 1)]).to_json())
+
+
+def test_every_price_source_says_the_date_of_its_prices() -> None:
+    doc = prices()
+    for entry in _priced_entries({k: doc[k] for k in ("vm", "network", "openai", "disk")}):
+        assert str(doc["sources"][entry["source"]].get("prices_of") or "")[:4].isdigit(), entry["source"]

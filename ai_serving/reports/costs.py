@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..cost import figure_names
+
 
 def money(value: float | None) -> str:
     """``$1,234.50`` (or ``-`` when there is no figure)."""
@@ -25,12 +27,59 @@ def signed(value: float) -> str:
     return f"{'+' if value > 0 else '-'}${abs(value):,.2f}"
 
 
+COMMITTED, CEILING = figure_names()
+"""The figures (plan.json ``notIncluded[].figure``), named once, by the pack."""
+
+
+def unpriced(cost: Mapping[str, Any] | None, figure: str) -> list[Mapping[str, Any]]:
+    """The sized items ``figure`` leaves out for want of a price (``Estimate.unpriced`` over plan.json): a
+    committed item is missing from the ceiling too. Such a figure is a lower bound, never a total."""
+    figures = (COMMITTED,) if figure == COMMITTED else (COMMITTED, CEILING)
+    return [gap for gap in (cost or {}).get("notIncluded") or []
+            if isinstance(gap, Mapping) and gap.get("sized") and gap.get("figure") in figures]
+
+
+def at_least(value: float, missing: int) -> str:
+    """``$1,234.50``, or ``≥ $1,234.50 (+2 unpriced)`` when ``missing`` sized items are left out of it."""
+    return f"≥ {money(value)} (+{missing} unpriced)" if missing else money(value)
+
+
+def figure(cost: Mapping[str, Any], name: str) -> str:
+    """A stack's committed or ceiling figure as :func:`at_least` shows it."""
+    return at_least(cost[name], len(unpriced(cost, name)))
+
+
+def delta(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, name: str) -> float | None:
+    """How much ``name`` (committed / ceiling) changes from ``old`` to ``new``; None when that is unknown: the
+    unpriced items differ, so the priced difference would show a newly unpriced item as a saving."""
+    def keys(cost: Mapping[str, Any] | None) -> set[tuple[str, str]]:
+        return {(str(gap.get("resource")), str(gap.get("item"))) for gap in unpriced(cost, name)}
+
+    if keys(old) != keys(new):
+        return None
+    return round((new or {}).get(name, 0.0) - (old or {}).get(name, 0.0), 2)
+
+
+def signed_or_unknown(value: float | None) -> str:
+    """:func:`signed`, or ``unknown`` when the change cannot be told (:func:`delta`)."""
+    return "unknown" if value is None else signed(value)
+
+
+def price_dates(cost: Mapping[str, Any]) -> str:
+    """``prices of 2026-07-15 to 2026-10-06`` (the oldest and newest price its lines use, plan.json
+    ``pricesOf``), or the catalogue's date for an estimate without lines or from an older plan.json."""
+    dates = cost.get("pricesOf") or []
+    if len(dates) == 2 and dates[0] != dates[1]:
+        return f"prices of {dates[0]} to {dates[1]}"
+    return f"prices as of {dates[0] if dates else cost.get('asOf', '?')}"
+
+
 def headline(cost: Mapping[str, Any]) -> str:
     """One line: committed / ceiling (/ expected) per month, the budget, and how much is not included."""
-    parts = [f"committed {money(cost['committed'])}", f"ceiling {money(cost['ceiling'])}"]
+    parts = [f"committed {figure(cost, COMMITTED)}", f"ceiling {figure(cost, CEILING)}"]
     if cost.get("expected") is not None:
         parts.append(f"expected {money(cost['expected'])}")
-    text = f"cost estimate ({cost['currency']}/month, prices as of {cost['asOf']}): " + " / ".join(parts)
+    text = f"cost estimate ({cost['currency']}/month, {price_dates(cost)}): " + " / ".join(parts)
     if cost.get("budget") is not None:
         text += f"; budget {money(cost['budget'])}"
     if cost.get("notIncluded"):
@@ -39,13 +88,16 @@ def headline(cost: Mapping[str, Any]) -> str:
 
 
 def group_table(cost: Mapping[str, Any]) -> Table:
-    """Committed and ceiling per resource group."""
+    """Committed and ceiling per resource group (``≥ $X (+N unpriced)`` where sized items have no price)."""
     table = Table(title="monthly estimate by resource group")
     for col in ("resource group", "committed", "ceiling"):
         table.add_column(col, justify="left" if col == "resource group" else "right")
     for group, row in cost["byResourceGroup"].items():
-        table.add_row(escape(str(group)) if group else "(none)", money(row["committed"]), money(row["ceiling"]))
-    table.add_row("total", money(cost["committed"]), money(cost["ceiling"]), style="bold")
+        gaps = {name: [g for g in unpriced(cost, name) if g.get("resourceGroup") == group]
+                for name in (COMMITTED, CEILING)}
+        table.add_row(escape(str(group)) if group else "(none)", at_least(row["committed"], len(gaps[COMMITTED])),
+                      at_least(row["ceiling"], len(gaps[CEILING])))
+    table.add_row("total", figure(cost, COMMITTED), figure(cost, CEILING), style="bold")
     return table
 
 
@@ -58,8 +110,10 @@ def print_summary(console: Console, cost: Mapping[str, Any]) -> None:
         console.print(f"  note: {caveat}", markup=False)
 
 
-def _qty(value: float) -> str:
-    return f"{value:,.4f}".rstrip("0").rstrip(".")
+def _qty(value: float, unit: str = "") -> str:
+    """A quantity; in millions (``1,314M tokens``) when the unit is a million of something."""
+    text = f"{value:,.4f}".rstrip("0").rstrip(".")
+    return f"{text}M {unit.removeprefix('1M ')}" if unit.startswith("1M ") else text
 
 
 def explain(console: Console, stack: str, cost: Mapping[str, Any], sources: Mapping[str, Mapping[str, Any]]) -> None:
@@ -70,10 +124,11 @@ def explain(console: Console, stack: str, cost: Mapping[str, Any], sources: Mapp
         price = f"${line['unitPrice']:g}/{line['unit']}"
         console.print(f"  {line['resource']}: {line['item']}" + (f" ({line['note']})" if line.get("note") else ""),
                       markup=False)
-        figures = [f"committed {_qty(line['committedQuantity'])} × {price} = {money(line['committed'])}",
-                   f"ceiling {_qty(line['ceilingQuantity'])} × {price} = {money(line['ceiling'])}"]
+        unit = line["unit"]
+        figures = [f"committed {_qty(line['committedQuantity'], unit)} × {price} = {money(line['committed'])}",
+                   f"ceiling {_qty(line['ceilingQuantity'], unit)} × {price} = {money(line['ceiling'])}"]
         if "expectedQuantity" in line:
-            figures.append(f"expected {_qty(line['expectedQuantity'])} × {price} = {money(line['expected'])}")
+            figures.append(f"expected {_qty(line['expectedQuantity'], unit)} × {price} = {money(line['expected'])}")
         console.print(f"    {'; '.join(figures)} [source: {line['source']}]", markup=False)
     if cost["notIncluded"]:
         console.print(f"not included ({len(cost['notIncluded'])}):", markup=False)
@@ -109,13 +164,22 @@ def of_plan(plan: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return cost
 
 
+NOW_NOT_INCLUDED, NOW_PRICED = "now not included", "now priced"
+"""``line_delta``'s change of an unpriced item that appears or goes (its Δ columns are None: unknown)."""
+
+
 def line_delta(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """Per line (resource + item), the change in committed and ceiling from ``base`` to ``head``."""
+    """Per line (resource + item), the change in committed and ceiling from ``base`` to ``head``; and per
+    sized item newly unpriced (``now not included: <reason>``) or no longer (``now priced``), with unknown
+    (None) changes: a line that drops out for want of a price is not a saving."""
     def keyed(cost: Mapping[str, Any] | None) -> dict[tuple[str, str], Mapping[str, Any]]:
         return {(line["resource"], line["item"]): line for line in (cost or {}).get("lines", [])}
 
+    def gaps(cost: Mapping[str, Any] | None) -> dict[tuple[str, str], Mapping[str, Any]]:
+        return {(str(gap.get("resource")), str(gap.get("item"))): gap for gap in unpriced(cost, CEILING)}
+
     old, new = keyed(base), keyed(head)
-    out = []
+    out: list[dict[str, Any]] = []
     for key in sorted(set(old) | set(new)):
         a, b = old.get(key), new.get(key)
         d_committed = (b["committed"] if b else 0.0) - (a["committed"] if a else 0.0)
@@ -124,27 +188,40 @@ def line_delta(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None) -
             out.append({"resource": key[0], "item": key[1], "committed": round(d_committed, 2),
                         "ceiling": round(d_ceiling, 2), "change": "added" if a is None else
                         ("removed" if b is None else "changed")})
+    was, now = gaps(base), gaps(head)
+    for key in sorted(set(was) ^ set(now)):
+        gap = now.get(key)
+        change = f"{NOW_NOT_INCLUDED}: {gap.get('reason')}" if gap else NOW_PRICED
+        out.append({"resource": key[0], "item": key[1], "committed": None, "ceiling": None, "change": change})
     return out
 
 
 def org_table(rows: list[dict[str, Any]]) -> Table:
-    """``plan --all``: committed and ceiling per stack, per team, per cost center, and the total.
+    """``plan --all``: committed and ceiling per stack, per team, per cost center, and the total, with what is
+    not included; a figure that leaves out sized items it cannot price shows as ``≥ $X`` (the "not included"
+    column says how many are unpriced), and the caption says how many stacks are incomplete.
 
     ``rows``: ``{stack, team, costCenter, cost}`` per planned stack (``cost`` None when it did not plan)."""
-    table = Table(title="monthly cost estimate (USD, list prices)")
-    for col in ("scope", "name", "committed", "ceiling"):
-        table.add_column(col, justify="right" if col in ("committed", "ceiling") else "left")
+    planned = [row for row in rows if row.get("cost") is not None]
+    incomplete = sum(1 for row in planned if unpriced(row["cost"], CEILING))
+    table = Table(title="monthly cost estimate (USD, list prices)",
+                  caption=f"≥: {incomplete} stack(s) with sized items the catalogue cannot price (not counted); "
+                          "`ai-serving cost STACK` lists them" if incomplete else None)
+    for col in ("scope", "name", "committed", "ceiling", "not included"):
+        table.add_column(col, justify="left" if col in ("scope", "name") else "right")
+
+    def sums(group: list[dict[str, Any]]) -> list[str]:
+        cells = [("≥ " if any(unpriced(r["cost"], name) for r in group) else "")
+                 + money(round(sum(r["cost"][name] for r in group), 2)) for name in (COMMITTED, CEILING)]
+        missing = sum(len(unpriced(r["cost"], CEILING)) for r in group)
+        listed = sum(len(r["cost"].get("notIncluded") or []) for r in group)
+        return [*cells, f"{listed} ({missing} unpriced)" if missing else str(listed)]
+
     for scope, key in (("stack", "stack"), ("team", "team"), ("cost center", "costCenter")):
-        sums: dict[str, list[float]] = {}
-        for row in rows:
-            if row.get("cost") is None:
-                continue
-            acc = sums.setdefault(str(row.get(key) or "?"), [0.0, 0.0])
-            acc[0] += row["cost"]["committed"]
-            acc[1] += row["cost"]["ceiling"]
-        for name, (committed, ceiling) in sorted(sums.items()):
-            table.add_row(scope, escape(name), money(round(committed, 2)), money(round(ceiling, 2)))
-    committed = sum(r["cost"]["committed"] for r in rows if r.get("cost") is not None)
-    ceiling = sum(r["cost"]["ceiling"] for r in rows if r.get("cost") is not None)
-    table.add_row("total", "", money(round(committed, 2)), money(round(ceiling, 2)), style="bold")
+        by: dict[str, list[dict[str, Any]]] = {}
+        for row in planned:
+            by.setdefault(str(row.get(key) or "?"), []).append(row)
+        for name, group in sorted(by.items()):
+            table.add_row(scope, escape(name), *sums(group))
+    table.add_row("total", "", *sums(planned), style="bold")
     return table

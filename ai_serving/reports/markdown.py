@@ -240,9 +240,10 @@ def cost_section(plans: dict[str, dict[str, Any]], base: dict[str, dict[str, Any
         head += ["Δ committed", "Δ ceiling"]
     rows, moved, deltas = [], [], []
     totals = {"committed": 0.0, "ceiling": 0.0, "d_committed": 0.0, "d_ceiling": 0.0}
+    incomplete, unknown = [], []  # stacks whose figures leave sized items out; whose change cannot be told
     for name in names:
         cost, old = costs.of_plan(plans.get(name)), costs.of_plan((base or {}).get(name))
-        row = [code(name)] + ([costs.money(cost["committed"]), costs.money(cost["ceiling"]),
+        row = [code(name)] + ([costs.figure(cost, costs.COMMITTED), costs.figure(cost, costs.CEILING),
                                costs.money(cost.get("expected") if isinstance(cost.get("expected"), (int, float))
                                            else None),
                                costs.money(cost.get("budget") if isinstance(cost.get("budget"), (int, float))
@@ -250,23 +251,36 @@ def cost_section(plans: dict[str, dict[str, Any]], base: dict[str, dict[str, Any
                                str(len(cost.get("notIncluded") or []))] if cost else ["-"] * 5)
         totals["committed"] += (cost or {}).get("committed", 0.0)
         totals["ceiling"] += (cost or {}).get("ceiling", 0.0)
+        if costs.unpriced(cost, costs.CEILING):
+            incomplete.append(name)
         if base is not None:
-            d_committed = (cost or {}).get("committed", 0.0) - (old or {}).get("committed", 0.0)
-            d_ceiling = (cost or {}).get("ceiling", 0.0) - (old or {}).get("ceiling", 0.0)
-            totals["d_committed"] += d_committed
-            totals["d_ceiling"] += d_ceiling
-            row += [costs.signed(d_committed), costs.signed(d_ceiling)]
+            d_committed, d_ceiling = (costs.delta(old, cost, costs.COMMITTED), costs.delta(old, cost, costs.CEILING))
+            if d_committed is None or d_ceiling is None:
+                unknown.append(name)
+            totals["d_committed"] += d_committed or 0.0
+            totals["d_ceiling"] += d_ceiling or 0.0
+            shown = [costs.signed_or_unknown(d_committed), costs.signed_or_unknown(d_ceiling)]
+            row += shown
             changed = costs.line_delta(old, cost)
-            if changed or abs(d_committed) >= 0.005 or abs(d_ceiling) >= 0.005:
-                moved.append([code(name), costs.signed(d_committed), costs.signed(d_ceiling)])
+            if changed or name in unknown or abs(d_committed or 0) >= 0.005 or abs(d_ceiling or 0) >= 0.005:
+                moved.append([code(name), *shown])
             if changed:
                 deltas.append((name, changed))
         rows.append(row)
-    line = (f"{len(names)} stack(s): committed **{costs.money(round(totals['committed'], 2))}** / ceiling "
-            f"**{costs.money(round(totals['ceiling'], 2))}** per month")
+    short = {fig: "≥ " if any(costs.unpriced(costs.of_plan(plans.get(n)), fig) for n in names) else ""
+             for fig in (costs.COMMITTED, costs.CEILING)}
+    line = (f"{len(names)} stack(s): committed **{short[costs.COMMITTED]}{costs.money(round(totals['committed'], 2))}"
+            f"** / ceiling **{short[costs.CEILING]}{costs.money(round(totals['ceiling'], 2))}** per month")
     if base is not None:
         line += (f"; this change: **{costs.signed(totals['d_committed'])}** committed / "
                  f"**{costs.signed(totals['d_ceiling'])}** ceiling per month")
+        if unknown:
+            line += (f" in the other stacks, and **unknown** in {len(unknown)} whose unpriced items change ("
+                     + ", ".join(code(n, in_table=False) for n in unknown[:MAX_NAMED_STACKS])
+                     + (", …" if len(unknown) > MAX_NAMED_STACKS else "") + ")")
+    if incomplete:
+        line += (f". ≥: {len(incomplete)} stack(s) have sized items the price catalogue cannot price, not counted "
+                 "(`ai-serving cost STACK` lists them)")
     out = ["\n### Cost estimate (USD per month, list prices)\n", line + ".\n"]
     if base is not None:
         if moved:
@@ -281,8 +295,8 @@ def cost_section(plans: dict[str, dict[str, Any]], base: dict[str, dict[str, Any
             "line and what is not included.\n", table(head, rows)]
     parts = [f"\n**{code(name, in_table=False)}**: what this change adds per month\n\n" + table(
         ["resource", "line", "change", "Δ committed", "Δ ceiling"],
-        [[code(d["resource"]), cell(d["item"]), d["change"], costs.signed(d["committed"]),
-          costs.signed(d["ceiling"])] for d in changed]) for name, changed in deltas]
+        [[code(d["resource"]), cell(d["item"]), cell(d["change"]), costs.signed_or_unknown(d["committed"]),
+          costs.signed_or_unknown(d["ceiling"])] for d in changed]) for name, changed in deltas]
     if parts:
         body.append(_fit(parts, budget, "cost changes"))
     out.append("\n<details><summary>Each stack's estimate" + (" and what the change adds, by line"

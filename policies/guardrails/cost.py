@@ -12,8 +12,9 @@ Per stack per month (``hours_per_month``, 730):
   when the pool is spot) and its instances' OS disks, provisioned deployments' PTUs, NAT gateway and
   public IP hours, load balancer rules, private endpoint hours, HSM keys, log retention;
 * **ceiling**: committed, with the GPU pool at its autoscale maximum and every standard (pay-per-token)
-  deployment used at its full tokens-per-minute capacity around the clock, all at the highest
-  per-token rate the model bills (an upper bound, never a forecast);
+  deployment used at its full tokens-per-minute capacity around the clock, all at the highest standard
+  per-token rate the model bills (an upper bound, never a forecast; see :func:`_deployment` for why the
+  long-context rates cannot raise it);
 * **expected** (only when the caller passes expected token counts): committed plus those tokens at
   their rates.
 
@@ -84,6 +85,13 @@ STANDARD_TYPES = ("Standard", "GlobalStandard", "DataZoneStandard")
 """Pay-per-token deployment types: nothing committed, capacity (K tokens/minute) bounds the ceiling."""
 PROVISIONED_TYPES = ("ProvisionedManaged", "GlobalProvisionedManaged", "DataZoneProvisionedManaged")
 """Deployment types billed per PTU-hour whatever the traffic: committed."""
+GLOBAL_TYPES = ("GlobalStandard", "GlobalProvisionedManaged")
+"""Deployment types with one price per model whatever the account's region. Regional (``Standard``,
+``ProvisionedManaged``) and data-zone types bill on meters of their own per region (the Retail Prices API's
+``text-embedding-3-large-regional Tokens`` beside ``text-embedding-3-large-glbl Tokens``), so the catalogue
+prices them per region (``regions``) or not at all."""
+LONG_CONTEXT = "_long_context"
+"""Suffix of the rates billed past a model's long-context threshold (``output_long_context``)."""
 SIZED = (VMSS, DEPLOYMENT)
 """The types whose cost the stack file sizes (pool VM size and instances, PTUs, token capacity): a value of
 theirs unknown until the update runs leaves the budget unjudged (:attr:`Gap.unknown`)."""
@@ -201,6 +209,14 @@ class Estimate:
             return None
         return _money(sum(line.expected if line.expected is not None else line.committed for line in self.lines))
 
+    def price_dates(self) -> list[str]:
+        """[oldest, newest] date of the prices its lines use (each source's ``prices_of``), [] without lines:
+        a total mixes snapshots of different dates, and a header naming only the newest would overstate how
+        fresh most of it is."""
+        sources = prices()["sources"]
+        dates = sorted({str(sources[line.source]["prices_of"]) for line in self.lines})
+        return [dates[0], dates[-1]] if dates else []
+
     def unpriced(self, figure: str) -> list[Gap]:
         """The sized items missing from ``figure`` (:data:`COMMITTED` / :data:`CEILING`) for want of a price
         or of a known value: what makes that figure unfit to judge a budget by. A committed item is missing
@@ -223,6 +239,7 @@ class Estimate:
         return {
             "currency": catalogue["currency"],
             "asOf": catalogue["as_of"],
+            "pricesOf": self.price_dates(),
             "hoursPerMonth": catalogue["hours_per_month"],
             "committed": self.committed,
             "ceiling": self.ceiling,
@@ -464,35 +481,74 @@ def _os_disks(b: _Builder, res: StackResource, disk: str, size: float | None, lo
     b.line(res, label, "disk-month", price["month"], low, high, str(price["source"]))
 
 
+def _token_price(entry: Mapping[str, Any], model: str, kind: str, region: str | None
+                 ) -> tuple[Mapping[str, Any] | None, str]:
+    """The per-token (or per-PTU) price of ``model`` deployed as ``kind`` in ``region``, or None with why.
+
+    A Global type has one price per model; any other type is priced in the account's region only
+    (:data:`GLOBAL_TYPES`), never at the Global rate."""
+    types = entry.get("types") or {}
+    price = types.get(kind)
+    if price is None:
+        if not types:
+            return None, str(entry.get("unpriced") or f"{model} is not in the price catalogue")
+        return None, f"no sourced {kind} price for {model} (priced: {', '.join(sorted(types))})"
+    if kind in GLOBAL_TYPES:
+        return price, ""
+    return _region_price(price if "regions" in price else
+                         {"unpriced": f"no sourced {kind} price for {model} per region"}, region)
+
+
+def _expected_gap(b: _Builder, res: StackResource, label: str, expected: Mapping[str, float] | None, reason: str,
+                  region: str | None) -> None:
+    """Expected tokens declared for a deployment whose tokens have no price: listed, never dropped."""
+    declared = [key for key in ("input", "cachedInput", "output") if float((expected or {}).get(key) or 0)]
+    if declared:
+        b.gap(res, f"{label}: expected {', '.join(declared)} tokens", reason, region=region)
+
+
 def _deployment(b: _Builder, res: StackResource, expected: Mapping[str, float] | None) -> None:
     model = str(get(res.props, "properties.model.name") or "")
     kind = str(get(res.props, "sku.name") or "")
     capacity = _number(get(res.props, "sku.capacity")) or 0.0
     entry = prices()["openai"].get(model) or {"unpriced": f"{model} is not in the price catalogue"}
-    price = (entry.get("types") or {}).get(kind)
     region = _account_location(b, res)
+    price, reason = _token_price(entry, model, kind, region)
     if kind in PROVISIONED_TYPES:
-        # PTUs bill per hour whatever the traffic.
-        b.gap(res, f"{model} {kind}, {capacity:g} PTU", str(entry.get("unpriced") or "no PTU price"),
+        # PTUs bill per hour whatever the traffic; the tokens they serve cost nothing more.
+        b.gap(res, f"{model} {kind}, {capacity:g} PTU", reason or "no PTU price model",
               _figure(capacity, capacity), sized=True, region=region)
+        if any(float(v or 0) for v in (expected or {}).values()):
+            b.estimate.caveats.append(f"{_name(res)}: its expected tokens are served by its {capacity:g} PTUs, "
+                                      "billed per PTU-hour rather than per token")
         return
     if kind not in STANDARD_TYPES:
-        b.gap(res, f"{model} {kind}", "batch and developer deployments bill per use; not estimated", region=region)
+        why = "batch and developer deployments bill per use; not estimated"
+        b.gap(res, f"{model} {kind}", why, region=region)
+        _expected_gap(b, res, f"{model} {kind}", expected, why, region)
         return
     if price is None:
         # Pay-per-token: nothing committed, but its capacity bounds the ceiling.
-        b.gap(res, f"{model} {kind}, {capacity:g}K tokens/minute", str(entry.get("unpriced") or "no price"),
-              _figure(0, capacity), sized=True, region=region)
+        b.gap(res, f"{model} {kind}, {capacity:g}K tokens/minute", reason, _figure(0, capacity), sized=True,
+              region=region)
+        _expected_gap(b, res, f"{model} {kind}", expected, reason, region)
         return
     # Capacity is thousands of tokens per minute; TPM counts prompt and completion tokens together, so the
-    # bound bills every token at the model's highest rate (output, or long-context output where it has one).
+    # bound bills every token at the model's highest standard rate (its output rate). Not the long-context
+    # rates: they apply only to requests whose input exceeds the model's threshold (gpt-5.5 and gpt-5.4:
+    # 272K input tokens, then 2x input and 1.5x output for the whole request; sources
+    # openai-gpt-5.5-long-context and openai-gpt-5.4-long-context in prices.yaml), so each such output token
+    # comes with more than the threshold of input at the long-context input rate. Per token such a request
+    # averages (2i·I + 1.5o·O) / (I + O), above the standard output rate o only when O > I·(o - 2i) / (0.5o):
+    # for both models (i = o/6) more than 4/3 of its input, an output over 362K tokens, beyond their maximum
+    # output (128K; 272K by one listing).
     full = capacity * 1000 * MINUTES_PER_HOUR * b.hours / 1_000_000
-    rates = {k: float(v) for k, v in price.items() if k != "source"}
-    top = max(rates.values())
-    top_name = max(rates, key=lambda k: rates[k])
+    rates = {k: float(v) for k, v in price.items() if k not in ("source", "regions")}
+    standard = {k: v for k, v in rates.items() if not k.endswith(LONG_CONTEXT)}
+    top_name = max(standard, key=lambda k: standard[k])
     source = str(price["source"])
     b.line(res, f"{model} {kind}: {capacity:g}K tokens/minute around the clock at the {top_name.replace('_', ' ')} "
-                "rate", "1M tokens", top, 0.0, full, source, note="upper bound, not a forecast",
+                "rate", "1M tokens", standard[top_name], 0.0, full, source, note="upper bound, not a forecast",
            expected=None)
     if expected:
         for key, rate_key in (("input", "input"), ("cachedInput", "cached_input"), ("output", "output")):

@@ -6,7 +6,7 @@ COST-01 / COST-02 split one check by environment the way DEP-05 / DEP-06 do: man
 advisory elsewhere. They fail closed: a committed item the stack file sizes (the GPU pool's minimum
 instances and their OS disks, PTUs) that the catalogue cannot price is a finding on that resource, since a
 budget compared with only the priced lines would pass any amount of it. COST-04 advises the same of the
-ceiling's unpriced sized items.
+ceiling's unpriced sized items; COST-02 and COST-04 advise them even when the stack declares no budget.
 """
 
 from __future__ import annotations
@@ -29,8 +29,32 @@ def _money(value: float) -> str:
 
 
 def _gaps(est: Estimate) -> str:
-    n = len(est.not_included)
-    return f" (not included: {n} unpriced or usage-driven item(s); `ai-serving cost` lists them)" if n else ""
+    # No count: the tooling's estimate also prices the stack file's expected tokens (the pack never sees
+    # them), so a count here would disagree with the tables; `ai-serving cost` lists them all.
+    return " (some items are not included: `ai-serving cost STACK` lists them)" if est.not_included else ""
+
+
+DOMINANT_SHARE = 0.5
+"""An over-budget finding names the largest lines that together make up at least this share of the figure."""
+MAX_DOMINANT = 3
+"""...and at most this many of them."""
+
+
+def _dominant(est: Estimate, figure: str) -> str:
+    """The largest lines of ``figure``, e.g. ``; largest: vmss-a: ... VM hours = $6,971.50 (98%)``."""
+    amount = est.committed if figure == COMMITTED else est.ceiling
+    if amount <= 0:
+        return ""
+    ranked = sorted(est.lines, key=lambda line: -(line.committed if figure == COMMITTED else line.ceiling))
+    named: list[str] = []
+    covered = 0.0
+    for line in ranked[:MAX_DOMINANT]:
+        value = line.committed if figure == COMMITTED else line.ceiling
+        if value <= 0 or covered >= DOMINANT_SHARE * amount:
+            break
+        covered += value
+        named.append(f"{line.resource}: {line.item} = {_money(value)} ({value / amount:.0%})")
+    return f"; largest: {'; '.join(named)}" if named else ""
 
 
 UNPRICED_REMEDY = (
@@ -42,30 +66,34 @@ UNPRICED_REMEDY = (
 """The remediation of the fail-closed findings (COST-01 / COST-02 committed, COST-04 ceiling)."""
 
 
-def _over_budget(resources: Sequence[StackResource], figure: str, rule_id: str) -> Findings:
+def _over_budget(resources: Sequence[StackResource], figure: str, rule_id: str, *, without_budget: bool = False
+                 ) -> Findings:
     """Against the declared budget: a finding on the budget when the estimate's ``figure`` (committed /
-    ceiling) exceeds it, and one on each resource with a sized item missing from that figure, since a
-    budget compared with the priced lines only would pass any amount of what is unpriced."""
+    ceiling) exceeds it, naming its largest lines, and one on each resource with a sized item missing from
+    that figure, since a budget compared with the priced lines only would pass any amount of what is
+    unpriced. ``without_budget``: the advisory rules still name those items when the stack declares no
+    budget (the figure every report shows then leaves them out)."""
     out = Findings()
     est = estimate(resources)
     budgets = of_types(resources, BUDGET)
-    limit = est.budget
-    if limit is None or not budgets:
+    limit = est.budget if budgets else None
+    if limit is None and not without_budget:
         return out
     amount = est.committed if figure == COMMITTED else est.ceiling
-    if amount > limit:
+    if limit is not None and amount > limit:
         for budget in budgets:
             out.add(f"the {figure} monthly estimate {_money(amount)} exceeds the budget {_money(limit)}"
-                    f"{_gaps(est)}", budget.urn)
+                    f"{_dominant(est, figure)}{_gaps(est)}", budget.urn)
     names = {res.urn: res.name for res in resources}  # the name a waiver's `resource` matches
+    judged = (f"cannot be judged against the budget {_money(limit)}" if limit is not None else
+              "leaves it out (the stack declares no budget)")
     for gap in est.unpriced(figure):
         name = names.get(gap.urn, gap.resource)
         where = f" in {gap.region}" if gap.region else ""
         out.add(f"{name} ({gap.resource_type}): {gap.item}{where} has no price ({gap.reason}), so the {figure} "
-                f"estimate {_money(amount)} cannot be judged against the budget {_money(limit)}: add a sourced "
-                f"price to infra/catalogues/prices.yaml and run `make generate`, or waive {rule_id} for {name} "
-                "with a reason and an expiry", gap.urn or None)
-    if figure == COMMITTED:
+                f"estimate {_money(amount)} {judged}: add a sourced price to infra/catalogues/prices.yaml and run "
+                f"`make generate`, or waive {rule_id} for {name} with a reason and an expiry", gap.urn or None)
+    if figure == COMMITTED and limit is not None:
         # A sized value unknown until the update runs: the engine's "cannot judge during preview".
         out.undetermined += [gap.unknown for gap in est.not_included if gap.sized and gap.unknown]
     return out
@@ -114,7 +142,7 @@ def cost01(resources: Sequence[StackResource], ctx: Context) -> Findings | NotAp
     description=(
         "The committed monthly estimate of a non-production stack should not exceed its budget; a committed "
         "item the stack file sizes that the catalogue cannot price is advised on that resource (as COST-01 "
-        "fails it in prod)."
+        "fails it in prod), with or without a budget: the figure every report shows leaves it out."
     ),
     severity="medium",
     category="cost",
@@ -131,7 +159,7 @@ def cost01(resources: Sequence[StackResource], ctx: Context) -> Findings | NotAp
 def cost02(resources: Sequence[StackResource], ctx: Context) -> Findings | NotApplicable:
     if _prod_stack(resources, ctx):
         return NotApplicable("a production stack (COST-01 judges it)")
-    return _over_budget(resources, COMMITTED, "COST-02")
+    return _over_budget(resources, COMMITTED, "COST-02", without_budget=True)
 
 
 @rule(
@@ -167,7 +195,8 @@ def cost03(resources: Sequence[StackResource], ctx: Context) -> Findings | NotAp
         "The ceiling monthly estimate (GPU pool at its maximum, standard deployments used at full capacity "
         "around the clock) above the budget is advised: the budget's alerts will fire before that spend. So is "
         "an item only the ceiling holds (instances above a zero minimum, a standard deployment's capacity) "
-        "that the catalogue cannot price."
+        "that the catalogue cannot price, with or without a budget. The finding names the lines that make up "
+        "most of the ceiling."
     ),
     severity="low",
     category="cost",
@@ -182,7 +211,7 @@ def cost03(resources: Sequence[StackResource], ctx: Context) -> Findings | NotAp
     config=_CONFIG,
 )
 def cost04(resources: Sequence[StackResource], ctx: Context) -> Findings:
-    return _over_budget(resources, CEILING, "COST-04")
+    return _over_budget(resources, CEILING, "COST-04", without_budget=True)
 
 
 RULES = (cost01, cost02, cost03, cost04)
