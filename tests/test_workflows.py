@@ -540,6 +540,38 @@ def test_affected_stacks(paths: list[str], expected: list[str]):
     assert _changed_stacks_module().affected_stacks(paths, EXISTING) == expected
 
 
+@pytest.mark.parametrize(("paths", "expected"), [
+    (["stacks/Pulumi.team-a-dev.yaml"], ["team-a-dev"]),
+    (["stacks/Pulumi.team-b-dev.yaml", "stacks/Pulumi.team-a-prod.yaml"], ["team-a-prod", "team-b-dev"]),
+    (["stacks/Pulumi.team-a-dev.yaml", "README.md"], EXISTING),  # more than stack files: every stack gates
+    (["stacks/quotas.yaml"], EXISTING),
+    (["ai_serving/cli.py"], EXISTING),
+    (["stacks/Pulumi.team-gone-dev.yaml"], EXISTING),  # only a deletion: nothing of its own to gate on
+    ([], EXISTING),
+])
+def test_gated_stacks(paths: list[str], expected: list[str]):
+    """A PR's plan --all takes its exit code from the stacks it changes only when it changes nothing else."""
+    assert _changed_stacks_module().gated_stacks(paths, EXISTING) == expected
+
+
+def test_the_pull_request_plan_is_gated_on_the_stacks_it_changes():
+    doc = _load(GITHUB / "workflows" / "pull-request.yml")
+    steps = doc["jobs"]["plan"]["steps"]
+    names = [s.get("name") for s in steps]
+    gate = steps[names.index("Stacks this PR is gated on")]
+    plan = steps[names.index("ai-serving plan --all")]
+    assert gate["uses"].startswith("./.github/actions/changed-stacks") and gate["with"]["mode"] == "gate"
+    assert gate["with"]["base"] == "${{ github.event.pull_request.base.sha }}"
+    assert plan["env"]["GATE"] == "${{ steps.gate.outputs.stacks }}"
+    assert '.venv/bin/ai-serving plan --all --out out/ "${gate[@]}"' in plan["run"]
+    # The step's own way from the JSON list to the options, run as written: none for [], one per stack.
+    line = next(x for x in plan["run"].splitlines() if x.startswith("mapfile"))
+    for listed, expected in (("[]", ""), ('["team-a-dev","team-b-dev"]', "--gate=team-a-dev --gate=team-b-dev")):
+        out = subprocess.run(["bash", "-c", f'{line}\necho "${{gate[*]}}|${{#gate[@]}}"'], env={**os.environ, "GATE": listed},
+                             capture_output=True, text=True, check=True).stdout.strip()
+        assert out == f"{expected}|{len(expected.split())}", out
+
+
 def _git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=repo,
                           check=True, capture_output=True, text=True).stdout.strip()

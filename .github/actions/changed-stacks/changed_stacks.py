@@ -10,6 +10,7 @@ Standard library only: it runs on the bare runner before any virtualenv exists.
     python3 changed_stacks.py --base SHA --head SHA      # stacks changed between the two commits
     python3 changed_stacks.py --stacks "team-a-dev team-b-dev"   # an explicit list (checked)
     python3 changed_stacks.py --stacks all                # every stack
+    python3 changed_stacks.py --mode gate --base SHA      # the stacks a pull request's plan --all gates on
 
 Writes ``stacks=<json list>`` and ``count=<n>`` to ``$GITHUB_OUTPUT`` when that is set, else to stdout.
 """
@@ -62,6 +63,18 @@ def affected_stacks(changed_paths: list[str], existing: list[str], stack_dir: st
     return sorted(named & set(existing))
 
 
+def gated_stacks(changed_paths: list[str], existing: list[str], stack_dir: str = "stacks") -> list[str]:
+    """The stacks a pull request's ``plan --all`` takes its exit code from (``--gate``), sorted: the changed
+    stack files' stacks when the change is nothing but stack files, else every stack. Anything else (the
+    program, the pack, the tooling, ``quotas.yaml``, the workflows) can change any stack's verdict, so another
+    team's failing stack fails the pull request only then; otherwise it is reported, not gating."""
+    named = [stack_of(p, stack_dir) for p in changed_paths]
+    if changed_paths and all(named):
+        # Only deleted stack files: nothing of theirs is planned, so every stack gates (as with no --gate).
+        return sorted({n for n in named if n} & set(existing)) or sorted(existing)
+    return sorted(existing)
+
+
 def existing_stacks(stack_dir: Path) -> list[str]:
     """Stacks that have a config file in ``stack_dir`` (the working tree is the head commit)."""
     return sorted(m.group(1) for p in stack_dir.glob("Pulumi.*") if (m := _STACK_FILE.fullmatch(p.name)))
@@ -100,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--head", default="HEAD", help="commit the change is measured to (default: HEAD)")
     ap.add_argument("--stacks", default="", help="explicit stack names (space/comma separated) or 'all'")
     ap.add_argument("--stack-dir", default="stacks", help="stack config directory (default: stacks)")
+    ap.add_argument("--mode", choices=("deploy", "gate"), default="deploy",
+                    help="deploy: the stacks the change affects; gate: those a pull request's plan --all gates on")
     args = ap.parse_args(argv)
 
     existing = existing_stacks(Path(args.stack_dir))
@@ -109,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         paths = changed_paths(args.base, args.head)
         if paths is None:
             stacks, why = existing, f"base {args.base or '(none)'} unavailable: every stack"
+        elif args.mode == "gate":
+            stacks = gated_stacks(paths, existing, args.stack_dir)
+            why = "only stack files changed" if paths and all(stack_of(p, args.stack_dir) for p in paths) \
+                else "more than stack files changed: every stack"
         else:
             stacks = affected_stacks(paths, existing, args.stack_dir)
             shared = any(map(touches_shared, paths))
