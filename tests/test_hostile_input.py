@@ -534,15 +534,16 @@ def test_key_material_in_a_plans_values_is_masked_in_diff_and_report(tmp_path, v
     assert f"`TAG-01` on `rg` (resources:ResourceGroup): [{kind}: not shown]" in shown  # the finding, masked
 
 
-def test_hub_ids_are_compared_normalised():
+def test_hub_ids_are_compared_normalised(monkeypatch):
     """A trailing '/' or other letter case in the hub id must not hide an address overlap."""
     from ai_serving.org.crossteam import overlapping_address_spaces
     from infra.config import raw_from_config_map, validate
 
-    from .stackdata import base_config
+    from .stackdata import base_config, share_networks
 
     hub = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-hub/providers/" \
           "Microsoft.Network/virtualNetworks/vnet-hub"
+    share_networks(monkeypatch, hubs=[hub])
     configs = {}
     for team, hub_id in (("team-x", hub), ("team-y", hub.upper().replace("/SUBSCRIPTIONS", "/subscriptions")
                                                         .replace("/RESOURCEGROUPS", "/resourceGroups")
