@@ -175,6 +175,8 @@ def stack_schema() -> str:
         "title": "ai-serving stack file (stacks/Pulumi.<team>-<env>.yaml)",
         "type": "object",
         "properties": {"config": config},
+        # Nothing else at the top level (ai_serving/engine/project.py, STACK_FILE_KEYS says why).
+        "additionalProperties": False,
         "required": ["config"],
         "$defs": model.get("$defs", {}),
     })

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from ai_serving.engine.project import StackConfigMap
@@ -61,3 +62,13 @@ def as_decrypted(config_map: StackConfigMap) -> StackConfigMap:
     planted = [k for k in (f"{PROJECT}:{key}" for key in sorted(SECRET_KEYS))
                if k in config_map.values and k not in config_map.secret_keys]
     return dataclasses.replace(config_map, secret_keys=[*config_map.secret_keys, *planted])
+
+
+def share_networks(monkeypatch: Any, hubs: Sequence[str] = (), zones: Sequence[str] = ()) -> None:
+    """Make the platform share ``hubs`` and ``zones`` (infra/catalogues/shared_network.yaml) for one test, as it
+    must for a hub or central zone outside the stack's resource group."""
+    from infra import catalogues
+
+    real = catalogues.load
+    listed = {"hubVirtualNetworks": list(hubs), "privateDnsZones": list(zones)}
+    monkeypatch.setattr(catalogues, "load", lambda name: listed if name == "shared_network" else real(name))

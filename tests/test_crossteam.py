@@ -9,9 +9,11 @@ import pytest
 from ai_serving.org.crossteam import (
     check_all,
     foreign_grants,
+    foreign_networks,
     global_names_of,
     gpu_quota,
     name_collisions,
+    network_refs_of,
     openai_quota,
     overlapping_address_spaces,
     role_scopes_of,
@@ -21,7 +23,7 @@ from infra.config import validate
 from infra.config.errors import ConfigError
 
 from .cli_helpers import ROOT, cli
-from .stackdata import base_config
+from .stackdata import base_config, share_networks
 from .test_config import raw
 
 HUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-hub/providers/Microsoft.Network/virtualNetworks/vnet-hub"
@@ -61,7 +63,8 @@ def test_gpu_quota_counts_vcpus_at_max_instances():
     assert gpu_quota({"a-dev": cfg("a")}, QUOTAS["gpuVcpus"]) == []
 
 
-def test_overlapping_address_spaces_on_the_same_hub():
+def test_overlapping_address_spaces_on_the_same_hub(monkeypatch):
+    share_networks(monkeypatch, hubs=[HUB])
     a = cfg("a", network={"addressSpace": "10.1.0.0/22", "hubVnetId": HUB})
     b = cfg("b", network={"addressSpace": "10.1.2.0/23", "hubVnetId": HUB})
     c = cfg("c", network={"addressSpace": "10.1.0.0/22"})  # not peered: may overlap
@@ -152,24 +155,82 @@ def test_role_scopes_are_read_from_plan_inputs():
     assert role_scopes_of(resources) == [A_REGISTRY]
 
 
-def test_plan_all_fails_a_program_that_grants_into_another_teams_group(tmp_path, monkeypatch, capsys):
-    # The config check refuses team-a's registry in team-y's stack; take it away, as a program change that
-    # grants by other means would, and plan --all must still fail the grant it finds in the plan.
+def _plan_all_beside_team_a_prod(tmp_path, monkeypatch, capsys, stack: str, text: str) -> tuple[int, str]:
+    """``plan --all`` of team-a-prod and ``stack`` (``text``) without the config check that keeps references in
+    the stack's own group or a platform list, as a program change reaching out by other means would be: the
+    exit code and the output, its whitespace collapsed."""
     from infra.config import checks
 
     monkeypatch.setattr(checks, "_outside_own_group", lambda *args: None)
     stacks = tmp_path / "stacks"
     stacks.mkdir()
-    team_a = (ROOT / "stacks" / "Pulumi.team-a-prod.yaml").read_text(encoding="utf-8")
-    (stacks / "Pulumi.team-a-prod.yaml").write_text(team_a, encoding="utf-8")
+    (stacks / "Pulumi.team-a-prod.yaml").write_text(TEAM_A_PROD, encoding="utf-8")
+    (stacks / f"Pulumi.{stack}.yaml").write_text(text, encoding="utf-8")
+    capsys.readouterr()
+    code = cli("plan", "--all", "--no-policy", "--workers", "1", "--stack-dir", stacks, "--out", tmp_path / "out")
+    return code, " ".join(capsys.readouterr().out.split())
+
+
+TEAM_A_PROD = (ROOT / "stacks" / "Pulumi.team-a-prod.yaml").read_text(encoding="utf-8")
+
+
+def test_plan_all_fails_a_program_that_grants_into_another_teams_group(tmp_path, monkeypatch, capsys):
+    # The config check refuses team-a's registry in team-y's stack; plan --all must still fail the grant it
+    # finds in the plan.
     registry = f"{SUB}/resourceGroups/rg-team-a-prod-sdc/providers/Microsoft.ContainerRegistry/registries/crteamap3620dc21"
-    team_y = team_a.replace("ai-serving:team: team-a", "ai-serving:team: team-y").replace(
+    team_y = TEAM_A_PROD.replace("ai-serving:team: team-a", "ai-serving:team: team-y").replace(
         "    servingImage: vllm/vllm-openai:v0.34.0\n", f"    servingImage: vllm/vllm-openai:v0.34.0\n    registryId: {registry}\n"
     ).replace("vmss-team-a-prod-", "vmss-team-y-prod-")  # its digest waiver names its own scale set
     assert registry in team_y
-    (stacks / "Pulumi.team-y-prod.yaml").write_text(team_y, encoding="utf-8")
-    capsys.readouterr()
-    code = cli("plan", "--all", "--no-policy", "--workers", "1", "--stack-dir", stacks, "--out", tmp_path / "out")
-    out = capsys.readouterr().out
+    code, out = _plan_all_beside_team_a_prod(tmp_path, monkeypatch, capsys, "team-y-prod", team_y)
     assert code == 1, out
-    assert "cross-team foreign-grant (mandatory) team-a-prod, team-y-prod" in " ".join(out.split()), out
+    assert "cross-team foreign-grant (mandatory) team-a-prod, team-y-prod" in out, out
+
+A_HUB = f"{SUB}/resourceGroups/rg-a-dev-sdc/providers/Microsoft.Network/virtualNetworks/vnet-a-dev-sdc"
+A_ZONE = f"{SUB}/resourceGroups/RG-A-DEV-SDC/providers/Microsoft.Network/privateDnsZones/privatelink.openai.azure.com"
+PEERING = "azure-native:network:VirtualNetworkPeering"
+ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
+
+
+def test_a_peering_or_dns_records_inside_another_stacks_resource_group_are_mandatory():
+    configs = {"a-dev": cfg("a"), "b-dev": cfg("b")}
+    refs = {"b-dev": [A_HUB, A_ZONE, f"{SUB}/resourceGroups/rg-b-dev-sdc/providers/x/y/z"], "a-dev": [A_HUB]}
+    findings = foreign_networks(configs, refs)
+    assert [(f.check, f.level, f.stacks) for f in findings] == [("foreign-network", "mandatory", ["a-dev", "b-dev"])] * 2
+    assert f"b-dev peers with or registers DNS records in {A_ZONE}, inside a-dev's resource group" in findings[1].message
+    assert "shared_network.yaml" in findings[0].message
+    # check_all runs it.
+    assert len([f for f in check_all(configs, {}, {}, {}, refs) if f.check == "foreign-network"]) == 2
+
+
+def test_a_hub_or_zone_the_platform_shares_may_be_referenced_from_any_stack(monkeypatch):
+    share_networks(monkeypatch, hubs=[A_HUB.upper().replace("/SUBSCRIPTIONS/", "/subscriptions/")], zones=[A_ZONE])
+    configs = {"a-dev": cfg("a"), "b-dev": cfg("b")}
+    assert foreign_networks(configs, {"b-dev": [A_HUB, A_ZONE.lower()]}) == []
+    other_zone = A_ZONE.replace("privatelink.openai.azure.com", "privatelink.vaultcore.azure.net")
+    assert len(foreign_networks(configs, {"b-dev": [other_zone]})) == 1  # sharing one zone shares no other
+
+
+def test_network_refs_are_read_from_plan_inputs():
+    resources = [{"type": PEERING, "name": "p", "inputs": {"remoteVirtualNetwork": {"id": A_HUB}}},
+                 {"type": ZONE_GROUP, "name": "g", "inputs": {"privateDnsZoneConfigs": [
+                     {"name": "openai", "privateDnsZoneId": A_ZONE}, {"name": "own", "privateDnsZoneId": None}]}},
+                 {"type": PEERING, "name": "u", "inputs": {}},
+                 {"type": "azure-native:network:VirtualNetwork", "name": "v", "inputs": {"remoteVirtualNetwork": {
+                     "id": A_ZONE}}}]
+    assert network_refs_of(resources) == [A_HUB, A_ZONE]
+
+
+def test_plan_all_fails_a_stack_that_peers_into_and_writes_dns_records_in_another_teams_group(tmp_path, monkeypatch,
+                                                                                             capsys):
+    # team-c-dev points its hub and its OpenAI zone at team-a-prod's: the config check refuses both; plan --all
+    # must still fail the peering and the zone group it finds in the plan.
+    group = f"{SUB}/resourceGroups/rg-team-a-prod-sdc/providers/Microsoft.Network"
+    team_c = (ROOT / "stacks" / "Pulumi.team-a-dev.yaml").read_text(encoding="utf-8").replace("team-a", "team-c").replace(
+        "    addressSpace: 10.42.0.0/22\n",
+        f"    addressSpace: 10.60.0.0/22\n    hubVnetId: {group}/virtualNetworks/vnet-team-a-prod-sdc\n"
+        f"    privateDnsZoneIds:\n      openai: {group}/privateDnsZones/privatelink.openai.azure.com\n")
+    assert "hubVnetId" in team_c
+    code, out = _plan_all_beside_team_a_prod(tmp_path, monkeypatch, capsys, "team-c-dev", team_c)
+    assert code == 1, out
+    assert out.count("cross-team foreign-network (mandatory) team-a-prod, team-c-dev") == 2, out

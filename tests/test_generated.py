@@ -69,6 +69,9 @@ def test_schema_rejects_what_validate_rejects():
                        ("ai-serving:owners", "not-a-list")):
         bad = {"config": {**good["config"], key: value}}
         assert list(validator.iter_errors(bad)), key
+    # Beside `config:`, nothing (ai_serving/engine/project.py, STACK_FILE_KEYS).
+    for key in ("encryptionsalt", "secretsprovider", "environment"):
+        assert list(validator.iter_errors({**good, key: "x"})), key
     # Other namespaces pass through, as Pulumi allows.
     validator.validate({"config": {**good["config"], "azure-native:subscriptionId": "x"}})
 

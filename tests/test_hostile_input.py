@@ -534,15 +534,16 @@ def test_key_material_in_a_plans_values_is_masked_in_diff_and_report(tmp_path, v
     assert f"`TAG-01` on `rg` (resources:ResourceGroup): [{kind}: not shown]" in shown  # the finding, masked
 
 
-def test_hub_ids_are_compared_normalised():
+def test_hub_ids_are_compared_normalised(monkeypatch):
     """A trailing '/' or other letter case in the hub id must not hide an address overlap."""
     from ai_serving.org.crossteam import overlapping_address_spaces
     from infra.config import raw_from_config_map, validate
 
-    from .stackdata import base_config
+    from .stackdata import base_config, share_networks
 
     hub = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-hub/providers/" \
           "Microsoft.Network/virtualNetworks/vnet-hub"
+    share_networks(monkeypatch, hubs=[hub])
     configs = {}
     for team, hub_id in (("team-x", hub), ("team-y", hub.upper().replace("/SUBSCRIPTIONS", "/subscriptions")
                                                         .replace("/RESOURCEGROUPS", "/resourceGroups")
@@ -832,6 +833,48 @@ def test_a_stack_file_of_the_wrong_shape_says_what_it_found(tmp_path, text, expe
     path = _write(tmp_path / "s", "team-a-dev", text)
     code, out = _run_cli("validate", "--stack-dir", path.parent)
     assert code == 2 and "Traceback" not in out and expected in out, out
+
+
+TOP_LEVEL_KEYS = {
+    # What `pulumi config set --secret` writes with the default passphrase manager: CI then asks for a passphrase.
+    "encryptionsalt": ("encryptionsalt: v1:Zm9vYmFy:v1:AAAA:BBBB\n", "passphrase secrets manager"),
+    "secretsprovider": ("secretsprovider: passphrase\n", "ahead of the one in the stack's state"),
+    "encryptedkey": ("encryptedkey: Q2lRQWJj\n", "data key"),
+    "environment-list": ("environment:\n  - platform/team-a\n", "Pulumi ESC environments"),
+    "environment-inline": ("environment:\n  imports: [platform/team-a]\n  values:\n    pulumiConfig:\n"
+                           "      ai-serving:costCenter: CC-9\n", "Pulumi ESC environments"),
+    "imports": ("imports: [platform/team-a]\n", "ESC imports go under `environment:`"),
+    "unknown": ("settings:\n  spot: true\n", "a stack file holds only `config:`"),
+}
+
+
+@pytest.mark.parametrize("case", list(TOP_LEVEL_KEYS))
+def test_a_top_level_key_other_than_config_is_refused_on_its_line(tmp_path, capsys, case):
+    """The stack file's other keys validated: `environment:` would bring config the offline plan never sees,
+    `encryptionsalt:` fails the deploy for want of a passphrase, `secretsprovider:` overrides the state's."""
+    appended, says = TOP_LEVEL_KEYS[case]
+    key = appended.split(":")[0]
+    text = (ROOT / "stacks" / "Pulumi.team-a-dev.yaml").read_text(encoding="utf-8")
+    line = len(text.splitlines()) + 1
+    path = _write(tmp_path / "s", "team-a-dev", text + appended)
+    where = f"{path}:{line}: {key if case != 'unknown' else '(top level)'}: top-level key {key!r}"
+    for command in (["validate", "team-a-dev"], ["plan", "team-a-dev", "--no-policy", "--out", tmp_path / "out"]):
+        capsys.readouterr()
+        assert main([*map(str, command), "--project", str(ROOT), "--stack-dir", str(path.parent)]) == 2, command
+        err = capsys.readouterr().err
+        assert where in " ".join(err.split()) and says in " ".join(err.split()) and "Traceback" not in err, err
+    assert not (tmp_path / "out").exists()
+    # The file without it is fine: `config:` alone is what a stack file holds.
+    _write(tmp_path / "s", "team-a-dev", text)
+    assert main(["validate", "team-a-dev", "--project", str(ROOT), "--stack-dir", str(path.parent)]) == 0
+
+
+def test_plan_all_refuses_a_stack_file_with_an_encryption_salt(tmp_path):
+    text = (ROOT / "stacks" / "Pulumi.team-a-dev.yaml").read_text(encoding="utf-8")
+    path = _write(tmp_path / "s", "team-a-dev", text + TOP_LEVEL_KEYS["encryptionsalt"][0])
+    code, out = _run_cli("plan", "--all", "--no-policy", "--workers", "1", "--stack-dir", path.parent)
+    assert code == 2 and "Traceback" not in out, out[-2000:]
+    assert "encryptionsalt: top-level key 'encryptionsalt'" in " ".join(out.split()), out[-2000:]
 
 
 def test_values_in_the_terminal_tables_are_text_not_rich_markup(tmp_path):

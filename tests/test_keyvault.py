@@ -8,6 +8,7 @@ from ai_serving.engine.mocks import TENANT_ID
 from infra.config.profiles import PROFILES
 
 from .plancache import planned_gpu_only
+from .stackdata import share_networks
 
 VAULT = "azure-native:keyvault:Vault"
 COMPONENT = "ai-serving:keyvault:TeamKeyVault"
@@ -70,7 +71,8 @@ def test_vault_is_reached_through_a_private_endpoint_registered_in_its_dns_zone(
     assert zone.urn in group.dependencies
 
 
-def test_vault_endpoint_uses_the_central_zone_when_one_is_given(plan_stack):
+def test_vault_endpoint_uses_the_central_zone_when_one_is_given(plan_stack, monkeypatch):
+    share_networks(monkeypatch, zones=[CENTRAL_KV_ZONE])
     run = plan(plan_stack, "prod", privateDnsZoneIds={"keyvault": CENTRAL_KV_ZONE})
     group = run.one(ZONE_GROUP, f"pep-{vault_of(run).inputs['vaultName']}-dns")
     assert [c["privateDnsZoneId"] for c in group.inputs["privateDnsZoneConfigs"]] == [CENTRAL_KV_ZONE]

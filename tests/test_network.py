@@ -12,7 +12,7 @@ from infra.config.addressing import gpu_addresses_needed, usable_addresses
 from infra.config.profiles import PROFILES
 
 from .plancache import planned, planned_gpu_only
-from .stackdata import SSH_KEY, base_config
+from .stackdata import SSH_KEY, base_config, share_networks
 
 SUBNET = "azure-native:network:Subnet"
 NSG = "azure-native:network:NetworkSecurityGroup"
@@ -189,8 +189,9 @@ def test_no_nat_gateway_when_the_stack_has_no_gpu_pool(plan_stack):
     assert len(run.by_type(SUBNET)) == 3
 
 
-def test_no_peering_by_default_and_a_stack_to_hub_peering_when_configured(plan_stack):
+def test_no_peering_by_default_and_a_stack_to_hub_peering_when_configured(plan_stack, monkeypatch):
     assert plan(plan_stack).by_type(PEERING) == []
+    share_networks(monkeypatch, hubs=[HUB])
     run = plan(plan_stack, "prod", hubVnetId=HUB)
     peering = run.one(PEERING)
     assert peering.inputs["remoteVirtualNetwork"] == {"id": HUB}
@@ -215,7 +216,8 @@ def test_private_dns_zones_are_created_global_and_linked_to_the_vnet_by_default(
         assert vnet_urn in link.dependencies
 
 
-def test_central_private_dns_zones_are_used_and_none_are_created(plan_stack):
+def test_central_private_dns_zones_are_used_and_none_are_created(plan_stack, monkeypatch):
+    share_networks(monkeypatch, zones=CENTRAL.values())
     run = plan(plan_stack, "prod", privateDnsZoneIds=CENTRAL)
     assert run.by_type(ZONE) == [] and run.by_type(LINK) == []
     # Prod: the vault, the stack's registry and its weights account, each registered in the central zone.
@@ -231,7 +233,8 @@ def test_the_registry_zone_exists_only_with_a_registry_of_the_stacks_own(plan_st
     assert "privatelink.azurecr.io" not in {z.inputs["privateZoneName"] for z in plan(plan_stack).by_type(ZONE)}
 
 
-def test_only_the_zones_without_a_central_id_are_created(plan_stack):
+def test_only_the_zones_without_a_central_id_are_created(plan_stack, monkeypatch):
+    share_networks(monkeypatch, zones=[CENTRAL["keyvault"]])
     run = plan(plan_stack, privateDnsZoneIds={"keyvault": CENTRAL["keyvault"]})
     created = {z.inputs["privateZoneName"] for z in run.by_type(ZONE)}
     assert created == set(STANDING_ZONES.values()) - {PRIVATE_DNS_ZONES["keyvault"]}
@@ -254,3 +257,82 @@ def test_network_exports(plan_stack):
     assert run.outputs["vnetId"].endswith("/virtualNetworks/vnet-team-t-dev-sdc")
     assert set(run.outputs["subnetIds"]) == {"gpu", "private-endpoints", "gateway"}
     assert run.outputs["subnetIds"]["gpu"].endswith("/snet-team-t-dev-sdc-gpu")
+
+
+# --- a hub and central zones: the stack's own or the platform's (infra/catalogues/shared_network.yaml) --------
+
+TEAM_A_PROD_GROUP = "/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/rg-team-a-prod-sdc/providers/"
+OTHER_HUB = TEAM_A_PROD_GROUP + "Microsoft.Network/virtualNetworks/vnet-team-a-prod-sdc"
+OTHER_ZONE = TEAM_A_PROD_GROUP + "Microsoft.Network/privateDnsZones/privatelink.openai.azure.com"
+
+
+def _validate_network(tmp_path, capsys, **network) -> tuple[int, str, str]:
+    """``validate`` of team-c-dev with ``network`` keys set: exit code, stderr, and the file's text."""
+    from .cli_helpers import cli, write_stack
+
+    cfg = base_config("dev", team="team-c")
+    cfg["ai-serving:network"].update(network)
+    path = write_stack(tmp_path, "team-c-dev", cfg)
+    capsys.readouterr()
+    code = cli("validate", "team-c-dev", "--stack-dir", tmp_path)
+    return code, " ".join(capsys.readouterr().err.split()), path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("network", "key", "written"), [
+    ({"hubVnetId": OTHER_HUB}, "ai-serving:network.hubVnetId", "hubVnetId:"),
+    ({"privateDnsZoneIds": {"openai": OTHER_ZONE}}, "ai-serving:network.privateDnsZoneIds.openai", "openai: /sub"),
+], ids=["hub", "zone"])
+def test_a_hub_or_zone_in_another_teams_resource_group_is_a_config_error(tmp_path, capsys, network, key, written):
+    """team-c-dev peered into team-a-prod's VNet and wrote its endpoint's records into team-a-prod's zone,
+    validated, and planned with no mandatory finding."""
+    code, err, text = _validate_network(tmp_path, capsys, **network)
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if written in ln)
+    assert code == 2 and "Traceback" not in err, err
+    assert f"Pulumi.team-c-dev.yaml:{line}: {key}: expected a Microsoft.Network/" in err, err
+    assert "own resource group rg-team-c-dev-sdc" in err and "resource group 'rg-team-a-prod-sdc'" in err
+    assert "infra/catalogues/shared_network.yaml: none yet" in err
+
+
+def test_the_platforms_hub_and_zones_and_the_own_group_are_accepted_in_any_letter_case(tmp_path, capsys,
+                                                                                       monkeypatch):
+    share_networks(monkeypatch, hubs=[HUB.lower()], zones=[CENTRAL["openai"].lower()])
+    own = ("/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/RG-TEAM-C-DEV-SDC/providers/"
+           "Microsoft.Network/privateDnsZones/privatelink.vaultcore.azure.net")
+    code, err, _ = _validate_network(tmp_path, capsys, hubVnetId=HUB.replace("vnet-hub", "VNET-HUB"),
+                                     privateDnsZoneIds={"openai": CENTRAL["openai"].upper().replace(
+                                         "/SUBSCRIPTIONS/", "/subscriptions/").replace(
+                                         "/RESOURCEGROUPS/", "/resourceGroups/").replace("/PROVIDERS/", "/providers/"),
+                                         "keyvault": own})
+    assert code == 0, err
+    # Sharing a hub shares no zone, and the other way round.
+    code, err, _ = _validate_network(tmp_path, capsys, hubVnetId=CENTRAL["openai"].replace(
+        "Microsoft.Network/privateDnsZones/privatelink.openai.azure.com", "Microsoft.Network/virtualNetworks/vnet-x"))
+    assert code == 2 and "shared_network.yaml: /subscriptions/" in err, err
+
+
+def test_a_hub_or_zone_id_of_another_kind_is_a_config_error(tmp_path, capsys, monkeypatch):
+    share_networks(monkeypatch, hubs=[HUB], zones=[CENTRAL["openai"]])
+    code, err, _ = _validate_network(tmp_path, capsys, hubVnetId=CENTRAL["openai"],
+                                     privateDnsZoneIds={"openai": HUB})
+    assert code == 2, err
+    assert "ai-serving:network.hubVnetId: expected the id of a Microsoft.Network/virtualNetworks resource" in err
+    assert ("ai-serving:network.privateDnsZoneIds.openai: expected the id of a Microsoft.Network/privateDnsZones "
+            "resource") in err
+
+
+def test_a_broken_shared_network_list_is_one_message_naming_the_file(tmp_path, capsys, monkeypatch):
+    share_networks(monkeypatch, hubs=[CENTRAL["openai"]])  # a zone listed as a hub
+    code, err, _ = _validate_network(tmp_path, capsys, hubVnetId=HUB)
+    assert code == 2 and "Traceback" not in err, err
+    assert "shared_network.yaml" in err and "hubVirtualNetworks: expected a list of Microsoft.Network/virtualNetworks" \
+        in err, err
+
+
+def test_the_shipped_shared_network_list_reads_and_every_example_stack_validates_with_it():
+    """Empty today; no example stack names a hub or a central zone (else the list would have to hold it)."""
+    from infra import catalogues
+
+    from .cli_helpers import cli
+
+    assert set(catalogues.shared_network()) == set(catalogues.SHARED_NETWORK_KINDS)
+    assert cli("validate") == 0

@@ -186,6 +186,72 @@ def _yaml_kind(value: Any) -> str:
     return next((name for kind, name in kinds if isinstance(value, kind)), type(value).__name__)
 
 
+STACK_FILE_KEYS = ("config",)
+"""The top-level keys a team's stack file may hold: ``config:`` only.
+
+Pulumi's stack file (``ProjectStack`` in pulumi/pulumi sdk/go/common/workspace/project.go) has five keys:
+``config``, ``secretsprovider``, ``encryptedkey``, ``encryptionsalt`` and ``environment``; yaml.v3 ignores
+any other one silently (no ``KnownFields``). Only ``config`` belongs to the team. The secrets provider is
+the deploy job's choice, per GitHub environment (``PULUMI_SECRETS_KEY_VAULT``/``PULUMI_SECRETS_KEY``, prod
+its own key), recorded in the stack's state when CI creates the stack, and read back from there
+(``PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER``, .github/workflows/deploy.yml). Pulumi prefers what the file
+says (pkg/cmd/pulumi/stack/secrets.go, ``GetSecretsManager``: ``secretsprovider`` first, then
+``encryptionsalt``, the state only when neither is set), so either key in a file a team edits would move
+that choice out of the environment's protection; there is no legitimate value for this project.
+``environment`` opens Pulumi ESC environments, whose ``pulumiConfig`` and environment variables reach the
+program without being in the file, so the offline plan and the policy verdict never see them (and the
+azblob backend has no ESC: ``pulumi up`` fails). A refused key is one message on its line
+(``REFUSED_STACK_FILE_KEYS`` says what it does and what to write instead), exit 2."""
+
+_SECRET_THE_PROJECT_WAY = (
+    "set each secret on the stack's own key, the one the deploy job created it with: "
+    "`PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER=true pulumi config set --secret ai-serving:<key> <value>` "
+    "(README, 'A stack file'), then delete the `secretsprovider:`/`encryptedkey:` lines that command adds "
+    "(the stack's state keeps both)")
+
+REFUSED_STACK_FILE_KEYS: dict[str, str] = {
+    "secretsprovider": (
+        "selects the stack's secrets provider, ahead of the one in the stack's state: here the deploy job "
+        "chooses it per environment and reads it from the state (PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER); "
+        "remove the line (`pulumi config set --secret` writes it, with encryptedkey, when it reads the "
+        "provider from the state: delete both)"),
+    "encryptedkey": (
+        "holds the stack's data key encrypted by a cloud secrets provider: it belongs with the provider, in the "
+        "stack's state, not in this file; remove the line (`pulumi config set --secret` writes it, with "
+        "secretsprovider, when it reads the provider from the state: delete both)"),
+    "encryptionsalt": (
+        "makes Pulumi use the passphrase secrets manager for this stack (written by `pulumi config set "
+        "--secret` when the stack had no provider at hand): the deploy job has no PULUMI_CONFIG_PASSPHRASE and "
+        "fails, and every `secure:` value in the file was encrypted with that passphrase; remove the line and "
+        f"those values, and {_SECRET_THE_PROJECT_WAY}"),
+    "environment": (
+        "imports Pulumi ESC environments, whose config and environment variables reach the program without "
+        "being in this file: the offline plan and the policy verdict never see them (and the deploy's azblob "
+        "backend has no ESC); write each setting under `config:` instead"),
+    "imports": (
+        "is not a key of a Pulumi stack file (ESC imports go under `environment:`, which is refused too) and "
+        "Pulumi ignores it; write each setting under `config:` instead"),
+}
+"""Top-level keys of a stack file that are refused -> what each does and what to write instead."""
+
+
+def _refused_top_level_keys(path: Path, doc: Mapping[Any, Any]) -> ConfigError | None:
+    """One ``ConfigError`` naming every top-level key other than ``STACK_FILE_KEYS``, on its line."""
+    refused = [key for key in doc if key not in STACK_FILE_KEYS]
+    if not refused:
+        return None
+    _, lines = stack_yaml.load_with_lines(path)  # only now: the lines cost a second parse of a refused file
+    issues = []
+    for key in refused:
+        what = REFUSED_STACK_FILE_KEYS.get(key) if isinstance(key, str) else None
+        if what is None:
+            what = (f"is not a key of a Pulumi stack file, which Pulumi ignores; a stack file holds only "
+                    f"{', '.join(f'`{k}:`' for k in STACK_FILE_KEYS)}: move the setting under `config:` or remove it")
+        issues.append(ConfigIssue(key if key in REFUSED_STACK_FILE_KEYS else "(top level)",
+                                  f"top-level key {shown(key)} {what}", lines.get((key,))))
+    return ConfigError(path, issues)
+
+
 def read_stack_config(project: Project, stack: str, path: Path | None = None) -> StackConfigMap:
     """Read ``Pulumi.<stack>.yaml`` and merge project defaults, as ``pulumi preview`` would."""
     path = path or project.stack_file(stack)
@@ -197,6 +263,9 @@ def read_stack_config(project: Project, stack: str, path: Path | None = None) ->
     if not isinstance(doc, dict):
         raise ConfigError(path, [ConfigIssue("(file)", "expected a mapping with a `config:` mapping inside; "
                                                        f"found {_yaml_kind(doc)}")])
+    refused = _refused_top_level_keys(path, doc)
+    if refused is not None:
+        raise refused
     if not isinstance(doc.get("config") or {}, dict):  # `config:` with nothing under it is an empty one
         raise ConfigError(path, [ConfigIssue("config", f"expected a mapping of key: value; found "
                                                        f"{_yaml_kind(doc['config'])}")])

@@ -1,5 +1,5 @@
 """Checks no single stack can see: shared quotas, overlapping address spaces, colliding names, and role
-assignments that reach into another stack's resource group."""
+assignments, peerings and DNS records that reach into another stack's resource group."""
 
 from __future__ import annotations
 
@@ -99,10 +99,12 @@ def _quota_issues(value: Any, at: tuple[str, ...], names: tuple[str, ...], unit:
 
 def check_all(configs: Mapping[str, StackConfig], quotas: Mapping[str, Any],
               global_names: Mapping[str, Sequence[tuple[str, str]]],
-              role_scopes: Mapping[str, Sequence[str]] | None = None) -> list[CrossTeamFinding]:
+              role_scopes: Mapping[str, Sequence[str]] | None = None,
+              network_refs: Mapping[str, Sequence[str]] | None = None) -> list[CrossTeamFinding]:
     """Every cross-team finding for the planned stacks (``stack -> config`` of the valid ones).
 
-    ``role_scopes``: ``stack -> role_scopes_of(its plan's resources)``."""
+    ``role_scopes``: ``stack -> role_scopes_of(its plan's resources)``; ``network_refs``: ``stack ->
+    network_refs_of(its plan's resources)``."""
     return [
         *openai_quota_keys(quotas.get("openai") or {}),
         *openai_quota(configs, quotas.get("openai") or {}),
@@ -110,6 +112,7 @@ def check_all(configs: Mapping[str, StackConfig], quotas: Mapping[str, Any],
         *overlapping_address_spaces(configs),
         *name_collisions(configs, global_names),
         *foreign_grants(configs, role_scopes or {}),
+        *foreign_networks(configs, network_refs or {}),
     ]
 
 
@@ -259,21 +262,60 @@ def foreign_grants(configs: Mapping[str, StackConfig],
     program actually granted, so a program change cannot hand one team's identity another team's images,
     weights or anything else. The shared resources are exempt. Another environment of the same team is
     another stack too: a dev identity has no business reading prod's weights."""
-    groups = {Naming.for_stack(cfg).name("resource_group").lower(): stack for stack, cfg in configs.items()}
     shared = set().union(*catalogues.shared_supply().values())
+    return [CrossTeamFinding("foreign-grant", "mandatory", sorted([stack, owner]),
+                             f"{stack} grants a role on {scope} inside {owner}'s resource group; a stack grants roles "
+                             "only in its own resource group or on a resource the platform shares "
+                             "(infra/catalogues/shared_supply.yaml)")
+            for stack, scope, owner in _inside_other_stacks(configs, role_scopes, shared)]
+
+
+PEERING = "azure-native:network:VirtualNetworkPeering"
+ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
+
+
+def network_refs_of(resources: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The networks one plan reaches outside itself: the remote VNet of every peering and the zone of every
+    private DNS zone group (where each is a known string: the stack's own zones are ids not known yet)."""
+    refs: list[Any] = []
+    for r in resources:
+        if r["type"] == PEERING:
+            remote = r["inputs"].get("remoteVirtualNetwork")
+            refs.append(remote.get("id") if isinstance(remote, dict) else None)
+        elif r["type"] == ZONE_GROUP and isinstance(zones := r["inputs"].get("privateDnsZoneConfigs"), list):
+            refs += [zone.get("privateDnsZoneId") for zone in zones if isinstance(zone, dict)]
+    return [ref for ref in refs if isinstance(ref, str)]
+
+
+def foreign_networks(configs: Mapping[str, StackConfig],
+                     network_refs: Mapping[str, Sequence[str]]) -> list[CrossTeamFinding]:
+    """A peering into, or DNS records written in, another planned stack's resource group is mandatory.
+
+    The config check keeps ``network.hubVnetId`` and ``network.privateDnsZoneIds`` in the stack's own
+    resource group or the platform's list (infra/catalogues/shared_network.yaml); this judges what the
+    program declared (``network_refs_of``), so a program change cannot join another team's network or
+    rewrite the names its endpoints resolve. The listed hubs and zones are exempt."""
+    shared = set().union(*catalogues.shared_network().values())
+    return [CrossTeamFinding("foreign-network", "mandatory", sorted([stack, owner]),
+                             f"{stack} peers with or registers DNS records in {ref}, inside {owner}'s resource "
+                             "group; a stack reaches only its own network or a hub or zone the platform shares "
+                             "(infra/catalogues/shared_network.yaml)")
+            for stack, ref, owner in _inside_other_stacks(configs, network_refs, shared)]
+
+
+def _inside_other_stacks(configs: Mapping[str, StackConfig], refs: Mapping[str, Sequence[str]],
+                         shared: set[str]) -> list[tuple[str, str, str]]:
+    """``(stack, ARM id, owner)`` for each id of ``refs[stack]`` inside another planned stack's resource group
+    (``Naming``'s ``rg-<team>-<env>-<region>``, compared case-insensitively), except the ``shared`` ids (lower
+    case) and what lies under one of them (a grant on a shared registry's child)."""
+    groups = {Naming.for_stack(cfg).name("resource_group").lower(): stack for stack, cfg in configs.items()}
     out = []
-    for stack in sorted(role_scopes):
-        for scope in role_scopes[stack]:
-            text = scope.rstrip("/").lower()
+    for stack in sorted(refs):
+        for ref in refs[stack]:
+            text = ref.rstrip("/").lower()
             if any(text == s or text.startswith(s + "/") for s in shared):
                 continue
             # An ARM id has one resourceGroups segment: everything under it is inside that group.
-            owners = [owner for group, owner in groups.items()
-                      if owner != stack and f"/resourcegroups/{group}/" in text + "/"]
-            for owner in owners:
-                out.append(CrossTeamFinding(
-                    "foreign-grant", "mandatory", sorted([stack, owner]),
-                    f"{stack} grants a role on {scope} inside {owner}'s resource group; a stack grants roles only "
-                    "in its own resource group or on a resource the platform shares "
-                    "(infra/catalogues/shared_supply.yaml)"))
+            out += [(stack, ref, owner) for group, owner in groups.items()
+                    if owner != stack and f"/resourcegroups/{group}/" in text + "/"]
     return out

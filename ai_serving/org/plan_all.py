@@ -43,7 +43,7 @@ from ..output_folders import SUMMARY_FILE, foreign_entry
 from ..plan import plan_stack
 from ..stacks import every_stack
 from . import annotations
-from .crossteam import CrossTeamFinding, check_all, global_names_of, load_quotas, role_scopes_of
+from .crossteam import CrossTeamFinding, check_all, global_names_of, load_quotas, network_refs_of, role_scopes_of
 
 
 @dataclass
@@ -84,7 +84,7 @@ def failed_outcome(stack: str, message: str, status: Status = Status.ERROR) -> d
     code = ExitCode.USAGE if status == Status.INVALID_CONFIG else ExitCode.FAILED
     return {"stack": stack, "resources": 0, "mandatory": 0, "advisory": 0, "waivers": 0, "status": status.value,
             "exit_code": code, "errors": [bounded(message)], "issues": [], "verdict": None, "unused_waivers": [],
-            "global_names": [], "role_scopes": [], "pack": None, "config": None}
+            "global_names": [], "role_scopes": [], "network_refs": [], "pack": None, "config": None}
 
 
 def _plan_in_worker(stack: str) -> dict[str, Any]:
@@ -122,6 +122,7 @@ def _plan_unguarded(stack: str) -> dict[str, Any]:
     planned = [{"type": r.type, "name": r.name, "inputs": r.inputs} for r in result.run.resources] if result.run else []
     outcome["global_names"] = global_names_of(planned)
     outcome["role_scopes"] = role_scopes_of(planned)
+    outcome["network_refs"] = network_refs_of(planned)
     # The config this worker validated (for the cross-team checks): each stack is read and validated once.
     outcome["config"] = result.config
     outcome["cost"] = result.cost
@@ -322,7 +323,8 @@ def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, pol
     configs = {o["stack"]: o["config"] for o in ordered if o["config"] is not None}
     try:
         findings = check_all(configs, quotas, {o["stack"]: [tuple(n) for n in o["global_names"]] for o in ordered},
-                             {o["stack"]: o["role_scopes"] for o in ordered})
+                             {o["stack"]: o["role_scopes"] for o in ordered},
+                             {o["stack"]: o["network_refs"] for o in ordered})
     except Exception as exc:  # noqa: BLE001 - a failing cross-team check must not hide the stacks' results
         findings = [CrossTeamFinding("cross-team", "mandatory", [],
                                      bounded(f"the cross-team checks could not run: {type(exc).__name__}: {exc}"))]

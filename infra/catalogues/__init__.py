@@ -78,23 +78,40 @@ def shared_supply() -> dict[str, frozenset[str]]:
 
     A ``ConfigError`` naming the file and the key when an entry is not an id of its kind: a pull request
     can change the file, and a malformed entry must not quietly share (or unshare) anything."""
+    return _shared_ids(SHARED_SUPPLY_FILE, SHARED_SUPPLY_KINDS)
+
+
+SHARED_NETWORK_FILE = _DIR / "shared_network.yaml"
+"""The platform's shared hub VNets and central private DNS zones: the one place they are listed."""
+SHARED_NETWORK_KINDS = {"hubVirtualNetworks": "Microsoft.Network/virtualNetworks",
+                        "privateDnsZones": "Microsoft.Network/privateDnsZones"}
+"""``shared_network.yaml`` key -> the ARM type its ids name."""
+
+
+def shared_network() -> dict[str, frozenset[str]]:
+    """``hubVirtualNetworks`` / ``privateDnsZones`` -> the ARM ids (lower case) a stack may peer with or
+    register its endpoints in outside its own resource group; checked as ``shared_supply`` is."""
+    return _shared_ids(SHARED_NETWORK_FILE, SHARED_NETWORK_KINDS)
+
+
+def _shared_ids(path: Path, kinds: dict[str, str]) -> dict[str, frozenset[str]]:
+    """The catalogue at ``path``: a mapping of ``kinds``' keys -> lists of ARM ids of that key's type."""
     # Here: the config package imports this one. is_resource_of is the config check's own test, so a
     # listed id and a stack's id are judged alike (a child id such as .../replications/weu is neither).
     from ..config.checks import is_resource_of
     from ..config.errors import ConfigError, ConfigIssue
 
-    doc = load("shared_supply") or {}
-    if not isinstance(doc, dict) or set(doc) - set(SHARED_SUPPLY_KINDS):
-        raise ConfigError(SHARED_SUPPLY_FILE, [ConfigIssue("(file)", "expected a mapping with the keys "
-                                                                     f"{', '.join(SHARED_SUPPLY_KINDS)} only")])
+    doc = load(path.stem) or {}
+    if not isinstance(doc, dict) or set(doc) - set(kinds):
+        raise ConfigError(path, [ConfigIssue("(file)", f"expected a mapping with the keys {', '.join(kinds)} only")])
     out: dict[str, frozenset[str]] = {}
-    for key, arm_type in SHARED_SUPPLY_KINDS.items():
+    for key, arm_type in kinds.items():
         entries = doc.get(key) or []
         bad = [e for e in entries if not isinstance(e, str) or not is_resource_of(e.rstrip("/"), arm_type)] \
             if isinstance(entries, list) else [entries]
         if bad:
-            raise ConfigError(SHARED_SUPPLY_FILE, [ConfigIssue(key, f"expected a list of {arm_type} resource ids; "
-                                                                    f"found {str(bad[0])[:200]!r}")])
+            raise ConfigError(path, [ConfigIssue(key, f"expected a list of {arm_type} resource ids; "
+                                                      f"found {str(bad[0])[:200]!r}")])
         out[key] = frozenset(e.rstrip("/").lower() for e in entries)
     return out
 

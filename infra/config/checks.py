@@ -8,7 +8,8 @@ from __future__ import annotations
 import fnmatch
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from .. import catalogues, sizing
@@ -69,6 +70,7 @@ def check(cfg: StackConfig, stack_name: str | None) -> list[Issue]:
         *_gpu_pool(cfg),
         *_gated_model(cfg),
         *_supply(cfg),
+        *_shared_networks(cfg),
         *_waivers(cfg),
         *_zero_instances(cfg),
     ]
@@ -225,21 +227,57 @@ def is_resource_of(arm_id: str, arm_type: str) -> bool:
             and f"{parts[6]}/{parts[7]}".lower() == arm_type.lower())
 
 
-def _outside_own_group(cfg: StackConfig, key: str, arm_id: str) -> str | None:
-    """Why the stack may not reference ``arm_id`` (``registries`` / ``storageAccounts``); None when it may.
+def _outside_own_group(cfg: StackConfig, arm_id: str, arm_type: str, shared: frozenset[str],
+                       listed_in: str) -> str | None:
+    """Why the stack may not reference ``arm_id``, a resource of ``arm_type``; None when it may.
 
-    A stack references existing supply only in its own resource group or from the platform's shared
-    list (infra/catalogues/shared_supply.yaml): the pool identity is granted read access there, so any
-    other id would give this team another team's images or weights."""
+    A stack references an existing resource only in its own resource group or from a platform list
+    (``listed_in``, whose ids are ``shared``, lower case): the pool identity is granted read access to
+    a registry or account, a hub is peered with, a zone gets the endpoints' records; any other id would
+    give this team another team's images or weights, or reach into its network. Another team's resource
+    group is any but the stack's own (``infra.naming``: ``rg-<team>-<env>-<region>``, one per stack)."""
     own = _naming(cfg).name("resource_group")
     group = arm_id.split("/")[4]  # ARM_ID_RE: /subscriptions/<id>/resourceGroups/<group>/providers/...
-    shared = catalogues.shared_supply()[key]
     if group.lower() == own.lower() or arm_id.rstrip("/").lower() in shared:
         return None
     allowed = ", ".join(sorted(shared)) or "none yet"
-    return (f"expected a {catalogues.SHARED_SUPPLY_KINDS[key]} resource in the stack's own resource group {own} "
-            f"or one the platform shares (infra/catalogues/shared_supply.yaml: {allowed}); found "
-            f"{shown(arm_id)} in resource group {shown(group)}")
+    return (f"expected a {arm_type} resource in the stack's own resource group {own} or one the platform "
+            f"shares ({listed_in}: {allowed}); found {shown(arm_id)} in resource group {shown(group)}")
+
+
+def _existing(cfg: StackConfig, refs: list[tuple[Path, str | None, str]], kinds: dict[str, str],
+              shared: Callable[[], dict[str, frozenset[str]]], listed_in: PurePath) -> Iterator[Issue]:
+    """Each ``(key path, ARM id or None, catalogue key)`` of ``refs``: an id of the key's type (``kinds``),
+    in the stack's own resource group or listed under that key in the platform's list (``shared()``, read
+    from ``listed_in`` only when the stack names an id: a stack naming none does not depend on the list)."""
+    # Without a known region there is no own resource group to compare with (_location reports it).
+    located = cfg.location in REGION_SHORT_CODES
+    listed: dict[str, frozenset[str]] | None = None
+    for path, arm_id, key in refs:
+        if arm_id is None:
+            continue
+        if not is_resource_of(arm_id, kinds[key]):
+            yield (path, f"expected the id of a {kinds[key]} resource, found {shown(arm_id)}")
+        elif located:
+            listed = shared() if listed is None else listed
+            if problem := _outside_own_group(cfg, arm_id, kinds[key], listed[key],
+                                             f"infra/catalogues/{listed_in.name}"):
+                yield (path, problem)
+
+
+def _shared_networks(cfg: StackConfig) -> Iterator[Issue]:
+    """The hub to peer with and the central DNS zones: the stack's own or the platform's (shared_network.yaml).
+
+    The program peers the stack's VNet into ``hubVnetId`` and writes its private endpoints' records into each
+    ``privateDnsZoneIds`` zone (a PrivateDnsZoneGroup), so another team's VNet or zone there would join that
+    team's network or rewrite the names its endpoints resolve; ``plan --all`` checks the plan for the same."""
+    base: Path = ("ai-serving:network",)
+    network = cfg.network
+    refs = [(base + ("hubVnetId",), network.hub_vnet_id, "hubVirtualNetworks")]
+    refs += [(base + ("privateDnsZoneIds", key), arm_id, "privateDnsZones")
+             for key, arm_id in network.private_dns_zone_ids.items()]
+    yield from _existing(cfg, refs, catalogues.SHARED_NETWORK_KINDS, catalogues.shared_network,
+                         catalogues.SHARED_NETWORK_FILE)
 
 
 def _supply(cfg: StackConfig) -> Iterator[Issue]:
@@ -256,16 +294,11 @@ def _supply(cfg: StackConfig) -> Iterator[Issue]:
             if value is not None:
                 yield (base + ("modelSource", key), f"`{key}` applies to kind: blob only; "
                                                     "found it with kind: hub (remove it or set kind: blob)")
-    # Without a known region there is no own resource group to compare with (_location reports it).
+    refs = [(base + ("registryId",), pool.registry_id, "registries"),
+            (base + ("modelSource", "accountId"), source and source.account_id, "storageAccounts")]
+    yield from _existing(cfg, refs, catalogues.SHARED_SUPPLY_KINDS, catalogues.shared_supply,
+                         catalogues.SHARED_SUPPLY_FILE)
     located = cfg.location in REGION_SHORT_CODES
-    for path, arm_id, key in ((base + ("registryId",), pool.registry_id, "registries"),
-                              (base + ("modelSource", "accountId"), source and source.account_id, "storageAccounts")):
-        if arm_id is None:
-            continue
-        if not is_resource_of(arm_id, catalogues.SHARED_SUPPLY_KINDS[key]):
-            yield (path, f"expected the id of a {catalogues.SHARED_SUPPLY_KINDS[key]} resource, found {shown(arm_id)}")
-        elif located and (problem := _outside_own_group(cfg, key, arm_id)):
-            yield (path, problem)
     if cfg.environment != "prod":
         return
     if located and not _waived(cfg, REGISTRY_RULE) and (problem := _foreign_image(cfg)):
