@@ -887,10 +887,17 @@ def test_values_in_the_terminal_tables_are_text_not_rich_markup(tmp_path):
     marked = "[reverse]CC-1042[@click=app.bell]"
     path = _write(tmp_path / "s", "team-a-dev", text.replace("costCenter: CC-1042", f'costCenter: "{marked}"'))
 
+    argv = [sys.executable, "-m", "ai_serving.cli", "plan", "--all", "--no-policy", "--workers", "1",
+            "--stack-dir", str(path.parent)]
+    wide = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=ROOT,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert wide.returncode == 0, (wide.stdout + wide.stderr)[-2000:]
+    assert marked in wide.stdout
+    # In a CI log's 80 columns the name is folded onto two lines, never cut short with an ellipsis.
     code, out = _run_cli("plan", "--all", "--no-policy", "--workers", "1", "--stack-dir", path.parent)
-
     assert code == 0, out[-2000:]
-    assert marked in out
+    rows = out[out.index("│ cost center"):].splitlines()[:2]
+    assert "".join(line.split("│")[2].strip() for line in rows) == marked, rows
 
     plan = {"project": "[bold]p", "stack": "s[/]", "resources": [
         {"urn": "u", "type": "[red]t", "name": "[blink]n", "custom": True, "parent": None, "protect": False}]}

@@ -208,7 +208,10 @@ def org_table(rows: list[dict[str, Any]]) -> Table:
                   caption=f"≥: {incomplete} stack(s) with sized items the catalogue cannot price (not counted); "
                           "`ai-serving cost STACK` lists them" if incomplete else None)
     for col in ("scope", "name", "committed", "ceiling", "not included"):
-        table.add_column(col, justify="left" if col in ("scope", "name") else "right")
+        # A name is folded onto more lines, never cut short with an ellipsis: in a narrow terminal (a CI log
+        # is 80 columns) the cost center or stack would be hidden, and with it what the row is about.
+        table.add_column(col, justify="left" if col in ("scope", "name") else "right",
+                         overflow="fold" if col == "name" else "ellipsis")
 
     def sums(group: list[dict[str, Any]]) -> list[str]:
         cells = [("≥ " if any(unpriced(r["cost"], name) for r in group) else "")
