@@ -201,9 +201,12 @@ CASES = [
          ("ai-serving:suppressions[0].expires", "YYYY-MM-DD")),
     Case("waiver-expires-timestamp", _with("ai-serving:suppressions", [_waiver(expires="2027-01-31T00:00:00")]),
          ("ai-serving:suppressions[0].expires", "YYYY-MM-DD")),
-    # `costCenter` is `ai-serving:costCenter`: both spellings in one file set one key twice.
-    Case("key-set-twice-by-namespace", lambda cfg, text: None if "ai-serving:costCenter" not in cfg else text.replace(
-        "config:\n", "config:\n  costCenter: CC-9999\n", 1), ("ai-serving:costCenter", "set twice")),
+    # `costCenter` is `ai-serving:costCenter` to the engine: a second spelling of one key (set twice, or hidden
+    # from what reads the full name, as the waiver review did an unprefixed `suppressions:`) is refused.
+    Case("key-without-namespace", lambda cfg, text: None if "ai-serving:costCenter" not in cfg else text.replace(
+        "config:\n", "config:\n  costCenter: CC-9999\n", 1), ("costCenter", "has no namespace")),
+    Case("waivers-without-namespace", lambda cfg, text: None if "ai-serving:costCenter" not in cfg else text.replace(
+        "config:\n", "config:\n  suppressions: []\n", 1), ("suppressions", "Pulumi reads it as ai-serving:suppressions")),
 ]
 
 

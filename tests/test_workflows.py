@@ -762,6 +762,33 @@ def test_a_stack_file_the_reader_refuses_counts_as_new_waivers(repo: Path, bad: 
     assert outputs["stacks"] == ["team-b-dev"]
 
 
+def test_a_symlinked_stack_file_counts_as_new_waivers(repo: Path):
+    """`git show` of a symlink gives the link's text (no waivers) while the plan reads its target: a stack file
+    replaced by a link to a copy with a later expiry passed the waiver review unseen."""
+    base = _git(repo, "rev-parse", "HEAD")
+    (repo / "docs").mkdir(exist_ok=True)
+    (repo / "docs" / "example.yaml").write_text(_stack_text([{**_WAIVER, "expires": "2027-12-31"}]))
+    path = repo / "stacks" / "Pulumi.team-b-dev.yaml"
+    path.unlink()
+    path.symlink_to("../docs/example.yaml")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "link")
+    code, outputs, stderr = _new_waivers(repo, base, "HEAD")
+    assert code == 0, stderr
+    assert outputs["stacks"] == ["team-b-dev"]
+
+
+def test_waivers_without_the_namespace_count_as_new(repo: Path):
+    """The engine reads `suppressions:` as ai-serving:suppressions; the review read only the full name."""
+    base = _git(repo, "rev-parse", "HEAD")
+    (repo / "stacks" / "Pulumi.team-b-dev.yaml").write_text(
+        yaml.safe_dump({"config": {"ai-serving:team": "team-b", "suppressions": [_WAIVER]}}, sort_keys=False))
+    _git(repo, "commit", "-q", "-am", "unprefixed")
+    code, outputs, stderr = _new_waivers(repo, base, "HEAD")
+    assert code == 0, stderr
+    assert outputs["stacks"] == ["team-b-dev"]
+
+
 def test_an_unknown_base_is_an_error_not_a_pass(repo: Path):
     code, outputs, stderr = _new_waivers(repo, "deadbeef" * 5, "HEAD")
     assert code != 0 and outputs == {} and "not in the clone" in stderr

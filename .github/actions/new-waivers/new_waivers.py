@@ -52,8 +52,21 @@ def _stack_files(commit: str) -> list[str]:
     return sorted(p for p in out.stdout.decode().splitlines() if stack_of(p))
 
 
+REGULAR_BLOBS = ("100644", "100755")
+"""Git's modes of a regular file; a symlink (120000) or a submodule (160000) is no stack file to read."""
+
+
 def waivers_at(commit: str, path: str) -> list[Any] | None:
-    """The waivers of ``path`` at ``commit`` ([] when the file or the key is absent); None if unreadable."""
+    """The waivers of ``path`` at ``commit`` ([] when the file or the key is absent); None if unreadable.
+
+    Unreadable too: a stack file that is not a regular file in git (``git show`` of a symlink gives the link's
+    text, while the plan reads what it points to), and one with a key the tooling refuses for having no
+    namespace (the engine reads `suppressions:` as ``ai-serving:suppressions``)."""
+    listed = _git("ls-tree", commit, "--", path)
+    if listed.returncode != 0 or not listed.stdout.strip():
+        return []
+    if listed.stdout.split(b" ", 1)[0].decode() not in REGULAR_BLOBS:
+        return None
     shown = _git("show", f"{commit}:{path}")
     if shown.returncode != 0:
         return []
@@ -67,6 +80,8 @@ def waivers_at(commit: str, path: str) -> list[Any] | None:
     config = doc.get("config") if isinstance(doc, dict) else None
     if not isinstance(config, dict):
         return []
+    if any(":" not in str(key) for key in config):
+        return None
     waivers = config.get(SUPPRESSIONS)
     if waivers is None:
         return []
