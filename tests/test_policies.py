@@ -262,3 +262,13 @@ def test_stack_rules_judge_their_targets() -> None:
     assert lookup("NET-06").applies_to("azure-native:cognitiveservices:Account")
     assert not lookup("NET-06").applies_to("azure-native:network:PrivateEndpoint")
     assert lookup("NET-05").applies_to("azure-native:network:PrivateEndpoint")
+
+
+def test_a_rule_with_an_unknown_category_is_refused_where_it_is_defined():
+    """A category outside the three raised a KeyError traceback from the first enforcement-level lookup
+    (make generate, or the pack at start-up), far from the rule that had it."""
+    from guardrails.define import rule
+
+    with pytest.raises(ValueError, match=r"MON-99: category 'reliability' is not one of security, hygiene, cost"):
+        rule("MON-99", "mon-99-example", title="t", description="d", severity="low", category="reliability",
+             remediation="r", link="https://example.com", anchors=(), types=("azure-native:monitor:ActionGroup",))

@@ -70,7 +70,9 @@ def test_every_rule_is_exercised_by_a_baseline(rule_id: str) -> None:
         ).not_applicable
         is None
     ]
-    assert applicable, f"{rule_id} has no baseline it actually judges"
+    assert applicable, (f"{rule_id} has no baseline it actually judges: declare a compliant resource of its types "
+                        "in tests/fixtures/policy/generate.py (typed SDK Args) and run `make generate`, which writes "
+                        "tests/fixtures/policy/<name>.json (commit it)")
 
 
 HF_TOKEN = "hf_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7"
@@ -414,7 +416,9 @@ def test_each_way_of_failing_is_caught(
 
 @pytest.mark.parametrize("rule_id", [r.id for r in RESOURCE_RULES])
 def test_every_resource_rule_has_failing_cases(rule_id: str) -> None:
-    assert any(case[0] == rule_id for case in FAILING)
+    assert any(case[0] == rule_id for case in FAILING), (
+        f"{rule_id} has no failing case: add (\"{rule_id}\", \"<baseline fixture name>\", {{<changed properties>}}, "
+        "\"<part of the expected message>\") to FAILING in this file")
 
 
 def test_provider_location_is_judged() -> None:

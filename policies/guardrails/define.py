@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .model import Category, Level, Rule, RuleFn, Scope, Severity
+from .model import CATEGORY_LEVEL, Category, Level, Rule, RuleFn, Scope, Severity
 
 _POLICY_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{2,99}$")
 
@@ -52,6 +52,9 @@ def rule(
     """
     if not _POLICY_NAME.match(policy_name) or not policy_name.startswith(id.lower() + "-"):
         raise ValueError(f"policy name {policy_name!r} must be '{id.lower()}-<slug>' in [a-z0-9-]")
+    if category not in CATEGORY_LEVEL:  # else a KeyError traceback from the first level lookup, far from here
+        raise ValueError(f"{id}: category {category!r} is not one of {', '.join(CATEGORY_LEVEL)} (the category "
+                         "decides the rule's enforcement level: security is mandatory, the others advisory)")
 
     def wrap(fn: RuleFn) -> Rule:
         return Rule(
