@@ -624,3 +624,20 @@ def test_a_path_argument_with_a_line_break_is_refused_before_it_is_printed(tmp_p
     err = capsys.readouterr().err
     assert err.endswith(f": expected a path on one line; found a line break in {path!r}\n"), err
     assert "\n::error::" not in err and list(tmp_path.iterdir()) == []
+
+
+def test_the_readme_synopsis_of_plan_all_gate_parses_as_the_cli_reads_it():
+    """`--gate` takes one stack and is repeated: a synopsis `[--gate STACK ...]` reads as `--gate a b`, which
+    argparse takes as a gate `a` and a stack `b` (refused with --all)."""
+    import re
+
+    from ai_serving.cli import _parser
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (synopsis,) = re.findall(r"`ai-serving (plan --all (?:\[[^\]`]+\](?:\.\.\.)? ?)+)`", readme)
+    argv = ["plan", "--all"]
+    for part, repeated in re.findall(r"\[([^\]]+)\](\.\.\.)?", synopsis):  # a repeatable part twice
+        argv += [("1" if word == "N" else f"v{len(argv)}") if word.isupper() else word for word in part.split()] * (2 if repeated else 1)
+    args = _parser().parse_args(argv)
+    assert args.stack is None and args.gate and len(args.gate) == 2, (synopsis, argv)
+    assert "`--gate a --gate b`" in readme
