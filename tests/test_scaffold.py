@@ -390,3 +390,34 @@ def test_any_cost_center_is_scaffolded_and_read_back_or_refused_by_the_model_onl
             assert list(Path(scratch).iterdir()) == []
             return
         assert load(Path(scratch), "team-x-dev").cost_center == cost_center
+
+
+def _repository(tmp_path: Path) -> Path:
+    """A project with the repository's Pulumi.yaml and CODEOWNERS and an empty stack directory."""
+    root = tmp_path / "repo"
+    (root / ".github").mkdir(parents=True)
+    (root / "stacks").mkdir()
+    (root / "infra").symlink_to(ROOT / "infra")
+    (root / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (root / ".github" / "CODEOWNERS").write_text((ROOT / ".github" / "CODEOWNERS").read_text())
+    return root
+
+
+def test_new_team_prints_the_codeowners_line_its_stack_file_needs(tmp_path, capsys):
+    """Without its CODEOWNERS line a new stack file is the platform team's alone and tests/test_codeowners.py
+    fails: new-team says which line to add, in the file's convention (one line per file, @org/team)."""
+    root = _repository(tmp_path)
+    assert cli("new-team", "team-zz", "--env", "dev", "--project", root) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("next: add this line to .github/CODEOWNERS in the same pull request, so that team-zz owns its stack "
+            "file") in out
+    line = "/stacks/Pulumi.team-zz-dev.yaml @your-org/team-zz"
+    assert out.endswith(f"fails): {line}"), out
+    # The organisation is the file's own (the platform replaces `your-org`); a file already named is not repeated.
+    owners = root / ".github" / "CODEOWNERS"
+    owners.write_text(owners.read_text().replace("@your-org/", "@acme/") + f"{line}\n")
+    assert cli("new-team", "team-zz", "--env", "test", "--project", root) == 0
+    assert capsys.readouterr().out.split()[-1] == "@acme/team-zz"
+    owners.write_text(owners.read_text() + "/stacks/Pulumi.team-zz-prod.yaml @acme/team-zz\n")
+    assert scaffold.codeowners_line(root, root / "stacks" / "Pulumi.team-zz-prod.yaml", "team-zz") is None
+    assert scaffold.codeowners_line(root, tmp_path / "Pulumi.team-zz-prod.yaml", "team-zz") is None  # outside

@@ -544,6 +544,10 @@ def test_affected_stacks(paths: list[str], expected: list[str]):
     (["stacks/Pulumi.team-a-dev.yaml"], ["team-a-dev"]),
     (["stacks/Pulumi.team-b-dev.yaml", "stacks/Pulumi.team-a-prod.yaml"], ["team-a-prod", "team-b-dev"]),
     (["stacks/Pulumi.team-a-dev.yaml", "README.md"], EXISTING),  # more than stack files: every stack gates
+    # A new team's stack file with its CODEOWNERS line (README "How a team adds a stack"): no verdict reads it.
+    (["stacks/Pulumi.team-a-dev.yaml", ".github/CODEOWNERS"], ["team-a-dev"]),
+    ([".github/CODEOWNERS"], EXISTING),
+    (["stacks/Pulumi.team-a-dev.yaml", ".github/CODEOWNERS", ".github/workflows/deploy.yml"], EXISTING),
     (["stacks/quotas.yaml"], EXISTING),
     (["ai_serving/cli.py"], EXISTING),
     (["stacks/Pulumi.team-gone-dev.yaml"], EXISTING),  # only a deletion: nothing of its own to gate on

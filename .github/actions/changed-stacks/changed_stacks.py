@@ -63,13 +63,26 @@ def affected_stacks(changed_paths: list[str], existing: list[str], stack_dir: st
     return sorted(named & set(existing))
 
 
+#: Paths no verdict reads, left out when judging whether a pull request changes only stack files: the line a new
+#: team's stack file needs in CODEOWNERS comes in the same pull request (README "How a team adds a stack"), and
+#: the change to CODEOWNERS is the platform team's to review (CODEOWNERS owns itself to them).
+NOT_GATING_PATHS: tuple[str, ...] = (".github/CODEOWNERS",)
+
+
+def only_stack_files(changed_paths: list[str], stack_dir: str = "stacks") -> bool:
+    """True when the change is stack files and nothing any verdict reads besides (``NOT_GATING_PATHS``)."""
+    judged = [p for p in changed_paths if p not in NOT_GATING_PATHS]
+    return bool(judged) and all(stack_of(p, stack_dir) for p in judged)
+
+
 def gated_stacks(changed_paths: list[str], existing: list[str], stack_dir: str = "stacks") -> list[str]:
     """The stacks a pull request's ``plan --all`` takes its exit code from (``--gate``), sorted: the changed
-    stack files' stacks when the change is nothing but stack files, else every stack. Anything else (the
-    program, the pack, the tooling, ``quotas.yaml``, the workflows) can change any stack's verdict, so another
-    team's failing stack fails the pull request only then; otherwise it is reported, not gating."""
+    stack files' stacks when the change is nothing but stack files (``only_stack_files``), else every stack.
+    Anything else (the program, the pack, the tooling, ``quotas.yaml``, the workflows) can change any stack's
+    verdict, so another team's failing stack fails the pull request only then; otherwise it is reported, not
+    gating."""
     named = [stack_of(p, stack_dir) for p in changed_paths]
-    if changed_paths and all(named):
+    if only_stack_files(changed_paths, stack_dir):
         # Only deleted stack files: nothing of theirs is planned, so every stack gates (as with no --gate).
         return sorted({n for n in named if n} & set(existing)) or sorted(existing)
     return sorted(existing)
@@ -126,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             stacks, why = existing, f"base {args.base or '(none)'} unavailable: every stack"
         elif args.mode == "gate":
             stacks = gated_stacks(paths, existing, args.stack_dir)
-            why = "only stack files changed" if paths and all(stack_of(p, args.stack_dir) for p in paths) \
+            why = "only stack files changed" if only_stack_files(paths, args.stack_dir) \
                 else "more than stack files changed: every stack"
         else:
             stacks = affected_stacks(paths, existing, args.stack_dir)
