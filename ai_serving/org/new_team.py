@@ -249,6 +249,8 @@ def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | 
         # COST-03 blocks a prod stack without a budget: a scaffold the pack refuses helps nobody.
         raise UsageError("a prod stack needs --budget AMOUNT (its monthly budget in the billing currency; the "
                          "policy pack blocks a prod stack without one, COST-03)")
+    if env == "prod":
+        _check_prod_contacts(name, owners or [], cost_center)
     stack = f"{name}-{env}"
     stack_dir = project.stack_config_dir
     if not stack_dir.is_dir():
@@ -276,6 +278,24 @@ def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | 
             path.unlink(missing_ok=True)  # a stack the plan would fail is not written
             raise
     return path, config
+
+
+def _check_prod_contacts(name: str, owners: list[str], cost_center: str | None) -> None:
+    """A ``UsageError`` naming the options when a prod stack would hold a placeholder owner or cost center: left
+    out, new-team writes ``placeholder_owner`` and ``PLACEHOLDER_COST_CENTER``, and the config check refuses
+    those (and any TODO-like value, ``is_placeholder``) in prod (``infra.config.checks.placeholders``)."""
+    from infra.config.model import is_placeholder
+
+    missing = [(option, placeholder) for option, placeholder, absent in (
+        ("--owner EMAIL", placeholder_owner(name), not owners),
+        ("--cost-center CODE", PLACEHOLDER_COST_CENTER, cost_center is None)) if absent]
+    if missing:
+        raise UsageError(f"a prod stack needs {' and '.join(o for o, _ in missing)}: placeholders are refused in prod "
+                         f"(left out, new-team writes {' and '.join(shown(p) for _, p in missing)})")
+    for option, value in [*(("--owner", owner) for owner in owners), ("--cost-center", cost_center or "")]:
+        if is_placeholder(value) or value == placeholder_owner(name):
+            raise UsageError(f"{option}: expected the real value for a prod stack; found the placeholder "
+                             f"{shown(value)} (placeholders are refused in prod)")
 
 
 def _check_option(option: str, kind: Any, value: Any) -> None:
