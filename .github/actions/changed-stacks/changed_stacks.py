@@ -12,7 +12,7 @@ Standard library only: it runs on the bare runner before any virtualenv exists.
     python3 changed_stacks.py --stacks all                # every stack
     python3 changed_stacks.py --mode gate --base SHA      # the stacks a pull request's plan --all gates on
 
-Writes ``stacks=<json list>`` and ``count=<n>`` to ``$GITHUB_OUTPUT`` when that is set, else to stdout.
+Writes ``stacks=<json list>``, ``count=<n>`` and ``every-stack=true|false`` to ``$GITHUB_OUTPUT`` when that is set, else to stdout.
 """
 
 from __future__ import annotations
@@ -150,13 +150,16 @@ def main(argv: list[str] | None = None) -> int:
                          "deploy them in batches with workflow_dispatch (input `stacks`)")
 
     print(f"{len(stacks)} stack(s) ({why}): {' '.join(stacks) or '(none)'}", file=sys.stderr)
-    write_outputs(stacks)
+    write_outputs(stacks, every=stacks == existing)
     return 0
 
 
-def write_outputs(stacks: list[str]) -> None:
-    """``stacks=<json list>`` and ``count=<n>`` as step outputs (``$GITHUB_OUTPUT``), else on stdout."""
-    lines = [f"stacks={json.dumps(stacks, separators=(',', ':'))}", f"count={len(stacks)}"]
+def write_outputs(stacks: list[str], every: bool | None = None) -> None:
+    """``stacks=<json list>`` and ``count=<n>`` as step outputs (``$GITHUB_OUTPUT``), else on stdout; with
+    ``every``, also ``every-stack=true|false`` (``stacks`` is every stack file at the head commit: the PR comment
+    says "every stack" only then). new-waivers writes its list with this too, without ``every``."""
+    lines = [f"stacks={json.dumps(stacks, separators=(',', ':'))}", f"count={len(stacks)}",
+             *([f"every-stack={json.dumps(every)}"] if every is not None else [])]
     target = os.environ.get("GITHUB_OUTPUT")
     if target:
         with open(target, "a", encoding="utf-8") as fh:
