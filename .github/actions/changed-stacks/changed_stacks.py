@@ -12,7 +12,8 @@ Standard library only: it runs on the bare runner before any virtualenv exists.
     python3 changed_stacks.py --stacks all                # every stack
     python3 changed_stacks.py --mode gate --base SHA      # the stacks a pull request's plan --all gates on
 
-Writes ``stacks=<json list>``, ``count=<n>`` and ``every-stack=true|false`` to ``$GITHUB_OUTPUT`` when that is set, else to stdout.
+Writes ``stacks=<json list>``, ``count=<n>`` and ``every-stack=true|false`` to ``$GITHUB_OUTPUT`` when that
+is set, else to stdout.
 """
 
 from __future__ import annotations
