@@ -468,16 +468,16 @@ def test_new_team_refuses_text_the_stack_config_would_not_read_as_text(tmp_path,
 
 
 @pytest.mark.parametrize(("argv", "expect"), [
-    (["--budget", "nan"], "--budget: Input should be a finite number; found nan"),
-    (["--budget", "inf"], "--budget: Input should be a finite number; found inf"),
-    (["--budget", "1e309"], "--budget: Input should be a finite number; found inf"),
-    (["--budget", "-1"], "--budget: Input should be greater than 0; found -1.0"),
-    (["--budget", "0"], "--budget: Input should be greater than 0; found 0.0"),
-    (["--budget", "1e20"], "--budget: Input should be less than or equal to 10000000; found 1e+20"),
+    (["--budget", "nan"], "--budget: expected a finite number; found nan"),
+    (["--budget", "inf"], "--budget: expected a finite number; found inf"),
+    (["--budget", "1e309"], "--budget: expected a finite number; found inf"),
+    (["--budget", "-1"], "--budget: expected a number greater than 0; found -1.0"),
+    (["--budget", "0"], "--budget: expected a number greater than 0; found 0.0"),
+    (["--budget", "1e20"], "--budget: expected a number less than or equal to 10000000; found 1e+20"),
     (["--budget", "100", "--owner", "a@example.com", "--owner", "mars"],
      "--owner: expected an email address like name@example.com, found 'mars'"),
     (["--budget", "100", "--cost-center", "C" * 65],
-     f"--cost-center: String should have at most 64 characters; found {'C' * 65!r}"),
+     f"--cost-center: expected text of at most 64 characters; found {'C' * 65!r}"),
 ], ids=["nan", "inf", "overflow", "negative", "zero", "huge", "owner", "cost-center-length"])
 def test_new_team_refuses_a_value_the_config_model_refuses_naming_the_option(tmp_path, capsys, argv, expect):
     """A scaffold with `.nan` or 1e20 was written, then refused for how its YAML reads ("quote it as ..."); one with
@@ -624,3 +624,20 @@ def test_a_path_argument_with_a_line_break_is_refused_before_it_is_printed(tmp_p
     err = capsys.readouterr().err
     assert err.endswith(f": expected a path on one line; found a line break in {path!r}\n"), err
     assert "\n::error::" not in err and list(tmp_path.iterdir()) == []
+
+
+def test_the_readme_synopsis_of_plan_all_gate_parses_as_the_cli_reads_it():
+    """`--gate` takes one stack and is repeated: a synopsis `[--gate STACK ...]` reads as `--gate a b`, which
+    argparse takes as a gate `a` and a stack `b` (refused with --all)."""
+    import re
+
+    from ai_serving.cli import _parser
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (synopsis,) = re.findall(r"`ai-serving (plan --all (?:\[[^\]`]+\](?:\.\.\.)? ?)+)`", readme)
+    argv = ["plan", "--all"]
+    for part, repeated in re.findall(r"\[([^\]]+)\](\.\.\.)?", synopsis):  # a repeatable part twice
+        argv += [("1" if word == "N" else f"v{len(argv)}") if word.isupper() else word for word in part.split()] * (2 if repeated else 1)
+    args = _parser().parse_args(argv)
+    assert args.stack is None and args.gate and len(args.gate) == 2, (synopsis, argv)
+    assert "`--gate a --gate b`" in readme

@@ -234,3 +234,17 @@ def test_plan_all_fails_a_stack_that_peers_into_and_writes_dns_records_in_anothe
     code, out = _plan_all_beside_team_a_prod(tmp_path, monkeypatch, capsys, "team-c-dev", team_c)
     assert code == 1, out
     assert out.count("cross-team foreign-network (mandatory) team-a-prod, team-c-dev") == 2, out
+
+
+def test_checks_lists_every_check_the_module_reports_and_nothing_else():
+    """``CHECKS`` is the one list of the cross-team checks (the report's "no findings" line names them): each
+    check id this module gives a finding is in it, and it names no check that is never reported."""
+    import ast
+    import inspect
+
+    from ai_serving.org import crossteam
+
+    reported = {call.args[0].value for call in ast.walk(ast.parse(inspect.getsource(crossteam)))
+                if isinstance(call, ast.Call) and getattr(call.func, "id", None) in ("CrossTeamFinding", "_within_quota")
+                and call.args and isinstance(call.args[0], ast.Constant)}
+    assert reported == set(crossteam.CHECKS)

@@ -80,6 +80,12 @@ def test_cli_plan_all_on_the_examples(tmp_path, capsys):
     text = capsys.readouterr().out
     for stack in ("team-a-dev", "team-a-prod", "team-b-dev"):
         assert stack in text and (out / stack / "plan.json").is_file()
+    # The examples have no cross-team finding: the report says so naming every check that ran (one list).
+    from ai_serving.org.crossteam import CHECKS
+
+    assert json.loads((out / "summary.json").read_text())["crossTeamChecks"] == CHECKS
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert f"No findings ({', '.join(CHECKS.values())})." in report
 
 
 def test_plan_all_with_the_pack_describes_it_and_the_examples_pass(tmp_path, capsys):

@@ -310,12 +310,36 @@ def test_rejects_an_unknown_gpu_sku_without_writing_a_file(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_invalid_result_is_reported_and_removed(tmp_path, capsys):
-    # Each option is checked before writing; the placeholder cost center (no --cost-center) only by the prod check.
-    assert new_team(tmp_path, "team-n", "--env", "prod", "--budget", "100", "--owner", "a@example.com") == 2
+def test_an_invalid_result_is_reported_and_removed(tmp_path, capsys, monkeypatch):
+    # Each option is checked before writing: what is left to fail is the scaffold itself (here a deployment of a
+    # model the catalogue does not know).
+    monkeypatch.setattr(scaffold, "pick_openai", lambda location: {**scaffold.OPENAI_DEPLOYMENT, "model": "gpt-nope",
+                                                                   "version": "1", "sku": "GlobalStandard"})
+    assert new_team(tmp_path, "team-n", "--env", "dev") == 2
 
     err = capsys.readouterr().err
-    assert "ai-serving:costCenter: placeholder cost center 'CC-TODO'" in err and "removed" in err
+    assert "ai-serving:openai.deployments[0]" in err and "removed" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ((), "a prod stack needs --owner EMAIL and --cost-center CODE: placeholders are refused in prod (left out, "
+         "new-team writes 'team-n-owners@example.com' and 'CC-TODO')"),
+    (("--owner", "a@example.com"), "a prod stack needs --cost-center CODE: placeholders are refused in prod (left "
+                                   "out, new-team writes 'CC-TODO')"),
+    (("--cost-center", "CC-1"), "a prod stack needs --owner EMAIL: placeholders are refused in prod (left out, "
+                                "new-team writes 'team-n-owners@example.com')"),
+    (("--owner", "a@example.com", "--cost-center", "CC-TODO"),
+     "--cost-center: expected the real value for a prod stack; found the placeholder 'CC-TODO'"),
+    (("--owner", "team-n-owners@example.com", "--cost-center", "CC-1"),
+     "--owner: expected the real value for a prod stack; found the placeholder 'team-n-owners@example.com'"),
+])
+def test_a_prod_stack_with_placeholder_contacts_is_refused_naming_the_options(tmp_path, capsys, options, message):
+    """The config check refuses new-team's placeholders in prod: refused before anything is written, naming the
+    options, not as `ai-serving:owners[0]` of a file written, validated and removed."""
+    assert new_team(tmp_path, "team-n", "--env", "prod", "--budget", "20000", *options) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.startswith(f"error: {message}") and "removed" not in err, err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -390,3 +414,34 @@ def test_any_cost_center_is_scaffolded_and_read_back_or_refused_by_the_model_onl
             assert list(Path(scratch).iterdir()) == []
             return
         assert load(Path(scratch), "team-x-dev").cost_center == cost_center
+
+
+def _repository(tmp_path: Path) -> Path:
+    """A project with the repository's Pulumi.yaml and CODEOWNERS and an empty stack directory."""
+    root = tmp_path / "repo"
+    (root / ".github").mkdir(parents=True)
+    (root / "stacks").mkdir()
+    (root / "infra").symlink_to(ROOT / "infra")
+    (root / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (root / ".github" / "CODEOWNERS").write_text((ROOT / ".github" / "CODEOWNERS").read_text())
+    return root
+
+
+def test_new_team_prints_the_codeowners_line_its_stack_file_needs(tmp_path, capsys):
+    """Without its CODEOWNERS line a new stack file is the platform team's alone and tests/test_codeowners.py
+    fails: new-team says which line to add, in the file's convention (one line per file, @org/team)."""
+    root = _repository(tmp_path)
+    assert cli("new-team", "team-zz", "--env", "dev", "--project", root) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("next: add this line to .github/CODEOWNERS in the same pull request, so that team-zz owns its stack "
+            "file") in out
+    line = "/stacks/Pulumi.team-zz-dev.yaml @your-org/team-zz"
+    assert out.endswith(f"fails): {line}"), out
+    # The organisation is the file's own (the platform replaces `your-org`); a file already named is not repeated.
+    owners = root / ".github" / "CODEOWNERS"
+    owners.write_text(owners.read_text().replace("@your-org/", "@acme/") + f"{line}\n")
+    assert cli("new-team", "team-zz", "--env", "test", "--project", root) == 0
+    assert capsys.readouterr().out.split()[-1] == "@acme/team-zz"
+    owners.write_text(owners.read_text() + "/stacks/Pulumi.team-zz-prod.yaml @acme/team-zz\n")
+    assert scaffold.codeowners_line(root, root / "stacks" / "Pulumi.team-zz-prod.yaml", "team-zz") is None
+    assert scaffold.codeowners_line(root, tmp_path / "Pulumi.team-zz-prod.yaml", "team-zz") is None  # outside

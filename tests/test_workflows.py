@@ -458,7 +458,7 @@ new AsyncFunction('require', 'github', 'context', process.env.SCRIPT)(require, g
 
 
 def _post_comment(tmp_path: Path, *, report: str | None, existing: list[dict[str, Any]],
-                  exit_code: str) -> list:
+                  exit_code: str, gate: dict[str, str] | None = None) -> list:
     """Run the PR workflow's github-script under node with a fake GitHub API; return the API calls."""
     step = _step(_plan_job(), "actions/github-script")
     report_path = tmp_path / step["env"]["REPORT_PATH"]
@@ -466,7 +466,7 @@ def _post_comment(tmp_path: Path, *, report: str | None, existing: list[dict[str
         report_path.parent.mkdir(parents=True, exist_ok=True)
         report_path.write_text(report, encoding="utf-8")
     env = {**os.environ, "SCRIPT": step["with"]["script"], "EXISTING": json.dumps(existing),
-           "REPORT_PATH": step["env"]["REPORT_PATH"], "PLAN_EXIT_CODE": exit_code}
+           "REPORT_PATH": step["env"]["REPORT_PATH"], "PLAN_EXIT_CODE": exit_code, **(gate or {})}
     result = subprocess.run(["node", "-e", _GITHUB_SCRIPT_HARNESS], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -496,6 +496,25 @@ def test_later_reports_edit_the_bot_comment_and_leave_people_alone(tmp_path: Pat
     calls = _post_comment(tmp_path, report="# all good", existing=existing, exit_code="0")
     assert [c[:2] for c in calls] == [["list", 5], ["update", 13]]
     assert "every stack passes" in calls[1][2] and "# all good" in calls[1][2]
+
+
+@needs_node
+@pytest.mark.parametrize(("every", "exit_code", "header"), [
+    ("true", "0", ":white_check_mark: every stack passes\n"),
+    ("false", "0", ":white_check_mark: the stacks this PR is gated on pass (`team-a-dev`, `team-b-dev`; the others "
+                   "are reported, not gating)\n"),
+    ("true", "1", ":x: policy or cross-team violations\n"),
+    ("false", "1", ":x: policy or cross-team violations (gated on `team-a-dev`, `team-b-dev`)\n"),
+])
+def test_the_comment_header_names_the_gate_when_it_is_not_every_stack(tmp_path: Path, every: str, exit_code: str,
+                                                                        header: str):
+    """With --gate, exit code 0 says the gated stacks pass: another team's stack may have failed (reported)."""
+    step = _step(_plan_job(), "actions/github-script")
+    assert step["env"]["GATE"] == "${{ steps.gate.outputs.stacks }}"
+    assert step["env"]["GATE_EVERY"] == "${{ steps.gate.outputs.every-stack }}"
+    gate = {"GATE": '["team-a-dev","team-b-dev"]', "GATE_EVERY": every}
+    (_, (_, _, body)) = _post_comment(tmp_path, report="# r", existing=[], exit_code=exit_code, gate=gate)
+    assert f"### ai-serving plan --all: {header}" in body, body
 
 
 @needs_node
@@ -544,6 +563,10 @@ def test_affected_stacks(paths: list[str], expected: list[str]):
     (["stacks/Pulumi.team-a-dev.yaml"], ["team-a-dev"]),
     (["stacks/Pulumi.team-b-dev.yaml", "stacks/Pulumi.team-a-prod.yaml"], ["team-a-prod", "team-b-dev"]),
     (["stacks/Pulumi.team-a-dev.yaml", "README.md"], EXISTING),  # more than stack files: every stack gates
+    # A new team's stack file with its CODEOWNERS line (README "How a team adds a stack"): no verdict reads it.
+    (["stacks/Pulumi.team-a-dev.yaml", ".github/CODEOWNERS"], ["team-a-dev"]),
+    ([".github/CODEOWNERS"], EXISTING),
+    (["stacks/Pulumi.team-a-dev.yaml", ".github/CODEOWNERS", ".github/workflows/deploy.yml"], EXISTING),
     (["stacks/quotas.yaml"], EXISTING),
     (["ai_serving/cli.py"], EXISTING),
     (["stacks/Pulumi.team-gone-dev.yaml"], EXISTING),  # only a deletion: nothing of its own to gate on
@@ -611,12 +634,12 @@ def test_changed_stacks_from_git_history(repo: Path):
 
     code, outputs, _ = _changed(repo, "--base", base, "--head", "HEAD")
     assert code == 0
-    assert outputs == {"stacks": ["team-b-dev", "team-c-dev"], "count": 2}
+    assert outputs == {"stacks": ["team-b-dev", "team-c-dev"], "count": 2, "every-stack": False}
 
     (repo / "infra" / "program.py").write_text("# changed\n")
     _git(repo, "commit", "-q", "-am", "program change")
     code, outputs, _ = _changed(repo, "--base", base, "--head", "HEAD")
-    assert outputs["stacks"] == ["team-a-dev", "team-b-dev", "team-c-dev"]
+    assert outputs["stacks"] == ["team-a-dev", "team-b-dev", "team-c-dev"] and outputs["every-stack"] is True
 
 
 @pytest.mark.parametrize("base", ["", "0000000000000000000000000000000000000000", "deadbeef" * 5])

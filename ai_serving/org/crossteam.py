@@ -21,6 +21,18 @@ from ..engine import stack_yaml
 
 QUOTAS_FILE = "quotas.yaml"
 
+CHECKS: dict[str, str] = {
+    "openai-quota-key": "quota keys",
+    "openai-quota": "OpenAI quota",
+    "gpu-quota": "GPU quota",
+    "address-overlap": "address overlap",
+    "name-collision": "name collisions",
+    "foreign-grant": "role assignments into another stack",
+    "foreign-network": "peerings and DNS zones of another stack",
+}
+"""Every check ``check_all`` runs (a finding's ``check``) -> what it judges, in a few words: ``plan --all``
+writes it into ``summary.json`` (``crossTeamChecks``), and the report's "no findings" line names them all."""
+
 
 @dataclass(frozen=True)
 class CrossTeamFinding:

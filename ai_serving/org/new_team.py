@@ -11,7 +11,8 @@ deleted again and reported (exit 2). Every text value is written so that both YA
 (this tooling's and the engine's, ``engine.stack_yaml``) read it as that text (``_Dumper``). A prod stack is
 also estimated the way ``ai-serving plan`` estimates it, and refused (deleted, exit 2) when the price
 catalogue cannot price part of its committed cost: the prod budget rule COST-01 fails closed on that, so
-the scaffold could never pass the plan.
+the scaffold could never pass the plan. Last it prints the CODEOWNERS line the new file needs
+(``codeowners_line``): without it only the platform team may approve the file.
 """
 
 from __future__ import annotations
@@ -248,6 +249,8 @@ def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | 
         # COST-03 blocks a prod stack without a budget: a scaffold the pack refuses helps nobody.
         raise UsageError("a prod stack needs --budget AMOUNT (its monthly budget in the billing currency; the "
                          "policy pack blocks a prod stack without one, COST-03)")
+    if env == "prod":
+        _check_prod_contacts(name, owners or [], cost_center)
     stack = f"{name}-{env}"
     stack_dir = project.stack_config_dir
     if not stack_dir.is_dir():
@@ -275,6 +278,24 @@ def new_team(project: Project, name: str, env: str, *, openai: bool, gpu: str | 
             path.unlink(missing_ok=True)  # a stack the plan would fail is not written
             raise
     return path, config
+
+
+def _check_prod_contacts(name: str, owners: list[str], cost_center: str | None) -> None:
+    """A ``UsageError`` naming the options when a prod stack would hold a placeholder owner or cost center: left
+    out, new-team writes ``placeholder_owner`` and ``PLACEHOLDER_COST_CENTER``, and the config check refuses
+    those (and any TODO-like value, ``is_placeholder``) in prod (``infra.config.checks.placeholders``)."""
+    from infra.config.model import is_placeholder
+
+    missing = [(option, placeholder) for option, placeholder, absent in (
+        ("--owner EMAIL", placeholder_owner(name), not owners),
+        ("--cost-center CODE", PLACEHOLDER_COST_CENTER, cost_center is None)) if absent]
+    if missing:
+        raise UsageError(f"a prod stack needs {' and '.join(o for o, _ in missing)}: placeholders are refused in prod "
+                         f"(left out, new-team writes {' and '.join(shown(p) for _, p in missing)})")
+    for option, value in [*(("--owner", owner) for owner in owners), ("--cost-center", cost_center or "")]:
+        if is_placeholder(value) or value == placeholder_owner(name):
+            raise UsageError(f"{option}: expected the real value for a prod stack; found the placeholder "
+                             f"{shown(value)} (placeholders are refused in prod)")
 
 
 def _check_option(option: str, kind: Any, value: Any) -> None:
@@ -388,6 +409,39 @@ def _priced_gpu_sizes(project: Project, stack: str, config: dict[str, Any]) -> l
     return priced
 
 
+CODEOWNERS_PLACES = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
+"""Where GitHub reads a repository's CODEOWNERS, in the order it looks: "in the .github/, root, or docs/
+directory ... GitHub will search for them in that order and use the first one it finds" (docs.github.com,
+repositories/managing-your-repositorys-settings-and-features/customizing-your-repository/about-code-owners
+#codeowners-file-location)."""
+_ORG_HANDLE = re.compile(r"@([A-Za-z0-9][A-Za-z0-9-]*)/")
+"""A team handle's organisation (``@your-org/platform-team`` -> ``your-org``)."""
+
+
+def codeowners_line(root: Path, path: Path, team: str) -> tuple[Path, str] | None:
+    """The CODEOWNERS file of the repository at ``root`` and the line that makes ``team`` the owner of its new
+    stack file ``path``: ``/stacks/Pulumi.<stack>.yaml @<org>/<team>``, one line per file and the handle named
+    as the team, under the organisation of the file's first owner line (``*  @your-org/platform-team``), as the
+    example stacks' lines are. None when there is no CODEOWNERS or no owner line in it, ``path`` is outside
+    ``root``, or a line already names the file.
+
+    A stack file without its line is the platform team's alone to approve, and tests/test_codeowners.py fails
+    for it: the line belongs in the same pull request as the file (README "How a team adds a stack")."""
+    found = next((root / place for place in CODEOWNERS_PLACES if (root / place).is_file()), None)
+    try:
+        pattern = "/" + path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return None
+    if found is None:
+        return None
+    rules = [line.split() for line in found.read_text(encoding="utf-8", errors="replace").splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    orgs = [m.group(1) for _, *owners in rules for owner in owners if (m := _ORG_HANDLE.match(owner))]
+    if not orgs or any(pattern_ == pattern for pattern_, *_ in rules):
+        return None
+    return found, f"{pattern} @{orgs[0]}/{team}"
+
+
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 """A byte of the command line that is not UTF-8, as Python decodes argv (``surrogateescape``)."""
 
@@ -435,4 +489,10 @@ def run(project: Project, args: Any, console: Any, err: Any = None) -> int:
         written = path
     console.print(f"wrote {written}: {config['ai-serving:network']['addressSpace']}, {', '.join(what)}; "
                   "valid", markup=False)
+    owners = codeowners_line(project.root, path, args.name)
+    if owners is not None:
+        codeowners, line = owners
+        console.print(f"next: add this line to {codeowners.relative_to(project.root)} in the same pull request, so "
+                      f"that {args.name} owns its stack file (until then only the platform team may approve it, "
+                      f"and `make test` fails):\n  {line}", markup=False)
     return ExitCode.OK

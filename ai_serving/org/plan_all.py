@@ -43,7 +43,15 @@ from ..output_folders import SUMMARY_FILE, foreign_entry
 from ..plan import plan_stack
 from ..stacks import every_stack
 from . import annotations
-from .crossteam import CrossTeamFinding, check_all, global_names_of, load_quotas, network_refs_of, role_scopes_of
+from .crossteam import (
+    CHECKS,
+    CrossTeamFinding,
+    check_all,
+    global_names_of,
+    load_quotas,
+    network_refs_of,
+    role_scopes_of,
+)
 
 
 @dataclass
@@ -361,6 +369,7 @@ def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, pol
             "stacks": [{k: o[k] for k in ("stack", "resources", "mandatory", "advisory", "waivers", "status", "errors")}
                        for o in ordered],
             "crossTeam": [f.to_json() for f in findings],
+            "crossTeamChecks": dict(CHECKS),  # what ran: the report names them when nothing was found
         }
         try:
             atomic.write_text(staging.path / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")

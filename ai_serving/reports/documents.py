@@ -146,6 +146,7 @@ class SummaryFile(_Shape):
     pack: PackInfo | None = None
     stacks: list[StackRow]
     crossTeam: list[CrossTeamRow] = []  # noqa: N815 - the document's key
+    crossTeamChecks: dict[str, str] = {}  # noqa: N815 - the document's key: check -> what it judges
 
 
 # --- reading ----------------------------------------------------------------------------------------------

@@ -209,7 +209,9 @@ def summary_table(summary: dict[str, Any], budget: int, changed: set[str] | None
 def cross_team(summary: dict[str, Any], budget: int) -> str:
     findings = summary.get("crossTeam") or []
     if not findings:
-        return "\n### Cross-team checks\n\nNo findings (quota, address overlap, name collisions).\n"
+        # The checks plan --all ran (crossteam.CHECKS, via summary.json): an older summary does not say.
+        ran = ", ".join(cell(what) for what in (summary.get("crossTeamChecks") or {}).values())
+        return f"\n### Cross-team checks\n\nNo findings{f' ({ran})' if ran else ''}.\n"
     rows = [[("❌ " if f.get("level") == "mandatory" else "⚠️ ") + cell(f.get("level")),
              code(f.get("check", "")), ", ".join(code(s) for s in f.get("stacks") or []) or " ",
              cell(f.get("message"))]

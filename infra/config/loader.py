@@ -240,13 +240,28 @@ def _issue_from_pydantic(err: Mapping[str, Any], index: dict[KeyPath, int]) -> C
         msg = "required key is missing"
     else:
         found = err.get("input")
-        text = err["msg"]
-        if text.startswith("Value error, "):
-            text = text[len("Value error, "):]
+        text = _expected_words(kind, err["msg"])
         msg = text if "found" in text else f"{text}; found {shown(found)}"
         if kind == "string_pattern_mismatch" and path:
             msg = _pattern_message(path, found) or msg
     return ConfigIssue(_format_path(path), msg, nearest_line(index, path))
+
+
+_SUBJECTS = {"Input should be ": "expected ", "String should have ": "expected text of ",
+             "List should have ": "expected a list of ", "Dictionary should have ": "expected a mapping of "}
+"""How pydantic's own messages begin -> the words of every other issue (``expected ...; found ...``)."""
+_COMPARISONS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+
+
+def _expected_words(kind: str, text: str) -> str:
+    """Pydantic's message ``text`` of an error of type ``kind`` as 'expected ...' (``Input should be greater than 0``
+    -> ``expected a number greater than 0``); a validator's own message (``Value error, ...``) is already worded."""
+    if text.startswith("Value error, "):
+        return text[len("Value error, "):]
+    for subject, words in _SUBJECTS.items():
+        if text.startswith(subject):
+            return words + ("a number " if kind in _COMPARISONS else "") + text[len(subject):]
+    return text
 
 
 _PATTERN_HINTS = {

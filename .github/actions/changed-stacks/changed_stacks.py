@@ -12,7 +12,8 @@ Standard library only: it runs on the bare runner before any virtualenv exists.
     python3 changed_stacks.py --stacks all                # every stack
     python3 changed_stacks.py --mode gate --base SHA      # the stacks a pull request's plan --all gates on
 
-Writes ``stacks=<json list>`` and ``count=<n>`` to ``$GITHUB_OUTPUT`` when that is set, else to stdout.
+Writes ``stacks=<json list>``, ``count=<n>`` and ``every-stack=true|false`` to ``$GITHUB_OUTPUT`` when that
+is set, else to stdout.
 """
 
 from __future__ import annotations
@@ -63,13 +64,26 @@ def affected_stacks(changed_paths: list[str], existing: list[str], stack_dir: st
     return sorted(named & set(existing))
 
 
+#: Paths no verdict reads, left out when judging whether a pull request changes only stack files: the line a new
+#: team's stack file needs in CODEOWNERS comes in the same pull request (README "How a team adds a stack"), and
+#: the change to CODEOWNERS is the platform team's to review (CODEOWNERS owns itself to them).
+NOT_GATING_PATHS: tuple[str, ...] = (".github/CODEOWNERS",)
+
+
+def only_stack_files(changed_paths: list[str], stack_dir: str = "stacks") -> bool:
+    """True when the change is stack files and nothing any verdict reads besides (``NOT_GATING_PATHS``)."""
+    judged = [p for p in changed_paths if p not in NOT_GATING_PATHS]
+    return bool(judged) and all(stack_of(p, stack_dir) for p in judged)
+
+
 def gated_stacks(changed_paths: list[str], existing: list[str], stack_dir: str = "stacks") -> list[str]:
     """The stacks a pull request's ``plan --all`` takes its exit code from (``--gate``), sorted: the changed
-    stack files' stacks when the change is nothing but stack files, else every stack. Anything else (the
-    program, the pack, the tooling, ``quotas.yaml``, the workflows) can change any stack's verdict, so another
-    team's failing stack fails the pull request only then; otherwise it is reported, not gating."""
+    stack files' stacks when the change is nothing but stack files (``only_stack_files``), else every stack.
+    Anything else (the program, the pack, the tooling, ``quotas.yaml``, the workflows) can change any stack's
+    verdict, so another team's failing stack fails the pull request only then; otherwise it is reported, not
+    gating."""
     named = [stack_of(p, stack_dir) for p in changed_paths]
-    if changed_paths and all(named):
+    if only_stack_files(changed_paths, stack_dir):
         # Only deleted stack files: nothing of theirs is planned, so every stack gates (as with no --gate).
         return sorted({n for n in named if n} & set(existing)) or sorted(existing)
     return sorted(existing)
@@ -126,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             stacks, why = existing, f"base {args.base or '(none)'} unavailable: every stack"
         elif args.mode == "gate":
             stacks = gated_stacks(paths, existing, args.stack_dir)
-            why = "only stack files changed" if paths and all(stack_of(p, args.stack_dir) for p in paths) \
+            why = "only stack files changed" if only_stack_files(paths, args.stack_dir) \
                 else "more than stack files changed: every stack"
         else:
             stacks = affected_stacks(paths, existing, args.stack_dir)
@@ -137,13 +151,16 @@ def main(argv: list[str] | None = None) -> int:
                          "deploy them in batches with workflow_dispatch (input `stacks`)")
 
     print(f"{len(stacks)} stack(s) ({why}): {' '.join(stacks) or '(none)'}", file=sys.stderr)
-    write_outputs(stacks)
+    write_outputs(stacks, every=stacks == existing)
     return 0
 
 
-def write_outputs(stacks: list[str]) -> None:
-    """``stacks=<json list>`` and ``count=<n>`` as step outputs (``$GITHUB_OUTPUT``), else on stdout."""
-    lines = [f"stacks={json.dumps(stacks, separators=(',', ':'))}", f"count={len(stacks)}"]
+def write_outputs(stacks: list[str], every: bool | None = None) -> None:
+    """``stacks=<json list>`` and ``count=<n>`` as step outputs (``$GITHUB_OUTPUT``), else on stdout; with
+    ``every``, also ``every-stack=true|false`` (``stacks`` is every stack file at the head commit: the PR comment
+    says "every stack" only then). new-waivers writes its list with this too, without ``every``."""
+    lines = [f"stacks={json.dumps(stacks, separators=(',', ':'))}", f"count={len(stacks)}",
+             *([f"every-stack={json.dumps(every)}"] if every is not None else [])]
     target = os.environ.get("GITHUB_OUTPUT")
     if target:
         with open(target, "a", encoding="utf-8") as fh:
