@@ -43,21 +43,47 @@ ABBREVIATIONS: dict[str, str] = {
     "storage_account": "st",
 }
 
-# Azure's limits for the names we generate: (max length, allowed characters).
+# Azure's limits for the names we generate, and for the names an existing resource's id may carry
+# (EXISTING_NAMES): (max length, allowed characters). Source: Microsoft's "Naming rules and restrictions for
+# Azure resources", https://learn.microsoft.com/en-us/azure/azure-resource-manager/management/resource-name-rules
+# (MicrosoftDocs/azure-docs articles/azure-resource-manager/management/resource-name-rules.md).
 LIMITS: dict[str, tuple[int, str]] = {
-    "resource_group": (90, r"^[-\w._()]+$"),
-    "virtual_network": (64, r"^[A-Za-z0-9][-\w.]*\w$"),
+    # Microsoft.Resources/resourcegroups: 1-90, alphanumerics (and the Unicode letters the REST API's \w
+    # takes), underscores, parentheses, hyphens, periods; can't end with a period.
+    "resource_group": (90, r"^[-\w._()]*[-\w_()]$"),
+    # Microsoft.Network/virtualNetworks: 2-64, alphanumerics (a-z, A-Z, 0-9: the page's word), underscores,
+    # periods, hyphens; start with an alphanumeric, end with an alphanumeric or underscore.
+    "virtual_network": (64, r"^[A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9_]$"),
     "subnet": (80, r"^[A-Za-z0-9][-\w.]*\w$"),
     "network_security_group": (80, r"^[A-Za-z0-9][-\w.]*\w$"),
     "key_vault": (24, r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$"),
     "openai": (64, r"^[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]$"),
     "custom_subdomain": (64, r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"),
-    "storage": (24, r"^[a-z0-9]{3,24}$"),
+    "storage": (24, r"^[a-z0-9]{3,24}$"),  # Microsoft.Storage/storageAccounts: 3-24 lowercase letters, numbers
+    # Microsoft.ContainerRegistry/registries: 5-50 alphanumerics (ours lower case: the login server's spelling).
     "container_registry": (50, r"^[a-z0-9]{5,50}$"),
+    # Microsoft.Network/privateDnsZones: 1-63 characters, 2 to 34 labels of alphanumerics, underscores and
+    # hyphens, separated by periods (the program's own zones have Microsoft's fixed names, never checked here).
+    "private_dns_zone_name": (63, r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){1,33}$"),
     "vmss": (64, r"^[A-Za-z0-9][-A-Za-z0-9.]*[A-Za-z0-9]$"),
     "computer_name_prefix": (9, r"^[a-z][a-z0-9-]*$"),
     "log_analytics": (63, r"^[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]$"),
 }
+
+EXISTING_NAMES: dict[str, tuple[str, str]] = {
+    "microsoft.network/virtualnetworks": (
+        "virtual_network", "2-64 letters, digits, '_', '.' and '-', starting with a letter or digit and ending "
+                           "with one or '_'"),
+    "microsoft.network/privatednszones": (
+        "private_dns_zone_name", "2 to 34 labels of letters, digits, '_' and '-' joined by '.', 63 characters "
+                                 "at most"),
+    "microsoft.containerregistry/registries": ("container_registry", "5-50 letters and digits"),
+    "microsoft.storage/storageaccounts": ("storage", "3-24 letters and digits"),
+}
+"""ARM type (lower case) of an existing resource a stack may name -> (``LIMITS`` kind its name obeys, that
+rule in words), matched against the lower-cased name: Azure's names are case-insensitive (the page above)."""
+RESOURCE_GROUP_RULE = "1-90 letters, digits, '_', '(', ')', '-' and '.', not ending with '.'"
+"""``LIMITS["resource_group"]`` in words, for messages about an existing resource's group."""
 
 MANAGED_BY = "pulumi"
 
@@ -67,10 +93,16 @@ def short_hash(text: str, length: int = 6) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
+def fits(kind: str, name: str) -> bool:
+    """Whether ``name`` satisfies Azure's rules for ``kind`` (``LIMITS``)."""
+    max_len, pattern = LIMITS[kind]
+    return len(name) <= max_len and full_match(pattern, name)
+
+
 def check_name(kind: str, name: str) -> str:
     """Return ``name`` if it satisfies Azure's rules for ``kind``; raise ``ValueError`` otherwise."""
-    max_len, pattern = LIMITS[kind]
-    if len(name) > max_len or not full_match(pattern, name):
+    if not fits(kind, name):
+        max_len, pattern = LIMITS[kind]
         raise ValueError(f"generated {kind} name {name!r} breaks Azure's rules (max {max_len}, {pattern})")
     return name
 

@@ -161,7 +161,7 @@ def _plan_all_beside_team_a_prod(tmp_path, monkeypatch, capsys, stack: str, text
     exit code and the output, its whitespace collapsed."""
     from infra.config import checks
 
-    monkeypatch.setattr(checks, "_outside_own_group", lambda *args: None)
+    monkeypatch.setattr(checks, "_unlisted", lambda *args: None)
     stacks = tmp_path / "stacks"
     stacks.mkdir()
     (stacks / "Pulumi.team-a-prod.yaml").write_text(TEAM_A_PROD, encoding="utf-8")

@@ -402,6 +402,69 @@ def test_an_id_the_stack_may_not_name_is_not_listable_as_shared_either(tmp_path,
     assert not checks.is_resource_of(arm_id, catalogues.SHARED_SUPPLY_KINDS["registries"])
 
 
+# --- the names in an id: ones Azure allows (Microsoft's "Naming rules and restrictions for Azure resources") ---
+
+SUB_GROUP = "/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/rg-x/providers/"
+ALL_KINDS = sorted({*catalogues.SHARED_SUPPLY_KINDS.values(), *catalogues.SHARED_NETWORK_KINDS.values()})
+VALID_NAMES = {"Microsoft.Network/virtualNetworks": "Vnet-hub_1.b_", "Microsoft.Network/privateDnsZones":
+               "privatelink.openai.azure.com", "Microsoft.ContainerRegistry/registries": "CrPlatform01",
+               "Microsoft.Storage/storageAccounts": "stplatform01"}
+
+
+@pytest.mark.parametrize("arm_type", ALL_KINDS)
+@pytest.mark.parametrize("name", ["..", ".", "vnet?api-version=1", "vnet%2F..", "vnet#x", "vnet;x", "vnet-\u00e9", "x" * 65])
+def test_a_name_azure_refuses_is_no_resource_id(arm_type, name):
+    """ARM would read ``..``, ``?``, ``%`` or ``#`` as another path, a query or an anchor, not as the resource."""
+    problem = checks.resource_id_problem(f"{SUB_GROUP}{arm_type}/{name}", arm_type)
+    assert problem is not None and "whose name Azure allows" in problem and repr(name)[:40] in problem, problem
+    assert not checks.is_resource_of(f"{SUB_GROUP}{arm_type}/{name}", arm_type)
+
+
+@pytest.mark.parametrize("arm_type", ALL_KINDS)
+def test_names_azure_allows_pass_in_any_letter_case_and_each_kind_has_its_rule(arm_type):
+    assert checks.resource_id_problem(SUB_GROUP + f"{arm_type}/{VALID_NAMES[arm_type]}", arm_type) is None
+    assert checks.is_resource_of(SUB_GROUP + f"{arm_type}/{VALID_NAMES[arm_type].upper()}", arm_type)
+
+
+@pytest.mark.parametrize(("arm_id", "why"), [
+    (SUB_GROUP.replace("rg-x", "..") + "Microsoft.Storage/storageAccounts/stplatform01", "whose resource group"),
+    (SUB_GROUP.replace("rg-x", "rg-x.") + "Microsoft.Storage/storageAccounts/stplatform01", "whose resource group"),
+    (SUB_GROUP.replace("rg-x", "rg%2Fx") + "Microsoft.Storage/storageAccounts/stplatform01", "whose resource group"),
+    (SUB_GROUP.replace("99999999-9999-9999-9999-999999999999", "-" * 36) + "Microsoft.Storage/storageAccounts/st1",
+     "expected the id of"),
+    (SUB_GROUP + "Microsoft.Storage/storageAccounts/ab", "whose name"),  # 3-24
+    (SUB_GROUP + "Microsoft.Storage/storageAccounts/st-platform", "whose name"),
+    (SUB_GROUP + "Microsoft.ContainerRegistry/registries/cr_platform", "whose name"),
+    (SUB_GROUP + "Microsoft.Network/privateDnsZones/localhost", "whose name"),  # two labels at least
+    (SUB_GROUP + "Microsoft.Network/privateDnsZones/a..b", "whose name"),
+    (SUB_GROUP + "Microsoft.Network/virtualNetworks/v", "whose name"),  # 2-64
+    (SUB_GROUP + "Microsoft.Network/virtualNetworks/vnet-", "whose name"),
+])
+def test_the_group_and_the_subscription_are_checked_too(arm_id, why):
+    arm_type = "/".join(arm_id.split("/")[6:8])
+    problem = checks.resource_id_problem(arm_id, arm_type)
+    assert problem is not None and why in problem, problem
+
+
+def test_an_odd_name_in_the_own_group_or_the_shared_list_is_one_message(tmp_path, capsys, monkeypatch):
+    """A registry "in" the stack's own group passed with ``..`` as its name; so did one listed as shared."""
+    cfg = base_config("prod", openai=False)
+    cfg["ai-serving:gpuPool"]["registryId"] = OWN_GROUP + "Microsoft.ContainerRegistry/registries/.."
+    code, err = _validate(tmp_path, capsys, cfg)
+    assert code == 2 and "Traceback" not in err, err
+    assert ("gpuPool.registryId: expected the id of a Microsoft.ContainerRegistry/registries resource whose name "
+            "Azure allows (5-50 letters and digits), found name '..'") in " ".join(err.split()), err
+    hub = SUB_GROUP + "Microsoft.Network/virtualNetworks/vnet%2F.."
+    real = catalogues.load
+    monkeypatch.setattr(catalogues, "load", lambda name: {"hubVirtualNetworks": [hub]}
+                        if name == "shared_network" else real(name))
+    cfg = base_config("prod", openai=False)
+    cfg["ai-serving:network"]["hubVnetId"] = SUB_GROUP + "Microsoft.Network/virtualNetworks/vnet-hub"
+    code, err = _validate(tmp_path, capsys, cfg)
+    assert code == 2 and "Traceback" not in err, err
+    assert "shared_network.yaml" in err and "hubVirtualNetworks" in err and "found name 'vnet%2F..'" in err, err
+
+
 def test_an_unknown_region_is_the_one_message_for_a_waived_pool(tmp_path, capsys):
     # No region, no scale-set name to match the waiver with: the region is what is wrong, nothing else.
     cfg = yaml.safe_load((ROOT / "stacks" / "Pulumi.team-a-prod.yaml").read_text())["config"]

@@ -288,21 +288,41 @@ def test_a_hub_or_zone_in_another_teams_resource_group_is_a_config_error(tmp_pat
     code, err, text = _validate_network(tmp_path, capsys, **network)
     line = next(i for i, ln in enumerate(text.splitlines(), 1) if written in ln)
     assert code == 2 and "Traceback" not in err, err
-    assert f"Pulumi.team-c-dev.yaml:{line}: {key}: expected a Microsoft.Network/" in err, err
-    assert "own resource group rg-team-c-dev-sdc" in err and "resource group 'rg-team-a-prod-sdc'" in err
-    assert "infra/catalogues/shared_network.yaml: none yet" in err
+    assert (f"Pulumi.team-c-dev.yaml:{line}: {key}: expected a Microsoft.Network/{_network_type(network)} resource "
+            "the platform shares (infra/catalogues/shared_network.yaml: none yet)") in err, err
 
 
-def test_the_platforms_hub_and_zones_and_the_own_group_are_accepted_in_any_letter_case(tmp_path, capsys,
-                                                                                       monkeypatch):
+def _network_type(network: dict) -> str:
+    return "virtualNetworks" if "hubVnetId" in network else "privateDnsZones"
+
+
+# The stack's own resource group's name, in a subscription the id alone chooses (any team can create a group
+# of that name in a subscription of its own): the name compared alone let team-c-dev peer into it.
+OWN_NAME_ELSEWHERE = ("/subscriptions/12345678-9999-9999-9999-999999999999/resourceGroups/rg-team-c-dev-sdc/"
+                      "providers/Microsoft.Network/")
+
+
+@pytest.mark.parametrize("network", [
+    {"hubVnetId": OWN_NAME_ELSEWHERE + "virtualNetworks/attacker-hub"},
+    {"privateDnsZoneIds": {"keyvault": OWN_NAME_ELSEWHERE.upper().replace("/SUBSCRIPTIONS/", "/subscriptions/")
+                           .replace("/RESOURCEGROUPS/", "/resourceGroups/").replace("/PROVIDERS/", "/providers/")
+                           + "privateDnsZones/privatelink.vaultcore.azure.net"}},
+], ids=["hub", "zone"])
+def test_a_hub_or_zone_in_a_group_named_as_the_stacks_own_is_a_config_error(tmp_path, capsys, network):
+    """The program creates the stack's group and its zones itself: a hub or a central zone is only ever one the
+    platform lists, so an id that merely names the stack's group (in any subscription) is refused."""
+    code, err, _ = _validate_network(tmp_path, capsys, **network)
+    assert code == 2 and "Traceback" not in err, err
+    assert f"expected a Microsoft.Network/{_network_type(network)} resource the platform shares" in err, err
+    assert "only ever one the platform lists" in err, err
+
+
+def test_the_platforms_hub_and_zones_are_accepted_in_any_letter_case(tmp_path, capsys, monkeypatch):
     share_networks(monkeypatch, hubs=[HUB.lower()], zones=[CENTRAL["openai"].lower()])
-    own = ("/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/RG-TEAM-C-DEV-SDC/providers/"
-           "Microsoft.Network/privateDnsZones/privatelink.vaultcore.azure.net")
     code, err, _ = _validate_network(tmp_path, capsys, hubVnetId=HUB.replace("vnet-hub", "VNET-HUB"),
                                      privateDnsZoneIds={"openai": CENTRAL["openai"].upper().replace(
                                          "/SUBSCRIPTIONS/", "/subscriptions/").replace(
-                                         "/RESOURCEGROUPS/", "/resourceGroups/").replace("/PROVIDERS/", "/providers/"),
-                                         "keyvault": own})
+                                         "/RESOURCEGROUPS/", "/resourceGroups/").replace("/PROVIDERS/", "/providers/")})
     assert code == 0, err
     # Sharing a hub shares no zone, and the other way round.
     code, err, _ = _validate_network(tmp_path, capsys, hubVnetId=CENTRAL["openai"].replace(

@@ -303,8 +303,8 @@ def foreign_networks(configs: Mapping[str, StackConfig],
                      network_refs: Mapping[str, Sequence[str]]) -> list[CrossTeamFinding]:
     """A peering into, or DNS records written in, another planned stack's resource group is mandatory.
 
-    The config check keeps ``network.hubVnetId`` and ``network.privateDnsZoneIds`` in the stack's own
-    resource group or the platform's list (infra/catalogues/shared_network.yaml); this judges what the
+    The config check keeps ``network.hubVnetId`` and ``network.privateDnsZoneIds`` on the platform's list
+    (infra/catalogues/shared_network.yaml); this judges what the
     program declared (``network_refs_of``), so a program change cannot join another team's network or
     rewrite the names its endpoints resolve. The listed hubs and zones are exempt."""
     shared = set().union(*catalogues.shared_network().values())

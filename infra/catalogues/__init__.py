@@ -89,16 +89,18 @@ SHARED_NETWORK_KINDS = {"hubVirtualNetworks": "Microsoft.Network/virtualNetworks
 
 
 def shared_network() -> dict[str, frozenset[str]]:
-    """``hubVirtualNetworks`` / ``privateDnsZones`` -> the ARM ids (lower case) a stack may peer with or
-    register its endpoints in outside its own resource group; checked as ``shared_supply`` is."""
+    """``hubVirtualNetworks`` / ``privateDnsZones`` -> the ARM ids (lower case) of the only hubs and central
+    zones a stack may peer with or register its endpoints in (its own zones it creates); checked as
+    ``shared_supply`` is."""
     return _shared_ids(SHARED_NETWORK_FILE, SHARED_NETWORK_KINDS)
 
 
 def _shared_ids(path: Path, kinds: dict[str, str]) -> dict[str, frozenset[str]]:
     """The catalogue at ``path``: a mapping of ``kinds``' keys -> lists of ARM ids of that key's type."""
-    # Here: the config package imports this one. is_resource_of is the config check's own test, so a
-    # listed id and a stack's id are judged alike (a child id such as .../replications/weu is neither).
-    from ..config.checks import is_resource_of
+    # Here: the config package imports this one. resource_id_problem is the config check's own test, so a
+    # listed id and a stack's id are judged alike (a child id such as .../replications/weu is neither, nor
+    # is a name Azure would refuse).
+    from ..config.checks import resource_id_problem
     from ..config.errors import ConfigError, ConfigIssue
 
     doc = load(path.stem) or {}
@@ -107,11 +109,12 @@ def _shared_ids(path: Path, kinds: dict[str, str]) -> dict[str, frozenset[str]]:
     out: dict[str, frozenset[str]] = {}
     for key, arm_type in kinds.items():
         entries = doc.get(key) or []
-        bad = [e for e in entries if not isinstance(e, str) or not is_resource_of(e.rstrip("/"), arm_type)] \
-            if isinstance(entries, list) else [entries]
+        problems = [(e, "not text") if not isinstance(e, str) else (e, resource_id_problem(e.rstrip("/"), arm_type))
+                    for e in entries] if isinstance(entries, list) else [(entries, "not a list")]
+        bad = [(e, why) for e, why in problems if why is not None]
         if bad:
             raise ConfigError(path, [ConfigIssue(key, f"expected a list of {arm_type} resource ids; "
-                                                      f"found {str(bad[0])[:200]!r}")])
+                                                      f"found {str(bad[0][0])[:200]!r} ({bad[0][1]})")])
         out[key] = frozenset(e.rstrip("/").lower() for e in entries)
     return out
 

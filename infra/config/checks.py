@@ -16,7 +16,7 @@ from .. import catalogues, sizing
 from . import openai_checks
 from .addressing import LARGEST_ALLOWED_PREFIX, gpu_addresses_needed, layout, usable_addresses
 from .errors import shown
-from .model import ARM_ID_RE, StackConfig, is_placeholder
+from .model import ARM_ID_RE, UUID_RE, StackConfig, is_placeholder
 from .patterns import full_match
 from .regions import REGION_SHORT_CODES, location_problem
 
@@ -218,66 +218,99 @@ def _naming(cfg: StackConfig) -> Naming:
 
 
 def is_resource_of(arm_id: str, arm_type: str) -> bool:
-    """Whether ``arm_id`` is exactly the id of a resource of ``arm_type``: an ARM id with no child segments,
-    since the program takes the last segment as the registry or account name (a child id would name one
-    resource, grant another). The one test for both a stack's ids and the shared list's (infra.catalogues)."""
+    """Whether ``arm_id`` is exactly the id of a resource of ``arm_type`` (``resource_id_problem`` finds none)."""
+    return resource_id_problem(arm_id, arm_type) is None
+
+
+def resource_id_problem(arm_id: str, arm_type: str) -> str | None:
+    """Why ``arm_id`` is not exactly the id of a resource of ``arm_type``; None when it is.
+
+    An ARM id with no child segments, since the program takes the last segment as the registry, account,
+    hub or zone name (a child id would name one resource, grant another), whose subscription is a UUID and
+    whose resource group and name are ones Azure allows (``infra.naming.EXISTING_NAMES``): ``..``, ``?``,
+    ``%``, ``#`` or an empty segment would be read by ARM as another path, a query or nothing at all. The one
+    test for both a stack's ids and the shared lists' (infra.catalogues)."""
+    # Imported here: infra.naming imports this package.
+    from ..naming import EXISTING_NAMES, RESOURCE_GROUP_RULE, fits
+
     parts = arm_id.split("/")  # ARM_ID_RE: "", subscriptions, <id>, resourceGroups, <group>, providers, ...
     # ARM ids are case-insensitive (the shared list may hold one as the portal or the CLI spelt it).
-    return (re.fullmatch(ARM_ID_RE.pattern, arm_id, re.IGNORECASE) is not None and len(parts) == 9
-            and f"{parts[6]}/{parts[7]}".lower() == arm_type.lower())
+    if (re.fullmatch(ARM_ID_RE.pattern, arm_id, re.IGNORECASE) is None or len(parts) != 9
+            or f"{parts[6]}/{parts[7]}".lower() != arm_type.lower() or not full_match(UUID_RE, parts[2])):
+        return f"expected the id of a {arm_type} resource, found {shown(arm_id)}"
+    kind, rule = EXISTING_NAMES[arm_type.lower()]
+    group, name = parts[4], parts[8]
+    for what, value, ok, allowed in (("resource group", group, fits("resource_group", group), RESOURCE_GROUP_RULE),
+                                     ("name", name, fits(kind, name.lower()), rule)):
+        if not ok:
+            return (f"expected the id of a {arm_type} resource whose {what} Azure allows ({allowed}), found "
+                    f"{what} {shown(value)}")
+    return None
 
 
-def _outside_own_group(cfg: StackConfig, arm_id: str, arm_type: str, shared: frozenset[str],
-                       listed_in: str) -> str | None:
+def _unlisted(cfg: StackConfig, arm_id: str, arm_type: str, shared: frozenset[str], listed_in: str,
+              own_group: bool) -> str | None:
     """Why the stack may not reference ``arm_id``, a resource of ``arm_type``; None when it may.
 
-    A stack references an existing resource only in its own resource group or from a platform list
-    (``listed_in``, whose ids are ``shared``, lower case): the pool identity is granted read access to
-    a registry or account, a hub is peered with, a zone gets the endpoints' records; any other id would
-    give this team another team's images or weights, or reach into its network. Another team's resource
-    group is any but the stack's own (``infra.naming``: ``rg-<team>-<env>-<region>``, one per stack)."""
-    own = _naming(cfg).name("resource_group")
-    group = arm_id.split("/")[4]  # ARM_ID_RE: /subscriptions/<id>/resourceGroups/<group>/providers/...
-    if group.lower() == own.lower() or arm_id.rstrip("/").lower() in shared:
+    A stack references an existing resource only from a platform list (``listed_in``, whose ids are
+    ``shared``, lower case) or, where ``own_group``, in its own resource group: the pool identity is granted
+    read access to a registry or account, a hub is peered with, a zone gets the endpoints' records; any other
+    id would give this team another team's images or weights, or reach into its network. Another team's
+    resource group is any but the stack's own (``infra.naming``: ``rg-<team>-<env>-<region>``, one per stack),
+    compared by name only: the stack's subscription is the deploy job's (``get_client_config``), not
+    known to a check that runs offline."""
+    if arm_id.rstrip("/").lower() in shared:
         return None
     allowed = ", ".join(sorted(shared)) or "none yet"
+    group = arm_id.split("/")[4]  # ARM_ID_RE: /subscriptions/<id>/resourceGroups/<group>/providers/...
+    if not own_group:
+        return (f"expected a {arm_type} resource the platform shares ({listed_in}: {allowed}); found "
+                f"{shown(arm_id)}, which it does not list (the program creates the stack's own VNet and zones "
+                "itself, so a hub or a central zone is only ever one the platform lists)")
+    own = _naming(cfg).name("resource_group")
+    if group.lower() == own.lower():
+        return None
     return (f"expected a {arm_type} resource in the stack's own resource group {own} or one the platform "
             f"shares ({listed_in}: {allowed}); found {shown(arm_id)} in resource group {shown(group)}")
 
 
 def _existing(cfg: StackConfig, refs: list[tuple[Path, str | None, str]], kinds: dict[str, str],
-              shared: Callable[[], dict[str, frozenset[str]]], listed_in: PurePath) -> Iterator[Issue]:
+              shared: Callable[[], dict[str, frozenset[str]]], listed_in: PurePath,
+              own_group: bool) -> Iterator[Issue]:
     """Each ``(key path, ARM id or None, catalogue key)`` of ``refs``: an id of the key's type (``kinds``),
-    in the stack's own resource group or listed under that key in the platform's list (``shared()``, read
-    from ``listed_in`` only when the stack names an id: a stack naming none does not depend on the list)."""
+    listed under that key in the platform's list (``shared()``, read from ``listed_in`` only when the stack
+    names an id: a stack naming none does not depend on the list) or, where ``own_group``, in the stack's
+    own resource group."""
     # Without a known region there is no own resource group to compare with (_location reports it).
-    located = cfg.location in REGION_SHORT_CODES
+    located = cfg.location in REGION_SHORT_CODES or not own_group
     listed: dict[str, frozenset[str]] | None = None
     for path, arm_id, key in refs:
         if arm_id is None:
             continue
-        if not is_resource_of(arm_id, kinds[key]):
-            yield (path, f"expected the id of a {kinds[key]} resource, found {shown(arm_id)}")
+        if problem := resource_id_problem(arm_id, kinds[key]):
+            yield (path, problem)
         elif located:
             listed = shared() if listed is None else listed
-            if problem := _outside_own_group(cfg, arm_id, kinds[key], listed[key],
-                                             f"infra/catalogues/{listed_in.name}"):
+            if problem := _unlisted(cfg, arm_id, kinds[key], listed[key], f"infra/catalogues/{listed_in.name}",
+                                    own_group):
                 yield (path, problem)
 
 
 def _shared_networks(cfg: StackConfig) -> Iterator[Issue]:
-    """The hub to peer with and the central DNS zones: the stack's own or the platform's (shared_network.yaml).
+    """The hub to peer with and the central DNS zones: only the platform's (shared_network.yaml).
 
     The program peers the stack's VNet into ``hubVnetId`` and writes its private endpoints' records into each
     ``privateDnsZoneIds`` zone (a PrivateDnsZoneGroup), so another team's VNet or zone there would join that
-    team's network or rewrite the names its endpoints resolve; ``plan --all`` checks the plan for the same."""
+    team's network or rewrite the names its endpoints resolve; ``plan --all`` checks the plan for the same.
+    The stack's own resource group is no allowance here: the program creates that group and the stack's
+    zones in it, so an id "in" it names a group of that name in whatever subscription the id says."""
     base: Path = ("ai-serving:network",)
     network = cfg.network
     refs = [(base + ("hubVnetId",), network.hub_vnet_id, "hubVirtualNetworks")]
     refs += [(base + ("privateDnsZoneIds", key), arm_id, "privateDnsZones")
              for key, arm_id in network.private_dns_zone_ids.items()]
     yield from _existing(cfg, refs, catalogues.SHARED_NETWORK_KINDS, catalogues.shared_network,
-                         catalogues.SHARED_NETWORK_FILE)
+                         catalogues.SHARED_NETWORK_FILE, own_group=False)
 
 
 def _supply(cfg: StackConfig) -> Iterator[Issue]:
@@ -296,8 +329,9 @@ def _supply(cfg: StackConfig) -> Iterator[Issue]:
                                                     "found it with kind: hub (remove it or set kind: blob)")
     refs = [(base + ("registryId",), pool.registry_id, "registries"),
             (base + ("modelSource", "accountId"), source and source.account_id, "storageAccounts")]
+    # The own group stays an allowance here: a team may bring an existing registry or account of its own.
     yield from _existing(cfg, refs, catalogues.SHARED_SUPPLY_KINDS, catalogues.shared_supply,
-                         catalogues.SHARED_SUPPLY_FILE)
+                         catalogues.SHARED_SUPPLY_FILE, own_group=True)
     located = cfg.location in REGION_SHORT_CODES
     if cfg.environment != "prod":
         return

@@ -191,9 +191,11 @@ class NetworkConfig(_Model):
     address_space: IPv4Cidr
     """One private IPv4 CIDR, /24 or larger; subnets are carved from it (see addressing.py)."""
     hub_vnet_id: ArmId | None = None
-    """Optional hub VNet to peer with. Default: no peering."""
+    """Optional hub VNet to peer with: one the platform lists in infra/catalogues/shared_network.yaml.
+    Default: no peering."""
     private_dns_zone_ids: dict[DnsZoneKey, ArmId] = Field(default_factory=dict)
-    """Central private DNS zones to use. Default: the stack creates and links its own zones."""
+    """Central private DNS zones to use: ones the platform lists in infra/catalogues/shared_network.yaml.
+    Default: the stack creates and links its own zones."""
 
 
 DeploymentSku = Literal[
