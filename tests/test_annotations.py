@@ -105,7 +105,8 @@ def test_new_team_will_not_write_a_prod_stack_with_placeholders(tmp_path, capsys
     stacks.mkdir()
     assert cli("new-team", "team-p", "--env", "prod", "--budget", "5000", "--project", ROOT,
                "--stack-dir", stacks) == 2
-    assert "placeholder cost center" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "a prod stack needs --owner EMAIL and --cost-center CODE: placeholders are refused in prod" in err, err
     assert not (stacks / "Pulumi.team-p-prod.yaml").exists()
 
 
