@@ -15,7 +15,8 @@ backend, the passphrase secrets provider, no update checks, no plugin downloads)
 6. `pulumi destroy --yes`: it must succeed where nothing is protected, and fail, leaving every
    protected resource in place, where something is (prod);
 7. the differential check (`witness.compare`) of the export after `up` and of the policy events of
-   both previews and of `up` against `ai-serving plan --out` for the same stack file;
+   both previews and of `up` against `ai-serving plan --out` for the same stack file (as CI commits it:
+   without the passphrase provider's `encryptionsalt:`, see `committed_stack_dir`);
 8. the same verdict check under a stricter policy config (`strict_policy_config`): the example stacks
    pass the real config cleanly, so this one makes the pack report hundreds of violations, advisory and
    mandatory, and both runs must report the same ones at the same levels, and both must refuse.
@@ -40,11 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from ai_serving.deploy_policy import advisory_at_deploy  # noqa: E402
+from ai_serving.engine.project import STACK_FILE_KEYS  # noqa: E402
 from ai_serving.output_folders import DEPLOY_POLICY_CONFIG_FILE  # noqa: E402
 from infra.components.cloud_init import MODEL_HUB_SECRET_NAME as MODEL_HUB_SECRET  # noqa: E402
 from witness import compare  # noqa: E402
@@ -55,6 +59,8 @@ PACK_ARGS = ["--policy-pack", "policies", "--policy-pack-config", "policies/poli
 # Copied into the scratch project: what `pulumi` and `ai-serving plan` read, nothing generated.
 PROJECT_FILES = ["Pulumi.yaml", "pyproject.toml", "infra", "policies", "stacks", "ai_serving", "witness"]
 PASSPHRASE = "witness-scratch-passphrase"  # protects a throw-away scratch stack, nothing real
+PROVIDER_KEYS = {"encryptionsalt", "secretsprovider", "encryptedkey"}
+"""The top-level keys the engine writes into a stack file for its secrets provider (pulumi's ProjectStack)."""
 
 
 @dataclass
@@ -265,11 +271,31 @@ class Witness:
         type_of = {r["urn"]: r["type"] for r in plan.get("resources", [])}
         self._judge(result, compare.compare_verdicts(events, plan), type_of, "strict preview")
 
+    def committed_stack_dir(self, stack: str, work: Path) -> Path:
+        """The scratch stack file as CI commits it: the same config, the encrypted secret included, without
+        the passphrase provider's ``encryptionsalt:`` line `pulumi stack init` wrote for this offline backend.
+
+        A committed stack file holds ``config:`` only (``STACK_FILE_KEYS``; the plan refuses anything else): CI
+        reads the Key Vault provider from the stack's state. The witness has no Key Vault, so its engine keeps
+        the passphrase provider, whose salt lives in the file; the plan reads the file without it."""
+        text = (self.project / "stacks" / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")
+        extra = [k for k in yaml.safe_load(text) if k not in STACK_FILE_KEYS]
+        if set(extra) - PROVIDER_KEYS:
+            raise StepFailed(f"Pulumi.{stack}.yaml: the engine wrote top-level keys {sorted(extra)}; expected only "
+                             f"{sorted(PROVIDER_KEYS)} beside config")
+        kept = [line for line in text.splitlines(keepends=True) if line.split(":", 1)[0] not in PROVIDER_KEYS]
+        folder = work / "stack-as-committed"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"Pulumi.{stack}.yaml").write_text("".join(kept), encoding="utf-8")
+        return folder
+
     def offline_plan(self, stack: str, work: Path, config: Path | None = None,
                      name: str = "ai-serving-plan") -> dict[str, Any]:
-        """`ai-serving plan <stack> --out` in the same scratch project (same stack file, secret included)."""
+        """`ai-serving plan <stack> --out` in the same scratch project, on the same stack file (secret included)
+        as CI commits it (``committed_stack_dir``)."""
         out = work / name
         extra = ["--policy-pack-config", str(config)] if config else []
+        extra += ["--stack-dir", str(self.committed_stack_dir(stack, work))]
         proc = subprocess.run([str(ROOT / ".venv" / "bin" / "ai-serving"), "plan", stack, "--out", str(out), *extra],
                               cwd=self.project, env=self.env, capture_output=True, text=True, timeout=600)
         (self.logs / stack / f"{name}.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
