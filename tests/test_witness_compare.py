@@ -244,3 +244,16 @@ def test_stack_outputs_are_compared() -> None:
     root["outputs"]["keyVaultUri"] = "https://other.vault.azure.net/"
     assert _kinds([d for d in compare.compare_registrations(export, plan) if d.kind == "output"]) == [
         ("output", STACK, "keyVaultUri")]
+
+
+def test_the_witness_writes_outside_the_plans_output_folder():
+    """`make test` ran the witness into out/witness, and `make plan-all` then refused out/ (it replaces the folder
+    whole, so it refuses one holding what no plan wrote): the witness's logs go under build/ instead."""
+    import re
+
+    from witness.run import DEFAULT_OUT, ROOT
+
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    plans = ROOT / re.search(r"^OUT\s*\?=\s*(\S+)", makefile, re.M).group(1)
+    assert not DEFAULT_OUT.resolve().is_relative_to(plans.resolve()), (DEFAULT_OUT, plans)
+    assert subprocess.run(["git", "check-ignore", "-q", str(DEFAULT_OUT)], cwd=ROOT).returncode == 0

@@ -59,6 +59,9 @@ PACK_ARGS = ["--policy-pack", "policies", "--policy-pack-config", "policies/poli
 # Copied into the scratch project: what `pulumi` and `ai-serving plan` read, nothing generated.
 PROJECT_FILES = ["Pulumi.yaml", "pyproject.toml", "infra", "policies", "stacks", "ai_serving", "witness"]
 PASSPHRASE = "witness-scratch-passphrase"  # protects a throw-away scratch stack, nothing real
+DEFAULT_OUT = ROOT / "build" / "witness"
+"""Where the logs and results.json go: under build/ (generated, ignored), not in the plans' out/, which
+`make plan-all` replaces whole and therefore refuses while it holds anything a plan did not write."""
 PROVIDER_KEYS = {"encryptionsalt", "secretsprovider", "encryptedkey"}
 """The top-level keys the engine writes into a stack file for its secrets provider (pulumi's ProjectStack)."""
 
@@ -383,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="witness", description=__doc__.splitlines()[0])
     parser.add_argument("--engine", type=Path, default=ROOT / "build" / "engine", help="where `make engine` built")
     parser.add_argument("--stack", action="append", help="stack name (default: every stacks/Pulumi.*.yaml)")
-    parser.add_argument("--out", type=Path, default=ROOT / "out" / "witness", help="logs and results")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="logs and results")
     parser.add_argument("--keep", action="store_true", help="keep the scratch project (its path is printed)")
     args = parser.parse_args(argv)
 
