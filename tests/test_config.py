@@ -62,7 +62,7 @@ INVALID = [
     (("ai-serving:network", "adressSpace"), "10.0.0.0/22", "ai-serving:network.adressSpace", "did you mean 'addressSpace'"),
     (("ai-serving:gpuPool", "maxInstance"), 3, "ai-serving:gpuPool.maxInstance", "unknown key"),
     (("ai-serving:teem",), "x", "ai-serving:teem", "unknown key"),
-    (("ai-serving:gpuPool", "maxInstances"), "three", "ai-serving:gpuPool.maxInstances", "integer"),
+    (("ai-serving:gpuPool", "maxInstances"), "three", "ai-serving:gpuPool.maxInstances", "expected a whole number; found 'three'"),
     (("ai-serving:gpuPool", "maxInstances"), 0, "ai-serving:gpuPool.maxInstances", "greater than or equal to 1"),
     (("ai-serving:gpuPool", "maxInstances"), 101, "ai-serving:gpuPool.maxInstances", "less than or equal to 100"),
     (("ai-serving:network", "addressSpace"), "10.0.0.300/22", "ai-serving:network.addressSpace", "IPv4 CIDR"),

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from infra.config.errors import shown
+from infra.config.errors import pydantic_problem
 
 from ..json_file import key_path, read_json_file
 from ..outcome import Status, UsageError, bounded
@@ -170,7 +170,8 @@ def _read(path: Path, shape: type[_Shape], what: str, expected: str, hint: str =
         shape.model_validate(doc)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        lines = [f"  {key_path(tuple(e['loc'])) or '(the document)'}: {_problem(e)}" for e in errors[:MAX_ISSUES]]
+        lines = [f"  {key_path(tuple(e['loc'])) or '(the document)'}: {pydantic_problem(e, mapping='an object')}"
+                 for e in errors[:MAX_ISSUES]]
         if len(errors) > MAX_ISSUES:
             lines.append(f"  … and {len(errors) - MAX_ISSUES} more problem(s)")
         raise UsageError(bounded(f"{path}: not {expected} ({len(errors)} problem(s)){hint}:\n"
@@ -178,22 +179,3 @@ def _read(path: Path, shape: type[_Shape], what: str, expected: str, hint: str =
     return doc
 
 
-_EXPECTED = {
-    "model_type": "an object", "model_attributes_type": "an object", "dict_type": "an object",
-    "list_type": "a list", "string_type": "a string", "bool_type": "true or false",
-    "int_type": "a whole number", "float_type": "a number",
-}
-
-
-def _problem(err: dict[str, Any]) -> str:
-    """One pydantic error in plain words: expected ...; found ... (the value quoted short)."""
-    kind, ctx = err["type"], err.get("ctx") or {}
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "greater_than_equal":
-        expected = f"a number of {ctx.get('ge')} or more"
-    elif kind == "enum":
-        expected = f"one of {ctx.get('expected')}"
-    else:
-        expected = _EXPECTED.get(kind) or str(err.get("msg", kind)).removeprefix("Input should be ")
-    return f"expected {expected}; found {shown(err.get('input'))}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,47 @@ def shown(value: Any) -> str:
     if len(text) > MAX_SHOWN_CHARS:
         text = f"{text[:MAX_SHOWN_CHARS]}… ({len(text):,} characters)"
     return text
+
+
+_TYPE_WORDS = {
+    "model_type": None, "model_attributes_type": None, "dict_type": None,  # None: the caller's word for a mapping
+    "list_type": "a list", "string_type": "a string", "bool_type": "true or false",
+    "int_type": "a whole number", "float_type": "a number",
+}
+"""What a value of the wrong type should have been, for pydantic's type errors (its own words say "a valid
+dictionary or instance of StackConfig", which names our class, not the file's notion)."""
+_SUBJECTS = {"Input should be ": "", "String should have ": "text of ", "List should have ": "a list of ",
+             "Dictionary should have ": "a mapping of "}
+"""How pydantic's other messages begin -> the words after "expected"."""
+_COMPARISONS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+
+
+def pydantic_problem(err: Mapping[str, Any], *, mapping: str = "a mapping") -> str:
+    """One pydantic error (an entry of ``ValidationError.errors()``) in the words of every other issue:
+    ``expected ...; found ...``, the value quoted by :func:`shown` (``Input should be greater than 0`` ->
+    ``expected a number greater than 0; found -1``). A validator's own message (``Value error, ...``) is
+    already worded, and names what it found when it wants to. ``mapping`` is how the reader's format names
+    a mapping: "a mapping" in YAML, "an object" in JSON. Used for stack files, CLI options and the
+    tooling's own documents alike, so a problem reads the same wherever it is found."""
+    kind = err.get("type", "")
+    if kind == "missing":
+        return "required key is missing"
+    text = str(err.get("msg", kind))
+    found = shown(err.get("input"))
+    if text.startswith("Value error, "):
+        text = text[len("Value error, "):]
+        return text if "found" in text else f"{text}; found {found}"
+    if kind in _TYPE_WORDS:
+        expected = _TYPE_WORDS[kind] or mapping
+    elif kind == "enum":
+        expected = f"one of {(err.get('ctx') or {}).get('expected')}"
+    else:
+        expected = text
+        for subject, words in _SUBJECTS.items():
+            if text.startswith(subject):
+                expected = words + ("a number " if kind in _COMPARISONS else "") + text[len(subject):]
+                break
+    return f"expected {expected}; found {found}"
 
 
 @dataclass(frozen=True)

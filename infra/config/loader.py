@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from . import checks, screening
-from .errors import ConfigError, ConfigIssue, shown
+from .errors import ConfigError, ConfigIssue, pydantic_problem, shown
 from .model import StackConfig
 from .yaml_lines import KeyPath, line_index, nearest_line
 
@@ -239,29 +239,10 @@ def _issue_from_pydantic(err: Mapping[str, Any], index: dict[KeyPath, int]) -> C
     elif kind == "missing":
         msg = "required key is missing"
     else:
-        found = err.get("input")
-        text = _expected_words(kind, err["msg"])
-        msg = text if "found" in text else f"{text}; found {shown(found)}"
+        msg = pydantic_problem(err)
         if kind == "string_pattern_mismatch" and path:
-            msg = _pattern_message(path, found) or msg
+            msg = _pattern_message(path, err.get("input")) or msg
     return ConfigIssue(_format_path(path), msg, nearest_line(index, path))
-
-
-_SUBJECTS = {"Input should be ": "expected ", "String should have ": "expected text of ",
-             "List should have ": "expected a list of ", "Dictionary should have ": "expected a mapping of "}
-"""How pydantic's own messages begin -> the words of every other issue (``expected ...; found ...``)."""
-_COMPARISONS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
-
-
-def _expected_words(kind: str, text: str) -> str:
-    """Pydantic's message ``text`` of an error of type ``kind`` as 'expected ...' (``Input should be greater than 0``
-    -> ``expected a number greater than 0``); a validator's own message (``Value error, ...``) is already worded."""
-    if text.startswith("Value error, "):
-        return text[len("Value error, "):]
-    for subject, words in _SUBJECTS.items():
-        if text.startswith(subject):
-            return words + ("a number " if kind in _COMPARISONS else "") + text[len(subject):]
-    return text
 
 
 _PATTERN_HINTS = {
