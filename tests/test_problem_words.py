@@ -45,6 +45,14 @@ class Shape(BaseModel):
     env: Literal["dev", "prod"] = "dev"
     required: str
     checked: str = "ok"
+    code: str = Field("A", pattern=r"^[A-Z]+$")
+    asserted: int = 1
+
+    @field_validator("asserted")
+    @classmethod
+    def _asserted(cls, value: int) -> int:
+        assert value < 5, "at most 4"
+        return value
 
     @field_validator("checked")
     @classmethod
@@ -78,6 +86,7 @@ def problem_of(field: str, value: object, **kwargs: object) -> str:
     ("colour", "green", "expected one of 'red' or 'blue'; found 'green'"),
     ("env", "qa", "expected 'dev' or 'prod'; found 'qa'"),
     ("checked", "bad", "expected 'ok'; found 'bad'"),
+    ("code", "x", "expected text matching pattern '^[A-Z]+$'; found 'x'"),
 ])
 def test_each_kind_of_problem_reads_expected_then_found(field, value, words):
     assert problem_of(field, value) == words
@@ -104,3 +113,9 @@ def test_key_material_is_never_echoed():
 def test_a_validator_that_names_what_it_found_is_not_told_twice():
     assert pydantic_problem({"type": "value_error", "msg": "Value error, expected x; found 'y'", "input": "y"}) \
         == "expected x; found 'y'"
+
+
+def test_a_message_of_another_shape_keeps_its_words_and_names_the_value():
+    text = problem_of("asserted", 7)
+    assert text.startswith("Assertion failed, at most 4") and text.endswith("; found 7"), text
+    assert not text.startswith("expected")

@@ -89,8 +89,8 @@ _TYPE_WORDS = {
 }
 """What a value of the wrong type should have been, for pydantic's type errors (its own words say "a valid
 dictionary or instance of StackConfig", which names our class, not the file's notion)."""
-_SUBJECTS = {"Input should be ": "", "String should have ": "text of ", "List should have ": "a list of ",
-             "Dictionary should have ": "a mapping of "}
+_SUBJECTS = {"Input should be ": "", "String should have ": "text of ", "String should match ": "text matching ",
+             "List should have ": "a list of ", "Dictionary should have ": "a mapping of "}
 """How pydantic's other messages begin -> the words after "expected"."""
 _COMPARISONS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
 
@@ -115,11 +115,10 @@ def pydantic_problem(err: Mapping[str, Any], *, mapping: str = "a mapping") -> s
     elif kind == "enum":
         expected = f"one of {(err.get('ctx') or {}).get('expected')}"
     else:
-        expected = text
-        for subject, words in _SUBJECTS.items():
-            if text.startswith(subject):
-                expected = words + ("a number " if kind in _COMPARISONS else "") + text[len(subject):]
-                break
+        subject = next((s for s in _SUBJECTS if text.startswith(s)), None)
+        if subject is None:  # a message of another shape ("Assertion failed, ..."): its own words, then the value
+            return f"{text}; found {found}"
+        expected = _SUBJECTS[subject] + ("a number " if kind in _COMPARISONS else "") + text[len(subject):]
     return f"expected {expected}; found {found}"
 
 
