@@ -236,10 +236,8 @@ def _issue_from_pydantic(err: Mapping[str, Any], index: dict[KeyPath, int]) -> C
         msg = f"unknown key {shown(unknown)}; expected one of: {', '.join(allowed)}"
         if hint:
             msg += f" (did you mean {hint[0]!r}?)"
-    elif kind == "missing":
-        msg = "required key is missing"
     else:
-        msg = pydantic_problem(err)
+        msg = pydantic_problem(err)  # "required key is missing" included
         if kind == "string_pattern_mismatch" and path:
             msg = _pattern_message(path, err.get("input")) or msg
     return ConfigIssue(_format_path(path), msg, nearest_line(index, path))
