@@ -29,12 +29,16 @@ PROGRAM = textwrap.dedent('''
     import pulumi
 
     mode = pulumi.get_stack().split("-")[0].rstrip("0123456789")  # the team's name says what it does
+    if os.environ.get("WHERE_DIR"):  # which process ran this stack's program, on which cores
+        with open(os.path.join(os.environ["WHERE_DIR"], pulumi.get_stack() + ".program"), "w") as fh:
+            fh.write(f"{os.getpid()} {sorted(os.sched_getaffinity(0))}")
     if mode == "die":
         os.kill(os.getpid(), signal.SIGKILL)  # the worker process dies while planning this stack
     # float("inf") cannot be serialised: the budget's registration fails inside the SDK's RPC machinery
     # once the resources it waits for exist, with outputs still waiting on it.
     # (test_a_failed_registration_... below is the red team's case with the real program.)
-    things = [pulumi.CustomResource("test:index:Thing", f"thing{i}", {"value": i, "mode": mode})
+    things = [pulumi.CustomResource("test:index:Thing", f"thing{i}", {"value": i, "mode": mode,
+                                                                     "stack": pulumi.get_stack()})
               for i in range(8)]
     budget = pulumi.CustomResource("test:index:Budget", "budget", {
         "amount": float("inf") if mode == "raise" else 1.0, "mode": mode,
@@ -53,6 +57,9 @@ PACK = textwrap.dedent('''
         mode = args.props.get("mode")
         if mode == "insecure":
             report("insecure thing")
+        elif mode == "where" and "stack" in args.props:
+            with open(os.path.join(os.environ["WHERE_DIR"], args.props["stack"] + ".pack"), "w") as fh:
+                fh.write(f"{os.getpid()} {sorted(os.sched_getaffinity(0))}")
         elif mode == "killpack":
             os.kill(os.getpid(), signal.SIGKILL)  # the pack process dies during Analyze
         elif mode == "killworker":
@@ -147,6 +154,58 @@ def test_a_killed_pack_process_is_reported_as_such(tmp_path, workers):
     message = rows["killpack1-dev"]["errors"][0]
     assert "policy pack process" in message and "died during Analyze" in message, message
     assert "pickle" not in message
+
+
+def _where(where: Path, stack: str, role: str) -> tuple[int, list[int]]:
+    pid, cpus = where.joinpath(f"{stack}.{role}").read_text().split(" ", 1)
+    return int(pid), json.loads(cpus)
+
+
+needs_two_cores = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="pinning needs two usable cores")
+
+
+@needs_two_cores
+def test_each_worker_and_its_pack_processes_run_on_a_core_of_their_own(tmp_path, monkeypatch):
+    where = tmp_path / "where"
+    where.mkdir()
+    monkeypatch.setenv("WHERE_DIR", str(where))
+    stacks = [f"where{i}-dev" for i in range(1, 7)]
+    root = _project(tmp_path, [s.removesuffix("-dev") for s in stacks])
+    code, summary = _run(root, tmp_path / "out", 2)
+    assert code == 0 and {r["status"] for r in summary["stacks"]} == {"ok"}
+    cores: dict[int, list[int]] = {}
+    for stack in stacks:
+        worker, worker_cpus = _where(where, stack, "program")
+        pack, pack_cpus = _where(where, stack, "pack")
+        assert len(worker_cpus) == 1, (stack, worker_cpus)
+        assert pack_cpus == worker_cpus and pack != worker  # the stack's pack process shares its worker's core
+        assert cores.setdefault(worker, worker_cpus) == worker_cpus  # a worker keeps its core
+    assert len(cores) == 2 and len({c[0] for c in cores.values()}) == 2, cores  # two workers, two cores
+
+
+@needs_two_cores
+def test_a_worker_replacing_a_dead_one_takes_its_core(tmp_path, monkeypatch):
+    where = tmp_path / "where"
+    where.mkdir()
+    monkeypatch.setenv("WHERE_DIR", str(where))
+    root = _project(tmp_path, ["where1", "die1", "where2", "where3", "where4", "where5"])
+    code, summary = _run(root, tmp_path / "out", 2)
+    assert _rows(summary)["die1-dev"]["status"] == "error" and code == 1
+    first, first_cpus = _where(where, "where1-dev", "program")  # stacks go out in order: where1 to one worker,
+    dead, dead_cpus = _where(where, "die1-dev", "program")      # die1 to the other
+    later = {_where(where, f"where{i}-dev", "program")[0]: _where(where, f"where{i}-dev", "program")[1]
+             for i in range(2, 6)}
+    fresh = {pid: cpus for pid, cpus in later.items() if pid not in (first, dead)}
+    assert fresh, later  # the dead worker was replaced and its successor planned some of the rest
+    assert first_cpus != dead_cpus and all(cpus == dead_cpus for cpus in fresh.values()), (first_cpus, dead_cpus, fresh)
+
+
+def test_workers_are_pinned_only_when_each_can_have_a_core_of_its_own(monkeypatch):
+    monkeypatch.setattr(plan_all_module.os, "sched_getaffinity", lambda pid: {5, 2, 7})
+    assert plan_all_module.worker_cpus(3) == [2, 5, 7]
+    assert plan_all_module.worker_cpus(2) == [2, 5]
+    assert plan_all_module.worker_cpus(4) == [None] * 4  # more workers than cores: the scheduler places them
+    assert plan_all_module.worker_cpus(1) == [None]  # one worker plans in the command's own process
 
 
 def test_a_killed_worker_leaves_no_pack_process_behind(tmp_path, monkeypatch):
