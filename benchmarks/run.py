@@ -367,8 +367,8 @@ def bench_engine(reps: int, tmp: Path) -> dict | None:
     passphrase secrets, the stand-in azure-native provider installed as the plugin) runs
     ``pulumi preview --policy-pack policies --policy-pack-config policies/policy-config.json`` for the
     example stacks and a sample of the generated ones; ``ai-serving plan STACK --out DIR --quiet`` runs
-    on the same stack file in the same project and environment, alternating with the preview. None when
-    ``make engine`` has not built the engine.
+    on the same stack file (as committed: ``Witness.committed_stack_dir``) in the same project and
+    environment, alternating with the preview. None when ``make engine`` has not built the engine.
     """
     if not all((ENGINE / b).is_file() for b in ("pulumi", "pulumi-language-python", "pulumi-language-python-exec")):
         log(f"engine: {ENGINE} is not built (make engine): real-engine comparison skipped")
@@ -396,10 +396,13 @@ def bench_engine(reps: int, tmp: Path) -> dict | None:
         # A throw-away token in the scratch stack (GPU stacks require the secret; witness does the same).
         witness.pulumi("config", "set", "--secret", f"{PROJECT}:modelHubToken", "hf_bench_" + os.urandom(8).hex(),
                        "--stack", stack, log=f"{stack}-config")
+        # The plan reads the stack file as CI commits it: without the `encryptionsalt:` line the passphrase
+        # provider wrote (the plan refuses it, as it must in a repository), the encrypted secret kept.
+        committed = witness.committed_stack_dir(stack, tmp / f"engine-work-{stack}")
         previews, plans = [], []
         for i in range(reps):
-            plans.append(timed([CLI, "plan", stack, "--out", str(tmp / f"engine-plan-{stack}-{i}"), "--quiet"],
-                               cwd=witness.project, env=witness.env))
+            plans.append(timed([CLI, "plan", stack, "--out", str(tmp / f"engine-plan-{stack}-{i}"), "--quiet",
+                                "--stack-dir", str(committed)], cwd=witness.project, env=witness.env))
             previews.append(timed([str(ENGINE / "pulumi"), "preview", "--stack", stack, *PACK_ARGS,
                                    "--non-interactive"], cwd=witness.project, env=witness.env))
             # Both must have done the work: the plan exits 0 (clean) or 1 (a mandatory violation), and
