@@ -174,8 +174,9 @@ def worker_cpus(workers: int) -> list[int | None]:
     A worker and its pack process take turns: the worker waits for the pack's answer to every Analyze
     call, the pack waits for the next call. On one core of their own the two hand over on a warm cache and
     without waking the other core; left to the scheduler, two workers and two pack processes on two cores
-    migrate and wake each other across cores. Measured (benchmarks/RESULTS.md, session 11): 100 generated
-    stacks on 2 cores, 7 pairs alternating, pinned / unpinned 0.79-0.97, median 0.90, the same outputs.
+    migrate and wake each other across cores. Measured (benchmarks/RESULTS.md, change 18): 100 generated
+    stacks on 2 cores, pinned / unpinned 0.79-1.00 over 22 alternating comparisons, about 0.85, the same
+    outputs.
     Pinned only when every worker can have a core of its own (more workers than cores would share them
     unevenly); with one worker nothing is pinned (it plans in the ``plan`` process itself).
     """
