@@ -193,8 +193,7 @@ def test_a_worker_replacing_a_dead_one_takes_its_core(tmp_path, monkeypatch):
     assert _rows(summary)["die1-dev"]["status"] == "error" and code == 1
     first, first_cpus = _where(where, "where1-dev", "program")  # stacks go out in order: where1 to one worker,
     dead, dead_cpus = _where(where, "die1-dev", "program")      # die1 to the other
-    later = {_where(where, f"where{i}-dev", "program")[0]: _where(where, f"where{i}-dev", "program")[1]
-             for i in range(2, 6)}
+    later = dict(_where(where, f"where{i}-dev", "program") for i in range(2, 6))
     fresh = {pid: cpus for pid, cpus in later.items() if pid not in (first, dead)}
     assert fresh, later  # the dead worker was replaced and its successor planned some of the rest
     assert first_cpus != dead_cpus and all(cpus == dead_cpus for cpus in fresh.values()), (first_cpus, dead_cpus, fresh)
