@@ -117,7 +117,8 @@ def test_pull_requests_never_see_the_deploy_identity():
 def test_deploys_log_in_only_through_their_environment():
     job = DEPLOY["jobs"]["deploy"]
     assert "environment" in job and "name" in job["environment"]
-    logins = [step for step in job["steps"] if _uses(step, "azure/login")]
+    logins = [step for step in job["steps"]
+              if _uses(step, "azure/login") or _uses(step, "./.github/actions/azure-federated-token")]
     assert [s["with"]["client-id"] for s in logins] == ["${{ vars.AZURE_CLIENT_ID }}"]
 
 

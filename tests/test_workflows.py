@@ -28,6 +28,8 @@ from tests.workflow_docs import steps as _steps
 from tests.workflow_docs import uses as _uses
 
 CHANGED_STACKS = GITHUB / "actions" / "changed-stacks" / "changed_stacks.py"
+FEDERATED = "./.github/actions/azure-federated-token"
+FEDERATED_ACTION = GITHUB / "actions" / "azure-federated-token" / "action.yml"
 
 
 def _step(job: dict[str, Any], action: str) -> dict[str, Any]:
@@ -113,7 +115,7 @@ def test_workflow_default_token_is_read_only_and_jobs_declare_their_own(doc: dic
 
 @pytest.mark.parametrize("doc", [PR, DEPLOY], ids=["pull-request", "deploy"])
 def test_only_jobs_that_log_in_to_azure_get_an_oidc_token(doc: dict[str, Any]):
-    logged_in = {job_id for job_id, step in _steps(doc) if _uses(step, "azure/login")}
+    logged_in = {job_id for job_id, step in _steps(doc) if _uses(step, "azure/login") or _uses(step, FEDERATED)}
     assert logged_in, "no Azure job"
     for job_id, job in doc["jobs"].items():
         has_token = job["permissions"].get("id-token") == "write"
@@ -125,11 +127,15 @@ def test_only_jobs_that_log_in_to_azure_get_an_oidc_token(doc: dict[str, Any]):
 def test_azure_login_is_oidc_federation_from_variables(doc: dict[str, Any], client: str):
     """Pull requests log in as the read-only preview identity; deploys as the environment's identity."""
     for job_id, step in _steps(doc):
-        if not _uses(step, "azure/login"):
+        if _uses(step, "azure/login"):
+            assert step["with"] == {"client-id": f"${{{{ vars.{client} }}}}",
+                                    "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
+                                    "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}"}, job_id
+        elif _uses(step, FEDERATED):
+            assert step["with"] == {"client-id": f"${{{{ vars.{client} }}}}",
+                                    "tenant-id": "${{ vars.AZURE_TENANT_ID }}"}, job_id
+        else:
             continue
-        assert step["with"] == {"client-id": f"${{{{ vars.{client} }}}}",
-                                "tenant-id": "${{ vars.AZURE_TENANT_ID }}",
-                                "subscription-id": "${{ vars.AZURE_SUBSCRIPTION_ID }}"}, job_id
         env = doc["jobs"][job_id]["env"]
         assert env["ARM_USE_OIDC"] == "true"
         assert env["ARM_CLIENT_ID"] == f"${{{{ vars.{client} }}}}"
@@ -209,8 +215,21 @@ def test_the_deploy_previews_with_the_pack_before_up_and_stops_there_on_a_violat
         assert not step.get("continue-on-error") and "continue-on-error" not in step["with"], step["name"]
     assert "if" not in up, "an `if` (always(), failure()) could run up after a failed preview"
     assert "plan" not in up["with"], "update plans are [EXPERIMENTAL] in the pinned CLI"
-    login = next(s for s in job["steps"] if _uses(s, "azure/login"))
+    login = _step(job, FEDERATED)
     assert job["steps"].index(login) < job["steps"].index(preview)
+
+
+def test_the_deploy_authenticates_with_a_token_file_that_outlives_an_azure_cli_login():
+    """An `az login` cannot renew its access tokens after 60-90 minutes (Azure/azure-cli#28708); the state
+    backend and the secrets provider must use the refreshed federated token file, so no step may log the CLI
+    in (DefaultAzureCredential would still prefer the file, but nothing must depend on the CLI's tokens)."""
+    job = DEPLOY["jobs"]["deploy"]
+    assert not [s for s in job["steps"] if _uses(s, "azure/login")]
+    assert not [s for s in job["steps"] if re.search(r"(^|\s)az\s", s.get("run", ""))]
+    assert "AZURE_FEDERATED_TOKEN_FILE" not in job["env"], "the action sets it, under $RUNNER_TEMP"
+    action = _load(FEDERATED_ACTION)
+    (step,) = action["runs"]["steps"]
+    assert "federated_token.py\" start" in step["run"] and "$RUNNER_TEMP/" in step["run"]
 
 
 @pytest.mark.parametrize(("doc", "job_id"), [(PR, "preview"), (DEPLOY, "deploy")], ids=["preview", "deploy"])
