@@ -167,6 +167,15 @@ def test_stop_ends_the_refresher(tmp_path: Path, job):
     assert not (tmp_path / "token.pid").exists()
 
 
+def test_a_second_start_replaces_the_first_refresher(tmp_path: Path, job):
+    assert _start(job, tmp_path, "--interval", "60").returncode == 0
+    first = int((tmp_path / "token.pid").read_text())
+    assert _start(job, tmp_path, "--interval", "60").returncode == 0
+    second = int((tmp_path / "token.pid").read_text())
+    assert second != first and _alive(second)
+    _wait_for(lambda: not _alive(first))
+
+
 def test_the_refresher_ends_after_max_seconds(tmp_path: Path, job, service: FakeTokenService):
     assert _start(job, tmp_path, "--interval", "0.1", "--max-seconds", "0.5").returncode == 0
     pid = int((tmp_path / "token.pid").read_text())

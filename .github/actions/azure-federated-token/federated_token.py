@@ -183,6 +183,7 @@ def start(path: Path, client_id: str, tenant_id: str, interval: float, max_secon
             handle.write(lines)
     else:
         sys.stdout.write(lines)
+    stop(path)  # a second start in the same job replaces the first refresher instead of running beside it
     log = path.with_name(path.name + ".log")
     with open(log, "ab") as out:
         # Its own session, and no pipe of the step's: the runner waits for the step's output to close, and a
