@@ -45,12 +45,17 @@ class FakeTokenService:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.issued: list[str] = []
         self.statuses: list[int] = []
+        self.raw: list[bytes] = []  # answers written as they are, malformed ones among them
         self.always: int | None = None
         service = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 service.requests.append((self.path, dict(self.headers)))
+                if service.raw:
+                    self.wfile.write(service.raw.pop(0))
+                    self.close_connection = True
+                    return
                 status = service.statuses.pop(0) if service.statuses else service.always
                 if status:
                     self.send_response(status)
@@ -152,10 +157,19 @@ def test_the_refresher_keeps_the_file_fresh_through_errors_then_stops(tmp_path: 
     log = (tmp_path / "token.log").read_text()
     assert "refresh failed, retrying" in log and "HTTP 500" in log and "token refreshed" in log
     assert REQUEST_TOKEN not in log and not any(t in log for t in service.issued)
-    # The job's request token has expired: the refresher stops by itself.
+    # A malformed answer (a bad status line) and a moment's refusal: the refresher goes on.
+    issued = len(service.issued)
+    service.raw = [b"HTTP/1.1 two hundred\r\n\r\n"]
+    service.statuses = [401]
+    _wait_for(lambda: len(service.issued) >= issued + 2)
+    assert _alive(pid)
+    log = (tmp_path / "token.log").read_text()
+    assert "could not be reached (BadStatusLine)" in log and "HTTP 401" in log and "Traceback" not in log
+    # The job's request token has expired: refused three times in a row, the refresher stops by itself.
     service.always = 401
     _wait_for(lambda: not _alive(pid))
-    assert "stopping: GitHub's token service answered HTTP 401" in (tmp_path / "token.log").read_text()
+    assert "stopping: GitHub's token service answered HTTP 401 (3 times in a row)" in (
+        tmp_path / "token.log").read_text()
 
 
 def test_stop_ends_the_refresher(tmp_path: Path, job):

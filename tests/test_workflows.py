@@ -219,13 +219,29 @@ def test_the_deploy_previews_with_the_pack_before_up_and_stops_there_on_a_violat
     assert job["steps"].index(login) < job["steps"].index(preview)
 
 
+def _runs_az(script: str) -> bool:
+    return re.search(r"(^|[\s;|&(`])az\s", script, re.MULTILINE) is not None
+
+
+@pytest.mark.parametrize(("script", "runs"), [
+    ("az account show", True), ('count=$(az storage blob list --auth-mode login)', True), ("x && az login", True),
+    ("echo `az version`", True), ("echo plaza az-like", False), ("azcopy copy a b", False), ("echo haz it", False)])
+def test_the_az_cli_check_sees_the_forms_a_workflow_uses(script: str, runs: bool):
+    assert _runs_az(script) is runs
+
+
+def test_the_az_cli_check_sees_the_pull_request_previews_own_az_call():
+    assert any(_runs_az(step.get("run", "")) for step in PR["jobs"]["preview"]["steps"])
+
+
 def test_the_deploy_authenticates_with_a_token_file_that_outlives_an_azure_cli_login():
     """An `az login` cannot renew its access tokens after 60-90 minutes (Azure/azure-cli#28708); the state
     backend and the secrets provider must use the refreshed federated token file, so no step may log the CLI
     in (DefaultAzureCredential would still prefer the file, but nothing must depend on the CLI's tokens)."""
     job = DEPLOY["jobs"]["deploy"]
     assert not [s for s in job["steps"] if _uses(s, "azure/login")]
-    assert not [s for s in job["steps"] if re.search(r"(^|\s)az\s", s.get("run", ""))]
+    assert not [s for s in job["steps"] if _runs_az(s.get("run", ""))]
+    assert not [s for s in job["steps"] if _uses(s, "azure/cli")]
     assert "AZURE_FEDERATED_TOKEN_FILE" not in job["env"], "the action sets it, under $RUNNER_TEMP"
     action = _load(FEDERATED_ACTION)
     (step,) = action["runs"]["steps"]

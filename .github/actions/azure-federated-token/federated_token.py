@@ -16,7 +16,7 @@ access tokens for as long as GitHub hands out ID tokens (the job's request token
 refresher running in its own session, with its output in ``<file>.log``, that fetches a new token every
 ``--interval`` seconds. Background processes outlive the step that started them and the runner ends them
 with the job ("Cleaning up orphan processes"); the refresher also stops by itself after ``--max-seconds``
-or when GitHub refuses the request token. ``stop`` ends it early.
+or when GitHub refuses the job's request token three times in a row. ``stop`` ends it early.
 
 Standard library only: it runs with the runner's python3.
 
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import http.client
 import json
 import os
 import re
@@ -44,10 +45,16 @@ from pathlib import Path
 #: The audience Entra ID's federated credentials expect from GitHub (azure/login's default).
 AUDIENCE = "api://AzureADTokenExchange"
 #: GitHub's ID tokens are valid for 300 s; fetching every 120 s keeps the file's token at most 2 minutes old,
-#: so whatever reads it has at least 3 minutes to present it.
+#: so a credential that reads it has at least 3 minutes to present it. azidentity keeps what it read for 10
+#: minutes, so a second token request by the same credential 3-10 minutes after a read (a retry after a
+#: transient Entra error, a claims challenge) presents an expired assertion and fails; no file can close that
+#: window, which is inside azidentity. Renewals 55-85 minutes apart, the case this exists for, read afresh.
 DEFAULT_INTERVAL = 120.0
 #: A failed refresh is retried this soon; the last good token stays in the file meanwhile.
 RETRY_AFTER = 15.0
+#: GitHub refusing the request token (401/403) this many times in a row ends the refresher: the request token
+#: has expired (about 6 h 10 min after the job started). Fewer could be a moment's hiccup.
+REFUSALS_TO_STOP = 3
 #: The longest a GitHub-hosted job runs (6 h) plus the request token's 10-minute head start.
 DEFAULT_MAX_SECONDS = 6 * 3600 + 600
 #: Seconds one request may take.
@@ -90,7 +97,8 @@ def fetch_token() -> tuple[str, float | None]:
     except urllib.error.HTTPError as err:
         # 401/403: the request token expired or was never valid; no retry brings it back.
         raise TokenError(f"GitHub's token service answered HTTP {err.code}", final=err.code in (401, 403)) from None
-    except (urllib.error.URLError, OSError) as err:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
+        # HTTPException: a malformed answer (bad status line, over-long header, body cut short).
         raise TokenError(f"GitHub's token service could not be reached ({type(err).__name__})") from None
     try:
         value = json.loads(body)["value"]
@@ -114,7 +122,8 @@ def _expiry(jwt: str) -> float | None:
 def write_token(path: Path, token: str) -> None:
     """Replace ``path`` with ``token`` atomically; readers see the old token or the new one, never a part."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp.unlink(missing_ok=True)  # left by a refresher killed mid-write whose pid came round again
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="ascii") as handle:
             handle.write(token)
@@ -133,24 +142,28 @@ def _until(exp: float | None) -> str:
 
 
 def refresh(path: Path, interval: float, max_seconds: float) -> int:
-    """Fetch a token every ``interval`` seconds into ``path`` until ``max_seconds`` pass or GitHub refuses."""
+    """Fetch a token every ``interval`` seconds into ``path`` until ``max_seconds`` pass or GitHub keeps refusing."""
     deadline = time.monotonic() + max_seconds
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    refusals = 0
     while True:
-        delay = interval
+        delay = min(interval, RETRY_AFTER)
         try:
             token, exp = fetch_token()
             write_token(path, token)
             _log(f"token refreshed{_until(exp)}")
+            delay, refusals = interval, 0
         except TokenError as err:
-            if err.final:
-                _log(f"stopping: {err}")
+            refusals = refusals + 1 if err.final else 0
+            if refusals >= REFUSALS_TO_STOP:
+                _log(f"stopping: {err} ({refusals} times in a row)")
                 return 1
-            _log(f"refresh failed, retrying in {RETRY_AFTER:g} s: {err}")
-            delay = min(interval, RETRY_AFTER)
+            _log(f"refresh failed, retrying in {delay:g} s: {err}")
         except OSError as err:
-            _log(f"refresh failed, retrying in {RETRY_AFTER:g} s: cannot write the token file ({err.strerror})")
-            delay = min(interval, RETRY_AFTER)
+            _log(f"refresh failed, retrying in {delay:g} s: cannot write the token file ({err.strerror})")
+        except Exception as err:  # noqa: BLE001 - the refresher must outlive any one bad answer
+            # Only the type: an exception's text could quote what the service sent.
+            _log(f"refresh failed, retrying in {delay:g} s: {type(err).__name__}")
         if time.monotonic() + delay > deadline:
             _log("stopping: --max-seconds reached")
             return 0
