@@ -190,6 +190,19 @@ def test_a_second_start_replaces_the_first_refresher(tmp_path: Path, job):
     _wait_for(lambda: not _alive(first))
 
 
+def test_stop_leaves_a_process_alone_whose_pid_a_stale_file_names(tmp_path: Path, job):
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / "token.pid").write_text(str(bystander.pid))
+        assert _run(job, "stop", "--file", str(tmp_path / "token")).returncode == 0
+        time.sleep(0.3)
+        assert bystander.poll() is None, "stop killed a process that is not its refresher"
+        assert not (tmp_path / "token.pid").exists()
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
 def test_the_refresher_ends_after_max_seconds(tmp_path: Path, job, service: FakeTokenService):
     assert _start(job, tmp_path, "--interval", "0.1", "--max-seconds", "0.5").returncode == 0
     pid = int((tmp_path / "token.pid").read_text())

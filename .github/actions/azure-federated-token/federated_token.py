@@ -217,8 +217,14 @@ def stop(path: Path) -> int:
         pid = int(_pid_file(path).read_text(encoding="ascii"))
     except (OSError, ValueError):
         return 0
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        command = []
+    # Only our refresher for this file: a pid left in a stale file may belong to another process by now.
+    if os.path.abspath(__file__).encode() in command and str(path).encode() in command:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
     _pid_file(path).unlink(missing_ok=True)
     return 0
 
