@@ -163,6 +163,10 @@ def _parser() -> argparse.ArgumentParser:
     mod.add_argument("--type", dest="sku", metavar="TYPE", help="only this deployment type, e.g. GlobalStandard")
     mod.add_argument("--all", action="store_true", help="also list retired versions")
 
+    gh = sub.add_parser("github-settings",
+                        help="check (read-only, through `gh api`) the repository settings the workflows rely on")
+    gh.add_argument("repo", help="OWNER/NAME of the GitHub repository")
+
     new = sub.add_parser("new-team", help="scaffold a valid stack file with a free address range")
     new.add_argument("name", help="team slug, e.g. team-c")
     new.add_argument("--env", required=True, help="dev, test or prod")
@@ -432,6 +436,12 @@ def _models(args: argparse.Namespace, console: Console, err: Console) -> int:
     return run_models(args, console, err)
 
 
+def _github_settings(args: argparse.Namespace, console: Console, err: Console) -> int:
+    from .github_settings import run as run_github_settings
+
+    return run_github_settings(args, console, err)
+
+
 def run(command: Callable[[], int] = main) -> int:
     """The ``ai-serving`` console script: :func:`main` (or another entry point's ``command``, run through
     :func:`guarded`) as a short-lived process.
@@ -453,7 +463,8 @@ def run(command: Callable[[], int] = main) -> int:
 
 
 _COMMANDS = {"validate": _validate, "plan": _plan, "cost": _cost, "policies": _policies, "report": _report,
-             "diff": _diff, "rehearse": _rehearse, "models": _models, "new-team": _new_team}
+             "diff": _diff, "rehearse": _rehearse, "models": _models, "new-team": _new_team,
+             "github-settings": _github_settings}
 """Sub-command -> handler(args, console, err) returning the exit code."""
 
 

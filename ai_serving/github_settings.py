@@ -1,0 +1,218 @@
+"""``ai-serving github-settings OWNER/REPO``: check, read-only, the repository settings the workflows rely on.
+
+What stops a branch from deploying, or a team from approving its own waivers, is not in the workflow files
+(anyone who can push a branch can edit those) but in the repository's settings (README "CI identities and
+their roles"): the environments' deployment branch rules and required reviewers, the variables kept off the
+repository level, and the required checks on ``main``. This reads them through the GitHub CLI (``gh api``,
+with the caller's own login; nothing is written) and says, setting by setting, what differs.
+
+Exit codes: 0 every setting as required, 1 at least one differs, 2 bad input (repository name, ``gh``
+missing or refused). Variable values are compared, never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .outcome import UsageError, bounded
+
+#: The pull-request workflow's jobs that must pass before a merge to main (their check names).
+REQUIRED_CHECKS = ("lint", "test", "plan --all", "new waivers", "waiver approval")
+#: The deploy job's environments (deploy.yml): the deploy identities' federated subjects name them.
+DEPLOY_ENVIRONMENTS = ("development", "production")
+#: Where the platform team approves new waivers (pull-request.yml, job `waiver approval`).
+WAIVER_ENVIRONMENT = "waiver-review"
+#: Environments whose jobs wait for a reviewer who did not start them.
+APPROVAL_ENVIRONMENTS = ("production", WAIVER_ENVIRONMENT)
+#: Repository-level variables (the non-prod values the PR preview and `development` inherit).
+REPOSITORY_VARIABLES = ("AZURE_TENANT_ID", "AZURE_SUBSCRIPTION_ID", "PULUMI_STATE_STORAGE_ACCOUNT",
+                        "PULUMI_STATE_CONTAINER", "PULUMI_SECRETS_KEY_VAULT", "PULUMI_SECRETS_KEY",
+                        "AZURE_PREVIEW_CLIENT_ID")
+#: Never at repository level: a job without an environment must not reach a deploy identity.
+DEPLOY_IDENTITY = "AZURE_CLIENT_ID"
+#: What `production` must set for itself, each different from the repository's non-prod value.
+PRODUCTION_OWN = ("AZURE_SUBSCRIPTION_ID", "PULUMI_STATE_STORAGE_ACCOUNT", "PULUMI_STATE_CONTAINER",
+                  "PULUMI_SECRETS_KEY_VAULT", "PULUMI_SECRETS_KEY")
+MAIN = "main"
+_REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
+_PAGE = 30  # the variables endpoints' largest page
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One setting: what it is, whether it is as required, and what was found."""
+
+    setting: str
+    ok: bool
+    detail: str
+
+
+Get = Callable[[str], "dict[str, Any] | list[Any] | None"]
+"""``gh api``'s answer for a path (relative to the API root), or None when GitHub answers 404."""
+
+
+def gh_get(path: str) -> dict[str, Any] | list[Any] | None:
+    """GET ``path`` through the GitHub CLI with the caller's login; None for 404, UsageError otherwise."""
+    gh = shutil.which("gh")
+    if gh is None:
+        raise UsageError("gh (the GitHub CLI) was not found on PATH: install it and run `gh auth login`")
+    try:
+        proc = subprocess.run(  # noqa: S603 - fixed program, the path is built here from a checked name
+            [gh, "api", "-H", "Accept: application/vnd.github+json", "-H", "X-GitHub-Api-Version: 2022-11-28",
+             path], capture_output=True, text=True, timeout=60, check=False)
+    except subprocess.TimeoutExpired:
+        raise UsageError(f"gh api {path}: no answer within 60 s") from None
+    if proc.returncode != 0:
+        if "(HTTP 404)" in proc.stderr:
+            return None
+        first = (proc.stderr.strip().splitlines() or ["(no message)"])[0]
+        raise UsageError(f"gh api {path} failed: {bounded(first, 300)}")
+    try:
+        return json.loads(proc.stdout)
+    except ValueError:
+        raise UsageError(f"gh api {path}: the answer is not JSON") from None
+
+
+def _variables(get: Get, path: str) -> dict[str, str] | None:
+    """name -> value of a variables listing, every page; None when the listing is 404."""
+    found: dict[str, str] = {}
+    page = 1
+    while True:
+        answer = get(f"{path}?per_page={_PAGE}&page={page}")
+        if answer is None:
+            return None if page == 1 else found
+        items = answer.get("variables", [])
+        found.update({v["name"]: v["value"] for v in items})
+        if not items or len(found) >= answer.get("total_count", 0):
+            return found
+        page += 1
+
+
+def _environment_checks(get: Get, repo: str, name: str) -> list[Finding]:
+    env = get(f"repos/{repo}/environments/{name}")
+    if env is None:
+        # GitHub creates an environment a job names but that does not exist, with no rules, and runs the job.
+        return [Finding(f"environment {name}", False, "missing: create it before the first run")]
+    findings = [Finding(f"environment {name}", True, "exists")]
+    policy = env.get("deployment_branch_policy")
+    if name in DEPLOY_ENVIRONMENTS:
+        setting = f"{name}: deployment branches"
+        if policy != {"protected_branches": False, "custom_branch_policies": True}:
+            findings.append(Finding(setting, False, f"must be selected branches, `{MAIN}` only; found "
+                                    f"{'any branch' if policy is None else 'protected branches'}"))
+        else:
+            listed = get(f"repos/{repo}/environments/{name}/deployment-branch-policies") or {}
+            rules = sorted((p.get("type", "branch"), p["name"]) for p in listed.get("branch_policies", []))
+            findings.append(Finding(setting, rules == [("branch", MAIN)], f"must be `{MAIN}` only; found "
+                                    + (", ".join(f"{t} {n}" for t, n in rules) or "none")))
+    if name == WAIVER_ENVIRONMENT:
+        # Pull request refs must reach it: a branch rule would stop every approval.
+        findings.append(Finding(f"{name}: deployment branches", policy is None,
+                                "any branch" if policy is None else "must allow any branch (pull request refs)"))
+    if name in APPROVAL_ENVIRONMENTS:
+        reviewers = [r for r in env.get("protection_rules", []) if r.get("type") == "required_reviewers"]
+        has = bool(reviewers and reviewers[0].get("reviewers"))
+        self_review = bool(reviewers and reviewers[0].get("prevent_self_review"))
+        findings.append(Finding(f"{name}: required reviewers", has,
+                                f"{len(reviewers[0]['reviewers'])} reviewer(s)" if has else "none"))
+        findings.append(Finding(f"{name}: prevent self-review", self_review, "on" if self_review else "off"))
+    return findings
+
+
+def _variable_checks(get: Get, repo: str) -> list[Finding]:
+    repository = _variables(get, f"repos/{repo}/actions/variables") or {}
+    findings = [Finding(f"repository variable {v}", v in repository, "set" if v in repository else "missing")
+                for v in REPOSITORY_VARIABLES]
+    findings.append(Finding(f"repository variable {DEPLOY_IDENTITY}", DEPLOY_IDENTITY not in repository,
+                            "must not be set at repository level (only on the deploy environments); "
+                            + ("found set" if DEPLOY_IDENTITY in repository else "not set")))
+    per_env = {e: _variables(get, f"repos/{repo}/environments/{e}/variables") or {}
+               for e in (*DEPLOY_ENVIRONMENTS, WAIVER_ENVIRONMENT)}
+    for env in DEPLOY_ENVIRONMENTS:
+        has = DEPLOY_IDENTITY in per_env[env]
+        findings.append(Finding(f"{env} variable {DEPLOY_IDENTITY}", has, "set" if has else "missing"))
+    dev, prod = per_env["development"].get(DEPLOY_IDENTITY), per_env["production"].get(DEPLOY_IDENTITY)
+    if dev and prod:
+        findings.append(Finding(f"{DEPLOY_IDENTITY}: development and production differ", dev != prod,
+                                "two deploy identities" if dev != prod else "the same identity for both"))
+    for name in PRODUCTION_OWN:
+        own = per_env["production"].get(name)
+        ok = own is not None and own != repository.get(name)
+        findings.append(Finding(f"production variable {name}", ok, "its own value" if ok else (
+            "missing: production would use the non-prod value" if own is None else "the same as the non-prod value")))
+    extra = sorted(per_env[WAIVER_ENVIRONMENT])
+    findings.append(Finding(f"{WAIVER_ENVIRONMENT}: no variables", not extra, ", ".join(extra) or "none"))
+    return findings
+
+
+def _main_branch_checks(get: Get, repo: str) -> list[Finding]:
+    """Branch protection or rulesets on main: either may enforce each setting."""
+    protection = get(f"repos/{repo}/branches/{MAIN}/protection") or {}
+    rules = get(f"repos/{repo}/rules/branches/{MAIN}") or []
+    reviews = protection.get("required_pull_request_reviews") or {}
+    pr_rules = [r.get("parameters", {}) for r in rules if r.get("type") == "pull_request"]
+
+    def either(protection_key: str, rule_key: str) -> bool:
+        return bool(reviews.get(protection_key)) or any(p.get(rule_key) for p in pr_rules)
+
+    checks = protection.get("required_status_checks") or {}
+    contexts = set(checks.get("contexts", [])) | {c["context"] for c in checks.get("checks", [])}
+    for rule in rules:
+        if rule.get("type") == "required_status_checks":
+            contexts |= {c["context"] for c in rule.get("parameters", {}).get("required_status_checks", [])}
+    missing = [c for c in REQUIRED_CHECKS if c not in contexts]
+    return [
+        Finding(f"{MAIN}: pull request required", bool(reviews) or bool(pr_rules),
+                "required" if reviews or pr_rules else
+                "no branch protection or ruleset requires one (GitHub shows branch protection to admins only)"),
+        Finding(f"{MAIN}: review from code owners", either("require_code_owner_reviews", "require_code_owner_review"),
+                "required" if either("require_code_owner_reviews", "require_code_owner_review") else "off"),
+        Finding(f"{MAIN}: dismiss stale approvals", either("dismiss_stale_reviews", "dismiss_stale_reviews_on_push"),
+                "on" if either("dismiss_stale_reviews", "dismiss_stale_reviews_on_push") else "off"),
+        Finding(f"{MAIN}: approval of the most recent push",
+                either("require_last_push_approval", "require_last_push_approval"),
+                "required" if either("require_last_push_approval", "require_last_push_approval") else "off"),
+        Finding(f"{MAIN}: required status checks", not missing,
+                "all of " + ", ".join(REQUIRED_CHECKS) if not missing else "missing " + ", ".join(missing)),
+    ]
+
+
+def check(get: Get, repo: str) -> list[Finding]:
+    """Every setting the README requires, as findings, in the README's order."""
+    if not _REPO.fullmatch(repo):
+        raise UsageError(f"repository: expected OWNER/NAME (e.g. my-org/ai-serving); found {repo[:100]!r}")
+    findings: list[Finding] = []
+    for env in (*DEPLOY_ENVIRONMENTS, WAIVER_ENVIRONMENT):
+        findings += _environment_checks(get, repo, env)
+    findings += _variable_checks(get, repo)
+    findings += _main_branch_checks(get, repo)
+    return findings
+
+
+def run(args: argparse.Namespace, console: Console, err: Console, get: Get = gh_get) -> int:
+    """The command: a table of findings; exit 0 when every setting is as required, else 1."""
+    findings = check(get, args.repo)
+    table = Table(title=f"GitHub settings of {escape(args.repo)}")
+    for column in ("setting", "", "found"):
+        table.add_column(column)
+    for f in findings:
+        table.add_row(escape(f.setting), "ok" if f.ok else "[red]DIFFERS[/red]", escape(f.detail))
+    console.print(table)
+    bad = [f for f in findings if not f.ok]
+    if bad:
+        err.print(f"{len(bad)} of {len(findings)} settings differ from what the workflows rely on "
+                  "(README \"CI identities and their roles\")")
+        return 1
+    console.print(f"all {len(findings)} settings as required")
+    return 0
