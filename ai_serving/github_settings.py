@@ -45,8 +45,12 @@ DEPLOY_IDENTITY = "AZURE_CLIENT_ID"
 PRODUCTION_OWN = ("AZURE_SUBSCRIPTION_ID", "PULUMI_STATE_STORAGE_ACCOUNT", "PULUMI_STATE_CONTAINER",
                   "PULUMI_SECRETS_KEY_VAULT", "PULUMI_SECRETS_KEY")
 MAIN = "main"
-_REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
+#: The GitHub Actions app: a required check from any other source (a commit status anyone who can push may post
+#: under the same name) would not prove that the workflow's job passed.
+GITHUB_ACTIONS_APP = 15368
+_REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}")
 _PAGE = 30  # the variables endpoints' largest page
+_LIST = 100  # the largest page of the other listings read here
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ def gh_get(path: str) -> dict[str, Any] | list[Any] | None:
 
 
 def _variables(get: Get, path: str) -> dict[str, str] | None:
-    """name -> value of a variables listing, every page; None when the listing is 404."""
+    """name -> value of a variables listing, every page; None when it cannot be read (404)."""
     found: dict[str, str] = {}
     page = 1
     while True:
@@ -108,37 +112,58 @@ def _environment_checks(get: Get, repo: str, name: str) -> list[Finding]:
     policy = env.get("deployment_branch_policy")
     if name in DEPLOY_ENVIRONMENTS:
         setting = f"{name}: deployment branches"
-        if policy != {"protected_branches": False, "custom_branch_policies": True}:
+        if not (policy and policy.get("custom_branch_policies") is True and policy.get("protected_branches") is False):
             findings.append(Finding(setting, False, f"must be selected branches, `{MAIN}` only; found "
                                     f"{'any branch' if policy is None else 'protected branches'}"))
         else:
-            listed = get(f"repos/{repo}/environments/{name}/deployment-branch-policies") or {}
-            rules = sorted((p.get("type", "branch"), p["name"]) for p in listed.get("branch_policies", []))
-            findings.append(Finding(setting, rules == [("branch", MAIN)], f"must be `{MAIN}` only; found "
-                                    + (", ".join(f"{t} {n}" for t, n in rules) or "none")))
+            listed = get(f"repos/{repo}/environments/{name}/deployment-branch-policies?per_page={_LIST}") or {}
+            # `type` is absent in answers from before tag policies existed: those are branch policies.
+            rules = sorted((p.get("type", "branch"), str(p.get("name"))) for p in listed.get("branch_policies", []))
+            ok = rules == [("branch", MAIN)] and listed.get("total_count") == 1
+            findings.append(Finding(setting, ok, f"must be `{MAIN}` only; found "
+                                    + (", ".join(f"{t} {n}" for t, n in rules) or "none")
+                                    + ("" if listed.get("total_count", 0) <= len(rules) else ", and more")))
     if name == WAIVER_ENVIRONMENT:
         # Pull request refs must reach it: a branch rule would stop every approval.
         findings.append(Finding(f"{name}: deployment branches", policy is None,
                                 "any branch" if policy is None else "must allow any branch (pull request refs)"))
+        secrets = get(f"repos/{repo}/environments/{name}/secrets?per_page={_LIST}")
+        names = sorted(x.get("name", "?") for x in secrets.get("secrets", [])) if secrets is not None else None
+        findings.append(Finding(f"{name}: no secrets", names == [],
+                                "cannot read them" if names is None else ", ".join(names) or "none"))
     if name in APPROVAL_ENVIRONMENTS:
         reviewers = [r for r in env.get("protection_rules", []) if r.get("type") == "required_reviewers"]
-        has = bool(reviewers and reviewers[0].get("reviewers"))
+        who = [_reviewer(r) for r in (reviewers[0].get("reviewers") or [])] if reviewers else []
         self_review = bool(reviewers and reviewers[0].get("prevent_self_review"))
-        findings.append(Finding(f"{name}: required reviewers", has,
-                                f"{len(reviewers[0]['reviewers'])} reviewer(s)" if has else "none"))
+        # Named, not judged: whether they are the platform team is for the reader to see.
+        findings.append(Finding(f"{name}: required reviewers", bool(who), ", ".join(who) or "none"))
         findings.append(Finding(f"{name}: prevent self-review", self_review, "on" if self_review else "off"))
     return findings
 
 
+def _reviewer(entry: dict[str, Any]) -> str:
+    who = entry.get("reviewer") or {}
+    return f"team {who['slug']}" if entry.get("type") == "Team" and "slug" in who else str(who.get("login", "?"))
+
+
 def _variable_checks(get: Get, repo: str) -> list[Finding]:
-    repository = _variables(get, f"repos/{repo}/actions/variables") or {}
+    listings = {None: _variables(get, f"repos/{repo}/actions/variables")}
+    listings |= {e: _variables(get, f"repos/{repo}/environments/{e}/variables")
+                 for e in (*DEPLOY_ENVIRONMENTS, WAIVER_ENVIRONMENT)}
+    unread = [e or "repository" for e, found in listings.items() if found is None]
+    if unread:
+        # An unread listing is not an empty one: "not set" would pass the checks that something is absent.
+        return [Finding(f"{e} variables", False, "cannot read them (404)") for e in unread]
+    repository = listings[None] or {}
+    per_env = {e: found or {} for e, found in listings.items() if e is not None}
     findings = [Finding(f"repository variable {v}", v in repository, "set" if v in repository else "missing")
                 for v in REPOSITORY_VARIABLES]
     findings.append(Finding(f"repository variable {DEPLOY_IDENTITY}", DEPLOY_IDENTITY not in repository,
                             "must not be set at repository level (only on the deploy environments); "
                             + ("found set" if DEPLOY_IDENTITY in repository else "not set")))
-    per_env = {e: _variables(get, f"repos/{repo}/environments/{e}/variables") or {}
-               for e in (*DEPLOY_ENVIRONMENTS, WAIVER_ENVIRONMENT)}
+    extra_dev = sorted(set(per_env["development"]) - {DEPLOY_IDENTITY})
+    findings.append(Finding(f"development sets only {DEPLOY_IDENTITY}", not extra_dev,
+                            "inherits the rest" if not extra_dev else "also sets " + ", ".join(extra_dev)))
     for env in DEPLOY_ENVIRONMENTS:
         has = DEPLOY_IDENTITY in per_env[env]
         findings.append(Finding(f"{env} variable {DEPLOY_IDENTITY}", has, "set" if has else "missing"))
@@ -159,20 +184,27 @@ def _variable_checks(get: Get, repo: str) -> list[Finding]:
 def _main_branch_checks(get: Get, repo: str) -> list[Finding]:
     """Branch protection or rulesets on main: either may enforce each setting."""
     protection = get(f"repos/{repo}/branches/{MAIN}/protection") or {}
-    rules = get(f"repos/{repo}/rules/branches/{MAIN}") or []
+    rules = get(f"repos/{repo}/rules/branches/{MAIN}?per_page={_LIST}") or []
     reviews = protection.get("required_pull_request_reviews") or {}
     pr_rules = [r.get("parameters", {}) for r in rules if r.get("type") == "pull_request"]
 
     def either(protection_key: str, rule_key: str) -> bool:
         return bool(reviews.get(protection_key)) or any(p.get(rule_key) for p in pr_rules)
 
+    # Required checks that only GitHub Actions can satisfy (its app id on the check, not "any source").
     checks = protection.get("required_status_checks") or {}
-    contexts = set(checks.get("contexts", [])) | {c["context"] for c in checks.get("checks", [])}
+    contexts = {c.get("context") for c in checks.get("checks", []) if c.get("app_id") == GITHUB_ACTIONS_APP}
     for rule in rules:
         if rule.get("type") == "required_status_checks":
-            contexts |= {c["context"] for c in rule.get("parameters", {}).get("required_status_checks", [])}
+            contexts |= {c.get("context") for c in rule.get("parameters", {}).get("required_status_checks", [])
+                         if c.get("integration_id") == GITHUB_ACTIONS_APP}
     missing = [c for c in REQUIRED_CHECKS if c not in contexts]
+    approvals = max([reviews.get("required_approving_review_count", 0) if reviews else 0]
+                    + [p.get("required_approving_review_count", 0) for p in pr_rules])
+    bypass = _bypass(get, repo, protection, rules)
     return [
+        Finding(f"{MAIN}: nobody may bypass the rules", not bypass, ", ".join(bypass) or "nobody"),
+        Finding(f"{MAIN}: at least one approval", approvals >= 1, f"{approvals} required"),
         Finding(f"{MAIN}: pull request required", bool(reviews) or bool(pr_rules),
                 "required" if reviews or pr_rules else
                 "no branch protection or ruleset requires one (GitHub shows branch protection to admins only)"),
@@ -183,9 +215,30 @@ def _main_branch_checks(get: Get, repo: str) -> list[Finding]:
         Finding(f"{MAIN}: approval of the most recent push",
                 either("require_last_push_approval", "require_last_push_approval"),
                 "required" if either("require_last_push_approval", "require_last_push_approval") else "off"),
-        Finding(f"{MAIN}: required status checks", not missing,
-                "all of " + ", ".join(REQUIRED_CHECKS) if not missing else "missing " + ", ".join(missing)),
+        Finding(f"{MAIN}: required status checks from GitHub Actions", not missing,
+                "all of " + ", ".join(REQUIRED_CHECKS) if not missing else
+                "missing (or not bound to GitHub Actions) " + ", ".join(missing)),
     ]
+
+
+def _bypass(get: Get, repo: str, protection: dict[str, Any], rules: list[dict[str, Any]]) -> list[str]:
+    """Who may push to main around the review: branch protection's allowances and unenforced admins, and each
+    ruleset's bypass actors (the rules listing does not show them)."""
+    found: list[str] = []
+    if protection:
+        if not (protection.get("enforce_admins") or {}).get("enabled"):
+            found.append("admins (branch protection does not include administrators)")
+        allowances = (protection.get("required_pull_request_reviews") or {}).get("bypass_pull_request_allowances")
+        for kind, key in (("user", "login"), ("team", "slug"), ("app", "slug")):
+            found += [f"{kind} {x.get(key, '?')}" for x in (allowances or {}).get(f"{kind}s", [])]
+    for ruleset_id in sorted({r["ruleset_id"] for r in rules if isinstance(r.get("ruleset_id"), int)}):
+        ruleset = get(f"repos/{repo}/rulesets/{ruleset_id}")
+        if ruleset is None or "bypass_actors" not in ruleset:  # GitHub shows the list to admins only
+            found.append(f"ruleset {ruleset_id}: cannot read its bypass list")
+            continue
+        found += [f"ruleset {ruleset.get('name', ruleset_id)}: {a.get('actor_type', '?')} {a.get('actor_id') or ''}"
+                  .rstrip() for a in ruleset.get("bypass_actors") or []]
+    return found
 
 
 def check(get: Get, repo: str) -> list[Finding]:

@@ -2,7 +2,8 @@
 
 The fake GitHub answers as the REST API does: every answer is checked against the response schema of its
 endpoint in GitHub's OpenAPI description (tests/fixtures/github/rest-schemas.json, from @octokit/openapi),
-so a check written against a field GitHub does not send fails here. `gh` itself is replaced by a recording
+and every field a fake sets must be one the schema names, so a check written against a field GitHub does not
+send fails here. `gh` itself is replaced by a recording
 script on PATH for the CLI's own tests.
 """
 
@@ -92,15 +93,37 @@ def good() -> dict[str, Any]:
         f"{envs}/development": _environment("development", branches=MAIN_ONLY, reviewers=False),
         f"{envs}/production": _environment("production", branches=MAIN_ONLY, reviewers=True),
         f"{envs}/waiver-review": _environment("waiver-review", branches=None, reviewers=True),
-        **{f"{envs}/{e}/deployment-branch-policies": {"total_count": 1, "branch_policies": [
+        f"{envs}/waiver-review/secrets?per_page={gs._LIST}": {"total_count": 0, "secrets": []},
+        **{f"{envs}/{e}/deployment-branch-policies?per_page={gs._LIST}": {"total_count": 1, "branch_policies": [
             {"id": 3, "node_id": "P_3", "name": "main", "type": "branch"}]} for e in ("development", "production")},
         f"repos/{REPO}/actions/variables{page}": _variables(NONPROD),
         f"{envs}/development/variables{page}": _variables({"AZURE_CLIENT_ID": "val-dev-app"}),
         f"{envs}/production/variables{page}": _variables(PROD),
         f"{envs}/waiver-review/variables{page}": _variables({}),
         f"repos/{REPO}/branches/main/protection": _protection(list(gs.REQUIRED_CHECKS)),
-        f"repos/{REPO}/rules/branches/main": [],
+        f"repos/{REPO}/rules/branches/main?per_page={gs._LIST}": [],
     }
+
+
+def _property_names(schema: Any) -> set[str]:
+    """Every property name the schema knows, at any depth (allOf/anyOf/oneOf/items included)."""
+    names: set[str] = set()
+    if isinstance(schema, dict):
+        names |= set(schema.get("properties", {}))
+        for value in schema.values():
+            names |= _property_names(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            names |= _property_names(value)
+    return names
+
+
+def _keys(answer: Any) -> set[str]:
+    if isinstance(answer, dict):
+        return set(answer) | {k for v in answer.values() for k in _keys(v)}
+    if isinstance(answer, list):
+        return {k for v in answer for k in _keys(v)}
+    return set()
 
 
 class FakeGitHub:
@@ -114,7 +137,11 @@ class FakeGitHub:
         self.paths.append(path)
         answer = self.answers.get(path)
         if answer is not None:
-            jsonschema.validate(answer, SCHEMAS[_schema_key(path)])
+            schema = SCHEMAS[_schema_key(path)]
+            jsonschema.validate(answer, schema)
+            # GitHub's schemas allow extra keys, so a misspelt field would validate: every key must be one they name.
+            unknown = _keys(answer) - _property_names(schema)
+            assert not unknown, f"{path}: fields GitHub does not send: {sorted(unknown)}"
         return answer
 
 
@@ -162,10 +189,12 @@ def _vars(path: str, values: dict[str, str]):
     (_set(f"repos/{REPO}/environments/production", "deployment_branch_policy",
           value={"protected_branches": True, "custom_branch_policies": False}),
      {"production: deployment branches": "found protected branches"}),
-    (_set(f"repos/{REPO}/environments/production/deployment-branch-policies", "branch_policies",
+    (_set(f"repos/{REPO}/environments/production/deployment-branch-policies?per_page={gs._LIST}",
+          "branch_policies",
           value=[{"id": 3, "name": "main", "type": "branch"}, {"id": 4, "name": "release/*", "type": "branch"}]),
      {"production: deployment branches": "branch release/*"}),
-    (_set(f"repos/{REPO}/environments/development/deployment-branch-policies", "branch_policies",
+    (_set(f"repos/{REPO}/environments/development/deployment-branch-policies?per_page={gs._LIST}",
+          "branch_policies",
           value=[{"id": 3, "name": "main", "type": "tag"}]), {"development: deployment branches": "tag main"}),
     (_set(f"repos/{REPO}/environments/production", "protection_rules", 0, "prevent_self_review", value=False),
      {"production: prevent self-review": "off"}),
@@ -193,11 +222,30 @@ def _vars(path: str, values: dict[str, str]):
     (_set(f"repos/{REPO}/branches/main/protection", "required_pull_request_reviews", "dismiss_stale_reviews",
           value=False), {"main: dismiss stale approvals": "off"}),
     (lambda a: a.__setitem__(f"repos/{REPO}/branches/main/protection", _protection(["lint", "test", "plan --all"])),
-     {"main: required status checks": "missing new waivers, waiver approval"}),
+     {"main: required status checks from GitHub Actions": "new waivers, waiver approval"}),
+    (_set(f"repos/{REPO}/branches/main/protection", "required_status_checks", "checks", 4, "app_id", value=None),
+     {"main: required status checks from GitHub Actions": "not bound to GitHub Actions) waiver approval"}),
+    (_set(f"repos/{REPO}/branches/main/protection", "enforce_admins", "enabled", value=False),
+     {"main: nobody may bypass the rules": "admins"}),
+    (_set(f"repos/{REPO}/branches/main/protection", "required_pull_request_reviews", "bypass_pull_request_allowances",
+          value={"users": [_user("hotfixer", 9)], "teams": [], "apps": []}),
+     {"main: nobody may bypass the rules": "user hotfixer"}),
+    (_set(f"repos/{REPO}/branches/main/protection", "required_pull_request_reviews",
+          "required_approving_review_count", value=0), {"main: at least one approval": "0 required"}),
+    (_vars(f"repos/{REPO}/environments/development/variables", {"AZURE_CLIENT_ID": "val-dev-app",
+                                                               "PULUMI_STATE_CONTAINER": "val-x"}),
+     {"development sets only AZURE_CLIENT_ID": "also sets PULUMI_STATE_CONTAINER"}),
+    (_set(f"repos/{REPO}/environments/waiver-review/secrets?per_page={gs._LIST}", "secrets",
+          value=[{"name": "TOKEN", "created_at": "2026-12-01T00:00:00Z", "updated_at": "2026-12-01T00:00:00Z"}]),
+     {"waiver-review: no secrets": "TOKEN"}),
+    (_drop(f"repos/{REPO}/environments/waiver-review/variables?per_page={gs._PAGE}&page=1"),
+     {"waiver-review variables": "cannot read them"}),
 ], ids=["no-prod-env", "dev-any-branch", "prod-protected-branches", "prod-extra-branch", "dev-tag-policy",
         "prod-self-review", "waiver-no-reviewers", "waiver-branch-rule", "deploy-id-at-repo", "no-tenant",
         "prod-shares-subscription", "prod-no-key", "one-deploy-identity", "dev-no-identity", "waiver-env-vars",
-        "no-code-owners", "no-last-push", "no-dismiss-stale", "missing-checks"])
+        "no-code-owners", "no-last-push", "no-dismiss-stale", "missing-checks", "check-any-source",
+        "admins-not-included", "bypass-allowance", "no-approvals", "dev-overrides", "waiver-secrets",
+        "variables-unreadable"])
 def test_each_setting_that_differs_is_named_and_only_it(change, expected: dict[str, str]):
     answers = copy.deepcopy(good())
     change(answers)
@@ -211,14 +259,18 @@ def _ruleset_only() -> dict[str, Any]:
     answers = good()
     answers.pop(f"repos/{REPO}/branches/main/protection")
     meta = {"ruleset_source_type": "Repository", "ruleset_source": REPO, "ruleset_id": 42}
-    answers[f"repos/{REPO}/rules/branches/main"] = [
+    answers[f"repos/{REPO}/rulesets/42"] = {
+        "id": 42, "name": "main", "source_type": "Repository", "source": REPO, "enforcement": "active",
+        "bypass_actors": [], "rules": []}
+    answers[f"repos/{REPO}/rules/branches/main?per_page={gs._LIST}"] = [
         {"type": "pull_request", **meta, "parameters": {
             "dismiss_stale_reviews_on_push": True, "require_code_owner_review": True,
             "require_last_push_approval": True, "required_approving_review_count": 1,
             "required_review_thread_resolution": False}},
         {"type": "required_status_checks", **meta, "parameters": {
             "strict_required_status_checks_policy": True,
-            "required_status_checks": [{"context": c} for c in gs.REQUIRED_CHECKS]}}]
+            "required_status_checks": [{"context": c, "integration_id": gs.GITHUB_ACTIONS_APP}
+                                       for c in gs.REQUIRED_CHECKS]}}]
     return answers
 
 
@@ -228,10 +280,25 @@ def test_a_ruleset_on_main_satisfies_the_branch_settings():
 
 def test_main_without_protection_or_ruleset_fails_every_branch_setting():
     answers = _ruleset_only()
-    answers[f"repos/{REPO}/rules/branches/main"] = []
+    answers[f"repos/{REPO}/rules/branches/main?per_page={gs._LIST}"] = []
     assert set(_failing(answers)) == {"main: pull request required", "main: review from code owners",
                                       "main: dismiss stale approvals", "main: approval of the most recent push",
-                                      "main: required status checks"}
+                                      "main: required status checks from GitHub Actions",
+                                      "main: at least one approval"}
+
+
+def test_a_rulesets_bypass_actors_fail_and_an_unreadable_list_is_not_an_empty_one():
+    answers = _ruleset_only()
+    answers[f"repos/{REPO}/rulesets/42"]["bypass_actors"] = [
+        {"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}]
+    assert _failing(answers) == {"main: nobody may bypass the rules": "ruleset main: RepositoryRole 5"}
+    del answers[f"repos/{REPO}/rulesets/42"]["bypass_actors"]  # what a non-admin is shown
+    assert _failing(answers) == {"main: nobody may bypass the rules": "ruleset 42: cannot read its bypass list"}
+
+
+def test_the_reviewers_are_named():
+    findings = {f.setting: f for f in gs.check(FakeGitHub(good()), REPO)}
+    assert findings["production: required reviewers"].detail == "platform-lead"
 
 
 def test_variables_are_read_page_by_page():
@@ -309,7 +376,8 @@ def test_the_command_exits_0_when_everything_is_set(tmp_path: Path, monkeypatch)
 
 @pytest.mark.parametrize(("repo", "message"), [
     ("not a repo", "expected OWNER/NAME"), ("a/b/c", "expected OWNER/NAME"), ("../x", "expected OWNER/NAME"),
-    ("-o/x", "expected OWNER/NAME"), ("x" * 5000 + "/y", "expected OWNER/NAME")])
+    ("-o/x", "expected OWNER/NAME"), ("x" * 5000 + "/y", "expected OWNER/NAME"),
+    ("my-org/..", "expected OWNER/NAME"), ("my-org/.", "expected OWNER/NAME")])
 def test_a_bad_repository_name_is_one_message_and_exit_2(repo: str, message: str, tmp_path: Path, monkeypatch,
                                                          capsys):
     monkeypatch.setenv("PATH", _fake_gh(tmp_path, good())["PATH"])
