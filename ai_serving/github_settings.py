@@ -94,8 +94,8 @@ def _variables(get: Get, path: str) -> dict[str, str] | None:
     page = 1
     while True:
         answer = get(f"{path}?per_page={_PAGE}&page={page}")
-        if answer is None:
-            return None if page == 1 else found
+        if answer is None:  # a page that cannot be read leaves the listing unread, not shorter
+            return None
         items = answer.get("variables", [])
         found.update({v["name"]: v["value"] for v in items})
         if not items or len(found) >= answer.get("total_count", 0):
