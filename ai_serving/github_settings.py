@@ -25,6 +25,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from infra.config.errors import shown
+
 from .outcome import UsageError, bounded
 
 #: The pull-request workflow's jobs that must pass before a merge to main (their check names).
@@ -154,8 +156,8 @@ def _variable_checks(get: Get, repo: str) -> list[Finding]:
     if unread:
         # An unread listing is not an empty one: "not set" would pass the checks that something is absent.
         return [Finding(f"{e} variables", False, "cannot read them (404)") for e in unread]
-    repository = listings[None] or {}
-    per_env = {e: found or {} for e, found in listings.items() if e is not None}
+    repository = listings.pop(None)
+    per_env: dict[str, dict[str, str]] = listings  # every listing was read (checked above)
     findings = [Finding(f"repository variable {v}", v in repository, "set" if v in repository else "missing")
                 for v in REPOSITORY_VARIABLES]
     findings.append(Finding(f"repository variable {DEPLOY_IDENTITY}", DEPLOY_IDENTITY not in repository,
@@ -188,8 +190,10 @@ def _main_branch_checks(get: Get, repo: str) -> list[Finding]:
     reviews = protection.get("required_pull_request_reviews") or {}
     pr_rules = [r.get("parameters", {}) for r in rules if r.get("type") == "pull_request"]
 
-    def either(protection_key: str, rule_key: str) -> bool:
-        return bool(reviews.get(protection_key)) or any(p.get(rule_key) for p in pr_rules)
+    def either(setting: str, protection_key: str, rule_key: str, on: str) -> Finding:
+        """A review setting branch protection (``protection_key``) or a ruleset (``rule_key``) may enforce."""
+        ok = bool(reviews.get(protection_key)) or any(p.get(rule_key) for p in pr_rules)
+        return Finding(f"{MAIN}: {setting}", ok, on if ok else "off")
 
     # Required checks that only GitHub Actions can satisfy (its app id on the check, not "any source").
     checks = protection.get("required_status_checks") or {}
@@ -208,13 +212,10 @@ def _main_branch_checks(get: Get, repo: str) -> list[Finding]:
         Finding(f"{MAIN}: pull request required", bool(reviews) or bool(pr_rules),
                 "required" if reviews or pr_rules else
                 "no branch protection or ruleset requires one (GitHub shows branch protection to admins only)"),
-        Finding(f"{MAIN}: review from code owners", either("require_code_owner_reviews", "require_code_owner_review"),
-                "required" if either("require_code_owner_reviews", "require_code_owner_review") else "off"),
-        Finding(f"{MAIN}: dismiss stale approvals", either("dismiss_stale_reviews", "dismiss_stale_reviews_on_push"),
-                "on" if either("dismiss_stale_reviews", "dismiss_stale_reviews_on_push") else "off"),
-        Finding(f"{MAIN}: approval of the most recent push",
-                either("require_last_push_approval", "require_last_push_approval"),
-                "required" if either("require_last_push_approval", "require_last_push_approval") else "off"),
+        either("review from code owners", "require_code_owner_reviews", "require_code_owner_review", "required"),
+        either("dismiss stale approvals", "dismiss_stale_reviews", "dismiss_stale_reviews_on_push", "on"),
+        either("approval of the most recent push", "require_last_push_approval", "require_last_push_approval",
+               "required"),
         Finding(f"{MAIN}: required status checks from GitHub Actions", not missing,
                 "all of " + ", ".join(REQUIRED_CHECKS) if not missing else
                 "missing (or not bound to GitHub Actions) " + ", ".join(missing)),
@@ -244,7 +245,7 @@ def _bypass(get: Get, repo: str, protection: dict[str, Any], rules: list[dict[st
 def check(get: Get, repo: str) -> list[Finding]:
     """Every setting the README requires, as findings, in the README's order."""
     if not _REPO.fullmatch(repo):
-        raise UsageError(f"repository: expected OWNER/NAME (e.g. my-org/ai-serving); found {repo[:100]!r}")
+        raise UsageError(f"repository: expected OWNER/NAME (e.g. my-org/ai-serving); found {shown(repo)}")
     findings: list[Finding] = []
     for env in (*DEPLOY_ENVIRONMENTS, WAIVER_ENVIRONMENT):
         findings += _environment_checks(get, repo, env)

@@ -377,7 +377,8 @@ def test_the_command_exits_0_when_everything_is_set(tmp_path: Path, monkeypatch)
 @pytest.mark.parametrize(("repo", "message"), [
     ("not a repo", "expected OWNER/NAME"), ("a/b/c", "expected OWNER/NAME"), ("../x", "expected OWNER/NAME"),
     ("-o/x", "expected OWNER/NAME"), ("x" * 5000 + "/y", "expected OWNER/NAME"),
-    ("my-org/..", "expected OWNER/NAME"), ("my-org/.", "expected OWNER/NAME")])
+    ("my-org/..", "expected OWNER/NAME"), ("my-org/.", "expected OWNER/NAME"),
+    ("ghp_" + "a1B2" * 9, "a GitHub token (not shown")])
 def test_a_bad_repository_name_is_one_message_and_exit_2(repo: str, message: str, tmp_path: Path, monkeypatch,
                                                          capsys):
     monkeypatch.setenv("PATH", _fake_gh(tmp_path, good())["PATH"])
@@ -388,7 +389,7 @@ def test_a_bad_repository_name_is_one_message_and_exit_2(repo: str, message: str
     assert code == 2
     err = capsys.readouterr().err
     assert (message in err or "error: the following arguments are required: repo" in err)
-    assert "Traceback" not in err and len(err) < 400
+    assert "Traceback" not in err and len(err) < 400 and "a1B2a1B2" not in err, "a pasted token is never echoed"
     assert not (tmp_path / "calls.log").exists(), "nothing is asked of GitHub for a bad name"
 
 
