@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.processes import alive
 from tests.workflow_docs import GITHUB
 
 SCRIPT = GITHUB / "actions" / "azure-federated-token" / "federated_token.py"
@@ -114,15 +115,6 @@ def _wait_for(predicate, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie (ended, not yet reaped by init in this sandbox) has ended too.
-    return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-
-
 def test_start_writes_the_token_and_the_environment_and_returns(tmp_path: Path, job, service: FakeTokenService):
     result = _start(job, tmp_path, "--interval", "60")
     assert result.returncode == 0, result.stderr
@@ -144,7 +136,7 @@ def test_the_refresher_keeps_the_file_fresh_through_errors_then_stops(tmp_path: 
                                                                        service: FakeTokenService):
     assert _start(job, tmp_path, "--interval", "0.2").returncode == 0
     pid = int((tmp_path / "token.pid").read_text())
-    assert _alive(pid)
+    assert alive(pid)
     _wait_for(lambda: len(service.issued) >= 3)
     service.statuses = [500, 503]  # GitHub's service has a bad moment: the last good token stays
     seen: set[str] = set()
@@ -162,12 +154,12 @@ def test_the_refresher_keeps_the_file_fresh_through_errors_then_stops(tmp_path: 
     service.raw = [b"HTTP/1.1 two hundred\r\n\r\n"]
     service.statuses = [401]
     _wait_for(lambda: len(service.issued) >= issued + 2)
-    assert _alive(pid)
+    assert alive(pid)
     log = (tmp_path / "token.log").read_text()
     assert "could not be reached (BadStatusLine)" in log and "HTTP 401" in log and "Traceback" not in log
     # The job's request token has expired: refused three times in a row, the refresher stops by itself.
     service.always = 401
-    _wait_for(lambda: not _alive(pid))
+    _wait_for(lambda: not alive(pid))
     assert "stopping: GitHub's token service answered HTTP 401 (3 times in a row)" in (
         tmp_path / "token.log").read_text()
 
@@ -175,9 +167,9 @@ def test_the_refresher_keeps_the_file_fresh_through_errors_then_stops(tmp_path: 
 def test_stop_ends_the_refresher(tmp_path: Path, job):
     assert _start(job, tmp_path, "--interval", "60").returncode == 0
     pid = int((tmp_path / "token.pid").read_text())
-    assert _alive(pid)
+    assert alive(pid)
     assert _run(job, "stop", "--file", str(tmp_path / "token")).returncode == 0
-    _wait_for(lambda: not _alive(pid))
+    _wait_for(lambda: not alive(pid))
     assert not (tmp_path / "token.pid").exists()
 
 
@@ -186,8 +178,8 @@ def test_a_second_start_replaces_the_first_refresher(tmp_path: Path, job):
     first = int((tmp_path / "token.pid").read_text())
     assert _start(job, tmp_path, "--interval", "60").returncode == 0
     second = int((tmp_path / "token.pid").read_text())
-    assert second != first and _alive(second)
-    _wait_for(lambda: not _alive(first))
+    assert second != first and alive(second)
+    _wait_for(lambda: not alive(first))
 
 
 def test_stop_leaves_a_process_alone_whose_pid_a_stale_file_names(tmp_path: Path, job):
@@ -206,7 +198,7 @@ def test_stop_leaves_a_process_alone_whose_pid_a_stale_file_names(tmp_path: Path
 def test_the_refresher_ends_after_max_seconds(tmp_path: Path, job, service: FakeTokenService):
     assert _start(job, tmp_path, "--interval", "0.1", "--max-seconds", "0.5").returncode == 0
     pid = int((tmp_path / "token.pid").read_text())
-    _wait_for(lambda: not _alive(pid))
+    _wait_for(lambda: not alive(pid))
     assert "stopping: --max-seconds reached" in (tmp_path / "token.log").read_text()
 
 

@@ -21,6 +21,7 @@ from ai_serving.org.plan_all import OutputFolder, plan_all
 from ai_serving.outcome import UsageError, exit_text
 
 from .cli_helpers import write_stack
+from .processes import alive
 from .stackdata import base_config
 
 # A tiny program: a few resources, and per stack config the failure under test.
@@ -217,21 +218,9 @@ def test_a_killed_worker_leaves_no_pack_process_behind(tmp_path, monkeypatch):
     assert rows["ok1-dev"]["status"] == rows["ok2-dev"]["status"] == "ok"
     pack_pid = int(pid_file.read_text())
     deadline = time.monotonic() + 30  # generous: the kernel delivers the parent-death signal at once
-    while time.monotonic() < deadline and _alive(pack_pid):
+    while time.monotonic() < deadline and alive(pack_pid):
         time.sleep(0.1)
-    assert not _alive(pack_pid), f"pack process {pack_pid} outlived its worker"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie waiting for a reaper is not running
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    assert not alive(pack_pid), f"pack process {pack_pid} outlived its worker"
 
 
 def test_the_output_folder_holds_exactly_one_run(tmp_path):
