@@ -315,7 +315,13 @@ FAILING = [
         "rule 'AllowServingFromVnet' allows inbound",
     ),
     ("NET-02", "nsg", {"securityRules.2.sourceAddressPrefix": "Internet"}, "rule 'AllowHealthProbe'"),
-    ("NET-02", "security-rule", {"sourceAddressPrefixes": ["0.0.0.0/0"]}, "from any source"),
+    ("NET-02", "security-rule", {"sourceAddressPrefixes": ["0.0.0.0/0"]}, "from public address space"),
+    # Found by review: two halves of the Internet, each a rule of its own, passed a test for `*`/`/0`.
+    ("NET-02", "security-rule", {"sourceAddressPrefixes": ["10.0.0.0/8", "0.0.0.0/1"]}, "('0.0.0.0/1')"),
+    ("NET-02", "security-rule", {"sourceAddressPrefixes": ["128.0.0.0/1"]}, "('128.0.0.0/1')"),
+    ("NET-02", "nsg", {"securityRules.0.sourceAddressPrefix": "AzureCloud"}, "'AllowServingFromVnet'"),
+    ("NET-02", "nsg", {"securityRules.0.sourceAddressPrefix": "2000::/3"}, "('2000::/3')"),
+    ("NET-02", "nsg", {"securityRules.0.sourceAddressPrefix": "20.1.2.3"}, "('20.1.2.3')"),
     # Subnets, standalone and embedded
     ("NET-03", "subnet", {"networkSecurityGroup": DELETE}, "subnet 'snet-gpu' has no networkSecurityGroup"),
     ("NET-03", "vnet", {"subnets.0.networkSecurityGroup": DELETE}, "subnet 'snet-gpu'"),
@@ -512,6 +518,17 @@ def test_equivalent_or_harmless_settings_pass(rule_id: str, name: str, changes: 
         assert verdict.messages == ["retentionInDays is 7, below the minimum of 30"]
         return
     assert verdict.violations == (), verdict.messages
+
+
+@pytest.mark.parametrize(
+    ("prefix", "public"),
+    [("AzureCloud.WestEurope", True), ("azurecloud", True), ("Internet", True), ("0.0.0.0/1", True),
+     ("52.0.0.0/9", True), ("2000::/3", True), ("10.0.0.0/8", False), ("172.16.4.0/24", False),
+     ("100.64.0.0/10", False), ("fd00::/8", False), ("VirtualNetwork", False), ("AzureLoadBalancer", False)],
+)
+def test_public_sources_are_told_from_private_ones(prefix: str, public: bool) -> None:
+    changes = {"securityRules.0.sourceAddressPrefix": prefix}
+    assert bool(run("NET-02", "nsg", changes).messages) is public
 
 
 def test_icmp_from_anywhere_still_fails_any_inbound_source() -> None:

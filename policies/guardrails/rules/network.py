@@ -84,6 +84,19 @@ def is_public(prefix: Any) -> bool:
                    for block in _NON_PUBLIC)
 
 
+def prefix_shown(prefix: Any) -> str:
+    """A source prefix as a message shows it: an address or range parses as one (never a secret), anything
+    else goes through ``shown``."""
+    if isinstance(prefix, str):
+        try:
+            ipaddress.ip_network(prefix.strip(), strict=False)
+        except ValueError:
+            pass
+        else:
+            return f"'{prefix.strip()}'"
+    return shown(prefix)
+
+
 def covers(port_spec: Any, port: int) -> bool:
     """Whether a destination port spec (``*``, ``22``, ``20-25``) includes ``port``."""
     if isinstance(port_spec, (int, float)):
@@ -176,7 +189,7 @@ def net01(props: Any, ctx: Context) -> Findings:
             if open_ports and public:
                 out.add(
                     f"rule {label} allows port {', '.join(map(str, open_ports))} inbound from public address "
-                    f"space ({', '.join(shown(s) for s in public[:4])})"
+                    f"space ({', '.join(prefix_shown(s) for s in public[:4])})"
                 )
     return out
 
@@ -184,15 +197,18 @@ def net01(props: Any, ctx: Context) -> Findings:
 @rule(
     "NET-02",
     "net-02-no-internet-inbound",
-    title="No inbound traffic from any source",
+    title="No inbound traffic from public address space",
     description=(
-        "No network security rule may allow inbound traffic from any source (`*`, `Internet`, `0.0.0.0/0`)."
+        "No network security rule may allow inbound traffic from the Internet or any public address range "
+        "(`*`, `Internet`, `AzureCloud`, `0.0.0.0/0`, a public IP or prefix). Sources are judged one by one, "
+        "so ranges that together cover the Internet (`0.0.0.0/1` + `128.0.0.0/1`) fail too."
     ),
     severity="high",
     category="security",
     remediation=(
-        "Name the allowed sources (address prefixes, service tags such as VirtualNetwork or "
-        "AzureLoadBalancer, or application security groups)."
+        "Name private sources only (the virtual network's prefixes, service tags such as VirtualNetwork or "
+        "AzureLoadBalancer, or application security groups); the serving endpoint has no authentication of "
+        "its own and must stay inside the private network."
     ),
     link=psrule("Azure.NSG.AnyInboundSource"),
     anchors=("PSRule Azure.NSG.AnyInboundSource",),
@@ -202,8 +218,16 @@ def net02(props: Any, ctx: Context) -> Findings:
     out = Findings()
     for label, item in security_rules(props, ctx.resource_type):
         with out.check():
-            if _allows_inbound(item) and any(is_internet(s) for s in _sources(item)):
-                out.add(f"rule {label} allows inbound traffic from any source")
+            if not _allows_inbound(item):
+                continue
+            # Per source, with NET-01's test: a check for `*` and `/0` alone passed two rules that split
+            # the Internet in halves, and `AzureCloud` (anyone on Azure), found by review.
+            public = [s for s in _sources(item) if is_public(s)]
+            if public:
+                out.add(
+                    f"rule {label} allows inbound traffic from public address space "
+                    f"({', '.join(prefix_shown(s) for s in public[:4])})"
+                )
     return out
 
 
