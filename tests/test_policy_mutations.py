@@ -134,7 +134,7 @@ def test_resources_inside_an_arm_template_are_judged(row, rule_id, props):
     assert rule.applies_to(token)
     verdict = rule.check(props, environment="prod", resource_type=token, name="arm")
     assert verdict.violations, f"{rule_id} passed {row}: {verdict}"
-    assert all(v.message.startswith("template resource ") for v in verdict.violations)
+    assert all(v.message.startswith(("template resource ", "the pack cannot see")) for v in verdict.violations)
 
 
 def test_a_template_without_such_resources_is_not_applicable():
@@ -146,7 +146,20 @@ def test_a_template_without_such_resources_is_not_applicable():
     ("linked-template", {"properties": {"mode": "Incremental", "templateLink": {"uri": "https://example.com/t.json"}}}),
     ("unknown-resource-type", _deployment({"type": "Microsoft.Web/sites", "name": "app",
                                            "properties": {"publicNetworkAccess": "Enabled"}})),
-], ids=["linked-template", "unknown-resource-type"])
+    # Found by review: rules that deny a known-bad value read an expression as some other string and passed.
+    ("owner-by-expression", _deployment({
+        "type": "Microsoft.Authorization/roleAssignments", "name": "[guid(resourceGroup().id)]", "properties": {
+            "roleDefinitionId": "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', "
+                                "'8e3af657-a8ff-443c-a75c-2fe8c4bcb635')]", "principalId": "p"}})),
+    ("ssh-source-by-parameter", _deployment({
+        "type": "Microsoft.Network/networkSecurityGroups", "name": "nsg-arm", "properties": {"securityRules": [
+            {"name": "ssh", "properties": {"access": "Allow", "direction": "Inbound", "protocol": "Tcp",
+                                           "destinationPortRange": "22", "sourceAddressPrefix": "[parameters('s')]"}}]}})),
+    ("admin-user-by-parameter", _deployment({
+        "type": "Microsoft.ContainerRegistry/registries", "name": "cr", "sku": {"name": "Premium"},
+        "properties": {"adminUserEnabled": "[parameters('a')]"}})),
+], ids=["linked-template", "unknown-resource-type", "owner-by-expression", "ssh-source-by-parameter",
+        "admin-user-by-parameter"])
 def test_what_the_pack_cannot_see_into_fails_closed(row, props):
     from guardrails import all_rules
 
@@ -158,3 +171,13 @@ def test_what_the_pack_cannot_see_into_fails_closed(row, props):
         assert verdict.violations and "cannot see" in verdict.violations[0].message, (rule.id, verdict)
     waivable = next(r for r in all_rules() if r.waivable and r.scope == "resource")
     assert not waivable.check(props, environment="prod", resource_type=token, name="arm").violations
+
+
+def test_an_expression_only_in_a_name_or_an_escaped_bracket_leaves_a_resource_judged():
+    from guardrails import templates
+
+    named = {"type": "Microsoft.KeyVault/vaults", "name": "[concat('kv-', uniqueString(resourceGroup().id))]",
+             "dependsOn": ["[resourceId('x', 'y')]"], "properties": {"description": "[[not an expression]"}}
+    assert list(templates.opaque_parts(_deployment(named))) == []
+    assert templates.first_expression({"properties": {"a": [{"b": " [variables('v')] "}]}}) == "properties.a[0].b"
+    assert not templates.is_expression("[not closed") and not templates.is_expression(42)

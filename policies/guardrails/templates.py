@@ -5,7 +5,8 @@ a public, key-enabled OpenAI account there was invisible to every rule. Each res
 also judges a deployment: ``Rule.evaluate`` runs it on every template resource of a type it judges,
 converted from ARM's shape (``{type, apiVersion, name, properties: {...}}``) to azure-native's wire
 shape, and reports "template resource <name>: ..." against the deployment. Template expressions
-(``[parameters('x')]``) are strings no rule accepts as a safe value, so they fail closed. Nested
+(``[parameters('x')]``) in a resource's settings are not evaluated: such a resource is opaque, like one
+of a type the pack does not map. Nested
 deployments are followed. What the pack cannot see into (``opaque_parts``: a linked template, a
 resource type it does not map) fails the non-waivable rules (public AI access, local auth, management
 ports from the Internet): those exposures could hide there, and nobody may waive them.
@@ -73,6 +74,46 @@ def opaque_parts(props: Any, depth: int = 0) -> Iterator[str]:
             yield from (f"{label}/{part}" for part in opaque_parts(resource, depth + 1))
         elif arm_type not in ARM_TYPES:
             yield f"template resource {label} has type {arm_type[:80] or '(none)'!r}, which the pack does not judge"
+        elif (path := first_expression(resource)) is not None:
+            # The rules that deny a known-bad value (Owner's GUID, a `*` source, adminUserEnabled) read an
+            # expression as an unknown string and passed it; ARM resolves it to any value at deploy time
+            # (`[parameters('src')]` defaulting to `*`), found by review. The pack does not evaluate them.
+            yield (f"template resource {label} sets {path[:80]} by a template expression, which the pack does "
+                   "not evaluate")
+
+
+# Keys of a template resource that name or order it; an expression there does not change what it is.
+_NAMING_KEYS = frozenset({"type", "apiVersion", "name", "dependsOn", "comments", "condition", "copy", "metadata"})
+
+
+def is_expression(value: Any) -> bool:
+    """Whether ``value`` is an ARM template expression: a string in brackets (``[[`` escapes a literal)."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    return text.startswith("[") and not text.startswith("[[") and text.endswith("]")
+
+
+def first_expression(resource: Any, path: str = "", depth: int = 0) -> str | None:
+    """The path of the first template expression among ``resource``'s settings (not its naming keys)."""
+    value = reveal(resource)
+    if depth > 64:
+        return path or "<resource>"  # deeper than any real resource: treat as unreadable
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if depth == 0 and key in _NAMING_KEYS:
+                continue
+            found = first_expression(item, f"{path}.{key}" if path else str(key), depth + 1)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = first_expression(item, f"{path}[{i}]", depth + 1)
+            if found is not None:
+                return found
+    elif is_expression(value):
+        return path or "<resource>"
+    return None
 
 
 def template_resources(props: Any, depth: int = 0) -> Iterator[tuple[str, str, dict[str, Any]]]:
