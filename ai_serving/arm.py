@@ -8,7 +8,8 @@ own, how. Everything that needs one of these facts reads it here:
 - the diagram (``reports/diagram.py``) matches ARM ids to plan resources and labels nodes;
 - the cross-team checks (``org/crossteam.py``) compare globally unique names across stacks;
 - the policy pack gets a generated copy, ``policies/guardrails/arm_types.json`` (``make generate``),
-  because the pack must not import the tooling.
+  because the pack must not import the tooling: the ``policy=True`` rows, and every token, which is the
+  list of types GEN-04 allows a stack to declare.
 
 A type missing here still plans: its mock id falls back to ``Mock.<module>/<Type>`` and its name
 to the Pulumi name, but stack rules and the diagram cannot resolve references to it.
@@ -132,6 +133,11 @@ def physical_name(token: str, name: str, inputs: dict[str, Any] | None) -> str:
     entry = ARM_TYPES.get(token)
     value = (inputs or {}).get(entry.name_input) if entry else None
     return value if isinstance(value, str) else name
+
+
+def declarable() -> list[str]:
+    """Every azure-native type the program may declare: the policy pack allows no other (GEN-04)."""
+    return sorted(ARM_TYPES)
 
 
 def policy_table() -> dict[str, list[str]]:

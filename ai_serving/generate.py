@@ -109,10 +109,12 @@ def pack_service_domains() -> str:
 
 
 def pack_arm_types() -> str:
-    """The ARM type table's part the pack's stack rules use to resolve ARM ids to resources."""
-    from .arm import policy_table
+    """The ARM type table's part the pack's stack rules use to resolve ARM ids to resources, and every type
+    the program may declare (GEN-04's default allow-list)."""
+    from .arm import declarable, policy_table
 
-    return _json({"_comment": _HEADER.format(sources="ai_serving/arm.py"), "types": policy_table()})
+    return _json({"_comment": _HEADER.format(sources="ai_serving/arm.py"), "types": policy_table(),
+                  "declarable": declarable()})
 
 
 def pack_prices() -> str:

@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from guardrails import all_rules, lookup
 
+from ai_serving import arm
 from tests.fixtures.policy import DELETE, UNKNOWN, baseline, fixture, mutate, names, secret
 
 RESOURCE_RULES = [r for r in all_rules() if r.scope == "resource"]
+DECLARABLE = set(arm.declarable())
 PROVIDER = {
     "type": "pulumi:providers:azure-native",
     "name": "default_3_29_0",
@@ -30,6 +32,8 @@ BASELINE_ENVIRONMENT = {"DEP-06": "dev"}
 def fixtures_for(rule_id: str) -> list[dict[str, Any]]:
     rule = lookup(rule_id)
     found = [fixture(n) for n in names() if rule.applies_to(fixture(n)["type"])]
+    if rule_id == "GEN-04":  # some baselines are of types only other rules' tests need (a standalone rule)
+        found = [fx for fx in found if fx["type"] in DECLARABLE]
     return found + ([PROVIDER] if rule.applies_to(PROVIDER["type"]) else [])
 
 
@@ -322,6 +326,8 @@ FAILING = [
     ("NET-02", "nsg", {"securityRules.0.sourceAddressPrefix": "AzureCloud"}, "'AllowServingFromVnet'"),
     ("NET-02", "nsg", {"securityRules.0.sourceAddressPrefix": "2000::/3"}, "('2000::/3')"),
     ("NET-02", "nsg", {"securityRules.0.sourceAddressPrefix": "20.1.2.3"}, "('20.1.2.3')"),
+    # Resource types the platform does not declare, found by review: unjudged, each a way around a rule
+    ("GEN-04", "security-rule", {}, "type azure-native:network:SecurityRule is not one the platform declares"),
     # Subnets, standalone and embedded
     ("NET-03", "subnet", {"networkSecurityGroup": DELETE}, "subnet 'snet-gpu' has no networkSecurityGroup"),
     ("NET-03", "vnet", {"subnets.0.networkSecurityGroup": DELETE}, "subnet 'snet-gpu'"),

@@ -181,3 +181,53 @@ def test_an_expression_only_in_a_name_or_an_escaped_bracket_leaves_a_resource_ju
     assert list(templates.opaque_parts(_deployment(named))) == []
     assert templates.first_expression({"properties": {"a": [{"b": " [variables('v')] "}]}}) == "properties.a[0].b"
     assert not templates.is_expression("[not closed") and not templates.is_expression(42)
+
+
+# Found by review: each of these types carried an exposure no rule judged (a secret in an extension's
+# settings, a password reset, a public VM, Network Manager rules that override NSGs), so GEN-04 refuses any
+# type the platform does not declare.
+UNDECLARED_TYPES = [
+    "azure-native:compute:VirtualMachineScaleSetExtension",
+    "azure-native:compute:VirtualMachineExtension",
+    "azure-native:compute:VirtualMachineRunCommandByVirtualMachine",
+    "azure-native:compute:VirtualMachine",
+    "azure-native:network:AdminRule",
+    "azure-native:network:BastionHost",
+    "azure-native:network:ApplicationGateway",
+    "azure-native:resources:Deployment",
+    "azure-native:authorization:PimRoleEligibilitySchedule",
+    "command:local:Command",
+    "pulumi:providers:command",
+    "azure-native:compute/v20240301:VirtualMachineScaleSetExtension",
+]
+
+
+@pytest.mark.parametrize("token", UNDECLARED_TYPES)
+def test_a_type_the_platform_does_not_declare_fails(token):
+    verdict = lookup("GEN-04").check({"location": "swedencentral"}, environment="dev", resource_type=token, name="x")
+    assert [v.message for v in verdict.violations] == [
+        f"type {canonical_and(token)} is not one the platform declares (allowedTypes)"]
+
+
+def canonical_and(token: str) -> str:
+    from guardrails.values import canonical_type
+
+    return canonical_type(token)
+
+
+@pytest.mark.parametrize("token", [
+    "azure-native:network:LoadBalancer", "azure-native:network/v20240301:LoadBalancer",
+    "azure-native:insights:DiagnosticSetting", "pulumi:pulumi:Stack", "pulumi:providers:azure-native",
+    "ai-serving:gpu_pool:GpuInferencePool",
+])
+def test_the_platforms_own_types_pass(token):
+    assert not lookup("GEN-04").check({}, environment="prod", resource_type=token, name="x").violations
+
+
+def test_gen04_allows_exactly_the_type_table_and_an_extension_is_a_config_change():
+    from ai_serving import arm
+
+    allowed = lookup("GEN-04").defaults()["allowedTypes"]
+    assert [t for t in allowed if t.startswith("azure-native:")] == arm.declarable()
+    token = "azure-native:compute:VirtualMachine"
+    assert not lookup("GEN-04").check({}, resource_type=token, allowedTypes=[*allowed, token]).violations

@@ -42,6 +42,12 @@ def arm_types() -> dict[str, tuple[str, str, str]]:
     return {token: (entry[0], entry[1], entry[2]) for token, entry in doc["types"].items()}
 
 
+@cache
+def declarable_types() -> tuple[str, ...]:
+    """Every azure-native type the program may declare (the tooling's type table, ``make generate``)."""
+    return tuple(json.loads(_ARM_TYPES.read_text(encoding="utf-8"))["declarable"])
+
+
 def string_list(description: str, default: list[str]) -> dict[str, Any]:
     """Schema of a list of strings."""
     return {"type": "array", "items": {"type": "string"}, "description": description, "default": default}

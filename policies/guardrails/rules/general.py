@@ -1,9 +1,11 @@
-"""Rules for every resource: GEN-01 (tags), GEN-02 (regions), GEN-03 (locks on stateful resources in prod)."""
+"""Rules for every resource: GEN-01 (tags), GEN-02 (regions), GEN-03 (locks on stateful resources in prod),
+GEN-04 (only the resource types the platform declares)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from fnmatch import fnmatchcase
 from typing import Any
 
 from .. import config as cfg
@@ -203,4 +205,43 @@ def gen03(resources: Sequence[StackResource], ctx: Context) -> Findings:
     return out
 
 
-RULES = (gen01, gen02, gen03)
+# Besides the azure-native types of the tooling's table: the stack itself, the azure-native provider, and the
+# project's own components (a component declares nothing in Azure; a custom resource of package
+# `ai-serving` cannot exist, there is no such provider).
+_ALWAYS_ALLOWED = ("pulumi:pulumi:Stack", AZURE_PROVIDER, "ai-serving:*")
+
+
+@rule(
+    "GEN-04",
+    "gen-04-allowed-resource-types",
+    title="Only the resource types the platform declares",
+    description=(
+        "A stack may declare only the resource types in `allowedTypes` (default: every azure-native type of the "
+        "platform's type table, `ai_serving/arm.py`, its components, the stack and the azure-native provider). "
+        "The other rules judge those types; any other type (a VM extension, a public Bastion or gateway, an ARM "
+        "template deployment, another provider's resources) would reach Azure unjudged."
+    ),
+    severity="high",
+    category="security",
+    remediation=(
+        "Declare the resource through the platform's components; a new type gets its row in `ai_serving/arm.py` "
+        "and its rules (README \"How to extend\"), reviewed by the platform team."
+    ),
+    link="https://learn.microsoft.com/azure/governance/policy/samples/built-in-policies#general",
+    anchors=("Azure Policy a08ec900-254a-4555-9bf5-e42af04b5c5c (allowed resource types)",),
+    types=("*",),
+    config={
+        "allowedTypes": cfg.string_list(
+            "Resource type tokens (fnmatch patterns) a stack may declare.",
+            [*cfg.declarable_types(), *_ALWAYS_ALLOWED],
+        )
+    },
+)
+def gen04(props: Any, ctx: Context) -> list[str]:
+    token = canonical_type(ctx.resource_type)
+    if any(fnmatchcase(token, pattern) for pattern in ctx.config["allowedTypes"]):
+        return []
+    return [f"type {token[:120]} is not one the platform declares (allowedTypes)"]
+
+
+RULES = (gen01, gen02, gen03, gen04)
