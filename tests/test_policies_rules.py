@@ -328,6 +328,13 @@ FAILING = [
     ("NET-02", "nsg", {"securityRules.0.sourceAddressPrefix": "20.1.2.3"}, "('20.1.2.3')"),
     # Resource types the platform does not declare, found by review: unjudged, each a way around a rule
     ("GEN-04", "security-rule", {}, "type azure-native:network:SecurityRule is not one the platform declares"),
+    # Load balancer frontends and workspace keys (found by review: no rule judged either)
+    ("NET-08", "load-balancer", {"frontendIPConfigurations.0.publicIPAddress": {"id": "/x/publicIPAddresses/pip"},
+                                 "frontendIPConfigurations.0.subnet": DELETE}, "has a publicIPAddress"),
+    ("NET-08", "load-balancer", {"frontendIPConfigurations.0.publicIPPrefix": {"id": UNKNOWN}}, "publicIPPrefix"),
+    ("MON-04", "workspace", {"features.disableLocalAuth": DELETE}, "unset or false"),
+    ("MON-04", "workspace", {"features": DELETE}, "shared keys still work"),
+    ("MON-04", "workspace", {"features.disableLocalAuth": False}, "unset or false"),
     # Subnets, standalone and embedded
     ("NET-03", "subnet", {"networkSecurityGroup": DELETE}, "subnet 'snet-gpu' has no networkSecurityGroup"),
     ("NET-03", "vnet", {"subnets.0.networkSecurityGroup": DELETE}, "subnet 'snet-gpu'"),

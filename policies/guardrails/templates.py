@@ -38,6 +38,7 @@ ARM_TYPES: Mapping[str, tuple[str, bool]] = {
     "microsoft.network/networksecuritygroups": ("azure-native:network:NetworkSecurityGroup", False),
     "microsoft.network/networksecuritygroups/securityrules": ("azure-native:network:SecurityRule", False),
     "microsoft.network/networkinterfaces": ("azure-native:network:NetworkInterface", False),
+    "microsoft.network/loadbalancers": ("azure-native:network:LoadBalancer", False),
     "microsoft.compute/virtualmachines": ("azure-native:compute:VirtualMachine", False),
     "microsoft.compute/virtualmachinescalesets": ("azure-native:compute:VirtualMachineScaleSet", False),
     "microsoft.authorization/roledefinitions": ("azure-native:authorization:RoleDefinition", False),

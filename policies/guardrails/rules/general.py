@@ -9,7 +9,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from .. import config as cfg
-from ..define import psrule, rule
+from ..define import azure_policy, psrule, rule
 from ..environment import is_prod
 from ..graph import azure_name, references, resource_group, scope_covers
 from ..model import Context, Findings, NotApplicable, StackResource, of_types
@@ -227,8 +227,8 @@ _ALWAYS_ALLOWED = ("pulumi:pulumi:Stack", AZURE_PROVIDER, "ai-serving:*")
         "Declare the resource through the platform's components; a new type gets its row in `ai_serving/arm.py` "
         "and its rules (README \"How to extend\"), reviewed by the platform team."
     ),
-    link="https://learn.microsoft.com/azure/governance/policy/samples/built-in-policies#general",
-    anchors=("Azure Policy a08ec900-254a-4555-9bf5-e42af04b5c5c (allowed resource types)",),
+    link=azure_policy("a08ec900-254a-4555-9bf5-e42af04b5c5c"),
+    anchors=("Azure Policy a08ec900-254a-4555-9bf5-e42af04b5c5c (Allowed resource types)",),
     types=("*",),
     config={
         "allowedTypes": cfg.string_list(

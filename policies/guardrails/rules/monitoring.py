@@ -1,4 +1,5 @@
-"""Monitoring: MON-01 (diagnostic settings on services), MON-02 (Key Vault audit logs), MON-03 (retention).
+"""Monitoring: MON-01 (diagnostic settings on services), MON-02 (Key Vault audit logs), MON-03 (retention),
+MON-04 (workspace keys off).
 
 MON-01 and MON-02 are stack rules: a diagnostic setting is matched to its target by ``resourceUri``
 (see :mod:`guardrails.graph`).
@@ -152,4 +153,28 @@ def mon03(props: Any, ctx: Context) -> list[str]:
     return []
 
 
-RULES = (mon01, mon02, mon03)
+@rule(
+    "MON-04",
+    "mon-04-workspace-local-auth-disabled",
+    title="Log Analytics workspace keys off",
+    description=(
+        "Log Analytics workspaces must disable local (shared-key) authentication: ingestion and queries with "
+        "Entra ID only, so a leaked workspace key cannot write false logs or read them."
+    ),
+    severity="high",
+    category="security",
+    remediation=(
+        "Set `features.disableLocalAuth: true` (unset means the workspace keys work); diagnostic settings and "
+        "the Azure Monitor agent authenticate with Entra ID."
+    ),
+    link="https://learn.microsoft.com/azure/azure-monitor/logs/azure-ad-authentication-logs",
+    anchors=("Azure Monitor Logs: Microsoft Entra authentication (disableLocalAuth)",),
+    types=(WORKSPACE,),
+)
+def mon04(props: Any, ctx: Context) -> list[str]:
+    if is_true(get(props, "features.disableLocalAuth")):
+        return []
+    return ["features.disableLocalAuth is unset or false: the workspace's shared keys still work"]
+
+
+RULES = (mon01, mon02, mon03, mon04)

@@ -1,4 +1,5 @@
-"""Network security groups, security rules and subnets: NET-01..04.
+"""Network security groups, security rules and subnets: NET-01..04; private endpoints: NET-05..07; load
+balancer frontends: NET-08.
 
 Rules and subnets are judged wherever they are declared: a standalone ``network:SecurityRule``
 or a rule embedded in ``NetworkSecurityGroup.securityRules``; a standalone ``network:Subnet`` or
@@ -42,6 +43,7 @@ ACCOUNT = "azure-native:cognitiveservices:Account"
 VAULT = "azure-native:keyvault:Vault"
 STORAGE = "azure-native:storage:StorageAccount"
 REGISTRY = "azure-native:containerregistry:Registry"
+LOAD_BALANCER = "azure-native:network:LoadBalancer"
 CONNECTION_PROPS = ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections")
 
 # Sources that mean "anyone on the Internet" (Checkov's list plus IPv6 and any /0 prefix).
@@ -228,6 +230,37 @@ def net02(props: Any, ctx: Context) -> Findings:
                     f"rule {label} allows inbound traffic from public address space "
                     f"({', '.join(prefix_shown(s) for s in public[:4])})"
                 )
+    return out
+
+
+@rule(
+    "NET-08",
+    "net-08-load-balancer-private",
+    title="Load balancers are internal",
+    description=(
+        "A load balancer's frontends must be private (an address in a subnet), never a public IP address or "
+        "prefix: the model servers behind it answer without authentication of their own."
+    ),
+    severity="critical",
+    category="security",
+    remediation=(
+        "Give every `frontendIPConfigurations` entry a `subnet` and a private address, and no `publicIPAddress` "
+        "or `publicIPPrefix`; reach the pool from the private network (peering, private endpoints)."
+    ),
+    link="https://learn.microsoft.com/azure/load-balancer/components",
+    anchors=("Azure Load Balancer components: frontend IP configuration (public or internal)",),
+    types=(LOAD_BALANCER,),
+)
+def net08(props: Any, ctx: Context) -> Findings:
+    out = Findings()
+    for i, item in enumerate(elements(props, "frontendIPConfigurations")):
+        with out.check():
+            item = flat(known(item, f"frontendIPConfigurations[{i}]"))
+            label = shown(get(item, "name") or f"frontendIPConfigurations[{i}]")
+            # Read the references, not their ids: a new public IP's id is unknown until it exists.
+            public = [key for key in ("publicIPAddress", "publicIPPrefix") if present(get(item, key))]
+            if public:
+                out.add(f"frontend {label} has a {' and a '.join(public)}: the load balancer is public")
     return out
 
 
@@ -453,5 +486,5 @@ def net07(resources: Sequence[StackResource], ctx: Context) -> Findings:
     return out
 
 
-RULES = (net01, net02, net03, net04, net05, net06, net07)
+RULES = (net01, net02, net03, net04, net05, net06, net07, net08)
 __all__ = ["RULES", "connections", "covers", "is_internet", "security_rules", "subnets"]
