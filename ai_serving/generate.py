@@ -4,8 +4,10 @@
 file                                   generated from
 =====================================  ==========================================================
 policies/guardrails/catalogue.json     infra/catalogues/*.yaml, infra/config/regions.py,
-                                       infra/naming.py (tags), infra/config/profiles.py
-policies/guardrails/arm_types.json     ai_serving/arm.py (the types the pack's stack rules resolve)
+                                       infra/naming.py (tags), infra/config/profiles.py,
+                                       infra/components/roles.py (the roles a stack may grant)
+policies/guardrails/arm_types.json     ai_serving/arm.py (the types the pack's stack rules resolve,
+                                       and every type a stack may declare)
 policies/guardrails/prices.json        infra/catalogues/prices.yaml (the cost estimate's prices)
 policies/guardrails/public_suffix.py   infra/config/public_suffix.py (CS-06's wildcard rule, copied)
 policies/guardrails/service_domains.py infra/catalogues/azure_service_domains.yaml (the copy's Azure
@@ -48,6 +50,7 @@ def pack_catalogue() -> str:
     """The project facts the pack's rule defaults copy (GPU sizes, models and their lifecycle, deployment
     types, content-filter names, regions, tags)."""
     from infra import catalogues
+    from infra.components.roles import BUILTIN_ROLES
     from infra.config.profiles import PROFILES
     from infra.config.regions import REGION_SHORT_CODES
     from infra.naming import tags
@@ -57,7 +60,7 @@ def pack_catalogue() -> str:
     required = list(tags(SimpleNamespace(tags={}, team="", environment="", cost_center="")))  # type: ignore[arg-type]
     return _json({
         "_comment": _HEADER.format(sources="infra/catalogues/*.yaml, infra/config/regions.py, infra/naming.py "
-                                           "and infra/config/profiles.py"),
+                                           ", infra/config/profiles.py and infra/components/roles.py"),
         "gpuSkus": list(catalogues.gpu_skus()),
         "openaiModels": {name: list(entry["versions"]) for name, entry in catalogues.openai_models().items()},
         "openaiLifecycle": pack_lifecycle(),
@@ -67,6 +70,7 @@ def pack_catalogue() -> str:
         "regions": list(REGION_SHORT_CODES),
         "requiredTags": required,
         "tagPatterns": {"environment": f"^({'|'.join(PROFILES)})$"},
+        "grantableRoles": {guid: name for name, guid in BUILTIN_ROLES.items()},
     })
 
 

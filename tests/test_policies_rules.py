@@ -394,6 +394,18 @@ FAILING = [
     ("ACR-03", "registry", {"anonymousPullEnabled": True}, "anonymousPullEnabled"),
     # Role assignments
     ("RBAC-01", "role-assignment", {"principalType": "User"}, "principalType is User"),
+    # Found by review: roles that hand out access, and broad scopes, passed a deny-list of three roles.
+    ("RBAC-02", "role-assignment", {"roleDefinitionId": ROLE + "f58310d9-a9f6-439a-9e8d-f62e7b41a168"},
+     "grants 'f58310d9-a9f6-439a-9e8d-f62e7b41a168', not a role the platform grants"),  # RBAC Administrator
+    ("RBAC-02", "role-assignment", {"roleDefinitionId": ROLE + "00482a5a-887f-4fb3-b363-3b7fe8e74483"},
+     "not a role the platform grants (allowedRoles)"),  # Key Vault Administrator
+    ("RBAC-02", "role-assignment", {"scope": "/subscriptions/00000000-0000-0000-0000-000000000000"},
+     "scope is a whole subscription"),
+    ("RBAC-02", "role-assignment", {"scope": "/subscriptions/0/resourceGroups/rg-team-t-prod-sdc/"},
+     "scope is a whole resource group"),
+    ("RBAC-02", "role-assignment", {"scope": "/providers/Microsoft.Management/managementGroups/root"},
+     "scope is a management group"),
+    ("RBAC-02", "role-assignment", {"scope": "/"}, "scope is the whole tenant"),
     (
         "RBAC-02",
         "role-assignment",

@@ -231,3 +231,30 @@ def test_gen04_allows_exactly_the_type_table_and_an_extension_is_a_config_change
     assert [t for t in allowed if t.startswith("azure-native:")] == arm.declarable()
     token = "azure-native:compute:VirtualMachine"
     assert not lookup("GEN-04").check({}, resource_type=token, allowedTypes=[*allowed, token]).violations
+
+
+@pytest.mark.parametrize("action", [
+    "Microsoft.Authorization/*/write", "Microsoft.*", "microsoft.authorization/roleAssignments/write",
+    "Microsoft.Authorization/roleDefinitions/*", "*/action", "Microsoft.Authorization/elevateAccess/Action",
+])
+def test_a_custom_role_that_can_hand_out_access_fails(action):
+    props = {"roleName": "escalate", "permissions": [{"actions": ["Microsoft.Storage/storageAccounts/read", action]}]}
+    verdict = lookup("RBAC-02").check(props, resource_type="azure-native:authorization:RoleDefinition", name="r")
+    assert [v.message.split(" contains ")[0] for v in verdict.violations] == ["permissions[0].actions"]
+
+
+def test_a_role_assignment_on_a_resource_not_yet_created_is_judged_by_its_role_alone():
+    from tests.fixtures.policy import UNKNOWN
+
+    props = mutate(fixture("role-assignment")["props"], {"scope": UNKNOWN})
+    verdict = lookup("RBAC-02").check(props, resource_type="azure-native:authorization:RoleAssignment", name="r")
+    assert verdict.violations == () and verdict.undetermined == ()
+
+
+def test_the_roles_a_stack_may_grant_are_the_ones_the_components_grant():
+    from guardrails import config
+
+    from infra.components.roles import BUILTIN_ROLES
+
+    assert lookup("RBAC-02").defaults()["allowedRoles"] == list(BUILTIN_ROLES.values())
+    assert not set(config.DENIED_ROLES) & set(BUILTIN_ROLES.values())

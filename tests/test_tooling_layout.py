@@ -156,3 +156,19 @@ def test_every_azure_type_the_stacks_declare_is_in_the_type_table(project):
         declared |= {r.type for r in run.resources if r.type.startswith(arm.PACKAGE + ":")}
     missing = sorted(declared - set(arm.ARM_TYPES))
     assert missing == [], f"add these types to ai_serving/arm.py (then `make generate`): {missing}"
+
+
+def test_every_role_the_platform_may_grant_is_granted_by_an_example_stack(project):
+    """RBAC-02 lets a stack grant exactly infra/components/roles.py's roles: one nobody grants is an unused
+    privilege a single edit away from being granted (Key Vault Administrator once sat there)."""
+    from ai_serving.engine.project import read_stack_config
+    from ai_serving.engine.runner import run_program
+    from infra.components.roles import BUILTIN_ROLES
+
+    granted: set[str] = set()
+    for stack in project.stacks():
+        run = run_program(project, stack, read_stack_config(project, stack))
+        assert run.exit_code == 0, run.errors
+        granted |= {str(r.inputs["roleDefinitionId"]).rsplit("/", 1)[-1] for r in run.resources
+                    if r.type == "azure-native:authorization:RoleAssignment"}
+    assert granted == set(BUILTIN_ROLES.values())

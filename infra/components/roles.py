@@ -12,21 +12,17 @@ from .interfaces import RoleAssignmentSpec
 
 BUILTIN_ROLES: dict[str, str] = {
     "Cognitive Services OpenAI User": "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd",
-    "Cognitive Services OpenAI Contributor": "a001fd3d-188f-4b5d-821b-7da978bf7442",
-    "Cognitive Services User": "a97b65f3-24c7-4388-baec-2e87135dc908",
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
-    "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
-    "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
-    "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
     "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
-    "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
-    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
 }
-"""Roles the project grants. Owner / Contributor / User Access Administrator are deliberately absent.
-Ids from learn.microsoft.com/azure/role-based-access-control/built-in-roles/ (Containers: AcrPull;
-Storage: Storage Blob Data Reader; AI + machine learning; Security: the Key Vault roles)."""
+"""The roles the project grants, and the only ones the policy pack lets a stack grant (RBAC-02's
+`allowedRoles`, copied into policies/guardrails/catalogue.json by `make generate`): a role is added here
+when a component needs it, not before (Key Vault Administrator and Reader once sat here unused, one edit away
+from being granted). Ids from learn.microsoft.com/azure/role-based-access-control/built-in-roles/
+(Containers: AcrPull; Storage: Storage Blob Data Reader; AI + machine learning; Security: the Key Vault
+roles)."""
 
 _NAMESPACE = uuid.UUID("8f0e3e8c-5d0b-4f7e-9a43-0a1c2d3e4f50")
 

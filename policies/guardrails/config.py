@@ -152,9 +152,17 @@ def denied_roles() -> dict[str, Any]:
     )
 
 
+def allowed_roles() -> dict[str, Any]:
+    return string_list(
+        "Role definition GUIDs an assignment may grant (default: the roles the platform's components grant, "
+        "infra/components/roles.py).",
+        list(catalogue()["grantableRoles"]),
+    )
+
+
 def role_names() -> dict[str, str]:
     """GUID -> name of the roles the catalogue knows (for readable messages)."""
-    return dict(DENIED_ROLES)
+    return {**catalogue()["grantableRoles"], **DENIED_ROLES}
 
 
 def min_retention_days(default: int, description: str) -> dict[str, Any]:
