@@ -7,6 +7,7 @@ every failing case is a one-field mutation of one (``DELETE`` = the property lef
 from __future__ import annotations
 
 import base64
+import gzip
 import re
 from typing import Any
 
@@ -85,6 +86,13 @@ STORAGE_KEY = "AccountKey=" + "Zm9vYmFyYmF6cXV4" * 4 + "=="
 
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
+
+
+def gz64(text: str) -> str:
+    return base64.b64encode(gzip.compress(text.encode())).decode()
+
+
+WRITE_FILE = "#cloud-config\nwrite_files:\n  - path: /etc/x\n    encoding: {encoding}\n    content: {content}\n"
 
 
 NIC0 = "virtualMachineProfile.networkProfile.networkInterfaceConfigurations.0.ipConfigurations.0"
@@ -245,6 +253,20 @@ FAILING = [
         {"virtualMachineProfile.userData": b64("password: Hunter2-fixture\n")},
         "userData contains an inline credential",
     ),
+    # Found by review: cloud-init unpacks gzip user data and write_files content given as (gz+)b64, which a
+    # scan of the base64-decoded document did not see.
+    ("VMSS-05", "vmss", {CUSTOM_DATA: gz64(f"#cloud-config\nruncmd: [[echo, {HF_TOKEN}]]\n")},
+     "customData contains a Hugging Face token"),
+    ("VMSS-05", "vmss", {CUSTOM_DATA: b64(WRITE_FILE.format(encoding="b64", content=b64(f"token={HF_TOKEN}")))},
+     "customData contains a Hugging Face token"),
+    ("VMSS-05", "vmss", {CUSTOM_DATA: gz64(WRITE_FILE.format(encoding="gz+b64",
+                                                             content=gz64(f"# {STORAGE_KEY}\n")))},
+     "customData contains an Azure account key"),
+    ("VMSS-05", "vmss", {CUSTOM_DATA: base64.b64encode(gzip.compress(b"#" * (17 << 20))).decode()},
+     "customData holds gzip data unpacking to over 16 MiB, which the pack cannot read"),
+    ("VMSS-05", "vmss", {"virtualMachineProfile.userData": base64.b64encode(b"\x1f\x8b\x08broken").decode()},
+     "userData holds corrupt gzip data"),
+    ("VMSS-11", "vmss", {CUSTOM_DATA: gz64(HUB_BOOT)}, "from the model hub (Hugging Face"),
     ("VMSS-06", "vmss", {"automaticRepairsPolicy": DELETE}, "automaticRepairsPolicy.enabled"),
     ("VMSS-06", "vmss", {"automaticRepairsPolicy.enabled": False}, "automaticRepairsPolicy.enabled"),
     ("VMSS-06", "vmss", {"virtualMachineProfile.extensionProfile.extensions.0": DELETE}, "health signal"),

@@ -6,6 +6,7 @@ import base64
 import binascii
 import re
 import shlex
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -195,12 +196,59 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, str, Any]]:
             yield from _walk(child, f"{path}[{i}]")
 
 
-def _decoded(data: str) -> str:
-    """Custom data / user data is base64; scan the decoded text (or the raw text if it is not base64)."""
+_MAX_BOOT_BYTES = 16 << 20
+"""The most a compressed boot document may expand to before the pack refuses to read it (Azure takes 64 KiB of
+base64 custom data; gzip can make that gigabytes)."""
+_GZIP_MAGIC = b"\x1f\x8b"
+# A base64 run long enough to hide a token: cloud-init's write_files `encoding: b64 | gz+b64` and MIME parts
+# with Content-Transfer-Encoding base64 carry content this way.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+
+
+class UnreadableBoot(Exception):  # noqa: N818 - a verdict, not an error
+    """Compressed boot data the pack cannot read: corrupt, or larger than ``_MAX_BOOT_BYTES`` unpacked."""
+
+
+def _gunzipped(raw: bytes) -> bytes:
+    """``raw``, decompressed when it is gzip (cloud-init unpacks gzip user data before reading it)."""
+    if not raw.startswith(_GZIP_MAGIC):
+        return raw
+    unpack = zlib.decompressobj(wbits=31)
     try:
-        return base64.b64decode(data, validate=True).decode("utf-8", errors="replace")
+        out = unpack.decompress(raw, _MAX_BOOT_BYTES)
+    except zlib.error as exc:
+        raise UnreadableBoot("corrupt gzip data") from exc
+    if unpack.unconsumed_tail:
+        raise UnreadableBoot(f"gzip data unpacking to over {_MAX_BOOT_BYTES >> 20} MiB")
+    return out
+
+
+def _decoded(data: str) -> str:
+    """Custom data / user data is base64; the decoded text, unpacked when gzip-compressed (or the raw text if
+    it is not base64). Raises :class:`UnreadableBoot` for compressed data it cannot unpack."""
+    try:
+        raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         return data
+    return _gunzipped(raw).decode("utf-8", errors="replace")
+
+
+def _with_embedded(text: str, depth: int = 0) -> str:
+    """``text`` and what the base64 runs inside it decode to (unpacked when gzip), two levels deep: a token
+    in a ``write_files`` entry with ``encoding: gz+b64`` passed a scan of the document's own text (found by
+    review)."""
+    parts = [text]
+    if depth < 2:
+        for run in _BASE64_RUN.findall(text):
+            try:
+                raw = base64.b64decode(run + "=" * (-len(run) % 4), validate=True)
+            except (binascii.Error, ValueError):
+                continue
+            inner = _gunzipped(raw)  # an embedded file the pack cannot unpack fails closed, as the document does
+            if len(inner) < 8:
+                continue
+            parts.append(_with_embedded(inner.decode("utf-8", errors="replace"), depth + 1))
+    return "\n".join(parts)
 
 
 @rule(
@@ -245,7 +293,15 @@ def vmss05(props: Any, ctx: Context) -> Findings:
     for field in ("osProfile.customData", "userData"):
         with out.check():
             data = get(props, f"{PROFILE}.{field}")
-            if isinstance(data, str) and (kinds := secret_kinds(_decoded(data))):
+            if not isinstance(data, str):
+                continue
+            try:
+                text = _with_embedded(_decoded(data))
+            except UnreadableBoot as exc:
+                out.add(f"virtualMachineProfile.{field} holds {exc}, which the pack cannot read; send the boot "
+                        "document uncompressed")
+                continue
+            if kinds := secret_kinds(text):
                 out.add(
                     f"virtualMachineProfile.{field} contains {', '.join(kinds)}; read secrets from Key Vault "
                     "at boot instead"
@@ -436,7 +492,10 @@ def _model(value: str | None) -> str:
 
 def _container(props: Any) -> tuple[ServingContainer | None, str]:
     data = get(props, f"{PROFILE}.osProfile.customData")
-    text = _decoded(data) if isinstance(data, str) else ""
+    try:
+        text = _decoded(data) if isinstance(data, str) else ""
+    except UnreadableBoot:
+        text = ""  # VMSS-05 fails the scale set (mandatory): nothing here can be judged
     return serving_container(text), text
 
 
