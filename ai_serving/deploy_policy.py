@@ -24,7 +24,8 @@ MANDATORY = "mandatory"
 
 def advisory_at_deploy(policy: Mapping[str, Any] | None) -> list[str]:
     """The pack policies the deploy config turns advisory, sorted: those with a waived mandatory finding in
-    ``policy`` (plan.json's ``policy`` section, ``Verdict.to_json()``) and no unwaived mandatory one.
+    ``policy`` (plan.json's ``policy`` section, ``Verdict.to_json()``), and none at all when the plan has an
+    unwaived mandatory finding (it fails, so nothing it judged may run more leniently at deploy).
 
     Only valid waivers reach ``suppressed`` (``verdict.decide``): an expired, too long, too broad or
     forbidden waiver waives nothing, so its policy is not here.
@@ -32,7 +33,13 @@ def advisory_at_deploy(policy: Mapping[str, Any] | None) -> list[str]:
     policy = policy or {}
     waived = {w["policy"] for w in policy.get("suppressed") or [] if w.get("level") == MANDATORY}
     blocking = {v["policy"] for v in policy.get("violations") or [] if v.get("level") == MANDATORY}
-    return sorted(waived - blocking)
+    if blocking:
+        # A plan that fails turns nothing advisory. Its bookkeeping findings (a retirement waiver that outlives
+        # the model, `waiver-outlives-model`) are named after themselves, not the policy they concern, so a
+        # per-policy subtraction left DEP-05 advisory at deploy under a waiver the plan had refused (found by
+        # review): the file would have been more lenient than the plan.
+        return []
+    return sorted(waived)
 
 
 def deploy_policy_config(base: Mapping[str, Any] | None, policy: Mapping[str, Any] | None) -> dict[str, Any]:

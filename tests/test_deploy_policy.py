@@ -72,6 +72,18 @@ def test_a_policy_with_an_unwaived_mandatory_finding_stays_mandatory():
     assert deploy_policy_config(BASE, policy) == BASE
 
 
+def test_a_failing_plan_turns_nothing_advisory_whatever_its_failure_is_named():
+    """Found by review: the plan's own finding that a retirement waiver outlives its model is named
+    waiver-outlives-model, not DEP-05, and DEP-05 ran advisory at deploy under the waiver the plan refused."""
+    dep05 = "dep-05-deployment-retirement-horizon-prod"
+    for failure in ("waiver-outlives-model", "waiver-expired", KV):
+        policy = {"suppressed": [_waived(dep05), _waived(CMK)], "violations": [_violation(failure, urn="")]}
+        assert advisory_at_deploy(policy) == [], failure
+        assert deploy_policy_config(BASE, policy) == BASE
+    # An advisory finding does not fail the plan: the waivers still apply at deploy.
+    assert advisory_at_deploy({"suppressed": [_waived(dep05)], "violations": [_violation(KV, "advisory")]}) == [dep05]
+
+
 @pytest.mark.parametrize("entry", ["mandatory", None, {"enforcementLevel": "mandatory", "prodOnly": False}])
 def test_every_form_of_entry_becomes_an_advisory_object(entry):
     base = {"all": "mandatory", **({CMK: entry} if entry is not None else {})}
