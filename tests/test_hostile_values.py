@@ -620,3 +620,47 @@ def test_a_scale_set_waiver_copied_from_another_team_is_one_message_on_its_line(
     assert (f"Pulumi.team-a-dev.yaml:{line + 1}: ai-serving:suppressions[0].resource: waives VMSS-10 for "
             "'vmss-team-a-prod-sdc-gpu', which this stack does not have; its scale set is "
             "'vmss-team-a-dev-sdc-gpu'") in out, out
+
+
+def _pkcs8_ed25519_body() -> str:
+    """The base64 body of an ed25519 private key in PKCS#8 (what `openssl genpkey` writes between its
+    BEGIN/END lines): RFC 8410's fixed 16-byte prefix, then the 32-byte seed."""
+    import base64
+
+    return base64.b64encode(bytes.fromhex("302e020100300506032b657004220420") + bytes(range(32))).decode()
+
+
+@pytest.mark.parametrize(("line", "expect"), [
+    # Found by review: a PKCS#8 private key body behind "ssh-ed25519" passed and reached plan.json.
+    (f"ssh-ed25519 {_pkcs8_ed25519_body()} me@x", "found a PRIVATE key inside one (not shown"),
+    (f"ssh-rsa {_pkcs8_ed25519_body()}", "found a PRIVATE key inside one (not shown"),
+    ("ssh-ed25519 AAAAAAAA", "its base64 is not a ssh-ed25519 public key"),
+    # An RSA key's blob under the ed25519 type, and an ed25519 blob cut short.
+    ("ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAAAAQC7 x", "not a ssh-ed25519 public key"),
+    ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC2rV3gJqX0s6m8m6Y5n0ZkP1Qq8xN3d4b5c6d7e8f9", "not a ssh-ed25519"),
+])
+def test_only_a_real_public_key_blob_passes(line, expect):
+    from pydantic import ValidationError
+
+    from infra.config.model import GpuPoolConfig
+
+    with pytest.raises(ValidationError) as info:
+        GpuPoolConfig.model_validate({"vmSku": "Standard_NV36ads_A10_v5", "model": "Qwen/Qwen2.5-7B-Instruct",
+                                      "sshPublicKey": line})
+    assert expect in str(info.value)
+    assert _pkcs8_ed25519_body()[:24] not in str(info.value)
+
+
+def test_real_public_keys_of_each_type_pass():
+    import base64
+
+    from infra.config.model import GpuPoolConfig
+
+    def blob(*fields: bytes) -> str:
+        return base64.b64encode(b"".join(len(f).to_bytes(4, "big") + f for f in fields)).decode()
+
+    rsa = blob(b"ssh-rsa", bytes([1, 0, 1]), bytes([0]) + bytes(range(255)) * 2)
+    ecdsa = blob(b"ecdsa-sha2-nistp256", b"nistp256", bytes([4]) + bytes(64))
+    for line in (f"ssh-ed25519 {blob(b'ssh-ed25519', bytes(32))} a@b", f"ssh-rsa {rsa}", f"ecdsa-sha2-nistp256 {ecdsa} ops"):
+        GpuPoolConfig.model_validate({"vmSku": "Standard_NV36ads_A10_v5", "model": "Qwen/Qwen2.5-7B-Instruct",
+                                      "sshPublicKey": line})

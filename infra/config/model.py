@@ -38,20 +38,57 @@ from the registry. The rehearsal checks the unit's flags against this release's 
 SSH_KEY_RE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( \S.*)?$")
 
 
+# The fields after the key type in each public key blob (RFC 4253 6.6, RFC 5656 3.1, RFC 8709 4): ed25519 a
+# 32-byte key; RSA the exponent and modulus; ECDSA the curve name and the point.
+_SSH_KEY_FIELDS = {"ssh-ed25519": 1, "ssh-rsa": 2, "ecdsa-sha2-nistp256": 2, "ecdsa-sha2-nistp384": 2,
+                   "ecdsa-sha2-nistp521": 2}
+
+
+def _ssh_fields(blob: bytes) -> list[bytes] | None:
+    """The length-prefixed strings (uint32 big-endian length, then the bytes) a blob consists of, or None when
+    it is not exactly a sequence of them."""
+    fields, at = [], 0
+    while at < len(blob):
+        if at + 4 > len(blob):
+            return None
+        size = int.from_bytes(blob[at:at + 4], "big")
+        at += 4
+        if at + size > len(blob):
+            return None
+        fields.append(blob[at:at + size])
+        at += size
+    return fields
+
+
 def _ssh_public_key(value: str) -> str:
-    """Refuse a private key disguised as a public key line: ``ssh-ed25519 <base64>`` whose base64 is an
-    OpenSSH private key (it starts with "openssh-key-v1"), which the line pattern alone accepted and the
-    plan then carried into plan.json. Decoded, so the blob is found wherever in the body it starts."""
-    body = value.split(" ")[1] if value.count(" ") >= 1 else ""
+    """Accept only a real OpenSSH public key line: the base64 must decode to the key type's own public key
+    blob (its first field names the same type, then exactly that type's fields). A private key disguised as a
+    public key line (``ssh-ed25519 <base64 of an OpenSSH or PKCS#8 private key>``), which the line pattern
+    alone accepted and the plan then carried into plan.json, is named as one and never echoed."""
+    kind, _, rest = value.partition(" ")
+    body = rest.split(" ", 1)[0]
     try:
-        blob = base64.b64decode(body[: len(body) // 4 * 4])
+        blob = base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
-        return value  # the pattern has judged the line already
-    if b"openssh-key-v1" in blob:
+        blob = b""
+    fields = _ssh_fields(blob)
+    expected = _SSH_KEY_FIELDS.get(kind)
+    valid = (fields is not None and expected is not None and len(fields) == 1 + expected
+             and fields[0] == kind.encode() and (kind != "ssh-ed25519" or len(fields[1]) == 32)
+             and (not kind.startswith("ecdsa-") or fields[1] == kind.rsplit("-", 1)[1].encode()))
+    if valid:
+        return value
+    try:
+        raw = base64.b64decode(body[: len(body) // 4 * 4])
+    except (binascii.Error, ValueError):
+        raw = b""
+    # OpenSSH's private key format, or a PKCS#8 / PKCS#1 private key (DER: a SEQUENCE holding an INTEGER version).
+    if b"openssh-key-v1" in raw or raw[:1] == b"\x30" and b"\x02\x01\x00" in raw[:8]:
         leaked = next(s for s in SECRETS if s.kind == PRIVATE_KEY)
         raise ValueError("expected an OpenSSH public key line (ssh-ed25519 AAAA... from the .pub file); found "
                          f"{leaked.kind} inside one (not shown; {leaked.advice})")
-    return value
+    raise ValueError(f"expected an OpenSSH public key line (ssh-ed25519 AAAA... from the .pub file); its base64 is "
+                     f"not a {kind} public key (not shown)")
 
 
 def _email(value: str) -> str:
