@@ -641,3 +641,32 @@ def test_the_readme_synopsis_of_plan_all_gate_parses_as_the_cli_reads_it():
     args = _parser().parse_args(argv)
     assert args.stack is None and args.gate and len(args.gate) == 2, (synopsis, argv)
     assert "`--gate a --gate b`" in readme
+
+
+@pytest.mark.parametrize("command", [
+    ["validate", "team-a-dev"], ["validate"], ["plan", "team-a-dev", "--quiet"], ["cost", "team-a-dev"],
+])
+def test_a_stack_file_that_is_a_symlink_loop_is_one_message_and_exit_2(tmp_path, capsys, command):
+    """Found by review: Python 3.11's Path.resolve() raises RuntimeError on a loop, and the message naming
+    the unreadable file crashed while it was being built."""
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.team-a-dev.yaml").symlink_to("Pulumi.team-a-dev.yaml")
+    out_dir = ["--out", tmp_path / "out"] if command[0] == "plan" else []
+    assert cli(*command, "--stack-dir", stacks, *out_dir) == 2
+    said = capsys.readouterr()
+    assert "Traceback" not in said.out + said.err and "RuntimeError" not in said.out + said.err
+    assert "Pulumi.team-a-dev.yaml" in said.out + said.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_plan_json_that_is_a_symlink_loop_is_one_message_for_diff_and_report(tmp_path, capsys):
+    base, head = tmp_path / "base" / "team-a-dev", tmp_path / "head" / "team-a-dev"
+    base.mkdir(parents=True)
+    head.mkdir(parents=True)
+    (base / "plan.json").write_text('{"resources": []}', encoding="utf-8")
+    (head / "plan.json").symlink_to("plan.json")
+    for args in (["diff", tmp_path / "base", tmp_path / "head"], ["report", "--out", tmp_path / "head"]):
+        assert cli(*args) == 2
+        said = capsys.readouterr()
+        assert "Too many levels of symbolic links" in said.out + said.err and "Traceback" not in said.out + said.err

@@ -608,6 +608,21 @@ def test_config_errors_show_repository_paths_not_the_runner_s(plans, tmp_path, m
     assert str(tmp_path) not in text and "stacks/Pulumi.team-z-dev.yaml:3: bad key" in text
 
 
+def test_key_material_in_a_stacks_errors_is_named_not_shown(plans, tmp_path, monkeypatch):
+    """summary.json is input: found by review, a token in a stack's errors reached report.md twice."""
+    monkeypatch.chdir(tmp_path)
+    _write_out(tmp_path / "out", plans, broken="team-z-dev")
+    token = "ghp_" + "A1b2C3d4E5f6" * 3
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    summary["stacks"][-1]["errors"] = [f"stacks/Pulumi.team-z-dev.yaml:3: bad key\nvalue was {token}"]
+    (tmp_path / "out" / "summary.json").write_text(json.dumps(summary))
+
+    text, _ = render(tmp_path / "out")
+
+    assert token not in text and token[4:16] not in text
+    assert "stacks/Pulumi.team-z-dev.yaml:3: bad key" in text and "[a GitHub token: not shown]" in text
+
+
 def test_report_lists_deployments_retiring_within_180_days_by_date_and_team(plans, tmp_path):
     from datetime import date
 

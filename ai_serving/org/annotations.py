@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import checks
+from infra.config.errors import relative_path
 from infra.config.yaml_lines import line_index, nearest_line
 
 SECTION_OF_TYPE = {
@@ -62,12 +63,8 @@ def command(level: str, message: str, *, file: Path | str | None = None, line: i
     return f"::{level} {','.join(props)}::{escape_data(message)}" if props else f"::{level}::{escape_data(message)}"
 
 
-def relative(path: Path | str) -> str:
-    """``path`` relative to the working directory when under it (GitHub wants repository paths)."""
-    try:
-        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(path)
+relative = relative_path
+"""``path`` relative to the working directory when under it (GitHub wants repository paths)."""
 
 
 def for_outcome(outcome: dict[str, Any], stack_file: Path) -> Iterator[str]:

@@ -411,6 +411,13 @@ def relative(text: str) -> str:
     return text.replace(here + "/", "").replace(here, ".")
 
 
+def error_text(errors: Any) -> list[str]:
+    """A stack's errors as the report shows them: repository paths, and each line that looks like key material
+    replaced by its kind. summary.json is input like any other (a token pasted into a stack file reaches a
+    stack's errors through the tool that failed on it; found by review)."""
+    return ["\n".join(masked(line) for line in relative(str(e)).splitlines()) for e in errors or []]
+
+
 def failures_section(summary: dict[str, Any], plans: dict[str, dict[str, Any]], budget: int) -> str:
     """What fails, first: per failing stack its config errors or mandatory findings with remediation;
     mandatory cross-team findings; at most ``budget`` characters."""
@@ -423,7 +430,7 @@ def failures_section(summary: dict[str, Any], plans: dict[str, dict[str, Any]], 
     for row in failing[:30]:
         out.append(f"\n**{cell(row['stack'])}**: {STATUS_ICON.get(str(row.get('status')), '❔')} "
                    f"{cell(row.get('status'))}\n\n")
-        errors = [relative(str(e)) for e in row.get("errors") or []]
+        errors = error_text(row.get("errors"))
         if errors:
             first = errors[0].strip().splitlines()
             out.append("".join(f"    {bounded_text(line, MAX_ERROR_LINE_CHARS)}\n" for line in first[:12]))
@@ -546,9 +553,9 @@ def stack_section(summary: dict[str, Any], row: dict[str, Any], plan: dict[str, 
             f"{row.get('resources', 0)} resources · {row.get('mandatory', 0)} mandatory · "
             f"{row.get('advisory', 0)} advisory · {row.get('waivers', 0)} waivers")
     out = [f"\n{CUT}\n<details{' open' if status != Status.OK else ''}><summary>{head}</summary>\n"]
-    errors = row.get("errors") or []
+    errors = error_text(row.get("errors"))
     if errors:
-        text = relative("\n".join(str(e) for e in errors)).replace("```", "'''")
+        text = "\n".join(errors).replace("```", "'''")
         if len(text) > 4000:
             text = text[:4000] + "\n… (cut)"
         out.append("\n**Errors**\n\n```text\n" + text + "\n```\n")

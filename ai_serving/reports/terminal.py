@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
+
+from infra.config.errors import relative_path
 
 from ..deploy_policy import advisory_at_deploy, deploy_note
 from ..verdict import resource_name, rule_id
@@ -146,16 +147,8 @@ def outcome_json(outcome: StackOutcome) -> dict[str, Any]:
         "mandatory": [finding(i) for i in v.mandatory] if v else [],
         "advisory": [finding(i) for i in v.advisory] if v else [],
         "waived": [dict(i) for i in v.suppressed] if v else [],
-        "files": [_shown_path(p) for p in outcome.files],
+        "files": [relative_path(p) for p in outcome.files],
     }
-
-
-def _shown_path(path: Path) -> str:
-    """``path`` relative to the working directory when it is under it (no runner home in output)."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def print_outcome(outcome: StackOutcome, console: Console, err: Console, *, quiet: bool = False) -> int:

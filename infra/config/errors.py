@@ -155,11 +155,16 @@ class ConfigError(Exception):
         return "\n".join(lines)
 
 
-def _shown(source: Path | str) -> str:
+def relative_path(source: Path | str) -> str:
     """``source`` relative to the working directory when it is under it: ``stacks/Pulumi.x.yaml``,
     not the CI runner's ``/home/runner/work/...`` (which means nothing to the person reading it)."""
     path = Path(source)
     try:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix() if path.is_absolute() else str(source)
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):
+        # RuntimeError: Python 3.11's resolve() on a symlink loop (a stack file linked to itself); the message
+        # being built is about that file, so it names it as given (found by review: a traceback instead).
         return str(source)
+
+
+_shown = relative_path
