@@ -44,12 +44,26 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
+MIN_COLUMNS = 40
+"""Below this a `COLUMNS` setting is not a terminal's width; the output is laid out for 80 columns instead."""
+
+
+def _narrow_width() -> int | None:
+    """80 when `COLUMNS` asks for fewer than ``MIN_COLUMNS`` (else None: rich reads it). rich prints nothing at
+    all at width 0, errors included (found by review: `COLUMNS=0 ai-serving validate` was silent)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return None
+    return 80 if columns < MIN_COLUMNS else None
+
+
 class _Console(Console):
     """A rich console that prints text verbatim: no emoji codes (``ai-serving:new:`` stays as it is, not
     "ai-serving🆕"), no highlighting, no wrapping of long lines, control characters escaped."""
 
     def __init__(self, *, stderr: bool = False) -> None:
-        super().__init__(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
+        super().__init__(stderr=stderr, highlight=False, soft_wrap=True, emoji=False, width=_narrow_width())
 
     def print(self, *objects: object, **kwargs: object) -> None:  # type: ignore[override]
         super().print(*(printable(o) if isinstance(o, str) else o for o in objects), **kwargs)  # type: ignore[arg-type]

@@ -670,3 +670,16 @@ def test_a_plan_json_that_is_a_symlink_loop_is_one_message_for_diff_and_report(t
         assert cli(*args) == 2
         said = capsys.readouterr()
         assert "Too many levels of symbolic links" in said.out + said.err and "Traceback" not in said.out + said.err
+
+
+@pytest.mark.parametrize("columns", ["0", "1", "-3", "39"])
+def test_a_nonsense_terminal_width_still_prints_every_message(columns):
+    """Found by review: rich prints nothing at width 0, so `COLUMNS=0` silenced errors and findings alike."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": columns}
+    done = subprocess.run([sys.executable, "-m", "ai_serving.cli", "validate", "../x"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2
+    assert "no stack '../x'" in done.stdout + done.stderr, (done.stdout, done.stderr)
