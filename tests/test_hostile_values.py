@@ -664,3 +664,30 @@ def test_real_public_keys_of_each_type_pass():
     for line in (f"ssh-ed25519 {blob(b'ssh-ed25519', bytes(32))} a@b", f"ssh-rsa {rsa}", f"ecdsa-sha2-nistp256 {ecdsa} ops"):
         GpuPoolConfig.model_validate({"vmSku": "Standard_NV36ads_A10_v5", "model": "Qwen/Qwen2.5-7B-Instruct",
                                       "sshPublicKey": line})
+
+
+# Found by review: an encrypted cost center, a `secure:` that holds no ciphertext, and blank or invisible cost
+# centers all passed, so the checks judged a placeholder or nothing.
+CONFIG_CASES = [
+    ("encrypted-cost-center", "  ai-serving:costCenter: CC-1042\n",
+     "  ai-serving:costCenter:\n    secure: AAABAKz2qbWyPXmHQlWv9b\n",
+     "ai-serving:costCenter: is encrypted (`secure:`) but is not a secret (only modelHubToken may be)"),
+    ("secure-list", "  ai-serving:costCenter: CC-1042\n",
+     "  ai-serving:costCenter: CC-1042\n  ai-serving:modelHubToken:\n    secure: [1]\n",
+     "ai-serving:modelHubToken: `secure:` must hold the ciphertext text"),
+    ("blank-cost-center", "costCenter: CC-1042", 'costCenter: "  "', "expected a cost center like CC-1042"),
+    ("zero-width-cost-center", "costCenter: CC-1042", 'costCenter: "\\u200b"', "no invisible characters"),
+    ("padded-cost-center", "costCenter: CC-1042", 'costCenter: " CC-1042"', "no leading or trailing spaces"),
+]
+
+
+@pytest.mark.parametrize(("name", "old", "new", "expect"), CONFIG_CASES, ids=[c[0] for c in CONFIG_CASES])
+def test_a_cost_center_no_check_can_read_is_refused_with_its_line(tmp_path, name, old, new, expect):
+    stack_dir, line = _stack_dir_with(tmp_path, old, new)
+    for command in (["validate", "--stack-dir", stack_dir],
+                    ["plan", "team-a-dev", "--no-policy", "--stack-dir", stack_dir, "--out", tmp_path / "out"]):
+        code, out = _run_cli(*command, timeout=120)
+        _clean_exit_2(code, out)
+        assert expect in out, out[:2000]
+        assert f"{STACK.name}:{line + (1 if name == 'secure-list' else 0)}: " in out, out[:2000]
+    assert not list((tmp_path / "out").rglob("plan.json"))

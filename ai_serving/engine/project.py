@@ -252,6 +252,26 @@ def _refused_top_level_keys(path: Path, doc: Mapping[Any, Any]) -> ConfigError |
     return ConfigError(path, issues)
 
 
+def _check_secure(path: Path, project: Project, key: str, ciphertext: Any) -> None:
+    """A ``secure:`` value offline: only the project's secret keys may be encrypted, and as ciphertext text.
+
+    Offline a secure value is a placeholder, so every check of an encrypted `costCenter` judged the placeholder,
+    not what deploy decrypts (found by review: a prod stack passed with its cost center hidden this way). Keys of
+    other namespaces (a provider's client secret) are the engine's and pass through.
+    """
+    from infra.config.loader import SECRET_KEYS
+
+    namespace, _, name = key.partition(":")
+    problem = None
+    if not isinstance(ciphertext, str) or not ciphertext.strip():
+        problem = "`secure:` must hold the ciphertext text `pulumi config set --secret` writes"
+    elif namespace == project.name and name not in SECRET_KEYS:
+        problem = (f"is encrypted (`secure:`) but is not a secret (only {', '.join(sorted(SECRET_KEYS))} may be): "
+                   "no check can read what deploy decrypts; write it in plain text")
+    if problem is not None:
+        raise ConfigError(path, [ConfigIssue(key, problem, line_index(path).get((key,)))])
+
+
 def read_stack_config(project: Project, stack: str, path: Path | None = None) -> StackConfigMap:
     """Read ``Pulumi.<stack>.yaml`` and merge project defaults, as ``pulumi preview`` would."""
     path = path or project.stack_file(stack)
@@ -287,6 +307,7 @@ def read_stack_config(project: Project, stack: str, path: Path | None = None) ->
             raise ConfigError(path, [ConfigIssue(key, message, lines.get((key,)))])
         full = key
         if isinstance(value, dict) and set(value) == {"secure"}:
+            _check_secure(path, project, key, value["secure"])
             values[full] = SECRET_PLACEHOLDER
             secret_keys.append(full)
         elif value is None:

@@ -415,6 +415,19 @@ def _reason(value: str) -> str:
     return value
 
 
+def _cost_center(value: str) -> str:
+    """A cost center is a visible code (``CC-1042``): blank, space-padded or invisible text (``"  "``, a
+    no-break or zero-width space) was accepted and tagged every resource with a cost center nobody can read
+    (found by review). Inner spaces stay allowed (``Cost Center 12``)."""
+    invisible = [c for c in value if unicodedata.category(c)[0] in "CZ" and c != " "]
+    if not value.strip() or value != value.strip() or invisible:
+        hidden = len(invisible) + len(value) - len(value.strip())
+        raise ValueError("expected a cost center like CC-1042: visible characters, no leading or trailing spaces "
+                         f"and no invisible characters; found {hidden} space or invisible character(s) "
+                         f"among {len(value)}")
+    return value
+
+
 class Suppression(_Model):
     """A waiver of one policy finding, with a reason and an expiry date."""
 
@@ -431,7 +444,7 @@ class StackConfig(_Model):
     location: str
     team: TeamSlug
     environment: Environment
-    cost_center: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    cost_center: Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_cost_center)]
     owners: Annotated[list[Email], Field(min_length=1)]
     network: NetworkConfig
     openai: OpenAIConfig | None = None
