@@ -274,8 +274,11 @@ def _pack_dir(args: argparse.Namespace, project: Project) -> Path | None:
     if args.no_policy:
         return None
     pack = args.policy_pack or project.root / "policies"
-    if args.policy_pack is None and not (pack / "PulumiPolicy.yaml").is_file():
-        return None
+    if not (pack / "PulumiPolicy.yaml").is_file():
+        if args.policy_pack is None:
+            return None
+        # Said once, before any stack runs (plan --all would fail every stack on it).
+        raise UsageError(f"--policy-pack {shown(str(pack))}: not a policy pack (no PulumiPolicy.yaml)")
     return pack
 
 

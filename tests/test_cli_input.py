@@ -683,3 +683,17 @@ def test_a_nonsense_terminal_width_still_prints_every_message(columns):
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2
     assert "no stack '../x'" in done.stdout + done.stderr, (done.stdout, done.stderr)
+
+
+@pytest.mark.parametrize("bad", ["config", "pack"])
+def test_plan_all_with_a_bad_pack_or_policy_config_is_one_message_exit_2_and_writes_nothing(tmp_path, capsys, bad):
+    """Found by review: every stack failed on it (exit 1, a line each) and summary.json and report.md were
+    written; a single-stack plan already said it once with exit 2."""
+    config = tmp_path / "policy-config.json"
+    config.write_text('{"all": "bogus"}', encoding="utf-8")
+    option = ["--policy-pack-config", config] if bad == "config" else ["--policy-pack", tmp_path]
+    assert cli("plan", "--all", "--quiet", *option, "--out", tmp_path / "out") == 2
+    said = capsys.readouterr()
+    expected = "unknown enforcement level 'bogus'" if bad == "config" else "not a policy pack (no PulumiPolicy.yaml)"
+    assert (said.out + said.err).count(expected) == 1, said
+    assert not (tmp_path / "out").exists()

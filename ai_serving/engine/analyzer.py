@@ -105,6 +105,11 @@ class PackDied(RuntimeError):
 
 
 
+class PackConfigError(UsageError):
+    """The policy pack or its config is unusable (not a pack; a config the pack's schemas refuse): the same for
+    every stack, so ``plan --all`` stops on it (exit 2, nothing written) instead of failing each stack."""
+
+
 class PackDidNotStart(UsageError):
     """The policy pack process ended (or said something other than its port) before it listened.
 
@@ -195,7 +200,7 @@ class PolicyPackProcess:
                  dry_run: bool = True, zygote: PackZygote | None = None, connect: bool = True) -> None:
         self.pack_dir = pack_dir.resolve()
         if not (self.pack_dir / "PulumiPolicy.yaml").is_file():
-            raise UsageError(f"{self.pack_dir}: not a policy pack (no PulumiPolicy.yaml)")
+            raise PackConfigError(f"{self.pack_dir}: not a policy pack (no PulumiPolicy.yaml)")
         self._engine = _EngineServicer()
         self._engine_server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
         engine_pb2_grpc.add_EngineServicer_to_server(self._engine, self._engine_server)
@@ -464,17 +469,17 @@ def _reconciled(info_bytes: bytes, user_config_json: str) -> tuple[str, bytes]:
             level = mine.pop("enforcementLevel", level)
             props.update(mine)
         if level not in LEVEL_VALUES:
-            raise UsageError(f"policy config: {name}: unknown enforcement level {shown(level)}; expected one of: "
+            raise PackConfigError(f"policy config: {name}: unknown enforcement level {shown(level)}; expected one of: "
                              f"{', '.join(LEVEL_VALUES)}")
         schema = {"type": "object", "properties": meta.config_schema, "required": meta.required}
         exc = jsonschema.exceptions.best_match(_validator(json.dumps(schema, sort_keys=True)).iter_errors(props))
         if exc is not None:
             where = ".".join(str(p) for p in exc.absolute_path) or "(root)"
-            raise UsageError(f"policy config: {name}.{where}: {_schema_message(exc)}") from None
+            raise PackConfigError(f"policy config: {name}.{where}: {_schema_message(exc)}") from None
         effective[name] = {"enforcementLevel": level, **props}
     unknown = sorted(set(user) - set(policies))
     if unknown:
-        raise UsageError(f"policy config names unknown policies: {', '.join(map(shown, unknown))}; expected "
+        raise PackConfigError(f"policy config names unknown policies: {', '.join(map(shown, unknown))}; expected "
                          "policy names (`ai-serving policies` lists them) or \"all\"")
     request = analyzer_pb2.ConfigureAnalyzerRequest()
     for name, values in effective.items():

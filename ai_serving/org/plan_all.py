@@ -35,7 +35,7 @@ from rich.table import Table
 from infra.config.errors import shown
 
 from .. import atomic
-from ..engine.analyzer import PackZygote
+from ..engine.analyzer import PackConfigError, PackZygote
 from ..engine.lifetime import die_with_parent
 from ..engine.project import STACK_NAME, Project
 from ..outcome import ExitCode, Status, UsageError, bounded, exit_text
@@ -101,6 +101,8 @@ def _plan_in_worker(stack: str) -> dict[str, Any]:
         outcome = _plan_unguarded(stack)
         pickle.dumps(outcome)  # it crosses to the parent: find out here, where the stack is known
         return outcome
+    except PackConfigError as exc:  # not this stack's: every stack would fail the same way
+        return {**failed_outcome(stack, str(exc)), "fatal": str(exc)}
     except Exception as exc:  # noqa: BLE001 - the failure belongs to this stack, and says what it was
         return failed_outcome(stack, f"{type(exc).__name__}: {exc}")
 
@@ -356,6 +358,11 @@ def _plan_all(project: Project, stacks: list[str], *, pack_dir: Path | None, pol
                                   workers=workers, today=today):
             outcomes[outcome["stack"]] = outcome
             advance(outcome)
+    fatal = next((o["fatal"] for o in outcomes.values() if o.get("fatal")), None)
+    if fatal is not None:
+        # A pack or policy config every stack would fail on is bad input: one message, exit 2, and the staging
+        # folder is dropped (found by review: exit 1, a line per stack, and a summary and report written).
+        raise UsageError(fatal)
     # Every stack file found has a row, planned or not.
     ordered = [outcomes.get(s) or failed_outcome(s, "no outcome was received for this stack") for s in stacks]
     configs = {o["stack"]: o["config"] for o in ordered if o["config"] is not None}
