@@ -27,9 +27,7 @@ from .outcome import ExitCode, Status
 from .output_folders import DEPLOY_POLICY_CONFIG_FILE, remove_stale_outputs
 from .reports.planfile import plan_document, write_plan
 from .stacks import load_stack
-from .verdict import Verdict, WaiverRules, decide
-
-WAIVER_OUTLIVES_MODEL = "waiver-outlives-model"
+from .verdict import WAIVER_OUTLIVES_MODEL, Verdict, WaiverRules, decide
 
 
 @dataclass

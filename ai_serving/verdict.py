@@ -22,6 +22,11 @@ WAIVER_EXPIRED = "waiver-expired"
 WAIVER_NOT_ALLOWED = "waiver-not-allowed"
 WAIVER_TOO_LONG = "waiver-too-long"
 WAIVER_TOO_BROAD = "waiver-too-broad"
+WAIVER_OUTLIVES_MODEL = "waiver-outlives-model"
+WAIVER_BOOKKEEPING = frozenset({WAIVER_EXPIRED, WAIVER_NOT_ALLOWED, WAIVER_TOO_LONG, WAIVER_TOO_BROAD,
+                                WAIVER_OUTLIVES_MODEL})
+"""The findings the tooling adds about waivers themselves: the engine knows nothing of waivers, so no pack reports
+them (the witness leaves them out of its comparison)."""
 WAIVERS_FILE = "waivers.json"
 """The platform team's waiver rules, beside the pack's policy-config.json (``WaiverRules``).
 

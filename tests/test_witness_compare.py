@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ai_serving.verdict import WAIVER_BOOKKEEPING
 from ai_serving.wire import SECRET_SIG, SECRET_VALUE_SIG
 from witness import compare
 from witness.run import example_stacks, strict_policy_config
@@ -118,6 +119,13 @@ def test_same_violations_at_the_same_levels_agree() -> None:
     plan = _policy_plan([("kv-01", VAULT, "mandatory"), ("waiver-expired", "", "mandatory")],
                         suppressed=[("gen-01", RG, "advisory")])  # a waiver is the tooling's layer only
     assert compare.compare_verdicts(events, plan) == []
+
+
+@pytest.mark.parametrize("bookkeeping", sorted(WAIVER_BOOKKEEPING))
+def test_every_waiver_bookkeeping_finding_is_the_tooling_s_own(bookkeeping: str) -> None:
+    """Found by review: waiver-too-long, -too-broad and -outlives-model came out as unexplained differences."""
+    plan = _policy_plan([("kv-01", VAULT, "mandatory"), (bookkeeping, "", "mandatory")])
+    assert compare.compare_verdicts([_event("kv-01", VAULT, "mandatory")], plan) == []
 
 
 def test_a_level_or_a_violation_that_differs_is_reported_both_ways() -> None:
