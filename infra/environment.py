@@ -154,7 +154,7 @@ class ServingEnvironment(pulumi.ComponentResource):
             gpu_subnet_cidr=str(net.subnets.gpu),
             key_vault_id=vault.vault_id,
             key_vault_name=vault.vault_name,
-            key_vault_uri=vault.vault_uri,
+            key_vault_uri=vault.uri,
             diagnostic_settings=monitoring.diagnostic_settings,
         )
 

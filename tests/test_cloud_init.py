@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import urllib.parse
 
 import pytest
 import yaml
@@ -21,7 +22,8 @@ from .stackdata import SSH_KEY, base_config
 
 VMSS = "azure-native:compute:VirtualMachineScaleSet"
 PLANTED_TOKEN = "hf_PLANTEDtokenNEVERinCUSTOMdata0123456789"
-CLIENT_ID = "22222222-2222-2222-2222-222222222222"
+IDENTITY_ID = cloud_init.identity_resource_id("00000000-0000-0000-0000-000000000000", "rg-team-t-dev-sdc",
+                                             "id-team-t-dev-sdc-gpu")
 TENANT_ID = "11111111-1111-1111-1111-111111111111"
 
 
@@ -31,7 +33,7 @@ def boot(**overrides) -> ServingBoot:
         "image": "vllm/vllm-openai:v0.6.3",
         "port": 8000,
         "tensor_parallel_size": 1,
-        "identity_client_id": CLIENT_ID,
+        "identity_resource_id": IDENTITY_ID,
         "tenant_id": TENANT_ID,
     }
     return ServingBoot(**{**values, **overrides})
@@ -145,14 +147,15 @@ def test_model_hub_token_never_enters_custom_data(plan_stack):
     document = custom_data_of(run)
     assert PLANTED_TOKEN not in document
     assert PLANTED_TOKEN not in run.one(VMSS).inputs["virtualMachineProfile"]["osProfile"]["customData"]
-    # Instead the instance reads the vault secret with its identity's client id.
+    # Instead the instance reads the vault secret with the identity the scale set is given, named by its id.
     prestart = files(document)[cloud_init.PRESTART_PATH]
     vault = run.outputs["keyVaultUri"].rstrip("/")
     assert f"'{vault}/secrets/model-hub-token?api-version=7.4'" in prestart
     identity = run.one("azure-native:managedidentity:UserAssignedIdentity", "id-team-t-dev-sdc-gpu")
-    client_id = mocks._guid(mocks.arm_id(identity.type, identity.name, identity.inputs), "client")
+    [given] = run.one(VMSS).inputs["identity"]["userAssignedIdentities"]
+    assert given == mocks.arm_id(identity.type, identity.name, identity.inputs)  # what Azure will call it
     imds = "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01"
-    assert f"{imds}&resource=$1&client_id={client_id}" in prestart
+    assert f"{imds}&resource=$1&msi_res_id={urllib.parse.quote(given, safe='')}" in prestart
     assert "HF_TOKEN=%s" in prestart and f"> {cloud_init.RUNTIME_DIR}/serving.env" in prestart
 
 
@@ -287,7 +290,9 @@ def test_uncatalogued_model_uses_its_own_context(plan_stack):
     ("model", "evil; rm -rf /", "not a Hugging Face model id"),
     ("model", "org/name%i", "not a Hugging Face model id"),  # % is a systemd specifier
     ("image", "vllm/vllm-openai:v0.6.3 --privileged", "not a container image reference"),
-    ("identity_client_id", "not-a-uuid", "must be a UUID"),
+    ("identity_resource_id", "22222222-2222-2222-2222-222222222222", "a user-assigned identity's ARM id"),
+    ("identity_resource_id", IDENTITY_ID + "\"; curl evil #", "a user-assigned identity's ARM id"),
+    ("tenant_id", "not-a-uuid", "must be a UUID"),
     ("model_hub_secret_url", "http://kv.vault.azure.net/secrets/x", "must be https"),
     ("registry_login_server", "acr.azurecr.io; curl evil", "not a host name"),
 ])

@@ -8,6 +8,7 @@ names it, so the rehearsal cannot pass on a VM that would not serve.
 
 from __future__ import annotations
 
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 GPU_STACKS = [p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))
               if "ai-serving:gpuPool" in (yaml.safe_load(p.read_text()) or {}).get("config", {})]
 TOKEN = "hf_PLANTEDtokenForTheRehearsal0123456789"
+IDENTITY_ID = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-team-t-dev-sdc/providers/"
+               "Microsoft.ManagedIdentity/userAssignedIdentities/id-team-t-dev-sdc-gpu")
 BOOT = cloud_init.ServingBoot(model="Qwen/Qwen2.5-7B-Instruct", image="vllm/vllm-openai:v0.34.0", port=8000,
-                              tensor_parallel_size=1, identity_client_id="22222222-2222-2222-2222-222222222222",
+                              tensor_parallel_size=1, identity_resource_id=IDENTITY_ID,
                               tenant_id="11111111-1111-1111-1111-111111111111")
 
 
@@ -230,9 +233,9 @@ def test_fails_on_a_flag_the_pinned_vllm_does_not_have(rehearse_config, monkeypa
 
 
 def test_imds_call_without_the_metadata_header_is_rejected():
-    expect = {"client_id": "22222222-2222-2222-2222-222222222222", "gpus": 1, "gpu": "A10"}
+    expect = {"identity_resource_id": IDENTITY_ID, "gpus": 1, "gpu": "A10"}
     url = ("http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01"
-           "&resource=https://vault.azure.net&client_id=22222222-2222-2222-2222-222222222222")
+           f"&resource=https://vault.azure.net&msi_res_id={urllib.parse.quote(IDENTITY_ID, safe='')}")
     with Sandbox(contracts(), expect) as box:
         bare = box.run(["curl", "--fail", "--max-time", "5", "--noproxy", "*", url])
         good = box.run(["curl", "--fail", "--max-time", "5", "--noproxy", "*", "--header", "Metadata:true", url])

@@ -32,9 +32,8 @@ def expectation(run: Any, cfg: StackConfig) -> Expectation:
     pool = cfg.gpu_pool
     assert pool is not None
     vmss = next(r for r in run.resources if r.type == VMSS)
-    # The client id Azure reports for the pool identity (the mocks' deterministic value).
-    identities = computed_outputs(VMSS, vmss.name, vmss.inputs, "")["identity"]["userAssignedIdentities"]
-    client_id = next(iter(identities.values()))["clientId"]
+    # The identity the scale set is given (its ARM id, as the plan declares it): the one IMDS must be asked for.
+    [identity_id] = vmss.inputs["identity"]["userAssignedIdentities"]
     vault = next((r for r in run.resources if r.type == "azure-native:keyvault:Vault"), None)
     vault_host = None
     if vault is not None:
@@ -49,7 +48,7 @@ def expectation(run: Any, cfg: StackConfig) -> Expectation:
         port=pool.port,
         gpus=sku["gpus"],
         gpu=sku["gpu"],
-        client_id=client_id,
+        identity_resource_id=identity_id,
         tenant_id=TENANT_ID,
         vault_host=vault_host,
         registry=registry,

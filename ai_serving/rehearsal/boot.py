@@ -82,7 +82,8 @@ class Expectation:
     port: int
     gpus: int
     gpu: str
-    client_id: str
+    identity_resource_id: str
+    """The ARM id of the user-assigned identity the scale set is given."""
     tenant_id: str
     vault_host: str | None
     registry: str | None

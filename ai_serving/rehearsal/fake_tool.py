@@ -207,9 +207,10 @@ def _curl(argv: list[str]) -> str:
             raise Rejected(f"IMDS: api-version {query.get('api-version')!r} is not one of {imds['api_versions']}", 22)
         if query.get("resource") not in imds["resources"]:
             raise Rejected(f"IMDS: resource {query.get('resource')!r} is not one of {list(imds['resources'])}", 22)
-        if query.get("client_id") != EXPECT["client_id"]:
-            raise Rejected(f"IMDS: client_id {query.get('client_id')!r} is not the pool identity's "
-                           f"{EXPECT['client_id']} (a VM with user-assigned identities needs it)", 22)
+        chosen = {k: query[k] for k in ("client_id", "object_id", "msi_res_id") if k in query}
+        if list(chosen) != ["msi_res_id"] or chosen["msi_res_id"].lower() != EXPECT["identity_resource_id"].lower():
+            raise Rejected(f"IMDS: identity {chosen!r} is not the pool identity's msi_res_id "
+                           f"{EXPECT['identity_resource_id']} (a VM with user-assigned identities needs one id)", 22)
         token = f"rehearsal-{imds['resources'][query['resource']]}-token"
         state.setdefault("tokens", {})[token] = query["resource"]
         _save(state)

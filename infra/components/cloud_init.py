@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import re
 import shlex
+import urllib.parse
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -131,8 +132,12 @@ class ServingBoot:
     port: int
     tensor_parallel_size: int
     """The SKU's GPU count: vLLM shards the model over every GPU of the VM."""
-    identity_client_id: str
-    """Client id of the pool's user-assigned identity (IMDS needs it to pick that identity)."""
+    identity_resource_id: str
+    """ARM id of the pool's user-assigned identity: IMDS picks that identity by it (``msi_res_id``). Not its
+    client id, which Azure assigns when the identity is created: a boot document built from it could not be
+    known in a new stack's first preview, so no policy could judge the scale set's custom data there, and
+    ``pulumi up`` created most of a stack before VMSS-11 stopped it (found by review). The id is built from
+    names the program already knows (``identity_resource_id``)."""
     tenant_id: str
     max_model_len: int | None = None
     """``--max-model-len``. Default: the model's own maximum context."""
@@ -151,9 +156,11 @@ class ServingBoot:
             raise ValueError(f"model id {self.model!r} is not a Hugging Face model id")
         if not full_match(_IMAGE_RE, self.image):
             raise ValueError(f"image {self.image!r} is not a container image reference")
-        for name in ("identity_client_id", "tenant_id"):
-            if not full_match(_UUID_RE, getattr(self, name)):
-                raise ValueError(f"{name} must be a UUID, found {getattr(self, name)!r}")
+        if not full_match(_UUID_RE, self.tenant_id):
+            raise ValueError(f"tenant_id must be a UUID, found {self.tenant_id!r}")
+        if not full_match(_IDENTITY_ID_RE, self.identity_resource_id):
+            raise ValueError("identity_resource_id must be a user-assigned identity's ARM id, found "
+                             f"{self.identity_resource_id!r}")
         if not 1 <= self.tensor_parallel_size <= 16:
             raise ValueError(f"tensor_parallel_size must be 1-16, found {self.tensor_parallel_size}")
         if self.registry_login_server is not None and not full_match(_HOST_RE, self.registry_login_server):
@@ -188,6 +195,17 @@ def _templates() -> jinja2.Environment:
     return env
 
 
+_IDENTITY_ID_RE = re.compile(r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[A-Za-z0-9._()-]{1,90}/providers/"
+                             r"Microsoft\.ManagedIdentity/userAssignedIdentities/[A-Za-z0-9_-]{3,128}")
+
+
+def identity_resource_id(subscription_id: str, resource_group: str, name: str) -> str:
+    """The ARM id of user-assigned identity ``name`` in ``resource_group``: what Azure returns as its ``id``
+    (ARM's resource id format), known before the identity exists."""
+    return (f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/"
+            f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}")
+
+
 def _render(template: str, **values: Any) -> str:
     return _templates().get_template(template).render(**values)
 
@@ -217,7 +235,8 @@ def _files(boot: ServingBoot) -> list[dict[str, Any]]:
         "ai-serving-prestart.sh.j2",
         **common,
         toolkit_path=TOOLKIT_PATH,
-        client_id=boot.identity_client_id,
+        # Percent-encoded as a query value, as the Azure SDKs send it (azure-identity's imdsMsi: URLSearchParams).
+        identity=urllib.parse.quote(boot.identity_resource_id, safe=""),
         tenant_id=boot.tenant_id,
         secret_url=boot.model_hub_secret_url,
         registry=boot.registry_login_server,

@@ -277,8 +277,10 @@ class GpuInferencePool(pulumi.ComponentResource):
         frontend_ip = frontend_address(foundation.gpu_subnet_cidr)
         lb, backend_pool_id = self._load_balancer(foundation, pool.port, frontend_ip, tags)
 
+        # The identity by an id built from known names (not identity.client_id, which Azure assigns): the boot
+        # document, and so every policy that reads it, is then known in a new stack's first preview.
         boot = pulumi.Output.all(
-            client_id=identity.client_id,
+            subscription_id=placement.subscription_id,
             tenant_id=placement.tenant_id,
             secret_url=secret_url,
         ).apply(
@@ -288,7 +290,8 @@ class GpuInferencePool(pulumi.ComponentResource):
                     image=image,
                     port=pool.port,
                     tensor_parallel_size=sku["gpus"],
-                    identity_client_id=v["client_id"],
+                    identity_resource_id=cloud_init.identity_resource_id(
+                        v["subscription_id"], naming.name("resource_group"), identity_name),
                     tenant_id=v["tenant_id"],
                     max_model_len=self._max_model_len(pool, sku),
                     model_hub_secret_url=v["secret_url"],

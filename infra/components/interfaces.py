@@ -83,6 +83,8 @@ class Foundation:
     key_vault_id: pulumi.Input[str]
     key_vault_name: pulumi.Input[str]
     key_vault_uri: pulumi.Input[str]
+    """Built from the vault's name (``TeamKeyVault.uri``): known in a first preview; depend on the vault (or
+    its secrets and keys) explicitly where Azure must have created it first."""
     diagnostic_settings: DiagnosticSettings
     """Where every component sends its logs and metrics (the stack's workspace)."""
 

@@ -18,6 +18,14 @@ from .roles import assign_roles
 
 PRIVATE_LINK_GROUP = "vault"
 DNS_ZONE_KEY = "keyvault"
+VAULT_DNS_SUFFIX = "vault.azure.net"
+"""A public-cloud vault's host is ``<name>.vault.azure.net`` (Key Vault REST reference: vaultBaseUrl; the program
+is public-cloud only, as its private DNS zones are: components/dns.py)."""
+
+
+def vault_uri(name: str) -> str:
+    """The data-plane URI Azure gives vault ``name`` (its ``properties.vaultUri``), known before it exists."""
+    return f"https://{name}.{VAULT_DNS_SUFFIX}/"
 
 
 def epoch_seconds(day: date) -> int:
@@ -70,6 +78,9 @@ class TeamKeyVault(pulumi.ComponentResource):
     vault_id: pulumi.Output[str]
     vault_name: pulumi.Output[str]
     vault_uri: pulumi.Output[str]
+    uri: str
+    """The same URI built from the name: what the boot document and the account's FQDN allow-list embed, so
+    that a new stack's first preview knows them and every policy reading them can run (found by review)."""
     private_endpoint: network.PrivateEndpoint
 
     def __init__(
@@ -133,6 +144,7 @@ class TeamKeyVault(pulumi.ComponentResource):
         self.vault_id = vault.id
         self.vault_name = vault.name
         self.vault_uri = vault.properties.apply(lambda p: p.vault_uri)
+        self.uri = vault_uri(name)
         self.register_outputs(
             {"vaultId": self.vault_id, "vaultName": self.vault_name, "vaultUri": self.vault_uri}
         )
