@@ -404,6 +404,9 @@ FAILING = [
     ("ST-03", "storage-account", {"publicNetworkAccess": "Enabled", "networkRuleSet": DELETE}, "neither"),
     ("ST-04", "storage-account", {"allowSharedKeyAccess": DELETE}, "unset or true"),
     ("ST-04", "storage-account", {"allowSharedKeyAccess": True}, "unset or true"),
+    ("ST-04", "storage-account", {"isLocalUserEnabled": DELETE}, "isLocalUserEnabled is unset or true"),
+    ("ST-04", "storage-account", {"isLocalUserEnabled": True}, "local users sign in without Entra ID"),
+    ("ST-04", "storage-account", {"isSftpEnabled": True}, "isSftpEnabled is true"),
     # Container registry
     ("ACR-01", "registry", {"adminUserEnabled": True}, "adminUserEnabled"),
     (

@@ -52,6 +52,16 @@ MUTATIONS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("registry-deny-with-ip-rule-half", "ACR-02", "azure-native:containerregistry:Registry",
      mutate(fixture("registry")["props"], {"publicNetworkAccess": "Enabled",
                                            "networkRuleSet.ipRules": [{"iPAddressOrRange": "0.0.0.0/1"}]})),
+    # Found by review: each rule narrower than the Internet, together most of it.
+    ("vault-deny-with-two-slash-9s", "KV-04", "azure-native:keyvault:Vault",
+     mutate(fixture("vault")["props"], {"properties.publicNetworkAccess": "Enabled", "properties.networkAcls.ipRules":
+                                        [{"value": "20.0.0.0/9"}, {"value": "52.0.0.0/9"}]})),
+    ("storage-deny-with-a-slash-16", "ST-03", "azure-native:storage:StorageAccount",
+     mutate(fixture("storage-account")["props"], {"publicNetworkAccess": "Enabled",
+                                                  "networkRuleSet.ipRules": [{"iPAddressOrRange": "20.1.0.0/16"}]})),
+    ("registry-deny-with-300-single-addresses", "ACR-02", "azure-native:containerregistry:Registry",
+     mutate(fixture("registry")["props"], {"publicNetworkAccess": "Enabled", "networkRuleSet.ipRules": [
+         {"iPAddressOrRange": f"20.1.{i // 250}.{i % 250}"} for i in range(300)]})),
     ("custom-role-with-every-action", "RBAC-02", "azure-native:authorization:RoleDefinition",
      {"roleName": "team-admin", "scope": f"{SUB}/x", "permissions": [{"actions": ["*"], "notActions": []}],
       "assignableScopes": [f"{SUB}/x"]}),
@@ -84,13 +94,17 @@ def test_the_pack_fails_the_insecure_mutation(row, rule_id, resource_type, props
     ("NET-01", "azure-native:network:NetworkSecurityGroup",
      _nsg_with(_nsg_rule(sourceAddressPrefixes=["10.0.0.0/8", "192.168.10.0/24", "VirtualNetwork"]))),
     ("KV-04", "azure-native:keyvault:Vault",
-     mutate(fixture("vault")["props"], {"properties.networkAcls.ipRules": [{"value": "203.0.113.10/32"}]})),
+     mutate(fixture("vault")["props"], {"properties.publicNetworkAccess": "Enabled",
+                                        "properties.networkAcls.ipRules": [{"value": "203.0.113.10/32"}]})),
+    ("KV-04", "azure-native:keyvault:Vault",
+     mutate(fixture("vault")["props"], {"properties.publicNetworkAccess": "Enabled", "properties.networkAcls.ipRules": [
+         {"value": "203.0.113.0/25"}, {"value": "203.0.113.128/25"}, {"value": "203.0.113.7"}]})),  # one /24
     ("RBAC-02", "azure-native:authorization:RoleDefinition",
      {"roleName": "locks", "permissions": [{"actions": ["Microsoft.Authorization/locks/read",
                                                         "Microsoft.Authorization/locks/write"]}]}),
     ("VMSS-02", "azure-native:compute:VirtualMachine",
      {"vmName": "vm1", "osProfile": {"linuxConfiguration": {"disablePasswordAuthentication": True}}}),
-], ids=["private-sources", "one-office-ip", "narrow-custom-role", "vm-ssh-keys-only"])
+], ids=["private-sources", "one-office-ip", "one-office-slash-24", "narrow-custom-role", "vm-ssh-keys-only"])
 def test_the_narrow_equivalents_pass(rule_id, resource_type, props):
     assert not lookup(rule_id).check(props, environment="prod", resource_type=resource_type, name="x").violations
 

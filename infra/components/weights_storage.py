@@ -82,6 +82,10 @@ class WeightsStorage(pulumi.ComponentResource):
             access_tier=storage.AccessTier.HOT,
             allow_blob_public_access=False,
             allow_shared_key_access=False,
+            # Local users (SFTP, and SMB keys of their own) sign in with passwords or SSH keys, not Entra ID:
+            # off, whatever the API version's default (ST-04).
+            is_local_user_enabled=False,
+            is_sftp_enabled=False,
             default_to_o_auth_authentication=True,
             allow_cross_tenant_replication=False,
             enable_https_traffic_only=True,

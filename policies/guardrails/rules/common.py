@@ -23,25 +23,37 @@ def any_of(props: Any, *checks: tuple[str, str]) -> bool:
     return False
 
 
-OPEN_RULE_MAX_PREFIX = 8
-"""An IP rule as wide as a /8 (16 million addresses) or wider opens the firewall to the Internet."""
+MAX_OPEN_ADDRESSES = 256
+"""The most public addresses a firewall's IP rules may admit in all, a /24: an office or a NAT egress range.
+Judged over all of a resource's rules together, overlaps counted once: many /9 rules, each "narrower than the
+Internet", once opened half of it (found by review)."""
 
 
-def opens_internet(value: Any) -> bool:
-    """Whether a firewall IP rule value (``0.0.0.0/0``, ``0.0.0.0``, ``1.0.0.0/1``...) admits the Internet."""
+def _ip_network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     if not isinstance(value, str):
-        return False
+        return None
     text = value.strip()
     try:
-        network = ipaddress.ip_network(text if "/" in text or text != "0.0.0.0" else "0.0.0.0/0", strict=False)
+        return ipaddress.ip_network(text if "/" in text or text != "0.0.0.0" else "0.0.0.0/0", strict=False)
     except ValueError:
-        return False
-    return network.prefixlen <= OPEN_RULE_MAX_PREFIX or str(network.network_address) == "0.0.0.0"
+        return None
+
+
+def admitted_addresses(values: list[Any]) -> int:
+    """How many addresses a firewall's IP rule values (``203.0.113.0/24``, ``0.0.0.0``...) admit together."""
+    networks = [n for n in map(_ip_network, values) if n is not None]
+    return sum(n.num_addresses for version in (4, 6)
+               for n in ipaddress.collapse_addresses([n for n in networks if n.version == version]))  # type: ignore[misc]
+
+
+def opens_internet(values: list[Any]) -> bool:
+    """Whether a firewall's IP rules together admit more than ``MAX_OPEN_ADDRESSES`` public addresses."""
+    return admitted_addresses(values) > MAX_OPEN_ADDRESSES
 
 
 def network_closed(props: Any, pna_path: str, acl_path: str, ip_rules: tuple[str, str] | None = None) -> bool:
-    """Public network access Disabled, or the firewall's default action Deny with no IP rule that
-    reopens it to the Internet (``ip_rules``: the rules' list path and their value key). A default
+    """Public network access Disabled, or the firewall's default action Deny with IP rules that admit at
+    most ``MAX_OPEN_ADDRESSES`` in all (``ip_rules``: the rules' list path and their value key). A default
     action Deny beside an ipRule ``0.0.0.0/0`` is as open as Allow."""
     if ip_rules is None:
         return any_of(props, (pna_path, "Disabled"), (acl_path, "Deny"))
@@ -52,8 +64,8 @@ def network_closed(props: Any, pna_path: str, acl_path: str, ip_rules: tuple[str
     except Undetermined as exc:  # either property may settle it: look at the firewall first
         pna_unknown = exc
     list_path, key = ip_rules
-    if any_of(props, (acl_path, "Deny")) and not any(
-            opens_internet(get(flat(rule), key)) for rule in elements(props, list_path)):
+    if any_of(props, (acl_path, "Deny")) and not opens_internet(
+            [get(flat(rule), key) for rule in elements(props, list_path)]):
         return True
     if pna_unknown is not None:
         raise pna_unknown

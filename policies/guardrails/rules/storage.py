@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..define import checkov, psrule, rule
-from ..model import Context
-from ..values import get, is_false, one_of, shown
+from ..model import Context, Findings
+from ..values import get, is_false, is_true, one_of, shown
 from .common import firewall_findings
 
 STORAGE = "azure-native:storage:StorageAccount"
@@ -75,19 +75,34 @@ def st03(props: Any, ctx: Context) -> list[str]:
 @rule(
     "ST-04",
     "st-04-no-shared-key-access",
-    title="Storage refuses shared keys",
-    description="Storage accounts must refuse shared-key (account key and SAS) authorization: Entra ID only.",
+    title="Storage refuses shared keys and local users",
+    description=(
+        "Storage accounts must refuse shared-key (account key and SAS) authorization and local users (SFTP, "
+        "which sign in with passwords or SSH keys): Entra ID only."
+    ),
     severity="medium",
     category="security",
-    remediation="Set `allowSharedKeyAccess: false` (unset means allowed) and grant data roles instead.",
+    remediation=(
+        "Set `allowSharedKeyAccess: false` (unset means allowed), `isLocalUserEnabled: false` and leave "
+        "`isSftpEnabled` off, and grant data roles instead."
+    ),
     link=checkov("terraform/checks/graph_checks/azure/AzureStorageAccConfigSharedKeyAuth.yaml"),
     anchors=("CKV2_AZURE_40",),
     types=(STORAGE,),
 )
-def st04(props: Any, ctx: Context) -> list[str]:
-    if not is_false(get(props, "allowSharedKeyAccess")):
-        return ["allowSharedKeyAccess is unset or true; set it to false"]
-    return []
+def st04(props: Any, ctx: Context) -> Findings:
+    out = Findings()
+    with out.check():
+        if not is_false(get(props, "allowSharedKeyAccess")):
+            out.add("allowSharedKeyAccess is unset or true; set it to false")
+    # Found by review: SFTP local users passed a check of shared keys alone.
+    with out.check():
+        if not is_false(get(props, "isLocalUserEnabled")):
+            out.add("isLocalUserEnabled is unset or true: local users sign in without Entra ID; set it to false")
+    with out.check():
+        if is_true(get(props, "isSftpEnabled")):
+            out.add("isSftpEnabled is true: SFTP takes local users' passwords and SSH keys; turn it off")
+    return out
 
 
 RULES = (st01, st02, st03, st04)
