@@ -202,6 +202,11 @@ FAILING = [
      "retired on 2026-10-16"),
     # Content filters (names as the 2025-06-01 API examples spell them)
     ("CS-08", "rai-policy", {"properties.contentFilters.3.name": "selfharm"}, "the API spells it 'Selfharm'"),
+    # Found by review: content streamed before filtering, and a threshold that blocks only the worst.
+    ("CS-08", "rai-policy", {"properties.mode": "Asynchronous_filter"}, "released before it is filtered"),
+    ("CS-08", "rai-policy", {"properties.mode": "Deferred"}, "properties.mode is 'Deferred'"),
+    ("CS-08", "rai-policy", {"properties.contentFilters.4.severityThreshold": "High"},
+     "on the Completion blocks only High severity"),
     ("CS-08", "rai-policy", {"properties.contentFilters.8.name": "jailbreak"}, "the API spells it 'Jailbreak'"),
     ("CS-08", "rai-policy", {"properties.contentFilters.9.name": "protected_material_text"},
      "the API spells it 'Protected Material Text'"),

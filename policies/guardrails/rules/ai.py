@@ -256,21 +256,28 @@ def cs07(props: Any, ctx: Context) -> list[str]:
     return []
 
 
+_RELEASE_BEFORE_FILTERING = ("Asynchronous_filter", "Deferred")
+"""RaiPolicyMode values that stream content before filtering it (SDK RaiPolicyMode: Deferred is the pre-2025-06-01
+name of Asynchronous_filter)."""
+
+
 @rule(
     "CS-08",
     "cs-08-content-filter-canonical-and-complete",
     title="Content filter uses the API's filter names and blocks every harm category",
     description=(
         "Content filters (RAI policies) must name filters exactly as the Cognitive Services API does (Hate, "
-        "Selfharm, Indirect Attack, Protected Material Text, ...) and block the four harm categories on both "
-        "prompt and completion."
+        "Selfharm, Indirect Attack, Protected Material Text, ...), block the four harm categories on both "
+        "prompt and completion at a severity threshold of Medium or lower, and filter before content is "
+        "released (not `Asynchronous_filter` / `Deferred`)."
     ),
     severity="medium",
     category="security",
     remediation=(
         "Spell `properties.contentFilters[].name` as the API lists them (see `contentFilterNames`; the service "
-        "returns these names, so any other spelling is a diff on every preview) and keep Hate, Sexual, "
-        "Violence and Selfharm enabled and blocking for Prompt and Completion."
+        "returns these names, so any other spelling is a diff on every preview), keep Hate, Sexual, "
+        "Violence and Selfharm enabled and blocking for Prompt and Completion at `severityThreshold` Low or "
+        "Medium, and set `mode: Default`."
     ),
     link="https://learn.microsoft.com/azure/ai-foundry/openai/concepts/content-filter",
     anchors=("azure-rest-api-specs cognitiveservices 2025-06-01 PutRaiPolicy.json, ListRaiContentFilters.json",),
@@ -285,6 +292,12 @@ def cs08(props: Any, ctx: Context) -> Findings:
         "Completion": set(harm) | set(names.get("completion", [])),
     }
     out = Findings()
+    with out.check():
+        # Found by review: an asynchronous filter releases streamed content before it is judged, so a blocking
+        # filter blocks nothing it has already sent (RaiPolicyMode: "Asynchronous_filter", formerly "Deferred").
+        mode = get(props, "properties.mode")
+        if mode is not None and one_of(mode, _RELEASE_BEFORE_FILTERING):
+            out.add(f"properties.mode is {shown(mode)}: content is released before it is filtered; set Default")
     seen: dict[tuple[str, str], Any] = {}
     filters = elements(props, "properties.contentFilters")
     for i, f in enumerate(filters):
@@ -317,6 +330,9 @@ def cs08(props: Any, ctx: Context) -> Findings:
                 blocking = known(get(f, "blocking"), f"properties.contentFilters[{i}].blocking")
                 if not (is_true(enabled) and is_true(blocking)):
                     out.add(f"the {category} filter on the {source} is not enabled and blocking")
+                threshold = known(get(f, "severityThreshold"), f"properties.contentFilters[{i}].severityThreshold")
+                if threshold is not None and one_of(threshold, ("High",)):
+                    out.add(f"the {category} filter on the {source} blocks only High severity; block Medium too")
     return out
 
 
