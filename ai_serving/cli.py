@@ -332,6 +332,10 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
     _base_apart_from_out(args)
     if args.all:
         from .org.plan_all import plan_all
+        from .output_folders import outside_stack_dir
+
+        if args.out is not None:
+            outside_stack_dir(args.out, project.stack_config_dir)
 
         return plan_all(project, pack_dir=pack_dir, policy_config=policy_config, out=args.out,
                         workers=args.workers, console=console, err=err, base=args.base, gate=args.gate)
@@ -339,11 +343,11 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
         raise UsageError("name a stack (e.g. `ai-serving plan team-a-dev`) or pass --all")
     known_stack(project, args.stack)
     from .engine.analyzer import PackDied
-    from .output_folders import check_out_folder
+    from .output_folders import check_out_folder, outside_stack_dir
     from .plan import plan_stack
     from .reports.terminal import PhaseProgress, outcome_json, print_outcome
 
-    out = check_out_folder(args.out.resolve()) if args.out else None
+    out = check_out_folder(outside_stack_dir(args.out.resolve(), project.stack_config_dir)) if args.out else None
     if args.watch:
         from .watch import watch
 

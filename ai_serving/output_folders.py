@@ -94,6 +94,22 @@ def check_out_folder(out: Path) -> Path:
     return out
 
 
+def outside_stack_dir(out: Path, stack_dir: Path) -> Path:
+    """``out`` when it is not the stack directory or inside it; else a ``UsageError``.
+
+    A plan output there (``--out stacks/Pulumi.team-z-dev.yaml``, ``--out stacks/x``) is a folder among the stack
+    files, which every later ``validate`` and ``plan --all`` refuses as a stack file that is not one (found by
+    review: one run broke them for every team)."""
+    try:
+        inside = out.resolve().is_relative_to(stack_dir.resolve())
+    except (OSError, RuntimeError):
+        inside = False  # unresolvable: the folder checks that follow name it
+    if inside:
+        raise UsageError(f"--out {out}: is in the stack directory {stack_dir}, beside the stack files; name a folder "
+                         "outside it, e.g. out/<stack>")
+    return out
+
+
 def check_report_folder(out: Path) -> Path:
     """``out`` when ``report --out`` may write its report.md there: a plan output folder.
 

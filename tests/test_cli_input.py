@@ -155,7 +155,7 @@ def test_plan_out_into_the_stack_directory_is_refused_and_writes_nothing(tmp_pat
     before = sorted(p.name for p in stacks.iterdir())
     assert cli("plan", "team-a-dev", "--no-policy", "--stack-dir", stacks, "--out", stacks) == 2
     err = capsys.readouterr().err
-    assert f"--out {stacks}: not empty and not a plan output" in err and "name a new or empty folder" in err, err
+    assert f"--out {stacks}: is in the stack directory" in err and "name a folder outside it" in err, err
     assert sorted(p.name for p in stacks.iterdir()) == before
 
 
@@ -697,3 +697,18 @@ def test_plan_all_with_a_bad_pack_or_policy_config_is_one_message_exit_2_and_wri
     expected = "unknown enforcement level 'bogus'" if bad == "config" else "not a policy pack (no PulumiPolicy.yaml)"
     assert (said.out + said.err).count(expected) == 1, said
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("target", ["Pulumi.team-z-dev.yaml", "x", "."])
+@pytest.mark.parametrize("all_stacks", [False, True])
+def test_an_out_folder_in_the_stack_directory_is_refused_and_nothing_is_made(tmp_path, capsys, target, all_stacks):
+    """Found by review: `--out stacks/Pulumi.team-z-dev.yaml` made a folder there, and every later validate and
+    plan --all failed on it for every team."""
+    stacks = tmp_path / "stacks"
+    shutil.copytree(ROOT / "stacks", stacks)
+    before = sorted(p.name for p in stacks.iterdir())
+    which = ["--all"] if all_stacks else ["team-a-dev"]
+    assert cli("plan", *which, "--quiet", "--stack-dir", stacks, "--out", stacks / target) == 2
+    said = capsys.readouterr()
+    assert "is in the stack directory" in said.out + said.err
+    assert sorted(p.name for p in stacks.iterdir()) == before
