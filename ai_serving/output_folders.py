@@ -6,6 +6,7 @@ It imports nothing heavy, so ``report`` and the CLI's argument checks stay light
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from pathlib import Path
 
@@ -95,18 +96,21 @@ def check_out_folder(out: Path) -> Path:
 
 
 def outside_stack_dir(out: Path, stack_dir: Path) -> Path:
-    """``out`` when it is not the stack directory or inside it; else a ``UsageError``.
+    """``out`` unless it is the stack directory or a folder there named like a stack file; else a ``UsageError``.
 
-    A plan output there (``--out stacks/Pulumi.team-z-dev.yaml``, ``--out stacks/x``) is a folder among the stack
-    files, which every later ``validate`` and ``plan --all`` refuses as a stack file that is not one (found by
-    review: one run broke them for every team)."""
+    ``--out stacks/Pulumi.team-z-dev.yaml`` made a folder the stack listing (``Pulumi.*.yaml``) reads as a stack
+    file, and every later ``validate`` and ``plan --all`` failed on it for every team (found by review). Another
+    folder under the stack directory is not read as a stack and is left alone."""
+    from .engine.project import STACK_FILE_GLOB
+
     try:
-        inside = out.resolve().is_relative_to(stack_dir.resolve())
-    except (OSError, RuntimeError):
-        inside = False  # unresolvable: the folder checks that follow name it
-    if inside:
-        raise UsageError(f"--out {out}: is in the stack directory {stack_dir}, beside the stack files; name a folder "
-                         "outside it, e.g. out/<stack>")
+        relative = out.resolve().relative_to(stack_dir.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return out  # outside it (or unresolvable: the folder checks that follow name it)
+    first = relative.parts[0] if relative.parts else ""
+    if not first or fnmatch.fnmatchcase(first, STACK_FILE_GLOB):
+        raise UsageError(f"--out {out}: would be {'the stack directory' if not first else 'read as a stack file'} "
+                         f"({stack_dir}); name a folder outside it, e.g. out/<stack>")
     return out
 
 

@@ -12,7 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from .config.model import StackConfig
+from .config.model import STACK_TAG_KEYS, StackConfig
 from .config.patterns import full_match
 from .config.regions import REGION_SHORT_CODES
 
@@ -170,10 +170,5 @@ class Naming:
 
 def tags(cfg: StackConfig) -> dict[str, str]:
     """The tags every taggable resource of the stack carries (stack extras cannot override them)."""
-    return {
-        **cfg.tags,
-        "team": cfg.team,
-        "environment": cfg.environment,
-        "cost-center": cfg.cost_center,
-        "managed-by": MANAGED_BY,
-    }
+    own = dict(zip(STACK_TAG_KEYS, (cfg.team, cfg.environment, cfg.cost_center, MANAGED_BY), strict=True))
+    return {**cfg.tags, **own}

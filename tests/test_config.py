@@ -322,3 +322,20 @@ def test_program_refuses_bad_config_before_declaring_anything(plan_stack):
     assert run.exit_code == 2
     assert any("ai-serving:gpuPool.vmSku" in e for e in run.errors)
     assert [r.type for r in run.resources] == ["pulumi:pulumi:Stack"]
+
+
+@pytest.mark.parametrize(("tags", "expect"), [
+    ({"Team": "team-b"}, "tag 'Team' is set by the stack itself (from ai-serving:team)"),
+    ({"COST-CENTER": "CC-9999"}, "tag 'COST-CENTER' is set by the stack itself (from ai-serving:costCenter)"),
+    ({"team": "team-b"}, "tag 'team' is set by the stack itself"),
+    ({"product": "search", "Product": "chat"}, "tags 'product' and 'Product' are one tag to Azure"),
+])
+def test_tags_that_azure_reads_as_the_stacks_own_or_as_one_are_refused(tmp_path, capsys, tags, expect):
+    """Found by review: Azure's tag names ignore case, so `Team` beside the stack's `team` was one tag with two
+    values, and an exact `team` was silently replaced."""
+    cfg = base_config("dev")
+    cfg["ai-serving:tags"] = tags
+    write_stack(tmp_path, "team-t-dev", cfg)
+    assert cli("validate", "--stack-dir", tmp_path) == 2
+    said = capsys.readouterr()
+    assert expect in said.out + said.err

@@ -55,10 +55,16 @@ def test_check_name_rejects_a_too_long_vault_name():
 
 
 def test_required_tags_cannot_be_overridden_by_extra_tags():
-    from infra.config import validate
+    """A team's `team` tag is refused (it was once silently replaced), and the stack's own tags come last."""
+    import pytest
+
+    from infra.config import ConfigError, validate
 
     cfg = base_config("dev")
     cfg["ai-serving:tags"] = {"team": "someone-else", "product": "search"}
+    with pytest.raises(ConfigError, match="tag 'team' is set by the stack itself"):
+        validate(raw(cfg), stack_name="team-t-dev")
+    cfg["ai-serving:tags"] = {"product": "search"}
     t = tags(validate(raw(cfg), stack_name="team-t-dev"))
     assert t["team"] == "team-t" and t["product"] == "search"
     assert t["managed-by"] == "pulumi" and t["cost-center"] == "CC-0001" and t["environment"] == "dev"

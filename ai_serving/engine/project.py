@@ -21,6 +21,8 @@ STACK_NAME = re.compile(r"[a-z][a-z0-9-]{0,63}")
 """What a stack may be called (``Pulumi.<name>.yaml``): a lowercase letter, then lowercase letters, digits
 and '-'. A name is checked against it before it reaches a path, a terminal, a CI log or a report."""
 
+STACK_FILE_GLOB = "Pulumi.*.yaml"
+"""A stack file's name in the stack config directory (``Pulumi.<stack>.yaml``): what ``stacks`` lists."""
 SECRET_PLACEHOLDER = "offline-secret-placeholder"
 """What a ``secure:`` value becomes offline (it cannot be decrypted without the secrets provider)."""
 
@@ -41,10 +43,10 @@ class Project:
 
     def stacks(self) -> list[str]:
         """Names of every stack with a file in the stack config directory, sorted."""
-        prefix, suffix = "Pulumi.", ".yaml"
+        prefix, suffix = STACK_FILE_GLOB.split("*")
         return sorted(
             p.name[len(prefix):-len(suffix)]
-            for p in self.stack_config_dir.glob("Pulumi.*.yaml")
+            for p in self.stack_config_dir.glob(STACK_FILE_GLOB)
         )
 
     @property

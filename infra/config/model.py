@@ -155,11 +155,31 @@ def _tag_key(value: str) -> str:
     return value
 
 
+STACK_TAG_KEYS = ("team", "environment", "cost-center", "managed-by")
+"""The tags the stack sets on every resource from its own keys (``naming.tags``); a team's ``tags`` cannot set them."""
+
+
 def _tags(value: dict[str, str]) -> dict[str, str]:
     if len(value) > MAX_TEAM_TAGS:
         raise ValueError(f"at most {MAX_TEAM_TAGS} tags (Azure allows 50 per resource and the stack adds 4); "
                          f"found {len(value)}")
+    # Azure's tag names are case-insensitive: `Team` beside the stack's `team` is one tag with two values (a
+    # failed or wrongly attributed deployment), and an exact `team` was silently replaced (found by review).
+    seen: dict[str, str] = {}
+    for key in value:
+        folded = key.casefold()
+        if folded in STACK_TAG_KEYS:
+            raise ValueError(f"tag {shown(key)} is set by the stack itself (from {_STACK_TAG_SOURCES[folded]}); "
+                             "Azure's tag names ignore case, so remove it")
+        if folded in seen:
+            raise ValueError(f"tags {shown(seen[folded])} and {shown(key)} are one tag to Azure (tag names ignore "
+                             "case); keep one")
+        seen[folded] = key
     return value
+
+
+_STACK_TAG_SOURCES = {"team": "ai-serving:team", "environment": "ai-serving:environment",
+                      "cost-center": "ai-serving:costCenter", "managed-by": "the platform: always pulumi"}
 
 
 _HOST_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
