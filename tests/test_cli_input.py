@@ -712,3 +712,19 @@ def test_an_out_folder_in_the_stack_directory_is_refused_and_nothing_is_made(tmp
     said = capsys.readouterr()
     assert "would be " in said.out + said.err and "name a folder outside it" in said.out + said.err
     assert sorted(p.name for p in stacks.iterdir()) == before
+
+
+@pytest.mark.parametrize(("line", "replacement", "expect"), [
+    ("main: ", "main: /etc\n", "main: /etc/__main__.py is not a file"),
+    ("main: ", "main: missing.py\n", "missing.py is not a file"),
+    ("name: ", 'name: "../evil"\n', "name: expected a project name"),
+])
+def test_a_pulumi_yaml_the_engine_would_refuse_is_one_message_before_any_stack_runs(tmp_path, capsys, line,
+                                                                                   replacement, expect):
+    """Found by review: a missing program failed late (FileNotFoundError, exit 1) and `name: ../evil` passed."""
+    text = (ROOT / "Pulumi.yaml").read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "Pulumi.yaml").write_text("".join(replacement if t.startswith(line) else t for t in text),
+                                          encoding="utf-8")
+    assert cli("validate", "--project", tmp_path, "--stack-dir", ROOT / "stacks") == 2
+    said = capsys.readouterr()
+    assert expect in said.out + said.err and "Traceback" not in said.out + said.err

@@ -21,6 +21,8 @@ STACK_NAME = re.compile(r"[a-z][a-z0-9-]{0,63}")
 """What a stack may be called (``Pulumi.<name>.yaml``): a lowercase letter, then lowercase letters, digits
 and '-'. A name is checked against it before it reaches a path, a terminal, a CI log or a report."""
 
+PROJECT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+"""What the engine accepts as a project name (tokens.ValidateProjectName)."""
 STACK_FILE_GLOB = "Pulumi.*.yaml"
 """A stack file's name in the stack config directory (``Pulumi.<stack>.yaml``): what ``stacks`` lists."""
 SECRET_PLACEHOLDER = "offline-secret-placeholder"
@@ -88,6 +90,10 @@ def load_project(root: Path, stack_dir: Path | None = None) -> Project:
         raise UsageError(f"{path}: `name` is required")
     if not isinstance(name, str):
         raise _bad(path, lines, ("name",), "a string", name)
+    if not PROJECT_NAME.fullmatch(name):
+        # The engine's rule (pulumi v3.274.0 sdk/go/common/tokens project.go ValidateProjectName): the name is in
+        # every URN and state path, so `../evil` must not reach them (found by review: it was accepted).
+        raise _bad(path, lines, ("name",), "a project name: up to 100 letters, digits, '-', '_' and '.'", name)
     for key in ("main", "stackConfigDir"):
         value = doc.get(key, ".")
         if not isinstance(value, str) or "\x00" in value:
@@ -98,6 +104,11 @@ def load_project(root: Path, stack_dir: Path | None = None) -> Project:
     if not isinstance(config, dict):
         raise _bad(path, lines, ("config",), "a mapping of config key -> declaration", config)
     main = _resolved(root / doc.get("main", "."), path, lines, "main")
+    entry = main / "__main__.py" if main.is_dir() else main
+    if not entry.is_file():
+        # Said here, with the key's line, not as a FileNotFoundError once the first stack runs (found by review).
+        raise UsageError(f"{_at(path, lines, ('main',))}: main: {bounded(str(entry), 300)} is not a file; expected the "
+                         "program's entry (a .py file, or a folder with __main__.py)")
     defaults: dict[str, Any] = {}
     for key, spec in config.items():
         if not isinstance(key, str) or not key:
