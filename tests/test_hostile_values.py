@@ -147,6 +147,8 @@ SAS_SIG = "Xk3%2Bq9sEcReTsIgNaTuRe0%3D"
 HF_TOKEN = "hf_" + "Ab1Cd2Ef3Gh4" * 3
 API_KEY = "sk-proj-" + "aB3dE5gH7jK9" * 2
 AWS_KEY = "AKIA" + "ABCDEFGH23456789"
+BARE_STORAGE_KEY = ("k3Y+Tq9/Lm0Pq7Rs2Zx8" * 5)[:86] + "=="
+"""A storage account key's shape: 64 bytes in base64, 88 characters ending "=="."""
 
 SECRET_CASES = [
     ("openssh-body-as-ssh-key", "    port: 8000\n", f"    port: 8000\n    sshPublicKey: {OPENSSH_BODY}\n",
@@ -169,6 +171,11 @@ SECRET_CASES = [
      "ai-serving:tags.hub", "a Hugging Face token (not shown)", HF_TOKEN[3:20]),
     ("api-key-as-cost-center", "costCenter: CC-1042", f"costCenter: {API_KEY}",
      "ai-serving:costCenter", "an API key (not shown)", API_KEY[8:24]),
+    # Found by review: the key alone, as the portal copies it, was quoted in a length error and passed as a tag.
+    ("bare-storage-key-in-tag", "    product: search\n", f"    product: search\n    key: {BARE_STORAGE_KEY}\n",
+     "ai-serving:tags.key", "an Azure account key (not shown)", BARE_STORAGE_KEY[:24]),
+    ("bare-storage-key-as-cost-center", "costCenter: CC-1042", f'costCenter: "{BARE_STORAGE_KEY}"',
+     "ai-serving:costCenter", "an Azure account key (not shown)", BARE_STORAGE_KEY[:24]),
 ]
 
 
