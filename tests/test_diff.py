@@ -235,3 +235,33 @@ def test_the_text_diff_is_bounded_whatever_the_plans_hold(tmp_path, capsys):
     assert cli("diff", base, head, "--json") == 0
     added = json.loads(capsys.readouterr().out)["stacks"][0]["added"]
     assert len(added) == 20_000
+
+
+def test_a_name_cannot_forge_a_line_and_a_token_as_a_folder_name_is_not_shown(tmp_path, capsys):
+    """Found by review: a newline in a resource name printed a line of its own (`no changes: 0 stack(s)`), and a
+    plan folder named after a token was printed as it was."""
+    token = "ghp_" + "A1b2C3d4E5f6" * 3
+    head_plan = copy.deepcopy(BASE_PLAN)
+    head_plan["resources"].append(_res(f"{URN}azure-native:network:Subnet::x", {}))
+    head_plan["resources"][-1]["name"] = "x\nno changes: 0 stack(s) plan the same"
+    base = _write(tmp_path / "base", {token: BASE_PLAN})
+    head = _write(tmp_path / "head", {token: head_plan})
+
+    assert cli("diff", base, head) == 0
+    out = capsys.readouterr().out
+    assert not any(line.startswith("no changes") for line in out.splitlines()), out
+    assert "x\\x0ano changes" in out and token not in out and "[a GitHub token: not shown]" in out
+    assert cli("diff", base, head, "--json") == 0
+    assert token not in capsys.readouterr().out
+
+
+def test_a_json_diff_too_large_to_print_is_one_message(tmp_path, capsys, monkeypatch):
+    from ai_serving.reports import diff
+
+    monkeypatch.setattr(diff, "MAX_JSON_CHARS", 10_000)
+    head_plan = copy.deepcopy(BASE_PLAN)
+    head_plan["resources"] += [_res(f"{URN}azure-native:network:Subnet::s{i}", {}) for i in range(500)]
+    base, head = _write(tmp_path / "base", {"team-a-dev": BASE_PLAN}), _write(tmp_path / "head", {"team-a-dev": head_plan})
+    assert cli("diff", base, head, "--json") == 2
+    said = capsys.readouterr()
+    assert said.out == "" and "MiB this prints; compare fewer stacks" in said.err

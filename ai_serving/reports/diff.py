@@ -136,7 +136,7 @@ class StackDiff:
     findings_resolved: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"stack": self.stack, "status": self.status, "added": self.added, "removed": self.removed,
+        return {"stack": masked(self.stack), "status": self.status, "added": self.added, "removed": self.removed,
                 "changed": [c.to_json() for c in self.changed], "findingsAdded": self.findings_added,
                 "findingsResolved": self.findings_resolved}
 
@@ -163,8 +163,10 @@ class PlanDiff:
         return [s for s in self.stacks if s.status != "unchanged"]
 
     def to_json(self) -> dict[str, Any]:
-        return {"base": self.base, "head": self.head, "stacksAdded": self.stacks_added,
-                "stacksRemoved": self.stacks_removed, "stacks": [s.to_json() for s in self.stacks]}
+        return {"base": masked(self.base), "head": masked(self.head),
+                "stacksAdded": [masked(s) for s in self.stacks_added],
+                "stacksRemoved": [masked(s) for s in self.stacks_removed],
+                "stacks": [s.to_json() for s in self.stacks]}
 
 
 def _ref(res: dict[str, Any]) -> dict[str, str]:
@@ -233,9 +235,17 @@ MAX_NAME_CHARS = 200
 """The longest name, type or input path ``diff`` prints (a plan folder may hold anything)."""
 
 
+MAX_JSON_CHARS = 16 * 1024 * 1024
+"""The largest ``diff --json`` document printed (about 100 times what 100 changed stacks make); a larger one is
+a ``UsageError`` rather than tens of megabytes on a terminal or in a log (found by review: 61 MB)."""
+
+
 def _cut(text: Any, limit: int = MAX_NAME_CHARS) -> str:
-    """``text`` cut to ``limit`` characters, the last one an ellipsis."""
-    text = str(text)
+    """``text`` on one line (control and invisible characters escaped: a newline in a resource name once
+    printed a line of its own, such as a forged "no changes"), cut to ``limit`` characters, the last an
+    ellipsis."""
+    text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
+                   for c in str(text))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -264,7 +274,7 @@ def print_diff(diff: PlanDiff, console: Any) -> None:
 
     for s in touched[:MAX_LISTED]:
         counts = f"+{len(s.added)} -{len(s.removed)} ~{len(s.changed)}"
-        console.print(f"[bold]{escape(_cut(s.stack))}[/] ({s.status}): {counts}")
+        console.print(f"[bold]{escape(_cut(masked(s.stack)))}[/] ({s.status}): {counts}")
         if s.status in ("added", "removed"):
             console.print(f"  {len(s.added) or len(s.removed)} resource(s) {s.status}", markup=False)
             continue
@@ -296,7 +306,11 @@ def run(base_dir: Path, head_dir: Path, *, as_json: bool, console: Any) -> int:
     """``ai-serving diff``: print the difference; always exit 0 (a difference is not an error)."""
     diff = diff_dirs(base_dir, head_dir)
     if as_json:
-        print(json.dumps(diff.to_json(), indent=2, default=str))
+        text = json.dumps(diff.to_json(), indent=2, default=str)
+        if len(text) > MAX_JSON_CHARS:
+            raise UsageError(f"diff --json: the difference is {len(text) / 1e6:.0f} MB of JSON, over the "
+                             f"{MAX_JSON_CHARS // (1024 * 1024)} MiB this prints; compare fewer stacks")
+        print(text)
     else:
         print_diff(diff, console)
     return ExitCode.OK
