@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from infra.config.errors import ConfigError, shown
+from infra.config.errors import ConfigError, redacted, shown
 from infra.config.screening import BIDI_CONTROLS
 
 from .engine.project import STACK_NAME, Project, load_project
@@ -36,12 +36,14 @@ bidirectional controls and line separators, which reorder or break what a termin
 
 
 def printable(text: str) -> str:
-    """``text`` with every control character other than newline shown as its escape (``\\x1b``, ``\\r``).
+    """``text`` with every control character other than newline shown as its escape (``\\x1b``, ``\\r``), and
+    key material named by its kind, never shown (``infra.config.errors.redacted``; found by review: a token as
+    a ``--stack-dir`` was printed).
 
     What the CLI prints quotes input (stack names, paths, file contents); raw, an ESC could recolour or
     rewrite the terminal, a CR overwrite the line before it. Both consoles print through this.
     """
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    return redacted(_CONTROL.sub(lambda m: repr(m.group())[1:-1], text))
 
 
 MIN_COLUMNS = 40

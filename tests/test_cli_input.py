@@ -728,3 +728,11 @@ def test_a_pulumi_yaml_the_engine_would_refuse_is_one_message_before_any_stack_r
     assert cli("validate", "--project", tmp_path, "--stack-dir", ROOT / "stacks") == 2
     said = capsys.readouterr()
     assert expect in said.out + said.err and "Traceback" not in said.out + said.err
+
+
+def test_a_token_in_a_path_argument_is_named_not_printed(tmp_path, capsys):
+    """Found by review: --stack-dir and --out paths were printed as given, a pasted token with them."""
+    token = "ghp_" + "A1b2C3d4E5f6" * 3
+    assert cli("validate", "--stack-dir", tmp_path / token) == 2
+    said = capsys.readouterr()
+    assert token not in said.out + said.err and "(a GitHub token: not shown)" in said.out + said.err

@@ -104,11 +104,6 @@ def load_project(root: Path, stack_dir: Path | None = None) -> Project:
     if not isinstance(config, dict):
         raise _bad(path, lines, ("config",), "a mapping of config key -> declaration", config)
     main = _resolved(root / doc.get("main", "."), path, lines, "main")
-    entry = main / "__main__.py" if main.is_dir() else main
-    if not entry.is_file():
-        # Said here, with the key's line, not as a FileNotFoundError once the first stack runs (found by review).
-        raise UsageError(f"{_at(path, lines, ('main',))}: main: {bounded(str(entry), 300)} is not a file; expected the "
-                         "program's entry (a .py file, or a folder with __main__.py)")
     defaults: dict[str, Any] = {}
     for key, spec in config.items():
         if not isinstance(key, str) or not key:
@@ -122,6 +117,11 @@ def load_project(root: Path, stack_dir: Path | None = None) -> Project:
             defaults[full] = _REQUIRED
         else:
             defaults[full] = spec
+    entry = main / "__main__.py" if main.is_dir() else main
+    if not entry.is_file():
+        # Said here, with the key's line, not as a FileNotFoundError once the first stack runs (found by review).
+        raise UsageError(f"{_at(path, lines, ('main',))}: main: {bounded(str(entry), 300)} is not a file; expected the "
+                         "program's entry (a .py file, or a folder with __main__.py)")
     config_dir = stack_dir if stack_dir is not None else root / doc.get("stackConfigDir", ".")
     return Project(root=root.resolve(), name=name, main=main,
                    stack_config_dir=_resolved(config_dir, path, lines, "stackConfigDir"), config_defaults=defaults)

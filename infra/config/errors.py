@@ -65,6 +65,17 @@ def secret_in(value: Any) -> Secret | None:
     return None
 
 
+def redacted(text: str) -> str:
+    """``text`` with every span that looks like key material replaced by its kind (``(a GitHub token: not
+    shown)``): what the CLI prints passes through this, so a token that reaches a message by a way no check
+    foresaw (a path argument named after one) is still not shown. Parentheses, not brackets: the consoles read
+    ``[...]`` as markup."""
+    for secret in SECRETS:
+        if secret.pattern.search(text):
+            text = secret.pattern.sub(f"({secret.kind}: not shown)", text)
+    return text
+
+
 def is_key_material(value: Any) -> bool:
     """Whether ``value`` looks like a private key or another secret (``SECRETS``), or holds one anywhere
     inside: such a value must never be echoed anywhere."""
