@@ -23,7 +23,7 @@ from .engine.analyzer import PackZygote, PolicyPackProcess
 from .engine.project import Project
 from .engine.runner import ProgramRun, run_program
 from .models import waiver_problems
-from .outcome import ExitCode, Status
+from .outcome import ExitCode, Status, UsageError
 from .output_folders import DEPLOY_POLICY_CONFIG_FILE, remove_stale_outputs
 from .reports.planfile import plan_document, write_plan
 from .stacks import load_stack
@@ -157,7 +157,14 @@ def _plan(project: Project, stack: str, *, pack_dir: Path | None, policy_config:
             outcome.exit_code = ExitCode.FAILED
     if out_dir is not None:
         with timer("report writing (write_outputs)"):
-            outcome.files = write_outputs(out_dir, run, outcome.verdict, outcome.cost, policy_config)
+            try:
+                outcome.files = write_outputs(out_dir, run, outcome.verdict, outcome.cost, policy_config)
+            except OSError as exc:
+                # A full disk or a read-only folder: the earlier plan's files must not pass for this one's, and
+                # the message names the folder (found by review: "No space left on device" and the old plan.json).
+                remove_stale_outputs(out_dir, [])
+                raise UsageError(f"{out_dir}: cannot write the plan output ({exc.strerror or exc}); no plan files "
+                                 "are left there") from None
     return outcome
 
 

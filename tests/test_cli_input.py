@@ -736,3 +736,25 @@ def test_a_token_in_a_path_argument_is_named_not_printed(tmp_path, capsys):
     assert cli("validate", "--stack-dir", tmp_path / token) == 2
     said = capsys.readouterr()
     assert token not in said.out + said.err and "(a GitHub token: not shown)" in said.out + said.err
+
+
+def test_a_plan_that_cannot_write_its_files_names_the_folder_and_leaves_no_earlier_plan(tmp_path, capsys,
+                                                                                        monkeypatch):
+    """Found by review: a full disk said only "No space left on device" and the earlier stack's plan.json stayed
+    in the folder, to pass for this one's."""
+    import errno
+
+    from ai_serving import plan
+
+    out = tmp_path / "out"
+    assert cli("plan", "team-a-dev", "--no-policy", "--quiet", "--out", out) == 0
+    assert (out / "plan.json").is_file()
+
+    def full(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(plan, "write_plan", full)
+    assert cli("plan", "team-b-dev", "--no-policy", "--quiet", "--out", out) == 2
+    said = capsys.readouterr()
+    assert f"{out}: cannot write the plan output (No space left on device)" in said.err
+    assert not (out / "plan.json").exists()
