@@ -758,3 +758,12 @@ def test_a_plan_that_cannot_write_its_files_names_the_folder_and_leaves_no_earli
     said = capsys.readouterr()
     assert f"{out}: cannot write the plan output (No space left on device)" in said.err
     assert not (out / "plan.json").exists()
+
+
+@pytest.mark.parametrize("key", ["costCenter", "1"])
+def test_a_key_without_a_namespace_is_named_with_its_line(tmp_path, capsys, key):
+    """Found by review: the message had no line (the line index records it under the project's namespace)."""
+    write_stack(tmp_path, "team-a-dev", text=f"config:\n  azure-native:location: swedencentral\n  {key}: x\n")
+    assert cli("validate", "--stack-dir", tmp_path) == 2
+    said = capsys.readouterr()
+    assert f"Pulumi.team-a-dev.yaml:3: {key}: key '{key}' has no namespace" in said.out + said.err

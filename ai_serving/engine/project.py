@@ -317,7 +317,9 @@ def read_stack_config(project: Project, stack: str, path: Path | None = None) ->
             lines = line_index(path)
             message = (f"key {shown(key)} has no namespace: Pulumi reads it as {project.name}:{key}; write it so "
                        "(one spelling per key, which every check and review reads)")
-            raise ConfigError(path, [ConfigIssue(key, message, lines.get((key,)))])
+            # The line index records an unprefixed key under its project namespace (yaml_lines.line_index).
+            line = lines.get((key,)) or lines.get((f"ai-serving:{key}",)) or lines.get((f"{project.name}:{key}",))
+            raise ConfigError(path, [ConfigIssue(key, message, line)])
         full = key
         if isinstance(value, dict) and set(value) == {"secure"}:
             _check_secure(path, project, key, value["secure"])
