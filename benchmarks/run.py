@@ -365,8 +365,8 @@ def bench_engine(reps: int, tmp: Path) -> dict | None:
 
     The witness's own set-up (``witness.run.Witness``: scratch copy of the project, file backend,
     passphrase secrets, the stand-in azure-native provider installed as the plugin) runs
-    ``pulumi preview --policy-pack policies --policy-pack-config policies/policy-config.json`` for the
-    example stacks and a sample of the generated ones; ``ai-serving plan STACK --out DIR --quiet`` runs
+    ``pulumi preview --policy-pack policies --policy-pack-config <the plan's deploy-policy-config.json>`` for
+    the example stacks and a sample of the generated ones; ``ai-serving plan STACK --out DIR --quiet`` runs
     on the same stack file (as committed: ``Witness.committed_stack_dir``) in the same project and
     environment, alternating with the preview. None when ``make engine`` has not built the engine.
     """
@@ -375,6 +375,7 @@ def bench_engine(reps: int, tmp: Path) -> dict | None:
         return None
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    from ai_serving.output_folders import DEPLOY_POLICY_CONFIG_FILE
     from witness.run import PACK_ARGS, PROJECT, Witness, example_stacks
 
     gen = tmp / "generated"
@@ -401,9 +402,14 @@ def bench_engine(reps: int, tmp: Path) -> dict | None:
         committed = witness.committed_stack_dir(stack, tmp / f"engine-work-{stack}")
         previews, plans = [], []
         for i in range(reps):
-            plans.append(timed([CLI, "plan", stack, "--out", str(tmp / f"engine-plan-{stack}-{i}"), "--quiet",
+            plan_out = tmp / f"engine-plan-{stack}-{i}"
+            plans.append(timed([CLI, "plan", stack, "--out", str(plan_out), "--quiet",
                                 "--stack-dir", str(committed)], cwd=witness.project, env=witness.env))
-            previews.append(timed([str(ENGINE / "pulumi"), "preview", "--stack", stack, *PACK_ARGS,
+            # With the plan's deploy-policy-config.json, as CI previews (README "Policies and waivers"): a stack
+            # with a waived mandatory finding (team-a-prod's VMSS-10) fails a preview under the project's config
+            # once the rule can run in a first preview.
+            pack_args = [*PACK_ARGS[:3], str(plan_out / DEPLOY_POLICY_CONFIG_FILE)]
+            previews.append(timed([str(ENGINE / "pulumi"), "preview", "--stack", stack, *pack_args,
                                    "--non-interactive"], cwd=witness.project, env=witness.env))
             # Both must have done the work: the plan exits 0 (clean) or 1 (a mandatory violation), and
             # the preview passes exactly when the plan does (a refusal is a finished preview too).
@@ -828,10 +834,10 @@ def write_results(ctx: dict) -> None:
     if eng:
         a("## Offline plan beside the real engine (same stacks, same run)\n")
         a(
-            f"`pulumi preview --policy-pack policies --policy-pack-config policies/policy-config.json` "
-            f"(pulumi {eng['pulumi']}, built by `make engine`, with the witness's stand-in azure-native "
-            "provider, file backend, in the witness's scratch project) against `ai-serving plan STACK --out DIR "
-            "--quiet` on the same stack file, alternating, each process start to exit.\n"
+            f"`pulumi preview --policy-pack policies --policy-pack-config DIR/deploy-policy-config.json` (the "
+            f"plan's, as CI previews; pulumi {eng['pulumi']}, built by `make engine`, with the witness's stand-in "
+            "azure-native provider, file backend, in the witness's scratch project) against `ai-serving plan STACK "
+            "--out DIR --quiet` on the same stack file, alternating, each process start to exit.\n"
         )
         a("| stack | ai-serving plan | pulumi preview | preview / plan | exit (plan, preview) |")
         a("|---|---|---|---|---|")
