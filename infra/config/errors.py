@@ -153,7 +153,7 @@ class ConfigError(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = _shown(self.source) if self.source is not None else "<stack config>"
+        where = relative_path(self.source) if self.source is not None else "<stack config>"
         lines = [f"invalid stack config: {where} ({len(self.issues)} problem{'s' if len(self.issues) != 1 else ''})"]
         for issue in self.issues[:MAX_ISSUES]:
             at = f"{where}:{issue.line}" if issue.line else where
@@ -176,6 +176,3 @@ def relative_path(source: Path | str) -> str:
         # RuntimeError: Python 3.11's resolve() on a symlink loop (a stack file linked to itself); the message
         # being built is about that file, so it names it as given (found by review: a traceback instead).
         return str(source)
-
-
-_shown = relative_path
