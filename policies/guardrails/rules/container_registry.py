@@ -35,7 +35,8 @@ def acr01(props: Any, ctx: Context) -> list[str]:
     "acr-02-network-restricted",
     title="Registry not open to public networks",
     description=(
-        "Container registries must disable public network access or deny it by default in their firewall."
+        "Container registries must disable public network access or deny it by default in their firewall, with IP "
+        "rules that admit at most a /24 in all."
     ),
     severity="high",
     category="security",

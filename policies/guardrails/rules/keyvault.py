@@ -87,7 +87,10 @@ def kv03(props: Any, ctx: Context) -> list[str]:
     "KV-04",
     "kv-04-network-restricted",
     title="Vault not open to public networks",
-    description="Key vaults must disable public network access or deny it by default in their firewall.",
+    description=(
+        "Key vaults must disable public network access or deny it by default in their firewall, with IP rules "
+        "that admit at most a /24 in all."
+    ),
     severity="high",
     category="security",
     remediation=(

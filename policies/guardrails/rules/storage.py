@@ -56,7 +56,8 @@ def st02(props: Any, ctx: Context) -> list[str]:
     "st-03-network-restricted",
     title="Storage not open to public networks",
     description=(
-        "Storage accounts must disable public network access or deny it by default in their firewall."
+        "Storage accounts must disable public network access or deny it by default in their firewall, with IP "
+        "rules that admit at most a /24 in all."
     ),
     severity="high",
     category="security",
