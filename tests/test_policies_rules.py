@@ -93,6 +93,12 @@ def gz64(text: str) -> str:
 
 
 WRITE_FILE = "#cloud-config\nwrite_files:\n  - path: /etc/x\n    encoding: {encoding}\n    content: {content}\n"
+WRAPPED_FILE = "#cloud-config\nwrite_files:\n  - path: /etc/x\n    encoding: gz+b64\n    content: |\n{body}\n"
+
+
+def wrapped(text: str, width: int) -> str:
+    """``text`` as an indented YAML block of ``width``-character lines."""
+    return "\n".join("      " + text[i:i + width] for i in range(0, len(text), width))
 
 
 NIC0 = "virtualMachineProfile.networkProfile.networkInterfaceConfigurations.0.ipConfigurations.0"
@@ -271,6 +277,11 @@ FAILING = [
      "customData holds gzip data unpacking to over 16 MiB, which the pack cannot read"),
     ("VMSS-05", "vmss", {"virtualMachineProfile.userData": base64.b64encode(b"\x1f\x8b\x08broken").decode()},
      "userData holds corrupt gzip data"),
+    # Found by review: wrapped over lines (a YAML block, MIME's 76-character lines) or in the URL-safe alphabet.
+    ("VMSS-05", "vmss", {CUSTOM_DATA: b64(WRAPPED_FILE.format(body=wrapped(gz64(f"token={HF_TOKEN}\n"), 20)))},
+     "customData contains a Hugging Face token"),
+    ("VMSS-05", "vmss", {CUSTOM_DATA: b64("#cloud-config\n# " + base64.urlsafe_b64encode(
+        gzip.compress(f"{STORAGE_KEY} ~~~?".encode())).decode() + "\n")}, "customData contains an Azure account key"),
     ("VMSS-11", "vmss", {CUSTOM_DATA: gz64(HUB_BOOT)}, "from the model hub (Hugging Face"),
     ("VMSS-06", "vmss", {"automaticRepairsPolicy": DELETE}, "automaticRepairsPolicy.enabled"),
     ("VMSS-06", "vmss", {"automaticRepairsPolicy.enabled": False}, "automaticRepairsPolicy.enabled"),
@@ -579,7 +590,8 @@ def test_equivalent_or_harmless_settings_pass(rule_id: str, name: str, changes: 
     ("prefix", "public"),
     [("AzureCloud.WestEurope", True), ("azurecloud", True), ("Internet", True), ("0.0.0.0/1", True),
      ("52.0.0.0/9", True), ("2000::/3", True), ("10.0.0.0/8", False), ("172.16.4.0/24", False),
-     ("100.64.0.0/10", False), ("fd00::/8", False), ("VirtualNetwork", False), ("AzureLoadBalancer", False)],
+     ("100.64.0.0/10", False), ("fd00::/8", False), ("VirtualNetwork", False), ("AzureLoadBalancer", False),
+     ("AppService", True), ("Storage.WestEurope", True), ("AzureFrontDoor.Backend", True), ("GatewayManager", True)],
 )
 def test_public_sources_are_told_from_private_ones(prefix: str, public: bool) -> None:
     changes = {"securityRules.0.sourceAddressPrefix": prefix}

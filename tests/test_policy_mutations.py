@@ -191,7 +191,9 @@ def test_an_expression_only_in_a_name_or_an_escaped_bracket_leaves_a_resource_ju
     from guardrails import templates
 
     named = {"type": "Microsoft.KeyVault/vaults", "name": "[concat('kv-', uniqueString(resourceGroup().id))]",
-             "dependsOn": ["[resourceId('x', 'y')]"], "properties": {"description": "[[not an expression]"}}
+             "dependsOn": ["[resourceId('x', 'y')]"], "properties": {"description": "[[not an expression]"},
+             # Nearly every template sets these by expression; GEN-02 and GEN-01 judge them (found by review).
+             "location": "[resourceGroup().location]", "tags": "[parameters('tags')]"}
     assert list(templates.opaque_parts(_deployment(named))) == []
     assert templates.first_expression({"properties": {"a": [{"b": " [variables('v')] "}]}}) == "properties.a[0].b"
     assert not templates.is_expression("[not closed") and not templates.is_expression(42)
@@ -255,6 +257,15 @@ def test_a_custom_role_that_can_hand_out_access_fails(action):
     props = {"roleName": "escalate", "permissions": [{"actions": ["Microsoft.Storage/storageAccounts/read", action]}]}
     verdict = lookup("RBAC-02").check(props, resource_type="azure-native:authorization:RoleDefinition", name="r")
     assert [v.message.split(" contains ")[0] for v in verdict.violations] == ["permissions[0].actions"]
+    assert f"contains '{action}'" in verdict.violations[0].message  # an action is no secret: named as it is
+
+
+def test_a_custom_role_action_unknown_at_preview_is_undetermined_not_passed():
+    from tests.fixtures.policy import UNKNOWN
+
+    props = {"roleName": "r", "permissions": [{"actions": ["Microsoft.Storage/storageAccounts/read", UNKNOWN]}]}
+    verdict = lookup("RBAC-02").check(props, resource_type="azure-native:authorization:RoleDefinition", name="r")
+    assert verdict.violations == () and verdict.undetermined == ("permissions[0].actions[1]",)
 
 
 def test_a_role_assignment_on_a_resource_not_yet_created_is_judged_by_its_role_alone():
@@ -272,3 +283,18 @@ def test_the_roles_a_stack_may_grant_are_the_ones_the_components_grant():
 
     assert lookup("RBAC-02").defaults()["allowedRoles"] == list(BUILTIN_ROLES.values())
     assert not set(config.DENIED_ROLES) & set(BUILTIN_ROLES.values())
+
+
+def test_the_firewall_limit_counts_all_rules_names_the_count_and_is_a_setting():
+    """Found by review: two office /24s failed with a message saying the default action was not Deny, and an IPv6
+    /64 counted as 2^64 addresses."""
+    two = mutate(fixture("vault")["props"], {"properties.publicNetworkAccess": "Enabled",
+                                             "properties.networkAcls.ipRules": [{"value": "203.0.113.0/24"},
+                                                                                {"value": "198.51.100.0/24"}]})
+    token = "azure-native:keyvault:Vault"
+    [message] = [v.message for v in lookup("KV-04").check(two, resource_type=token, name="kv").violations]
+    assert "is Deny, but properties.networkAcls.ipRules admit 512 addresses" in message and "over the 256" in message
+    assert not lookup("KV-04").check(two, resource_type=token, name="kv", maxOpenAddresses=512).violations
+    v6 = mutate(fixture("vault")["props"], {"properties.publicNetworkAccess": "Enabled",
+                                            "properties.networkAcls.ipRules": [{"value": "2001:db8:1:2::/64"}]})
+    assert not lookup("KV-04").check(v6, resource_type=token, name="kv").violations

@@ -83,8 +83,11 @@ def opaque_parts(props: Any, depth: int = 0) -> Iterator[str]:
                    "not evaluate")
 
 
-# Keys of a template resource that name or order it; an expression there does not change what it is.
-_NAMING_KEYS = frozenset({"type", "apiVersion", "name", "dependsOn", "comments", "condition", "copy", "metadata"})
+# Keys of a template resource that name or order it (an expression there does not change what it is), and
+# `location` and `tags`, which nearly every template sets by expression (`[resourceGroup().location]`): GEN-02
+# and GEN-01 read an expression there as an unknown region or tag and fail it themselves.
+_NAMING_KEYS = frozenset({"type", "apiVersion", "name", "dependsOn", "comments", "condition", "copy", "metadata",
+                          "location", "tags"})
 
 
 def is_expression(value: Any) -> bool:

@@ -200,9 +200,12 @@ _MAX_BOOT_BYTES = 16 << 20
 """The most a compressed boot document may expand to before the pack refuses to read it (Azure takes 64 KiB of
 base64 custom data; gzip can make that gigabytes)."""
 _GZIP_MAGIC = b"\x1f\x8b"
-# A base64 run long enough to hide a token: cloud-init's write_files `encoding: b64 | gz+b64` and MIME parts
-# with Content-Transfer-Encoding base64 carry content this way.
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+# Base64 long enough to hide a token: cloud-init's write_files `encoding: b64 | gz+b64` and MIME parts with
+# Content-Transfer-Encoding base64 carry content this way, on one line or wrapped over several (a YAML block, MIME's
+# 76-character lines: the decoders ignore the line breaks; found by review), in either alphabet (URL-safe `-_`).
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{24,}={0,2}")
+_BASE64_LINE = r"[ \t]*[A-Za-z0-9+/_-]{4,}={0,2}[ \t]*"
+_BASE64_BLOCK = re.compile(rf"(?m)^{_BASE64_LINE}(?:\r?\n{_BASE64_LINE})+$")
 
 
 class UnreadableBoot(Exception):  # noqa: N818 - a verdict, not an error
@@ -239,9 +242,11 @@ def _with_embedded(text: str, depth: int = 0) -> str:
     review)."""
     parts = [text]
     if depth < 2:
-        for run in _BASE64_RUN.findall(text):
+        blocks = ["".join(block.split()) for block in _BASE64_BLOCK.findall(text)]
+        for run in [*_BASE64_RUN.findall(text), *(b for b in blocks if len(b) >= 24)]:
+            alphabet = (b"-_" if "-" in run or "_" in run else None)
             try:
-                raw = base64.b64decode(run + "=" * (-len(run) % 4), validate=True)
+                raw = base64.b64decode(run + "=" * (-len(run) % 4), altchars=alphabet, validate=True)
             except (binascii.Error, ValueError):
                 continue
             inner = _gunzipped(raw)  # an embedded file the pack cannot unpack fails closed, as the document does

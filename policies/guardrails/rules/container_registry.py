@@ -7,7 +7,7 @@ from typing import Any
 from ..define import psrule, rule
 from ..model import Context
 from ..values import get, is_true
-from .common import firewall_findings
+from .common import OPEN_ADDRESSES_SETTING, firewall_findings
 
 REGISTRY = "azure-native:containerregistry:Registry"
 
@@ -47,9 +47,10 @@ def acr01(props: Any, ctx: Context) -> list[str]:
     link=psrule("Azure.ACR.Firewall"),
     anchors=("PSRule Azure.ACR.Firewall", "CKV_AZURE_139"),
     types=(REGISTRY,),
+    config={"maxOpenAddresses": OPEN_ADDRESSES_SETTING},
 )
 def acr02(props: Any, ctx: Context) -> list[str]:
-    return firewall_findings(props)
+    return firewall_findings(props, ctx)
 
 
 @rule(

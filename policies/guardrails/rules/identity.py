@@ -9,7 +9,7 @@ from typing import Any
 from .. import config as cfg
 from ..define import psrule, rule
 from ..model import Context, Findings
-from ..values import Undetermined, canonical_type, elements, eq, flat, get, shown
+from ..values import Undetermined, canonical_type, elements, eq, flat, get, known, shown
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
@@ -38,6 +38,14 @@ def escalates(action: Any) -> bool:
         return True
     pattern = _action_pattern(action)
     return any(pattern.fullmatch(op) for op in _ESCALATING)
+
+
+_ACTION_TEXT = re.compile(r"[A-Za-z0-9./*_-]{1,200}")
+
+
+def _action_shown(action: str) -> str:
+    """An action as a message shows it: its text when it has an action's shape (it is no secret)."""
+    return f"'{action}'" if _ACTION_TEXT.fullmatch(action) else shown(action)
 
 
 def scope_breadth(scope: str) -> str | None:
@@ -107,10 +115,12 @@ def rbac02(props: Any, ctx: Context) -> Findings:
         # A custom role with wildcard actions is Owner by another name: judge the definition itself.
         for i, perm in enumerate(elements(props, "permissions")):
             for field in ("actions", "dataActions"):
-                for action in elements(flat(perm), field):
-                    if escalates(action):
-                        out.add(f"permissions[{i}].{field} contains {shown(action)}, which can hand out access or "
-                                "is as broad as Owner; list the actions needed")
+                with out.check():
+                    for j, action in enumerate(elements(flat(perm), field)):
+                        action = known(action, f"permissions[{i}].{field}[{j}]")  # unknown: undetermined, not passed
+                        if escalates(action):
+                            out.add(f"permissions[{i}].{field} contains {_action_shown(action)}, which can hand out "
+                                    "access or is as broad as Owner; list the actions needed")
         return out
     with out.check():
         role = get(props, "roleDefinitionId")
@@ -120,7 +130,8 @@ def rbac02(props: Any, ctx: Context) -> Findings:
                 out.add(f"roleDefinitionId grants {cfg.role_names().get(guid, guid)}; use a narrower role")
             elif guid not in {g.lower() for g in ctx.config["allowedRoles"]}:
                 out.add(f"roleDefinitionId grants {shown(guid)}, not a role the platform grants (allowedRoles)")
-    # An unknown scope is the id of a resource this stack creates (one resource); a known one is judged.
+    # An unknown scope is the id of something this stack creates, which `up` judges once it is known; a known one
+    # is judged here.
     try:
         scope = get(props, "scope")
     except Undetermined:

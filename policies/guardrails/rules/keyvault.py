@@ -8,7 +8,7 @@ from .. import config as cfg
 from ..define import checkov, psrule, rule
 from ..model import Context, Findings
 from ..values import elements, eq, get, is_false, is_true, known, one_of, present, shown
-from .common import network_closed
+from .common import OPEN_ADDRESSES_SETTING, firewall_problem
 
 VAULT = "azure-native:keyvault:Vault"
 SECRET = "azure-native:keyvault:Secret"
@@ -100,16 +100,12 @@ def kv03(props: Any, ctx: Context) -> list[str]:
     link=psrule("Azure.KeyVault.Firewall"),
     anchors=("PSRule Azure.KeyVault.Firewall", "CKV_AZURE_189", "CKV_AZURE_109"),
     types=(VAULT,),
+    config={"maxOpenAddresses": OPEN_ADDRESSES_SETTING},
 )
 def kv04(props: Any, ctx: Context) -> list[str]:
-    if not network_closed(props, "properties.publicNetworkAccess", "properties.networkAcls.defaultAction",
-                          ("properties.networkAcls.ipRules", "value")):
-        return [
-            "neither properties.publicNetworkAccess is Disabled nor properties.networkAcls.defaultAction is "
-            "Deny "
-            "(unset means open)"
-        ]
-    return []
+    problem = firewall_problem(props, "properties.publicNetworkAccess", "properties.networkAcls.defaultAction",
+                               ("properties.networkAcls.ipRules", "value"), ctx.config["maxOpenAddresses"])
+    return [problem] if problem else []
 
 
 @rule(

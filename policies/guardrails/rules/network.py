@@ -65,23 +65,27 @@ def is_internet(prefix: Any) -> bool:
 _NON_PUBLIC = tuple(ipaddress.ip_network(n) for n in (
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
     "fc00::/7", "fe80::/10", "::1/128"))
-# Service tags that stand for public address space (anyone on the Internet, or anyone on Azure).
-_PUBLIC_TAGS = ("internet", "azurecloud", "*", "any")
+# Service tags for addresses inside the network: the virtual network itself and Azure's load-balancer health
+# probes. Every other service tag stands for public address space (the Internet, all of Azure, or a service's
+# shared public ranges such as AppService, Storage.WestEurope or AzureFrontDoor.Backend, from which any customer
+# of that service can send; found by review).
+_PRIVATE_TAGS = ("virtualnetwork", "azureloadbalancer")
 
 
 def is_public(prefix: Any) -> bool:
-    """Whether a source prefix admits any public address: the Internet, a public IP or range, or a
-    service tag for public space. Judged per prefix, so sources that together cover the Internet
+    """Whether a source prefix admits any public address: the Internet, a public IP or range, or any
+    service tag but VirtualNetwork and AzureLoadBalancer. Judged per prefix, so sources that together cover the Internet
     (``0.0.0.0/1`` + ``128.0.0.0/1``) are caught piece by piece."""
     if not isinstance(prefix, str):
         return False
     value = prefix.strip().lower()
-    if is_internet(value) or value.split(".", 1)[0] in _PUBLIC_TAGS:
+    if is_internet(value):
         return True
     try:
         network = ipaddress.ip_network(value, strict=False)
     except ValueError:
-        return False  # another service tag (VirtualNetwork, AzureLoadBalancer...): not public space
+        # A service tag (or anything else that is no address: an ARM expression fails closed too).
+        return value.split(".", 1)[0] not in _PRIVATE_TAGS
     return not any(network.version == block.version and network.subnet_of(block)  # type: ignore[arg-type]
                    for block in _NON_PUBLIC)
 

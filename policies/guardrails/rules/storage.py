@@ -7,7 +7,7 @@ from typing import Any
 from ..define import checkov, psrule, rule
 from ..model import Context, Findings
 from ..values import get, is_false, is_true, one_of, shown
-from .common import firewall_findings
+from .common import OPEN_ADDRESSES_SETTING, firewall_findings
 
 STORAGE = "azure-native:storage:StorageAccount"
 
@@ -68,9 +68,10 @@ def st02(props: Any, ctx: Context) -> list[str]:
     link=psrule("Azure.Storage.Firewall"),
     anchors=("PSRule Azure.Storage.Firewall", "CKV_AZURE_59"),
     types=(STORAGE,),
+    config={"maxOpenAddresses": OPEN_ADDRESSES_SETTING},
 )
 def st03(props: Any, ctx: Context) -> list[str]:
-    return firewall_findings(props)
+    return firewall_findings(props, ctx)
 
 
 @rule(
