@@ -53,9 +53,16 @@ def remove_stale_outputs(folder: Path, written: list[Path]) -> None:
     if not folder.is_dir():
         return
     keep = {p.name for p in written}
+    left = []
     for entry in folder.iterdir():
         if _is_plan_file_name(entry.name) and entry.name not in keep and (_regular(entry) or entry.is_symlink()):
-            entry.unlink(missing_ok=True)
+            try:
+                entry.unlink(missing_ok=True)
+            except OSError:  # a read-only folder: name what stays instead of failing on it
+                left.append(entry.name)
+    if left:
+        raise UsageError(f"{folder}: cannot remove the earlier plan's {', '.join(sorted(left))}; delete them before "
+                         "reading this folder as a plan")
 
 
 def foreign_entry(folder: Path) -> str | None:

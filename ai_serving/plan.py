@@ -162,7 +162,7 @@ def _plan(project: Project, stack: str, *, pack_dir: Path | None, policy_config:
             except OSError as exc:
                 # A full disk or a read-only folder: the earlier plan's files must not pass for this one's, and
                 # the message names the folder (found by review: "No space left on device" and the old plan.json).
-                remove_stale_outputs(out_dir, [])
+                remove_stale_outputs(out_dir, [])  # a UsageError itself when one cannot go
                 raise UsageError(f"{out_dir}: cannot write the plan output ({exc.strerror or exc}); no plan files "
                                  "are left there") from None
     return outcome

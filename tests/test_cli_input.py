@@ -767,3 +767,26 @@ def test_a_key_without_a_namespace_is_named_with_its_line(tmp_path, capsys, key)
     assert cli("validate", "--stack-dir", tmp_path) == 2
     said = capsys.readouterr()
     assert f"Pulumi.team-a-dev.yaml:3: {key}: key '{key}' has no namespace" in said.out + said.err
+
+
+def test_an_earlier_plan_that_cannot_be_removed_is_named_not_a_traceback(tmp_path, capsys, monkeypatch):
+    """Found by review: in a read-only folder the clean-up itself raised inside the error handler."""
+    import errno
+    from pathlib import Path
+
+    from ai_serving import plan
+
+    out = tmp_path / "out"
+    assert cli("plan", "team-a-dev", "--no-policy", "--quiet", "--out", out) == 0
+
+    def full(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def read_only(self: Path, missing_ok: bool = False) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(plan, "write_plan", full)
+    monkeypatch.setattr(Path, "unlink", read_only)
+    assert cli("plan", "team-b-dev", "--no-policy", "--quiet", "--out", out) == 2
+    said = capsys.readouterr()
+    assert f"{out}: cannot remove the earlier plan's plan.json" in said.err and "Traceback" not in said.err

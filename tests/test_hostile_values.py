@@ -698,3 +698,10 @@ def test_a_cost_center_no_check_can_read_is_refused_with_its_line(tmp_path, name
         assert expect in out, out[:2000]
         assert f"{STACK.name}:{line + (1 if name == 'secure-list' else 0)}: " in out, out[:2000]
     assert not list((tmp_path / "out").rglob("plan.json"))
+
+
+def test_a_package_integrity_hash_is_not_an_account_key():
+    from infra.config.errors import secret_in
+
+    assert secret_in("sha512-" + BARE_STORAGE_KEY) is None
+    assert secret_in(BARE_STORAGE_KEY).kind == "an Azure account key"

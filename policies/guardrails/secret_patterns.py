@@ -37,9 +37,11 @@ SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # A storage connection string's `AccountKey=` (a 512-bit key, 88 base64 characters) or a Service Bus /
     # Event Hubs one's `SharedAccessKey=`, with a literal value: 8+ characters, not a reference (`$KEY`).
     # The key on its own, as the portal's "Show keys" copies it: a 512-bit key is 88 base64 characters ending
-    # "==" (found by review: it was quoted in a length error and passed as a tag value into plan.json).
+    # "==" (found by review: it was quoted in a length error and passed as a tag value into plan.json). Not after
+    # a "-": `sha512-<88 characters>` is a package integrity hash, not a key. Any other 64-byte value in base64 (a
+    # signature) reads as one too: refused from a stack file and VMSS-05, which is the safe side.
     (AZURE_ACCOUNT_KEY, re.compile(rf"(?i)\b(?:AccountKey|SharedAccessKey)\s*=\s*['\"]?{LITERAL}[^;&\s'\"]{{8,}}"
-                                   r"|(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])")),
+                                   r"|(?<![A-Za-z0-9+/-])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])")),
     # A SAS token's signature: `sig=` in a SAS URL or token (an HMAC-SHA256, base64 and URL-encoded: 44+
     # characters; learn.microsoft.com, Azure.Storage.Sas.SasQueryParameters.Signature), or a Service Bus
     # connection string's `SharedAccessSignature=`; 8+ characters of it, so `?signal=`, `sig figs` are not.
