@@ -376,7 +376,7 @@ def bench_engine(reps: int, tmp: Path) -> dict | None:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from ai_serving.output_folders import DEPLOY_POLICY_CONFIG_FILE
-    from witness.run import PACK_ARGS, PROJECT, Witness, example_stacks
+    from witness.run import PACK, PROJECT, Witness, example_stacks
 
     gen = tmp / "generated"
     if not gen.is_dir():
@@ -408,7 +408,7 @@ def bench_engine(reps: int, tmp: Path) -> dict | None:
             # With the plan's deploy-policy-config.json, as CI previews (README "Policies and waivers"): a stack
             # with a waived mandatory finding (team-a-prod's VMSS-10) fails a preview under the project's config
             # once the rule can run in a first preview.
-            pack_args = [*PACK_ARGS[:3], str(plan_out / DEPLOY_POLICY_CONFIG_FILE)]
+            pack_args = [*PACK, "--policy-pack-config", str(plan_out / DEPLOY_POLICY_CONFIG_FILE)]
             previews.append(timed([str(ENGINE / "pulumi"), "preview", "--stack", stack, *pack_args,
                                    "--non-interactive"], cwd=witness.project, env=witness.env))
             # Both must have done the work: the plan exits 0 (clean) or 1 (a mandatory violation), and

@@ -55,7 +55,8 @@ from witness import compare  # noqa: E402
 from witness.provider import logic  # noqa: E402
 
 PROJECT = "ai-serving"
-PACK_ARGS = ["--policy-pack", "policies", "--policy-pack-config", "policies/policy-config.json"]
+PACK = ["--policy-pack", "policies"]
+PACK_ARGS = [*PACK, "--policy-pack-config", "policies/policy-config.json"]
 # Copied into the scratch project: what `pulumi` and `ai-serving plan` read, nothing generated.
 PROJECT_FILES = ["Pulumi.yaml", "pyproject.toml", "infra", "policies", "stacks", "ai_serving", "witness"]
 PASSPHRASE = "witness-scratch-passphrase"  # protects a throw-away scratch stack, nothing real

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.config.errors import ConfigError, ConfigIssue, shown
-from infra.config.yaml_lines import line_index
+from infra.config.yaml_lines import PROJECT, line_index
 
 from ..outcome import UsageError, bounded
 from . import stack_yaml
@@ -317,9 +317,8 @@ def read_stack_config(project: Project, stack: str, path: Path | None = None) ->
             lines = line_index(path)
             message = (f"key {shown(key)} has no namespace: Pulumi reads it as {project.name}:{key}; write it so "
                        "(one spelling per key, which every check and review reads)")
-            # The line index records an unprefixed key under its project namespace (yaml_lines.line_index).
-            line = lines.get((key,)) or lines.get((f"ai-serving:{key}",)) or lines.get((f"{project.name}:{key}",))
-            raise ConfigError(path, [ConfigIssue(key, message, line)])
+            # The line index records an unprefixed key under the project's namespace (yaml_lines.line_index).
+            raise ConfigError(path, [ConfigIssue(key, message, lines.get((f"{PROJECT}:{key}",)))])
         full = key
         if isinstance(value, dict) and set(value) == {"secure"}:
             _check_secure(path, project, key, value["secure"])

@@ -16,9 +16,8 @@ from pydantic import BaseModel, ValidationError
 from . import checks, screening
 from .errors import ConfigError, ConfigIssue, pydantic_problem, shown
 from .model import StackConfig
-from .yaml_lines import KeyPath, line_index, nearest_line
+from .yaml_lines import PROJECT, KeyPath, line_index, nearest_line
 
-PROJECT = "ai-serving"
 LOCATION_KEY = "azure-native:location"
 STRING_KEYS = frozenset({"team", "environment", "costCenter", "modelHubToken"})
 """Top-level keys whose value is a plain string; every other value arrives as JSON text."""

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import yaml
 
+PROJECT = "ai-serving"
+"""The program's project name (Pulumi.yaml): the namespace of its own config keys."""
+
 KeyPath = tuple[str | int, ...]
 MAX_INDEXED_BYTES = 1024 * 1024
 """The largest file indexed for line numbers (stack files are at most 256 KB)."""
@@ -14,8 +17,8 @@ MAX_INDEXED_BYTES = 1024 * 1024
 def line_index(path: Path) -> dict[KeyPath, int]:
     """Key path under ``config:`` -> 1-based line, for every key and list item in ``path``.
 
-    Top-level keys are recorded with their namespace as written (``ai-serving:team``) and, for the
-    project namespace, also without it, since the engine treats ``team`` as ``ai-serving:team``.
+    Top-level keys are recorded with their namespace: as written (``ai-serving:team``), and an unprefixed one
+    (``team``) under the project's (``PROJECT``), as the engine reads it.
     Returns an empty index when the file cannot be read or parsed.
     """
     try:
@@ -33,7 +36,7 @@ def line_index(path: Path) -> dict[KeyPath, int]:
             for k, v in value.value:
                 name = str(k.value)
                 if ":" not in name:
-                    name = f"ai-serving:{name}"
+                    name = f"{PROJECT}:{name}"
                 index[(name,)] = k.start_mark.line + 1
                 _walk(v, (name,), index)
     return index
