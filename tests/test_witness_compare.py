@@ -136,16 +136,24 @@ def test_a_level_or_a_violation_that_differs_is_reported_both_ways() -> None:
 
 
 def test_a_policy_that_could_not_run_in_preview_is_its_own_kind_and_allowed_only_where_listed() -> None:
-    msg = "can't run policy 'dep-02-deployment-content-filter' during preview: string value at .x can't be known"
-    dep = "urn:pulumi:s::ai-serving::azure-native:cognitiveservices:Deployment::chat"
-    diffs = compare.compare_verdicts([_event("dep-02-deployment-content-filter", dep, "advisory", msg)],
+    msg = "can't run policy 'cs-05-ai-account-customer-managed-key' during preview: string value at .x can't be known"
+    acct = "urn:pulumi:s::ai-serving::azure-native:cognitiveservices:Account::oai"
+    diffs = compare.compare_verdicts([_event("cs-05-ai-account-customer-managed-key", acct, "advisory", msg)],
                                      _policy_plan([]))
-    assert _kinds(diffs) == [("policy-not-run", dep, "dep-02-deployment-content-filter")]
+    assert _kinds(diffs) == [("policy-not-run", acct, "cs-05-ai-account-customer-managed-key")]
     allow = compare.load_allowlist()
-    assert compare.split(diffs, allow, {dep: "azure-native:cognitiveservices:Deployment"})[0] == []
-    # NET-03 was fixed in the pack: it may not go back to "can't run" unnoticed.
-    net = compare.compare_verdicts([_event("net-03-subnet-has-nsg", RG, "mandatory", msg)], _policy_plan([]))
-    assert compare.split(net, allow, {RG: "azure-native:network:Subnet"})[0] == net
+    assert compare.split(diffs, allow, {acct: "azure-native:cognitiveservices:Account"})[0] == []
+    # Fixed in the pack or the program: none may go back to "can't run" unnoticed.
+    dep = "urn:pulumi:s::ai-serving::azure-native:cognitiveservices:Deployment::chat"
+    vmss = "urn:pulumi:s::ai-serving::azure-native:compute:VirtualMachineScaleSet::pool"
+    for policy, urn, token in (("net-03-subnet-has-nsg", RG, "azure-native:network:Subnet"),
+                               ("dep-02-deployment-content-filter", dep, "azure-native:cognitiveservices:Deployment"),
+                               ("cs-06-ai-account-outbound-restricted", acct, "azure-native:cognitiveservices:Account"),
+                               ("vmss-05-no-secrets-in-settings", vmss, "azure-native:compute:VirtualMachineScaleSet"),
+                               ("vmss-11-prod-weights-from-private-storage", vmss,
+                                "azure-native:compute:VirtualMachineScaleSet")):
+        found = compare.compare_verdicts([_event(policy, urn, "mandatory", msg)], _policy_plan([]))
+        assert compare.split(found, allow, {urn: token})[0] == found, policy
 
 
 def test_a_finding_of_a_policy_the_engine_could_not_run_is_only_the_not_run_difference() -> None:

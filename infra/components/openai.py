@@ -379,7 +379,9 @@ class OpenAIService(pulumi.ComponentResource):
                 sku=cs.SkuArgs(name=dep.sku, capacity=dep.capacity),
                 properties=cs.DeploymentPropertiesArgs(
                     model=cs.DeploymentModelArgs(format="OpenAI", name=dep.model, version=dep.version),
-                    rai_policy_name=policy.name,
+                    # The name the policy is created with, not its `name` output: known in a first preview, so DEP-02
+                    # judges it there; `depends_on` below still orders the deployment after the policy.
+                    rai_policy_name=placement.naming.name("content_filter", dep.content_filter),
                     version_upgrade_option=placement.profile.version_upgrade_option,
                     # Validated: a standard deployment of the same model listed (so created) earlier.
                     spillover_deployment_name=dep.spillover_deployment,
