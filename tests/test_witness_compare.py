@@ -136,19 +136,21 @@ def test_a_level_or_a_violation_that_differs_is_reported_both_ways() -> None:
 
 
 def test_a_policy_that_could_not_run_in_preview_is_its_own_kind_and_allowed_only_where_listed() -> None:
-    msg = "can't run policy 'cs-05-ai-account-customer-managed-key' during preview: string value at .x can't be known"
-    acct = "urn:pulumi:s::ai-serving::azure-native:cognitiveservices:Account::oai"
-    diffs = compare.compare_verdicts([_event("cs-05-ai-account-customer-managed-key", acct, "advisory", msg)],
+    msg = "can't run policy 'mon-01-ai-account-diagnostics' during preview: string value at .x can't be known"
+    stack = "urn:pulumi:s::ai-serving::pulumi:pulumi:Stack::ai-serving-s"
+    diffs = compare.compare_verdicts([_event("mon-01-ai-account-diagnostics", stack, "advisory", msg)],
                                      _policy_plan([]))
-    assert _kinds(diffs) == [("policy-not-run", acct, "cs-05-ai-account-customer-managed-key")]
+    assert _kinds(diffs) == [("policy-not-run", stack, "mon-01-ai-account-diagnostics")]
     allow = compare.load_allowlist()
-    assert compare.split(diffs, allow, {acct: "azure-native:cognitiveservices:Account"})[0] == []
+    assert compare.split(diffs, allow, {stack: "pulumi:pulumi:Stack"})[0] == []
+    acct = "urn:pulumi:s::ai-serving::azure-native:cognitiveservices:Account::oai"
     # Fixed in the pack or the program: none may go back to "can't run" unnoticed.
     dep = "urn:pulumi:s::ai-serving::azure-native:cognitiveservices:Deployment::chat"
     vmss = "urn:pulumi:s::ai-serving::azure-native:compute:VirtualMachineScaleSet::pool"
     for policy, urn, token in (("net-03-subnet-has-nsg", RG, "azure-native:network:Subnet"),
                                ("dep-02-deployment-content-filter", dep, "azure-native:cognitiveservices:Deployment"),
                                ("cs-06-ai-account-outbound-restricted", acct, "azure-native:cognitiveservices:Account"),
+                               ("cs-05-ai-account-customer-managed-key", acct, "azure-native:cognitiveservices:Account"),
                                ("vmss-05-no-secrets-in-settings", vmss, "azure-native:compute:VirtualMachineScaleSet"),
                                ("vmss-11-prod-weights-from-private-storage", vmss,
                                 "azure-native:compute:VirtualMachineScaleSet")):

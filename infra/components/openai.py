@@ -130,7 +130,8 @@ class OpenAIService(pulumi.ComponentResource):
         encryption = None
         account_depends: list[pulumi.Resource] = []
         if customer_managed_key:
-            cmk_identity, key, key_grants = self._customer_managed_key(name, foundation, lock)
+            key_name = naming.name("openai", "cmk")
+            cmk_identity, key, key_grants = self._customer_managed_key(name, foundation, lock, key_name)
             identity = cs.IdentityArgs(
                 type=cs.ResourceIdentityType.SYSTEM_ASSIGNED_USER_ASSIGNED,
                 user_assigned_identities=[cmk_identity.id],
@@ -139,7 +140,9 @@ class OpenAIService(pulumi.ComponentResource):
                 key_source=cs.KeySource.MICROSOFT_KEY_VAULT,
                 key_vault_properties=cs.KeyVaultPropertiesArgs(
                     key_vault_uri=foundation.key_vault_uri,
-                    key_name=key.name,
+                    # The name the key is created with, not its `name` output (known in a first preview, so CS-05
+                    # judges it there); the account depends on the key below.
+                    key_name=key_name,
                     key_version=key.key_uri_with_version.apply(_last_segment),
                     identity_client_id=cmk_identity.client_id,
                 ),
@@ -219,7 +222,7 @@ class OpenAIService(pulumi.ComponentResource):
         )
 
     def _customer_managed_key(
-        self, name: str, foundation: Foundation, lock: bool
+        self, name: str, foundation: Foundation, lock: bool, key_name: str
     ) -> tuple[managedidentity.UserAssignedIdentity, keyvault.Key, list[pulumi.Resource]]:
         """A user-assigned identity that may use an RSA-HSM key in the team vault (RBAC vault).
 
@@ -247,7 +250,6 @@ class OpenAIService(pulumi.ComponentResource):
             # Deleting it would lock the account out of its own data.
             opts=protect_opts(lock, parent=self),
         )
-        key_name = placement.naming.name("openai", "cmk")
         key = keyvault.Key(
             f"{name}-cmk",
             key_name=key_name,
