@@ -161,6 +161,12 @@ def shown(value: Any) -> str:
     return "[value hidden]"
 
 
+def shown_as(value: Any, shape: re.Pattern[str]) -> str:
+    """``value`` quoted when the whole of it has ``shape`` (the form of a public value: an image reference, an
+    action, a model id), else as :func:`shown` puts it."""
+    return f"'{value}'" if isinstance(value, str) and shape.fullmatch(value) else shown(value)
+
+
 def _raw(container: Any) -> Any:
     """The raw container behind a ``pulumi_policy`` proxy (the container itself otherwise)."""
     try:

@@ -18,7 +18,7 @@ from ..environment import is_prod
 from ..graph import azure_name, parse_arm_id
 from ..model import Context, Findings, NotApplicable, StackResource
 from ..secret_patterns import LITERAL, SECRET_PATTERNS
-from ..values import canonical_type, elements, flat, get, is_true, is_unknown, one_of, present, reveal, shown
+from ..values import canonical_type, elements, flat, get, is_true, is_unknown, one_of, present, reveal, shown, shown_as
 from .common import has_managed_identity
 
 VMSS = "azure-native:compute:VirtualMachineScaleSet"
@@ -488,11 +488,14 @@ _IMAGE_TEXT = re.compile(r"[a-z0-9][a-z0-9._/:-]{0,150}(@sha256:[0-9a-f]{64})?")
 
 def _image(value: str) -> str:
     """An image reference for a message: echoed only when it has an image's shape (it is not a secret)."""
-    return f"'{value}'" if _IMAGE_TEXT.fullmatch(value) else shown(value)
+    return shown_as(value, _IMAGE_TEXT)
+
+
+_MODEL_TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,150}")
 
 
 def _model(value: str | None) -> str:
-    return f"'{value}'" if value and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,150}", value) else shown(value)
+    return shown_as(value, _MODEL_TEXT)
 
 
 def _container(props: Any) -> tuple[ServingContainer | None, str]:

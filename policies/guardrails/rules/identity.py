@@ -9,7 +9,7 @@ from typing import Any
 from .. import config as cfg
 from ..define import psrule, rule
 from ..model import Context, Findings
-from ..values import Undetermined, canonical_type, elements, eq, flat, get, known, shown
+from ..values import Undetermined, canonical_type, elements, eq, flat, get, known, shown, shown_as
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
@@ -41,11 +41,7 @@ def escalates(action: Any) -> bool:
 
 
 _ACTION_TEXT = re.compile(r"[A-Za-z0-9./*_-]{1,200}")
-
-
-def _action_shown(action: str) -> str:
-    """An action as a message shows it: its text when it has an action's shape (it is no secret)."""
-    return f"'{action}'" if _ACTION_TEXT.fullmatch(action) else shown(action)
+"""An action's shape: shown as it is in a message (it is no secret)."""
 
 
 def scope_breadth(scope: str) -> str | None:
@@ -119,8 +115,8 @@ def rbac02(props: Any, ctx: Context) -> Findings:
                     for j, action in enumerate(elements(flat(perm), field)):
                         action = known(action, f"permissions[{i}].{field}[{j}]")  # unknown: undetermined, not passed
                         if escalates(action):
-                            out.add(f"permissions[{i}].{field} contains {_action_shown(action)}, which can hand out "
-                                    "access or is as broad as Owner; list the actions needed")
+                            out.add(f"permissions[{i}].{field} contains {shown_as(action, _ACTION_TEXT)}, which can "
+                                    "hand out access or is as broad as Owner; list the actions needed")
         return out
     with out.check():
         role = get(props, "roleDefinitionId")
