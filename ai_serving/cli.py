@@ -332,12 +332,12 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
         raise UsageError("--base is for `plan --all --out DIR` (the report written there compares with it); "
                          "or run `ai-serving report --out DIR --base BASE`")
     _base_apart_from_out(args)
-    if args.all:
-        from .org.plan_all import plan_all
+    if args.out is not None:
         from .output_folders import outside_stack_dir
 
-        if args.out is not None:
-            outside_stack_dir(args.out, project.stack_config_dir)
+        outside_stack_dir(args.out, project.stack_config_dir)  # for one stack and for --all alike
+    if args.all:
+        from .org.plan_all import plan_all
 
         return plan_all(project, pack_dir=pack_dir, policy_config=policy_config, out=args.out,
                         workers=args.workers, console=console, err=err, base=args.base, gate=args.gate)
@@ -345,11 +345,11 @@ def _plan(args: argparse.Namespace, console: Console, err: Console) -> int:
         raise UsageError("name a stack (e.g. `ai-serving plan team-a-dev`) or pass --all")
     known_stack(project, args.stack)
     from .engine.analyzer import PackDied
-    from .output_folders import check_out_folder, outside_stack_dir
+    from .output_folders import check_out_folder
     from .plan import plan_stack
     from .reports.terminal import PhaseProgress, outcome_json, print_outcome
 
-    out = check_out_folder(outside_stack_dir(args.out.resolve(), project.stack_config_dir)) if args.out else None
+    out = check_out_folder(args.out.resolve()) if args.out else None
     if args.watch:
         from .watch import watch
 
